@@ -1,0 +1,75 @@
+/*
+ * agg.h - hash aggregation of events into hourly groups (the fact_hourly grain)
+ * with interned strings. Memory grows with the number of distinct groups and
+ * strings added since the last agg_reset, never with the number of events.
+ */
+#ifndef JOBADS_AGG_H
+#define JOBADS_AGG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jobads/event.h"
+#include "jobads/kpi.h"
+
+/* The grain: (hour_start, campaign_id, publisher_id, industry, location, device). */
+struct agg_key {
+	int64_t hour_start; /* unix seconds, a multiple of 3600 */
+	int32_t campaign_id;
+	int32_t publisher_id;
+	uint32_t industry, location, device; /* interned string ids */
+};
+
+/* Additive measures (struct kpi_sums); ratio sums follow the original's per-record rules. */
+struct agg_group {
+	struct agg_key key;
+	struct kpi_sums val;
+};
+
+/* Latest publisher attributes seen in the chunk (by seq), for dim_publisher. */
+struct agg_publisher {
+	int32_t publisher_id;
+	uint32_t name, traffic, quality; /* interned; AGG_NONE when absent */
+	int64_t last_seq;
+};
+
+#define AGG_NONE UINT32_MAX
+
+struct agg_strtab {
+	char *bytes;
+	size_t len, cap;
+	uint32_t *off, *slen; /* per id */
+	uint32_t count, idcap;
+	uint32_t *slots; /* open addressing: id + 1, 0 = empty */
+	uint32_t nslots;
+};
+
+struct agg {
+	struct agg_strtab strs;
+	struct agg_group *groups; /* dense array, insertion order */
+	uint32_t ngroups, gcap;
+	uint32_t *gslots; /* open addressing into groups: index + 1 */
+	uint32_t ngslots;
+	struct agg_publisher *pubs;
+	uint32_t npubs, pcap;
+};
+
+void agg_init(struct agg *a);
+void agg_release(struct agg *a);
+/* Forget every group and string, keeping the allocations for the next chunk. */
+void agg_reset(struct agg *a);
+/* Add one event's measures to its group. */
+void agg_add(struct agg *a, const struct event *ev);
+/* Add a whole group's measures (used to merge and by tests). */
+void agg_add_group(struct agg *a, const struct agg_key *k, const struct kpi_sums *v);
+uint32_t agg_intern(struct agg *a, const char *s, size_t n);
+/* The interned string of id (NUL-terminated, owned by a); its length in *n if n. */
+const char *agg_str(const struct agg *a, uint32_t id, size_t *n);
+/* Sort groups by grain (strings compared bytewise); invalidates lookups until agg_reset. */
+void agg_sort(struct agg *a);
+
+/* Per-record ratios as the original transform defined them (0 on a zero denominator). */
+void kpi_record_ratios(int64_t impressions, int64_t clicks, int64_t applies, int64_t cost_micros,
+		       double *ctr, double *cpc, double *cpa, double *roi);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * etl.h - the incremental run, verify and rebuild. The run knows the two store
+ * interfaces and the aggregation, never a backend.
+ */
+#ifndef JOBADS_ETL_H
+#define JOBADS_ETL_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "jobads/store.h"
+
+#define ETL_DEFAULT_CHUNK 50000
+
+struct etl_opts {
+	size_t chunk;                      /* events per transaction */
+	int progress;                      /* draw a progress bar on stderr */
+	const volatile sig_atomic_t *stop; /* set by a signal handler: stop between chunks */
+	const char *trigger;               /* recorded in etl_runs: manual, schedule, api */
+	int attempt;
+};
+
+struct etl_result {
+	int64_t events, groups, chunks;
+	int64_t cursor_from, cursor_to;
+	double secs;
+	int stopped; /* 1 when *stop ended the run early */
+	int64_t run_id;
+};
+
+/*
+ * One incremental run: chunks of rows with seq > cursor are aggregated and
+ * applied, each chunk in one analytics transaction that also moves the cursor.
+ * The run is recorded in etl_runs. Returns STORE_OK, STORE_RETRY or STORE_ERROR.
+ */
+int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
+	    struct etl_result *res, struct jerr *err);
+
+struct verify_result {
+	int64_t groups_checked, mismatches, cursor, max_seq;
+};
+
+/*
+ * Recompute every aggregate from the raw events up to the cursor with the event
+ * store's own GROUP BY, and compare with fact_hourly: integers exactly, ratio
+ * sums within 1e-9 relative. Differences (the first `show`) go to out.
+ * Returns STORE_OK when the stores could be read; res->mismatches says the rest.
+ */
+int etl_verify(struct evstore *evs, struct anstore *as, FILE *out, int show,
+	       struct verify_result *res, struct jerr *err);
+
+/* 1 when a and b agree within the verify tolerance. */
+int etl_close_enough(double a, double b);
+
+#endif

@@ -1,0 +1,166 @@
+/*
+ * store.h - the two storage interfaces: the event store (raw `tracking` rows,
+ * ordered by a store-assigned seq) and the analytics store (fact_hourly,
+ * dim_publisher, etl_state, etl_runs and the views). Each backend is a struct
+ * of function pointers, chosen by URL scheme from a static table in store.c.
+ *
+ * Every operation returns STORE_OK, STORE_RETRY (transient: connection lost,
+ * busy, deadlock; the caller may try again) or STORE_ERROR, with a message in
+ * *err that names the store. Backends never decide to retry; the ETL run and
+ * the scheduler do.
+ */
+#ifndef JOBADS_STORE_H
+#define JOBADS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jobads/agg.h"
+#include "jobads/event.h"
+#include "jobads/kpi.h"
+#include "jobads/util.h"
+
+enum store_rc { STORE_OK = 0, STORE_RETRY = 1, STORE_ERROR = 2 };
+
+/* How to open: create the file/schema when missing, or require it to exist. */
+enum store_mode { STORE_OPEN_EXISTING = 0, STORE_CREATE = 1 };
+
+/* One row of a grouped result at the fact_hourly grain. */
+struct fact_row {
+	int64_t hour_start;
+	int32_t campaign_id, publisher_id;
+	struct ev_str industry, location, device;
+	struct kpi_sums m;
+};
+
+/* Callbacks return 0 to go on, non-zero to stop the scan (that value is returned). */
+typedef int (*ev_row_fn)(void *arg, const struct event *ev);
+typedef int (*fact_row_fn)(void *arg, const struct fact_row *r);
+
+struct evstore;
+
+struct evstore_ops {
+	const char *scheme;
+	int (*open)(const char *target, enum store_mode mode, struct evstore **out,
+		    struct jerr *err);
+	void (*close)(struct evstore *s);
+	/* Create or upgrade the schema; idempotent. */
+	int (*init)(struct evstore *s, struct jerr *err);
+	/* An ingest batch is one transaction: begin, insert..., commit (or rollback). */
+	int (*begin)(struct evstore *s, struct jerr *err);
+	/* Store ev; *dup = 1 when an event with the same event_id and ts is already stored. */
+	int (*insert)(struct evstore *s, const struct event *ev, int *dup, struct jerr *err);
+	int (*commit)(struct evstore *s, struct jerr *err);
+	void (*rollback)(struct evstore *s);
+	/*
+	 * Call fn for at most limit rows with seq > after, in seq order. *upto is the
+	 * cursor the rows read allow: the last seq read, or less where the backend
+	 * holds back rows behind a visibility gap (design.md item 5).
+	 */
+	int (*scan)(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
+		    size_t *nread, int64_t *upto, struct jerr *err);
+	/* Highest seq stored and the number of rows. */
+	int (*stats)(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err);
+	/* The store's own GROUP BY of rows with seq <= upto, in grain order (bytewise text). */
+	int (*recompute)(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
+			 struct jerr *err);
+};
+
+struct evstore {
+	const struct evstore_ops *ops;
+	char *name; /* for messages: a path, or a URL without its password */
+};
+
+/* Report dimensions. */
+enum an_dim {
+	AN_TOTAL,
+	AN_CAMPAIGN,
+	AN_PUBLISHER,
+	AN_INDUSTRY,
+	AN_LOCATION,
+	AN_DEVICE,
+	AN_HOUR_OF_DAY,
+	AN_WEEKDAY,
+	AN_DAY,  /* time series by UTC day */
+	AN_HOURLY, /* time series by hour_start */
+	AN__COUNT
+};
+
+struct an_filter {
+	int64_t from_s, to_s; /* hour_start in [from_s, to_s); INT64_MIN/MAX: open */
+	int32_t campaign_id;  /* 0: any */
+	int32_t publisher_id; /* 0: any */
+	const char *industry; /* NULL: any */
+	const char *device;   /* NULL: any */
+};
+
+void an_filter_all(struct an_filter *f);
+
+/* One grouped report row: key (an id, hour, weekday or time) and label (text or NULL). */
+struct an_row {
+	int64_t key;
+	const char *label;
+	struct kpi_sums m;
+};
+typedef int (*an_row_fn)(void *arg, const struct an_row *r);
+
+/* One row of etl_runs. */
+struct etl_run_rec {
+	int64_t id;
+	char trigger[16]; /* schedule, manual, api */
+	int attempt;
+	char state[16]; /* running, success, failed, retrying */
+	int64_t started_ms, finished_ms;
+	int64_t events_read, groups_written, cursor_from, cursor_to;
+	char error[512];
+};
+typedef int (*run_row_fn)(void *arg, const struct etl_run_rec *r);
+
+struct anstore;
+
+struct anstore_ops {
+	const char *scheme;
+	int (*open)(const char *target, enum store_mode mode, struct anstore **out,
+		    struct jerr *err);
+	void (*close)(struct anstore *s);
+	int (*init)(struct anstore *s, struct jerr *err);
+	int (*get_cursor)(struct anstore *s, int64_t *cursor, struct jerr *err);
+	/*
+	 * One transaction: add every group of a to fact_hourly, upsert its publishers
+	 * into dim_publisher, and move the cursor from `from` to `to`. If the stored
+	 * cursor is not `from` (another run got there first) nothing is applied and
+	 * STORE_ERROR is returned.
+	 */
+	int (*apply)(struct anstore *s, const struct agg *a, int64_t from, int64_t to,
+		     struct jerr *err);
+	/* One transaction: delete every fact and publisher, cursor back to 0. */
+	int (*reset)(struct anstore *s, struct jerr *err);
+	/* Every fact row, in grain order (bytewise text). */
+	int (*facts)(struct anstore *s, fact_row_fn fn, void *arg, struct jerr *err);
+	int (*query)(struct anstore *s, enum an_dim dim, const struct an_filter *f, an_row_fn fn,
+		     void *arg, struct jerr *err);
+	/* etl_runs: insert a row (sets r->id), update it, list the newest first. */
+	int (*run_begin)(struct anstore *s, struct etl_run_rec *r, struct jerr *err);
+	int (*run_end)(struct anstore *s, const struct etl_run_rec *r, struct jerr *err);
+	int (*runs)(struct anstore *s, int limit, run_row_fn fn, void *arg, struct jerr *err);
+};
+
+struct anstore {
+	const struct anstore_ops *ops;
+	char *name;
+};
+
+/*
+ * Open a store by URL: "sqlite:PATH" or a plain path for the embedded default.
+ * Returns STORE_OK with *out (close with *_close), or an error naming the URL.
+ */
+int evstore_open(const char *url, enum store_mode mode, struct evstore **out, struct jerr *err);
+void evstore_close(struct evstore *s);
+int anstore_open(const char *url, enum store_mode mode, struct anstore **out, struct jerr *err);
+void anstore_close(struct anstore *s);
+
+/* The backends (each in its own file under src/store/). */
+extern const struct evstore_ops evstore_sqlite_ops;
+extern const struct anstore_ops anstore_sqlite_ops;
+
+#endif

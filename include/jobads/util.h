@@ -1,0 +1,89 @@
+/*
+ * util.h - small helpers every module shares: UTC calendar math, error text,
+ * a growable byte buffer and a tiny PRNG. Nothing here allocates behind the
+ * caller's back except strbuf, whose storage the caller owns.
+ */
+#ifndef JOBADS_UTIL_H
+#define JOBADS_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes shared by every command (design.md). */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* Error text a function fills for its caller: one line, lowercase, no full stop. */
+struct jerr {
+	char msg[512];
+};
+
+void jerr_set(struct jerr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prefix the current message with "what: ". */
+void jerr_prefix(struct jerr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print "jobads: <msg>" on stderr. */
+void jlog_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Milliseconds since the epoch, UTC (CLOCK_REALTIME) and a monotonic clock in seconds. */
+int64_t time_now_ms(void);
+double time_mono(void);
+
+/* Days since 1970-01-01 for a proleptic Gregorian date, and back. */
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
+void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+
+/* Hour of day 0..23 and ISO weekday 1 (Monday) .. 7 of an epoch-ms instant, UTC. */
+int ts_hour(int64_t ms);
+int ts_weekday(int64_t ms);
+
+/*
+ * Parse an ISO-8601 instant with a zone ("2026-03-01T10:00:00Z",
+ * "2026-03-01 10:00:00.123+07:00", "...+0700"). Fractions beyond milliseconds are
+ * truncated. Returns 0 and sets *ms, or -1 with a reason in *why (a static string).
+ */
+int ts_parse_iso(const char *s, size_t n, int64_t *ms, const char **why);
+
+/* Format epoch ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" (buf >= 32 bytes); returns buf. */
+char *ts_format_iso(int64_t ms, char *buf, size_t len);
+
+/*
+ * Parse a duration or a relative time, for options: "30s", "5m", "1h", "7d".
+ * Returns 0 and seconds in *secs, -1 when malformed.
+ */
+int parse_duration(const char *s, int64_t *secs);
+
+/* Strict integer parse of a whole string; -1 when not an integer or out of [lo, hi]. */
+int parse_int64(const char *s, size_t n, int64_t lo, int64_t hi, int64_t *out);
+
+/* Growable buffer; the caller owns .buf and frees it with strbuf_release. */
+struct strbuf {
+	char *buf;
+	size_t len, alloc;
+};
+void strbuf_grow(struct strbuf *sb, size_t extra);
+void strbuf_add(struct strbuf *sb, const void *p, size_t n);
+void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void strbuf_reset(struct strbuf *sb);
+void strbuf_release(struct strbuf *sb);
+
+/* Allocation that aborts on failure: out of memory is not a recoverable input error. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+/* splitmix64 / xoshiro256** PRNG: reproducible streams for the generator and tests. */
+struct rng {
+	uint64_t s[4];
+};
+void rng_seed(struct rng *r, uint64_t seed);
+uint64_t rng_next(struct rng *r);
+double rng_double(struct rng *r);                         /* [0, 1) */
+int64_t rng_range(struct rng *r, int64_t lo, int64_t hi); /* inclusive */
+double rng_normal(struct rng *r, double mean, double sd);
+
+/* Fill buf with n bytes from the OS CSPRNG; aborts if the OS cannot. */
+void random_bytes(void *buf, size_t n);
+
+#endif

@@ -1,0 +1,184 @@
+-- Analytics store schema (SQLite). Applied by `jobads init`; idempotent.
+--
+-- fact_hourly holds additive measures only, at the grain
+-- (hour_start, campaign_id, publisher_id, industry, location, device), so that
+-- any KPI over any range is a ratio of sums, and the original's avg_* columns
+-- (plain means of per-record ratios) are sum / records.
+CREATE TABLE IF NOT EXISTS fact_hourly (
+    hour_start   INTEGER NOT NULL,  -- unix seconds UTC, multiple of 3600
+    campaign_id  INTEGER NOT NULL,
+    publisher_id INTEGER NOT NULL,
+    industry     TEXT    NOT NULL,
+    location     TEXT    NOT NULL,
+    device       TEXT    NOT NULL,
+    records      INTEGER NOT NULL,
+    impressions  INTEGER NOT NULL,
+    clicks       INTEGER NOT NULL,
+    applies      INTEGER NOT NULL,
+    cost_micros  INTEGER NOT NULL,
+    quality_sum  INTEGER NOT NULL,
+    ctr_sum      REAL    NOT NULL,  -- sum of per-record clicks/impressions (0 if none)
+    cpc_sum      REAL    NOT NULL,  -- sum of per-record cost/clicks
+    cpa_sum      REAL    NOT NULL,  -- sum of per-record cost/apply_count
+    roi_sum      REAL    NOT NULL,  -- sum of per-record apply_count/cost
+    PRIMARY KEY (hour_start, campaign_id, publisher_id, industry, location, device)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS dim_publisher (
+    publisher_id      INTEGER PRIMARY KEY,
+    publisher_name    TEXT    NOT NULL,
+    publisher_traffic TEXT,
+    publisher_quality TEXT,
+    last_seq          INTEGER NOT NULL  -- seq of the event the name was taken from
+);
+
+-- The ETL cursor: moved in the same transaction as the deltas it covers.
+CREATE TABLE IF NOT EXISTS etl_state (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    cursor     INTEGER NOT NULL,
+    updated_at TEXT    NOT NULL
+);
+INSERT OR IGNORE INTO etl_state (id, cursor, updated_at)
+VALUES (1, 0, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+
+CREATE TABLE IF NOT EXISTS etl_runs (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    trigger        TEXT    NOT NULL,  -- schedule, manual, api
+    attempt        INTEGER NOT NULL,
+    state          TEXT    NOT NULL,  -- running, success, failed, retrying
+    started_at     TEXT    NOT NULL,
+    finished_at    TEXT,
+    events_read    INTEGER NOT NULL DEFAULT 0,
+    groups_written INTEGER NOT NULL DEFAULT 0,
+    cursor_from    INTEGER,
+    cursor_to      INTEGER,
+    error          TEXT
+);
+
+-- Every fact row with its time parts and the KPIs as ratios of sums (NULL on a
+-- zero denominator). ROI keeps the original's meaning: applies per unit of cost.
+CREATE VIEW IF NOT EXISTS fact_hourly_kpi AS
+SELECT f.*,
+       strftime('%Y-%m-%dT%H:%M:%SZ', hour_start, 'unixepoch') AS hour_start_utc,
+       (hour_start / 3600) % 24 AS hour_of_day,
+       ((hour_start / 86400) + 3) % 7 + 1 AS day_of_week,
+       cost_micros / 1000000.0 AS spend,
+       clicks * 1.0 / NULLIF(impressions, 0) AS ctr,
+       cost_micros / 1000000.0 / NULLIF(clicks, 0) AS cpc,
+       cost_micros / 1000000.0 / NULLIF(applies, 0) AS cpa,
+       applies * 1.0 / NULLIF(clicks, 0) AS apply_rate,
+       applies / NULLIF(cost_micros / 1000000.0, 0) AS roi
+FROM fact_hourly f;
+
+CREATE VIEW IF NOT EXISTS kpi_total AS
+SELECT COALESCE(SUM(records), 0) AS records,
+       COALESCE(SUM(impressions), 0) AS impressions,
+       COALESCE(SUM(clicks), 0) AS clicks,
+       COALESCE(SUM(applies), 0) AS applies,
+       COALESCE(SUM(cost_micros), 0) AS cost_micros,
+       COALESCE(SUM(cost_micros), 0) / 1000000.0 AS spend,
+       SUM(clicks) * 1.0 / NULLIF(SUM(impressions), 0) AS ctr,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(clicks), 0) AS cpc,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(applies), 0) AS cpa,
+       SUM(applies) * 1.0 / NULLIF(SUM(clicks), 0) AS apply_rate,
+       SUM(applies) / NULLIF(SUM(cost_micros) / 1000000.0, 0) AS roi
+FROM fact_hourly;
+
+CREATE VIEW IF NOT EXISTS kpi_device AS
+SELECT device, SUM(records) AS records, SUM(impressions) AS impressions,
+       SUM(clicks) AS clicks, SUM(applies) AS applies, SUM(cost_micros) AS cost_micros,
+       SUM(cost_micros) / 1000000.0 AS spend,
+       SUM(clicks) * 1.0 / NULLIF(SUM(impressions), 0) AS ctr,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(clicks), 0) AS cpc,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(applies), 0) AS cpa,
+       SUM(applies) * 1.0 / NULLIF(SUM(clicks), 0) AS apply_rate,
+       SUM(applies) / NULLIF(SUM(cost_micros) / 1000000.0, 0) AS roi
+FROM fact_hourly GROUP BY device;
+
+-- Seed-compatible views: the original's names, columns and definitions over all
+-- processed events (avg_* = plain mean of per-record ratios), then the correct
+-- KPI columns beside them.
+CREATE VIEW IF NOT EXISTS campaign_summary AS
+SELECT campaign_id,
+       SUM(impressions) AS total_impressions,
+       SUM(clicks) AS total_clicks,
+       SUM(applies) AS total_applies,
+       SUM(ctr_sum) / SUM(records) AS avg_ctr,
+       SUM(cpc_sum) / SUM(records) AS avg_cpc,
+       SUM(cpa_sum) / SUM(records) AS avg_cpa,
+       SUM(roi_sum) / SUM(records) AS avg_roi,
+       SUM(records) AS records,
+       SUM(cost_micros) AS cost_micros,
+       SUM(cost_micros) / 1000000.0 AS spend,
+       SUM(clicks) * 1.0 / NULLIF(SUM(impressions), 0) AS ctr,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(clicks), 0) AS cpc,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(applies), 0) AS cpa,
+       SUM(applies) * 1.0 / NULLIF(SUM(clicks), 0) AS apply_rate,
+       SUM(applies) / NULLIF(SUM(cost_micros) / 1000000.0, 0) AS roi
+FROM fact_hourly GROUP BY campaign_id;
+
+CREATE VIEW IF NOT EXISTS publisher_summary AS
+SELECT f.publisher_id,
+       (SELECT d.publisher_name FROM dim_publisher d WHERE d.publisher_id = f.publisher_id)
+           AS publisher_name,
+       SUM(impressions) AS total_impressions,
+       SUM(clicks) AS total_clicks,
+       SUM(applies) AS total_applies,
+       SUM(quality_sum) * 1.0 / SUM(records) AS avg_quality_score,
+       SUM(ctr_sum) / SUM(records) AS avg_ctr,
+       SUM(cpc_sum) / SUM(records) AS avg_cpc,
+       SUM(cpa_sum) / SUM(records) AS avg_cpa,
+       SUM(roi_sum) / SUM(records) AS avg_roi,
+       SUM(records) AS records,
+       SUM(cost_micros) AS cost_micros,
+       SUM(cost_micros) / 1000000.0 AS spend,
+       SUM(clicks) * 1.0 / NULLIF(SUM(impressions), 0) AS ctr,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(clicks), 0) AS cpc,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(applies), 0) AS cpa,
+       SUM(applies) * 1.0 / NULLIF(SUM(clicks), 0) AS apply_rate,
+       SUM(applies) / NULLIF(SUM(cost_micros) / 1000000.0, 0) AS roi
+FROM fact_hourly f GROUP BY f.publisher_id;
+
+CREATE VIEW IF NOT EXISTS industry_summary AS
+SELECT industry,
+       SUM(clicks) AS clicks,
+       SUM(applies) AS applications,
+       SUM(quality_sum) * 1.0 / SUM(records) AS quality,
+       SUM(records) AS records,
+       SUM(impressions) AS impressions,
+       SUM(cost_micros) AS cost_micros,
+       SUM(cost_micros) / 1000000.0 AS spend,
+       SUM(clicks) * 1.0 / NULLIF(SUM(impressions), 0) AS ctr,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(clicks), 0) AS cpc,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(applies), 0) AS cpa,
+       SUM(applies) * 1.0 / NULLIF(SUM(clicks), 0) AS apply_rate,
+       SUM(applies) / NULLIF(SUM(cost_micros) / 1000000.0, 0) AS roi
+FROM fact_hourly GROUP BY industry;
+
+CREATE VIEW IF NOT EXISTS hourly_stats AS
+SELECT (hour_start / 3600) % 24 AS hour,
+       SUM(impressions) AS impressions,
+       SUM(clicks) AS clicks,
+       SUM(applies) AS applies,
+       SUM(records) AS records,
+       SUM(cost_micros) AS cost_micros,
+       SUM(clicks) * 1.0 / NULLIF(SUM(impressions), 0) AS ctr,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(clicks), 0) AS cpc,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(applies), 0) AS cpa,
+       SUM(applies) * 1.0 / NULLIF(SUM(clicks), 0) AS apply_rate
+FROM fact_hourly GROUP BY 1;
+
+CREATE VIEW IF NOT EXISTS daily_stats AS
+SELECT ((hour_start / 86400) + 3) % 7 + 1 AS day_of_week,
+       SUM(clicks) AS clicks,
+       SUM(applies) AS applies,
+       SUM(records) AS records,
+       SUM(impressions) AS impressions,
+       SUM(cost_micros) AS cost_micros,
+       SUM(clicks) * 1.0 / NULLIF(SUM(impressions), 0) AS ctr,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(clicks), 0) AS cpc,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(applies), 0) AS cpa,
+       SUM(applies) * 1.0 / NULLIF(SUM(clicks), 0) AS apply_rate
+FROM fact_hourly GROUP BY 1;
+
+PRAGMA user_version = 1;

@@ -1,0 +1,77 @@
+/*
+ * cmd.h - what the commands share: the command table's signature, the common
+ * store options, signals, and number formatting for terminal output.
+ */
+#ifndef JOBADS_CMD_H
+#define JOBADS_CMD_H
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "jobads/store.h"
+
+#define DEFAULT_EVENTS    "sqlite:data/events.db"
+#define DEFAULT_ANALYTICS "sqlite:data/analytics.db"
+
+/* Options every command takes. */
+struct common_opts {
+	const char *events, *analytics;
+};
+
+enum { OPT_EVENTS = 1000, OPT_ANALYTICS, OPT_HELP_LONG, OPT_FIRST_FREE };
+
+#define COMMON_LONGOPTS                                                                            \
+	{"events", required_argument, NULL, OPT_EVENTS},                                           \
+		{"analytics", required_argument, NULL, OPT_ANALYTICS},                             \
+		{"help", no_argument, NULL, 'h'}
+
+#define COMMON_HELP                                                                                \
+	"  --events URL       event store (env JOBADS_EVENTS; default " DEFAULT_EVENTS ")\n"       \
+	"  --analytics URL    analytics store (env JOBADS_ANALYTICS; default " DEFAULT_ANALYTICS  \
+	")\n"                                                                                      \
+	"  -h, --help         this help\n"
+
+void common_init(struct common_opts *c);
+/* Handle a common option; returns 1 when c took it. */
+int common_opt(struct common_opts *c, int opt, const char *arg);
+
+/* A usage error: "jobads: CMD: msg" and exit status 2. */
+int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print a command's help text (from the table in main.c) on stdout. */
+int cmd_help_text(const char *cmd);
+
+/* SIGINT / SIGTERM set stop_requested; commands check it between units of work. */
+extern volatile sig_atomic_t stop_requested;
+void signals_install(void);
+
+/* "1,234,567" */
+const char *fmt_int(int64_t v, char *buf, size_t len);
+/* "1,234.57" */
+const char *fmt_money(double v, char *buf, size_t len);
+
+/* The commands (src/cmd/NAME.c). */
+int cmd_init(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_etl(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_rebuild(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_runs(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* Shared pieces of commands that demo reuses. */
+struct gen_opts {
+	int64_t count;
+	int days;
+	uint64_t seed;
+	int has_seed;
+	double rate;
+	int follow;
+};
+int generate_into_store(struct evstore *evs, const struct gen_opts *g, int quiet);
+int report_print(struct anstore *as, const struct an_filter *f, int json);
+int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, int quiet);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * common.c - options, signals and formatting shared by the commands.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+#include "jobads/banned.h"
+
+volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+void signals_install(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void common_init(struct common_opts *c)
+{
+	const char *e = getenv("JOBADS_EVENTS"), *a = getenv("JOBADS_ANALYTICS");
+	c->events = e && *e ? e : DEFAULT_EVENTS;
+	c->analytics = a && *a ? a : DEFAULT_ANALYTICS;
+}
+
+int common_opt(struct common_opts *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_EVENTS:
+		c->events = arg;
+		return 1;
+	case OPT_ANALYTICS:
+		c->analytics = arg;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "jobads: %s: %s\n", cmd, msg);
+	return EXIT_USAGE;
+}
+
+const char *fmt_int(int64_t v, char *buf, size_t len)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)(v < 0 ? -v : v));
+	size_t o = 0;
+	if (v < 0 && o + 1 < len)
+		buf[o++] = '-';
+	for (int i = 0; i < n && o + 1 < len; i++) {
+		if (i > 0 && (n - i) % 3 == 0 && o + 1 < len)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+const char *fmt_money(double v, char *buf, size_t len)
+{
+	/* round to cents, then group the units */
+	long long cents = (long long)(v * 100.0 + (v < 0 ? -0.5 : 0.5));
+	char units[40];
+	fmt_int(cents / 100, units, sizeof(units));
+	snprintf(buf, len, "%s.%02lld", units, (cents < 0 ? -cents : cents) % 100);
+	return buf;
+}

@@ -1,0 +1,112 @@
+/*
+ * etl.c - `jobads etl` and `jobads rebuild`.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "jobads/etl.h"
+
+#include "jobads/banned.h"
+
+int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, int quiet)
+{
+	struct etl_opts o = {0};
+	struct etl_result res;
+	struct jerr err;
+	o.chunk = chunk;
+	o.progress = !quiet && isatty(2);
+	o.stop = &stop_requested;
+	o.trigger = "manual";
+	int r = etl_run(evs, as, &o, &res, &err);
+	if (r != STORE_OK) {
+		jlog_error("etl: %s%s", err.msg,
+			   r == STORE_RETRY ? " (transient: run again to retry)" : "");
+		if (res.events > 0)
+			jlog_error("etl: %" PRId64 " events were applied before the failure, cursor "
+				   "%" PRId64 " -> %" PRId64,
+				   res.events, res.cursor_from, res.cursor_to);
+		return EXIT_FAIL;
+	}
+	if (!quiet) {
+		char e[32], g[32], rate[32];
+		fmt_int(res.events, e, sizeof(e));
+		fmt_int(res.groups, g, sizeof(g));
+		fmt_int(res.secs > 0 ? (int64_t)((double)res.events / res.secs) : 0, rate,
+			sizeof(rate));
+		printf("etl: %s events, %s groups, cursor %" PRId64 " -> %" PRId64
+		       ", %.2f s (%s events/s)%s\n",
+		       e, g, res.cursor_from, res.cursor_to, res.secs, rate,
+		       res.stopped ? ", stopped by signal" : "");
+	}
+	return EXIT_OK;
+}
+
+static int etl_main(const char *name, int argc, char **argv, int rebuild)
+{
+	static const struct option longopts[] = {
+		COMMON_LONGOPTS,
+		{"chunk", required_argument, NULL, 'c'},
+		{"quiet", no_argument, NULL, 'q'},
+		{NULL, 0, NULL, 0},
+	};
+	struct common_opts co;
+	struct evstore *evs = NULL;
+	struct anstore *as = NULL;
+	struct jerr err;
+	int64_t chunk = ETL_DEFAULT_CHUNK;
+	int opt, quiet = 0, rc = EXIT_FAIL;
+
+	common_init(&co);
+	while ((opt = getopt_long(argc, argv, "hqc:", longopts, NULL)) != -1) {
+		if (common_opt(&co, opt, optarg))
+			continue;
+		switch (opt) {
+		case 'c':
+			if (parse_int64(optarg, strlen(optarg), 1, 100000000, &chunk))
+				return usage_error(name, "--chunk: want a number 1..100000000, got '%s'",
+						   optarg);
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			return cmd_help_text(name);
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error(name, "unexpected argument '%s'", argv[optind]);
+	if (evstore_open(co.events, STORE_OPEN_EXISTING, &evs, &err) != STORE_OK ||
+	    anstore_open(co.analytics, STORE_CREATE, &as, &err) != STORE_OK) {
+		jlog_error("%s: %s", name, err.msg);
+		goto out;
+	}
+	if (rebuild) {
+		if (as->ops->reset(as, &err) != STORE_OK) {
+			jlog_error("rebuild: %s", err.msg);
+			goto out;
+		}
+		if (!quiet)
+			printf("rebuild: aggregates emptied, cursor at 0\n");
+	}
+	rc = etl_command_run(evs, as, (size_t)chunk, quiet);
+out:
+	evstore_close(evs);
+	anstore_close(as);
+	return rc;
+}
+
+int cmd_etl(int argc, char **argv)
+{
+	return etl_main("etl", argc, argv, 0);
+}
+
+int cmd_rebuild(int argc, char **argv)
+{
+	return etl_main("rebuild", argc, argv, 1);
+}

@@ -1,0 +1,332 @@
+/*
+ * report.c - `jobads report`: KPI tables for people, or one JSON document.
+ * Every number comes from the analytics store's grouped sums through
+ * kpi_compute, so the terminal, the JSON and (later) the web API agree.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+#include "jobads/banned.h"
+
+static const struct section {
+	enum an_dim dim;
+	const char *title, *json_key, *key_name;
+	int key_is_label;
+} sections[] = {
+	{AN_CAMPAIGN, "Campaigns", "campaigns", "campaign_id", 0},
+	{AN_PUBLISHER, "Publishers", "publishers", "publisher_id", 0},
+	{AN_INDUSTRY, "Industries", "industries", "industry", 1},
+	{AN_DEVICE, "Devices", "devices", "device", 1},
+	{AN_HOUR_OF_DAY, "Hour of day (UTC)", "hours", "hour", 0},
+	{AN_WEEKDAY, "Weekday", "weekdays", "day_of_week", 0},
+};
+
+static const char *const weekday_names[8] = {"", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+
+struct collect {
+	struct an_row *rows;
+	char **labels;
+	size_t n, cap;
+};
+
+static int collect_row(void *arg, const struct an_row *r)
+{
+	struct collect *c = arg;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 32;
+		c->rows = xrealloc(c->rows, c->cap * sizeof(*c->rows));
+		c->labels = xrealloc(c->labels, c->cap * sizeof(*c->labels));
+	}
+	c->rows[c->n] = *r;
+	c->labels[c->n] = r->label ? xstrdup(r->label) : NULL;
+	c->rows[c->n].label = c->labels[c->n];
+	c->n++;
+	return 0;
+}
+
+static void collect_free(struct collect *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->labels[i]);
+	free(c->rows);
+	free(c->labels);
+	memset(c, 0, sizeof(*c));
+}
+
+static json_t *jv(struct kpi_value v)
+{
+	return v.has ? json_real(v.v) : json_null();
+}
+
+static json_t *row_json(const struct an_row *r, const struct section *s)
+{
+	struct kpis k;
+	json_t *o = json_object();
+	kpi_compute(&r->m, &k);
+	if (s) {
+		if (s->key_is_label)
+			json_object_set_new(o, s->key_name, json_string(r->label ? r->label : ""));
+		else
+			json_object_set_new(o, s->key_name, json_integer(r->key));
+		if (s->dim == AN_PUBLISHER)
+			json_object_set_new(o, "publisher_name",
+					    r->label ? json_string(r->label) : json_null());
+	}
+	json_object_set_new(o, "records", json_integer(r->m.records));
+	json_object_set_new(o, "impressions", json_integer(r->m.impressions));
+	json_object_set_new(o, "clicks", json_integer(r->m.clicks));
+	json_object_set_new(o, "applies", json_integer(r->m.applies));
+	json_object_set_new(o, "cost_micros", json_integer(r->m.cost_micros));
+	json_object_set_new(o, "spend", json_real(k.spend));
+	json_object_set_new(o, "ctr", jv(k.ctr));
+	json_object_set_new(o, "cpc", jv(k.cpc));
+	json_object_set_new(o, "cpa", jv(k.cpa));
+	json_object_set_new(o, "apply_rate", jv(k.apply_rate));
+	json_object_set_new(o, "roi", jv(k.roi));
+	json_object_set_new(o, "avg_quality_score", jv(k.avg_quality));
+	return o;
+}
+
+static const char *pct(struct kpi_value v, char *b, size_t n)
+{
+	if (!v.has)
+		return "-";
+	snprintf(b, n, "%.2f%%", v.v * 100.0);
+	return b;
+}
+
+static const char *money(struct kpi_value v, char *b, size_t n)
+{
+	if (!v.has)
+		return "-";
+	return fmt_money(v.v, b, n);
+}
+
+static void print_header(const char *first)
+{
+	printf("  %-22s %14s %12s %10s %16s %7s %9s %10s %7s\n", first, "impressions", "clicks",
+	       "applies", "spend", "CTR", "CPC", "CPA", "apply%");
+}
+
+static void print_row(const char *label, const struct kpi_sums *m)
+{
+	struct kpis k;
+	char a[32], b[32], c[32], d[40], e[16], f[32], g[32], h[16];
+	kpi_compute(m, &k);
+	printf("  %-22.22s %14s %12s %10s %16s %7s %9s %10s %7s\n", label,
+	       fmt_int(m->impressions, a, sizeof(a)), fmt_int(m->clicks, b, sizeof(b)),
+	       fmt_int(m->applies, c, sizeof(c)), fmt_money(k.spend, d, sizeof(d)),
+	       pct(k.ctr, e, sizeof(e)), money(k.cpc, f, sizeof(f)), money(k.cpa, g, sizeof(g)),
+	       pct(k.apply_rate, h, sizeof(h)));
+}
+
+static void row_label(const struct section *s, const struct an_row *r, char *buf, size_t n)
+{
+	if (s->dim == AN_PUBLISHER)
+		snprintf(buf, n, "%" PRId64 " %s", r->key, r->label ? r->label : "?");
+	else if (s->key_is_label)
+		snprintf(buf, n, "%s", r->label ? r->label : "");
+	else if (s->dim == AN_WEEKDAY)
+		snprintf(buf, n, "%" PRId64 " %s", r->key,
+			 r->key >= 1 && r->key <= 7 ? weekday_names[r->key] : "?");
+	else if (s->dim == AN_HOUR_OF_DAY)
+		snprintf(buf, n, "%02" PRId64 ":00", r->key);
+	else
+		snprintf(buf, n, "%" PRId64, r->key);
+}
+
+int report_print(struct anstore *as, const struct an_filter *f, int json)
+{
+	struct collect total = {0};
+	struct jerr err;
+	json_t *doc = json ? json_object() : NULL;
+	int rc = EXIT_OK;
+
+	if (as->ops->query(as, AN_TOTAL, f, collect_row, &total, &err) != STORE_OK) {
+		jlog_error("report: %s", err.msg);
+		json_decref(doc);
+		return EXIT_FAIL;
+	}
+	if (json) {
+		json_t *range = json_object();
+		char t[40];
+		json_object_set_new(range, "from", f->from_s == INT64_MIN
+							   ? json_null()
+							   : json_string(ts_format_iso(f->from_s * 1000,
+										       t, sizeof(t))));
+		json_object_set_new(range, "to", f->to_s == INT64_MAX
+							 ? json_null()
+							 : json_string(ts_format_iso(f->to_s * 1000, t,
+										     sizeof(t))));
+		json_object_set_new(doc, "range", range);
+		json_object_set_new(doc, "total", row_json(&total.rows[0], NULL));
+	} else {
+		struct kpis k;
+		char a[32], b[32], c[32], d[40], e[16], g[32], h[32], i[16], j[32];
+		kpi_compute(&total.rows[0].m, &k);
+		printf("Totals\n");
+		printf("  records %s  impressions %s  clicks %s  applies %s  spend %s\n",
+		       fmt_int(total.rows[0].m.records, a, sizeof(a)),
+		       fmt_int(total.rows[0].m.impressions, b, sizeof(b)),
+		       fmt_int(total.rows[0].m.clicks, c, sizeof(c)),
+		       fmt_int(total.rows[0].m.applies, j, sizeof(j)),
+		       fmt_money(k.spend, d, sizeof(d)));
+		printf("  CTR %s  CPC %s  CPA %s  apply rate %s  ROI (applies per unit of cost) %s\n",
+		       pct(k.ctr, e, sizeof(e)), money(k.cpc, g, sizeof(g)),
+		       money(k.cpa, h, sizeof(h)), pct(k.apply_rate, i, sizeof(i)),
+		       k.roi.has ? (snprintf(j, sizeof(j), "%.4f", k.roi.v), j) : "-");
+	}
+	collect_free(&total);
+
+	for (size_t si = 0; si < sizeof(sections) / sizeof(sections[0]); si++) {
+		const struct section *s = &sections[si];
+		struct collect c = {0};
+		if (as->ops->query(as, s->dim, f, collect_row, &c, &err) != STORE_OK) {
+			jlog_error("report: %s", err.msg);
+			rc = EXIT_FAIL;
+			collect_free(&c);
+			break;
+		}
+		if (json) {
+			json_t *arr = json_array();
+			for (size_t i = 0; i < c.n; i++)
+				json_array_append_new(arr, row_json(&c.rows[i], s));
+			json_object_set_new(doc, s->json_key, arr);
+		} else {
+			printf("\n%s\n", s->title);
+			print_header(s->key_name);
+			for (size_t i = 0; i < c.n; i++) {
+				char label[256];
+				row_label(s, &c.rows[i], label, sizeof(label));
+				print_row(label, &c.rows[i].m);
+			}
+			if (c.n == 0)
+				printf("  (no data)\n");
+		}
+		collect_free(&c);
+	}
+	if (json) {
+		if (rc == EXIT_OK)
+			json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+		if (rc == EXIT_OK)
+			fputc('\n', stdout);
+		json_decref(doc);
+	}
+	return rc;
+}
+
+/* ISO-8601, epoch ms, now, now-7d / now+1h. Result in epoch seconds. */
+static int parse_time_arg(const char *s, int64_t *secs)
+{
+	const char *why;
+	int64_t ms, d;
+	if (strncmp(s, "now", 3) == 0) {
+		ms = time_now_ms();
+		if (s[3] == '\0') {
+			*secs = ms / 1000;
+			return 0;
+		}
+		if ((s[3] == '-' || s[3] == '+') && parse_duration(s + 4, &d) == 0) {
+			*secs = ms / 1000 + (s[3] == '-' ? -d : d);
+			return 0;
+		}
+		return -1;
+	}
+	if (parse_int64(s, strlen(s), 0, INT64_MAX, &ms) == 0) {
+		*secs = ms / 1000;
+		return 0;
+	}
+	if (ts_parse_iso(s, strlen(s), &ms, &why) == 0) {
+		*secs = ms / 1000;
+		return 0;
+	}
+	/* a bare date means its midnight UTC */
+	unsigned m, dd;
+	int y;
+	char tail;
+	if (sscanf(s, "%4d-%2u-%2u%c", &y, &m, &dd, &tail) == 3 && m >= 1 && m <= 12 && dd >= 1 &&
+	    dd <= 31) {
+		*secs = days_from_civil(y, m, dd) * 86400;
+		return 0;
+	}
+	return -1;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		COMMON_LONGOPTS,
+		{"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 't'},
+		{"campaign", required_argument, NULL, 'c'},
+		{"publisher", required_argument, NULL, 'p'},
+		{"industry", required_argument, NULL, 'i'},
+		{"device", required_argument, NULL, 'd'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct common_opts co;
+	struct an_filter f;
+	struct anstore *as;
+	struct jerr err;
+	int opt, json = 0;
+	int64_t v;
+
+	an_filter_all(&f);
+	common_init(&co);
+	while ((opt = getopt_long(argc, argv, "hf:t:c:p:i:d:j", longopts, NULL)) != -1) {
+		if (common_opt(&co, opt, optarg))
+			continue;
+		switch (opt) {
+		case 'f':
+			if (parse_time_arg(optarg, &f.from_s))
+				return usage_error("report", "--from: not a time: '%s'", optarg);
+			break;
+		case 't':
+			if (parse_time_arg(optarg, &f.to_s))
+				return usage_error("report", "--to: not a time: '%s'", optarg);
+			break;
+		case 'c':
+			if (parse_int64(optarg, strlen(optarg), 1, INT32_MAX, &v))
+				return usage_error("report", "--campaign: want an id > 0, got '%s'",
+						   optarg);
+			f.campaign_id = (int32_t)v;
+			break;
+		case 'p':
+			if (parse_int64(optarg, strlen(optarg), 1, INT32_MAX, &v))
+				return usage_error("report", "--publisher: want an id > 0, got '%s'",
+						   optarg);
+			f.publisher_id = (int32_t)v;
+			break;
+		case 'i':
+			f.industry = optarg;
+			break;
+		case 'd':
+			f.device = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			return cmd_help_text("report");
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error("report", "unexpected argument '%s'", argv[optind]);
+	if (f.from_s != INT64_MIN && f.to_s != INT64_MAX && f.from_s >= f.to_s)
+		return usage_error("report", "--from must be before --to");
+	if (anstore_open(co.analytics, STORE_OPEN_EXISTING, &as, &err) != STORE_OK) {
+		jlog_error("report: %s", err.msg);
+		return EXIT_FAIL;
+	}
+	int rc = report_print(as, &f, json);
+	anstore_close(as);
+	return rc;
+}

@@ -1,0 +1,66 @@
+/*
+ * verify.c - `jobads verify`: recompute from raw and compare.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "jobads/etl.h"
+
+#include "jobads/banned.h"
+
+int cmd_verify(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		COMMON_LONGOPTS,
+		{"show", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
+	};
+	struct common_opts co;
+	struct evstore *evs = NULL;
+	struct anstore *as = NULL;
+	struct verify_result vr;
+	struct jerr err;
+	int64_t show = 20;
+	int opt, rc = EXIT_FAIL;
+
+	common_init(&co);
+	while ((opt = getopt_long(argc, argv, "hs:", longopts, NULL)) != -1) {
+		if (common_opt(&co, opt, optarg))
+			continue;
+		switch (opt) {
+		case 's':
+			if (parse_int64(optarg, strlen(optarg), 0, 1000000, &show))
+				return usage_error("verify", "--show: want a number, got '%s'",
+						   optarg);
+			break;
+		case 'h':
+			return cmd_help_text("verify");
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error("verify", "unexpected argument '%s'", argv[optind]);
+	if (evstore_open(co.events, STORE_OPEN_EXISTING, &evs, &err) != STORE_OK ||
+	    anstore_open(co.analytics, STORE_OPEN_EXISTING, &as, &err) != STORE_OK ||
+	    etl_verify(evs, as, stderr, (int)show, &vr, &err) != STORE_OK) {
+		jlog_error("verify: %s", err.msg);
+		goto out;
+	}
+	if (vr.mismatches) {
+		jlog_error("verify: %" PRId64 " differences between fact_hourly and the raw events "
+			   "up to seq %" PRId64,
+			   vr.mismatches, vr.cursor);
+		goto out;
+	}
+	printf("verify: ok: %" PRId64 " hourly groups match the raw events up to seq %" PRId64
+	       " (%" PRId64 " stored events not yet processed)\n",
+	       vr.groups_checked, vr.cursor, vr.max_seq - vr.cursor);
+	rc = EXIT_OK;
+out:
+	evstore_close(evs);
+	anstore_close(as);
+	return rc;
+}

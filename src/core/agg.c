@@ -1,0 +1,296 @@
+/*
+ * agg.c - hash aggregation for the ETL. Strings are interned into one byte
+ * arena; groups live in a dense array indexed by an open-addressing table of
+ * 32-bit slots. Both tables are kept between chunks (agg_reset clears them
+ * without freeing), so a run allocates only while the number of groups grows.
+ */
+#include "jobads/agg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobads/util.h"
+#include "jobads/banned.h"
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	/* FNV-1a, then a final mix: strings here are short labels. */
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 32);
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	return h;
+}
+
+static uint64_t hash_key(const struct agg_key *k)
+{
+	uint64_t h = (uint64_t)k->hour_start * 0x9e3779b97f4a7c15ULL;
+	h = mix(h, ((uint64_t)(uint32_t)k->campaign_id << 32) | (uint32_t)k->publisher_id);
+	h = mix(h, ((uint64_t)k->industry << 32) | k->location);
+	h = mix(h, k->device);
+	h ^= h >> 31;
+	h *= 0x94d049bb133111ebULL;
+	return h ^ (h >> 29);
+}
+
+void agg_init(struct agg *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+void agg_release(struct agg *a)
+{
+	free(a->strs.bytes);
+	free(a->strs.off);
+	free(a->strs.slen);
+	free(a->strs.slots);
+	free(a->groups);
+	free(a->gslots);
+	free(a->pubs);
+	memset(a, 0, sizeof(*a));
+}
+
+void agg_reset(struct agg *a)
+{
+	a->strs.len = 0;
+	a->strs.count = 0;
+	if (a->strs.slots)
+		memset(a->strs.slots, 0, a->strs.nslots * sizeof(uint32_t));
+	a->ngroups = 0;
+	if (a->gslots)
+		memset(a->gslots, 0, a->ngslots * sizeof(uint32_t));
+	a->npubs = 0;
+}
+
+static void strs_rehash(struct agg_strtab *t, uint32_t nslots)
+{
+	free(t->slots);
+	t->slots = xcalloc(nslots, sizeof(uint32_t));
+	t->nslots = nslots;
+	for (uint32_t id = 0; id < t->count; id++) {
+		uint64_t h = hash_bytes(t->bytes + t->off[id], t->slen[id]);
+		uint32_t i = (uint32_t)h & (nslots - 1);
+		while (t->slots[i])
+			i = (i + 1) & (nslots - 1);
+		t->slots[i] = id + 1;
+	}
+}
+
+uint32_t agg_intern(struct agg *a, const char *s, size_t n)
+{
+	struct agg_strtab *t = &a->strs;
+	if (t->nslots == 0)
+		strs_rehash(t, 64);
+	uint64_t h = hash_bytes(s, n);
+	uint32_t i = (uint32_t)h & (t->nslots - 1);
+	while (t->slots[i]) {
+		uint32_t id = t->slots[i] - 1;
+		if (t->slen[id] == n && memcmp(t->bytes + t->off[id], s, n) == 0)
+			return id;
+		i = (i + 1) & (t->nslots - 1);
+	}
+	/* new string */
+	if (t->count == t->idcap) {
+		t->idcap = t->idcap ? t->idcap * 2 : 64;
+		t->off = xrealloc(t->off, t->idcap * sizeof(uint32_t));
+		t->slen = xrealloc(t->slen, t->idcap * sizeof(uint32_t));
+	}
+	if (t->len + n + 1 > t->cap) {
+		while (t->len + n + 1 > t->cap)
+			t->cap = t->cap ? t->cap * 2 : 4096;
+		t->bytes = xrealloc(t->bytes, t->cap);
+	}
+	uint32_t id = t->count++;
+	t->off[id] = (uint32_t)t->len;
+	t->slen[id] = (uint32_t)n;
+	memcpy(t->bytes + t->len, s, n);
+	t->bytes[t->len + n] = '\0';
+	t->len += n + 1;
+	t->slots[i] = id + 1;
+	if (t->count * 2 > t->nslots)
+		strs_rehash(t, t->nslots * 2);
+	return id;
+}
+
+const char *agg_str(const struct agg *a, uint32_t id, size_t *n)
+{
+	if (n)
+		*n = a->strs.slen[id];
+	return a->strs.bytes + a->strs.off[id];
+}
+
+static void groups_rehash(struct agg *a, uint32_t nslots)
+{
+	free(a->gslots);
+	a->gslots = xcalloc(nslots, sizeof(uint32_t));
+	a->ngslots = nslots;
+	for (uint32_t g = 0; g < a->ngroups; g++) {
+		uint32_t i = (uint32_t)hash_key(&a->groups[g].key) & (nslots - 1);
+		while (a->gslots[i])
+			i = (i + 1) & (nslots - 1);
+		a->gslots[i] = g + 1;
+	}
+}
+
+static int key_eq(const struct agg_key *x, const struct agg_key *y)
+{
+	return x->hour_start == y->hour_start && x->campaign_id == y->campaign_id &&
+	       x->publisher_id == y->publisher_id && x->industry == y->industry &&
+	       x->location == y->location && x->device == y->device;
+}
+
+static struct kpi_sums *group_for(struct agg *a, const struct agg_key *k)
+{
+	if (a->ngslots == 0)
+		groups_rehash(a, 1024);
+	uint32_t i = (uint32_t)hash_key(k) & (a->ngslots - 1);
+	while (a->gslots[i]) {
+		struct agg_group *g = &a->groups[a->gslots[i] - 1];
+		if (key_eq(&g->key, k))
+			return &g->val;
+		i = (i + 1) & (a->ngslots - 1);
+	}
+	if (a->ngroups == a->gcap) {
+		a->gcap = a->gcap ? a->gcap * 2 : 1024;
+		a->groups = xrealloc(a->groups, a->gcap * sizeof(*a->groups));
+	}
+	uint32_t gi = a->ngroups++;
+	a->groups[gi].key = *k;
+	memset(&a->groups[gi].val, 0, sizeof(a->groups[gi].val));
+	a->gslots[i] = gi + 1;
+	if (a->ngroups * 2 > a->ngslots) {
+		groups_rehash(a, a->ngslots * 2);
+	}
+	return &a->groups[gi].val;
+}
+
+void kpi_record_ratios(int64_t impressions, int64_t clicks, int64_t applies, int64_t cost_micros,
+		       double *ctr, double *cpc, double *cpa, double *roi)
+{
+	double cost = (double)cost_micros / 1000000.0;
+	*ctr = impressions > 0 ? (double)clicks * 1.0 / (double)impressions : 0.0;
+	*cpc = clicks > 0 ? cost / (double)clicks : 0.0;
+	*cpa = applies > 0 ? cost / (double)applies : 0.0;
+	*roi = cost_micros > 0 ? (double)applies / cost : 0.0;
+}
+
+static void note_publisher(struct agg *a, const struct event *ev)
+{
+	struct agg_publisher *p = NULL;
+	/* a handful of publishers per chunk: a linear search beats a table */
+	for (uint32_t i = 0; i < a->npubs; i++)
+		if (a->pubs[i].publisher_id == ev->publisher_id) {
+			p = &a->pubs[i];
+			break;
+		}
+	if (!p) {
+		if (a->npubs == a->pcap) {
+			a->pcap = a->pcap ? a->pcap * 2 : 16;
+			a->pubs = xrealloc(a->pubs, a->pcap * sizeof(*a->pubs));
+		}
+		p = &a->pubs[a->npubs++];
+		p->publisher_id = ev->publisher_id;
+		p->last_seq = -1;
+	}
+	if (ev->seq >= p->last_seq) {
+		p->last_seq = ev->seq;
+		p->name = agg_intern(a, ev->publisher_name.s, ev->publisher_name.n);
+		p->traffic = ev->publisher_traffic.n
+				     ? agg_intern(a, ev->publisher_traffic.s, ev->publisher_traffic.n)
+				     : AGG_NONE;
+		p->quality = ev->publisher_quality.n
+				     ? agg_intern(a, ev->publisher_quality.s, ev->publisher_quality.n)
+				     : AGG_NONE;
+	}
+}
+
+void agg_add(struct agg *a, const struct event *ev)
+{
+	struct agg_key k;
+	double ctr, cpc, cpa, roi;
+	int64_t secs = ev->ts_ms >= 0 ? ev->ts_ms / 1000 : -((-ev->ts_ms + 999) / 1000);
+	k.hour_start = secs - (((secs % 3600) + 3600) % 3600);
+	k.campaign_id = ev->campaign_id;
+	k.publisher_id = ev->publisher_id;
+	k.industry = agg_intern(a, ev->industry.s, ev->industry.n);
+	k.location = agg_intern(a, ev->location.s, ev->location.n);
+	k.device = agg_intern(a, ev->device.s, ev->device.n);
+	struct kpi_sums *v = group_for(a, &k);
+	kpi_record_ratios(ev->impressions, ev->clicks, ev->apply_count, ev->cost_micros, &ctr, &cpc,
+			  &cpa, &roi);
+	v->records++;
+	v->impressions += ev->impressions;
+	v->clicks += ev->clicks;
+	v->applies += ev->apply_count;
+	v->cost_micros += ev->cost_micros;
+	v->quality_sum += ev->quality_score;
+	v->ctr_sum += ctr;
+	v->cpc_sum += cpc;
+	v->cpa_sum += cpa;
+	v->roi_sum += roi;
+	note_publisher(a, ev);
+}
+
+void agg_add_group(struct agg *a, const struct agg_key *k, const struct kpi_sums *x)
+{
+	struct kpi_sums *v = group_for(a, k);
+	v->records += x->records;
+	v->impressions += x->impressions;
+	v->clicks += x->clicks;
+	v->applies += x->applies;
+	v->cost_micros += x->cost_micros;
+	v->quality_sum += x->quality_sum;
+	v->ctr_sum += x->ctr_sum;
+	v->cpc_sum += x->cpc_sum;
+	v->cpa_sum += x->cpa_sum;
+	v->roi_sum += x->roi_sum;
+}
+
+static const struct agg *sort_ctx;
+
+static int cmp_str(uint32_t x, uint32_t y)
+{
+	size_t nx, ny;
+	const char *sx = agg_str(sort_ctx, x, &nx), *sy = agg_str(sort_ctx, y, &ny);
+	int c = memcmp(sx, sy, nx < ny ? nx : ny);
+	if (c)
+		return c;
+	return nx < ny ? -1 : nx > ny;
+}
+
+static int cmp_group(const void *pa, const void *pb)
+{
+	const struct agg_key *x = &((const struct agg_group *)pa)->key;
+	const struct agg_key *y = &((const struct agg_group *)pb)->key;
+	int c;
+	if (x->hour_start != y->hour_start)
+		return x->hour_start < y->hour_start ? -1 : 1;
+	if (x->campaign_id != y->campaign_id)
+		return x->campaign_id < y->campaign_id ? -1 : 1;
+	if (x->publisher_id != y->publisher_id)
+		return x->publisher_id < y->publisher_id ? -1 : 1;
+	if ((c = cmp_str(x->industry, y->industry)) != 0)
+		return c;
+	if ((c = cmp_str(x->location, y->location)) != 0)
+		return c;
+	return cmp_str(x->device, y->device);
+}
+
+void agg_sort(struct agg *a)
+{
+	/* qsort has no context argument in C11; the ETL is single-threaded */
+	sort_ctx = a;
+	qsort(a->groups, a->ngroups, sizeof(*a->groups), cmp_group);
+	sort_ctx = NULL;
+	if (a->gslots)
+		groups_rehash(a, a->ngslots);
+}

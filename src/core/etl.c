@@ -1,0 +1,300 @@
+/*
+ * etl.c - the incremental ETL run, verify and rebuild's recompute.
+ *
+ * Exactly once rests on one rule: the cursor lives in the analytics store and
+ * moves in the same transaction as the deltas of the rows it covers (apply()).
+ * A crash at any instant leaves both old or both new; the next run starts from
+ * the stored cursor and reads each row again at most into an aborted chunk.
+ */
+#include "jobads/etl.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jobads/agg.h"
+#include "jobads/banned.h"
+
+static int add_row(void *arg, const struct event *ev)
+{
+	agg_add(arg, ev);
+	return 0;
+}
+
+static void progress(int64_t done, int64_t total, double t0)
+{
+	double el = time_mono() - t0;
+	double rate = el > 0 ? (double)done / el : 0;
+	int width = 30, fill = total > 0 ? (int)((double)done * width / (double)total) : width;
+	char bar[64];
+	if (fill > width)
+		fill = width;
+	for (int i = 0; i < width; i++)
+		bar[i] = i < fill ? '=' : ' ';
+	bar[width] = '\0';
+	fprintf(stderr, "\r[%s] %3d%% %" PRId64 "/%" PRId64 " events  %.0f/s ", bar,
+		total > 0 ? (int)(done * 100 / total) : 100, done, total, rate);
+	fflush(stderr);
+}
+
+int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
+	    struct etl_result *res, struct jerr *err)
+{
+	struct agg ag;
+	struct etl_run_rec rec;
+	int64_t cursor, max_seq = 0;
+	size_t chunk = o->chunk ? o->chunk : ETL_DEFAULT_CHUNK;
+	double t0 = time_mono();
+	int r, drew = 0;
+
+	memset(res, 0, sizeof(*res));
+	r = as->ops->get_cursor(as, &cursor, err);
+	if (r != STORE_OK)
+		return r;
+	res->cursor_from = res->cursor_to = cursor;
+	r = evs->ops->stats(evs, &max_seq, NULL, err);
+	if (r != STORE_OK)
+		return r;
+	if (max_seq < cursor) {
+		jerr_set(err,
+			 "%s: the cursor (%" PRId64 ") is past the newest event (%" PRId64
+			 "): this analytics store was filled from another event store"
+			 " (use 'jobads rebuild' to start over)",
+			 as->name, cursor, max_seq);
+		return STORE_ERROR;
+	}
+	if (max_seq == cursor)
+		return STORE_OK; /* nothing new: no run is recorded, no write is made */
+
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.trigger, sizeof(rec.trigger), "%s", o->trigger ? o->trigger : "manual");
+	snprintf(rec.state, sizeof(rec.state), "running");
+	rec.attempt = o->attempt > 0 ? o->attempt : 1;
+	rec.started_ms = time_now_ms();
+	rec.cursor_from = cursor;
+	r = as->ops->run_begin(as, &rec, err);
+	if (r != STORE_OK)
+		return r;
+	res->run_id = rec.id;
+
+	agg_init(&ag);
+	for (;;) {
+		size_t nread = 0;
+		int64_t upto = cursor;
+		if (o->stop && *o->stop) {
+			res->stopped = 1;
+			break;
+		}
+		agg_reset(&ag);
+		r = evs->ops->scan(evs, cursor, chunk, add_row, &ag, &nread, &upto, err);
+		if (r != STORE_OK)
+			break;
+		if (nread == 0 || upto == cursor)
+			break;
+		agg_sort(&ag);
+		r = as->ops->apply(as, &ag, cursor, upto, err);
+		if (r != STORE_OK)
+			break;
+		res->events += (int64_t)nread;
+		res->groups += ag.ngroups;
+		res->chunks++;
+		cursor = upto;
+		res->cursor_to = cursor;
+		if (o->progress) {
+			progress(cursor - res->cursor_from, max_seq - res->cursor_from, t0);
+			drew = 1;
+		}
+		if (nread < chunk)
+			break;
+	}
+	agg_release(&ag);
+	if (drew)
+		fputc('\n', stderr);
+	res->secs = time_mono() - t0;
+
+	rec.finished_ms = time_now_ms();
+	rec.events_read = res->events;
+	rec.groups_written = res->groups;
+	rec.cursor_to = res->cursor_to;
+	snprintf(rec.state, sizeof(rec.state), "%s",
+		 r == STORE_OK ? "success" : r == STORE_RETRY ? "retrying" : "failed");
+	if (r != STORE_OK)
+		snprintf(rec.error, sizeof(rec.error), "%s", err->msg);
+	struct jerr err2;
+	int r2 = as->ops->run_end(as, &rec, &err2);
+	if (r == STORE_OK && r2 != STORE_OK) {
+		*err = err2;
+		return r2;
+	}
+	return r;
+}
+
+int etl_close_enough(double a, double b)
+{
+	double d = fabs(a - b), m = fmax(fabs(a), fabs(b));
+	return d <= 1e-9 * m || d < 1e-12;
+}
+
+/* Streaming merge of two grain-ordered sequences: recompute (left) and facts (right). */
+struct fact_copy {
+	int64_t hour_start;
+	int32_t campaign_id, publisher_id;
+	char *industry, *location, *device;
+	struct kpi_sums m;
+};
+
+struct verify_ctx {
+	struct fact_copy *facts;
+	size_t n, cap, pos;
+	FILE *out;
+	int show;
+	struct verify_result *res;
+};
+
+static char *dup_str(struct ev_str v)
+{
+	char *p = xmalloc(v.n + 1);
+	memcpy(p, v.s, v.n);
+	p[v.n] = '\0';
+	return p;
+}
+
+static int cmp_text(const char *a, struct ev_str b)
+{
+	size_t na = strlen(a);
+	int c = memcmp(a, b.s, na < b.n ? na : b.n);
+	if (c)
+		return c;
+	return na < b.n ? -1 : na > b.n;
+}
+
+/* <0: fact sorts before r, 0: same grain, >0: after. */
+static int cmp_grain(const struct fact_copy *f, const struct fact_row *r)
+{
+	int c;
+	if (f->hour_start != r->hour_start)
+		return f->hour_start < r->hour_start ? -1 : 1;
+	if (f->campaign_id != r->campaign_id)
+		return f->campaign_id < r->campaign_id ? -1 : 1;
+	if (f->publisher_id != r->publisher_id)
+		return f->publisher_id < r->publisher_id ? -1 : 1;
+	if ((c = cmp_text(f->industry, r->industry)) != 0)
+		return c;
+	if ((c = cmp_text(f->location, r->location)) != 0)
+		return c;
+	return cmp_text(f->device, r->device);
+}
+
+static void report(struct verify_ctx *v, const char *what, int64_t hs, int32_t c, int32_t p,
+		   const char *ind, int indn, const char *loc, int locn, const char *dev, int devn)
+{
+	char t[40];
+	v->res->mismatches++;
+	if (v->res->mismatches > v->show)
+		return;
+	fprintf(v->out, "mismatch: %s: hour %s campaign %d publisher %d %.*s/%.*s/%.*s\n", what,
+		ts_format_iso(hs * 1000, t, sizeof(t)), c, p, indn, ind, locn, loc, devn, dev);
+}
+
+static void report_fact(struct verify_ctx *v, const char *what, const struct fact_copy *f)
+{
+	report(v, what, f->hour_start, f->campaign_id, f->publisher_id, f->industry,
+	       (int)strlen(f->industry), f->location, (int)strlen(f->location), f->device,
+	       (int)strlen(f->device));
+}
+
+static void report_row(struct verify_ctx *v, const char *what, const struct fact_row *r)
+{
+	report(v, what, r->hour_start, r->campaign_id, r->publisher_id, r->industry.s,
+	       (int)r->industry.n, r->location.s, (int)r->location.n, r->device.s,
+	       (int)r->device.n);
+}
+
+static int collect_fact(void *arg, const struct fact_row *r)
+{
+	struct verify_ctx *v = arg;
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 1024;
+		v->facts = xrealloc(v->facts, v->cap * sizeof(*v->facts));
+	}
+	struct fact_copy *f = &v->facts[v->n++];
+	f->hour_start = r->hour_start;
+	f->campaign_id = r->campaign_id;
+	f->publisher_id = r->publisher_id;
+	f->industry = dup_str(r->industry);
+	f->location = dup_str(r->location);
+	f->device = dup_str(r->device);
+	f->m = r->m;
+	return 0;
+}
+
+static int check_row(void *arg, const struct fact_row *r)
+{
+	struct verify_ctx *v = arg;
+	int c;
+	while (v->pos < v->n && (c = cmp_grain(&v->facts[v->pos], r)) < 0) {
+		report_fact(v, "in fact_hourly but not in the raw events", &v->facts[v->pos]);
+		v->pos++;
+	}
+	v->res->groups_checked++;
+	if (v->pos >= v->n || cmp_grain(&v->facts[v->pos], r) != 0) {
+		report_row(v, "in the raw events but not in fact_hourly", r);
+		return 0;
+	}
+	const struct kpi_sums *a = &v->facts[v->pos].m, *b = &r->m;
+	v->pos++;
+	if (a->records != b->records || a->impressions != b->impressions ||
+	    a->clicks != b->clicks || a->applies != b->applies || a->cost_micros != b->cost_micros ||
+	    a->quality_sum != b->quality_sum) {
+		char what[256];
+		snprintf(what, sizeof(what),
+			 "counts differ (fact records %" PRId64 " clicks %" PRId64
+			 " cost_micros %" PRId64 "; raw records %" PRId64 " clicks %" PRId64
+			 " cost_micros %" PRId64 ")",
+			 a->records, a->clicks, a->cost_micros, b->records, b->clicks,
+			 b->cost_micros);
+		report_row(v, what, r);
+	} else if (!etl_close_enough(a->ctr_sum, b->ctr_sum) ||
+		   !etl_close_enough(a->cpc_sum, b->cpc_sum) ||
+		   !etl_close_enough(a->cpa_sum, b->cpa_sum) ||
+		   !etl_close_enough(a->roi_sum, b->roi_sum)) {
+		report_row(v, "ratio sums differ beyond 1e-9 relative", r);
+	}
+	return 0;
+}
+
+int etl_verify(struct evstore *evs, struct anstore *as, FILE *out, int show,
+	       struct verify_result *res, struct jerr *err)
+{
+	struct verify_ctx v;
+	int r;
+	memset(res, 0, sizeof(*res));
+	memset(&v, 0, sizeof(v));
+	v.out = out;
+	v.show = show;
+	v.res = res;
+	if ((r = as->ops->get_cursor(as, &res->cursor, err)) != STORE_OK)
+		return r;
+	if ((r = evs->ops->stats(evs, &res->max_seq, NULL, err)) != STORE_OK)
+		return r;
+	/*
+	 * fact_hourly is copied first, then the raw side streams past it. The copy is
+	 * the size of the aggregate, not of the raw table.
+	 */
+	r = as->ops->facts(as, collect_fact, &v, err);
+	if (r == STORE_OK)
+		r = evs->ops->recompute(evs, res->cursor, check_row, &v, err);
+	if (r == STORE_OK)
+		for (; v.pos < v.n; v.pos++)
+			report_fact(&v, "in fact_hourly but not in the raw events",
+				    &v.facts[v.pos]);
+	for (size_t i = 0; i < v.n; i++) {
+		free(v.facts[i].industry);
+		free(v.facts[i].location);
+		free(v.facts[i].device);
+	}
+	free(v.facts);
+	return r;
+}

@@ -1,0 +1,471 @@
+/*
+ * anstore_sqlite.c - the embedded analytics store: fact_hourly, dim_publisher,
+ * etl_state, etl_runs and the views, in one SQLite file. apply() is the heart of
+ * exactly-once: deltas and the cursor move in one transaction, guarded by a
+ * compare-and-set on the cursor.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobads/store.h"
+#include "sqlite_util.h"
+
+#include "jobads/banned.h"
+
+struct an_sqlite {
+	struct anstore base;
+	sqlite3 *db;
+	sqlite3_stmt *upsert, *pub, *getcur, *setcur;
+	sqlite3_stmt *q[AN__COUNT];
+};
+
+#define SQL_UPSERT                                                                                 \
+	"INSERT INTO fact_hourly (hour_start, campaign_id, publisher_id, industry, location,"      \
+	" device, records, impressions, clicks, applies, cost_micros, quality_sum, ctr_sum,"       \
+	" cpc_sum, cpa_sum, roi_sum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"  \
+	" ?13, ?14, ?15, ?16)"                                                                     \
+	" ON CONFLICT (hour_start, campaign_id, publisher_id, industry, location, device)"         \
+	" DO UPDATE SET records = records + excluded.records,"                                     \
+	" impressions = impressions + excluded.impressions, clicks = clicks + excluded.clicks,"    \
+	" applies = applies + excluded.applies, cost_micros = cost_micros + excluded.cost_micros," \
+	" quality_sum = quality_sum + excluded.quality_sum, ctr_sum = ctr_sum + excluded.ctr_sum," \
+	" cpc_sum = cpc_sum + excluded.cpc_sum, cpa_sum = cpa_sum + excluded.cpa_sum,"             \
+	" roi_sum = roi_sum + excluded.roi_sum"
+
+#define SQL_PUBLISHER                                                                              \
+	"INSERT INTO dim_publisher (publisher_id, publisher_name, publisher_traffic,"              \
+	" publisher_quality, last_seq) VALUES (?1, ?2, ?3, ?4, ?5)"                                \
+	" ON CONFLICT (publisher_id) DO UPDATE SET publisher_name = excluded.publisher_name,"      \
+	" publisher_traffic = COALESCE(excluded.publisher_traffic, publisher_traffic),"            \
+	" publisher_quality = COALESCE(excluded.publisher_quality, publisher_quality),"            \
+	" last_seq = excluded.last_seq WHERE excluded.last_seq > dim_publisher.last_seq"
+
+#define SQL_GETCUR "SELECT cursor FROM etl_state WHERE id = 1"
+#define SQL_SETCUR                                                                                 \
+	"UPDATE etl_state SET cursor = ?1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"     \
+	" WHERE id = 1 AND cursor = ?2"
+
+#define SQL_FACTS                                                                                  \
+	"SELECT hour_start, campaign_id, publisher_id, industry, location, device, records,"       \
+	" impressions, clicks, applies, cost_micros, quality_sum, ctr_sum, cpc_sum, cpa_sum,"      \
+	" roi_sum FROM fact_hourly ORDER BY hour_start, campaign_id, publisher_id, industry,"      \
+	" location, device"
+
+/* Report queries: one key expression, one label expression, the shared filter. */
+#define MEASURES                                                                                   \
+	" COALESCE(SUM(records), 0), COALESCE(SUM(impressions), 0), COALESCE(SUM(clicks), 0),"     \
+	" COALESCE(SUM(applies), 0), COALESCE(SUM(cost_micros), 0), COALESCE(SUM(quality_sum), 0)," \
+	" TOTAL(ctr_sum), TOTAL(cpc_sum), TOTAL(cpa_sum), TOTAL(roi_sum) FROM fact_hourly f"
+
+#define FILTER                                                                                     \
+	" WHERE hour_start >= ?1 AND hour_start < ?2 AND (?3 = 0 OR campaign_id = ?3)"             \
+	" AND (?4 = 0 OR publisher_id = ?4) AND (?5 IS NULL OR industry = ?5)"                     \
+	" AND (?6 IS NULL OR device = ?6)"
+
+#define GROUPED(key, label) "SELECT " key ", " label "," MEASURES FILTER " GROUP BY 1 ORDER BY 1"
+
+static const char *const query_sql[AN__COUNT] = {
+	[AN_TOTAL] = "SELECT 0, NULL," MEASURES FILTER,
+	[AN_CAMPAIGN] = GROUPED("campaign_id", "NULL"),
+	[AN_PUBLISHER] = GROUPED("publisher_id", "(SELECT d.publisher_name FROM dim_publisher d"
+						 " WHERE d.publisher_id = f.publisher_id)"),
+	[AN_INDUSTRY] = "SELECT 0, industry," MEASURES FILTER " GROUP BY 2 ORDER BY 2",
+	[AN_LOCATION] = "SELECT 0, location," MEASURES FILTER " GROUP BY 2 ORDER BY 2",
+	[AN_DEVICE] = "SELECT 0, device," MEASURES FILTER " GROUP BY 2 ORDER BY 2",
+	[AN_HOUR_OF_DAY] = GROUPED("(hour_start / 3600) % 24", "NULL"),
+	[AN_WEEKDAY] = GROUPED("((hour_start / 86400) + 3) % 7 + 1", "NULL"),
+	[AN_DAY] = GROUPED("(hour_start / 86400) * 86400", "NULL"),
+	[AN_HOURLY] = GROUPED("hour_start", "NULL"),
+};
+
+#define SQL_RUN_BEGIN                                                                              \
+	"INSERT INTO etl_runs (trigger, attempt, state, started_at, cursor_from)"                  \
+	" VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', ?4 / 1000.0, 'unixepoch'), ?5)"
+
+#define SQL_RUN_END                                                                                \
+	"UPDATE etl_runs SET state = ?2, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', ?3 / 1000.0," \
+	" 'unixepoch'), events_read = ?4, groups_written = ?5, cursor_from = ?6, cursor_to = ?7,"  \
+	" error = ?8 WHERE id = ?1"
+
+#define SQL_RUNS                                                                                   \
+	"SELECT id, trigger, attempt, state,"                                                      \
+	" CAST(ROUND((julianday(started_at) - 2440587.5) * 86400000) AS INTEGER),"                 \
+	" CAST(ROUND((julianday(finished_at) - 2440587.5) * 86400000) AS INTEGER),"                \
+	" events_read, groups_written, cursor_from, cursor_to, error"                              \
+	" FROM etl_runs ORDER BY id DESC LIMIT ?1"
+
+static int an_sqlite_init(struct anstore *s, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	int r = sq_exec(a->db, "BEGIN IMMEDIATE", s->name, err);
+	if (r != STORE_OK)
+		return r;
+	r = sq_exec(a->db, sql_sqlite_analytics, s->name, err);
+	if (r != STORE_OK) {
+		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
+	return sq_exec(a->db, "COMMIT", s->name, err);
+}
+
+static void an_sqlite_close(struct anstore *s)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	if (!a)
+		return;
+	sqlite3_finalize(a->upsert);
+	sqlite3_finalize(a->pub);
+	sqlite3_finalize(a->getcur);
+	sqlite3_finalize(a->setcur);
+	for (int i = 0; i < AN__COUNT; i++)
+		sqlite3_finalize(a->q[i]);
+	sqlite3_close(a->db);
+	free(a->base.name);
+	free(a);
+}
+
+static int an_sqlite_open(const char *path, enum store_mode mode, struct anstore **out,
+			  struct jerr *err)
+{
+	struct an_sqlite *a = xcalloc(1, sizeof(*a));
+	int r, version;
+	a->base.ops = &anstore_sqlite_ops;
+	a->base.name = xstrdup(path);
+	*out = NULL;
+	/*
+	 * synchronous=NORMAL: in WAL mode a crash of the process loses nothing, and a
+	 * power loss can only roll back whole recent transactions, deltas and cursor
+	 * together, which the next run then redoes.
+	 */
+	r = sq_open(path, mode, "NORMAL", 8192, &a->db, err);
+	if (r != STORE_OK)
+		goto fail;
+	r = sq_user_version(a->db, path, &version, err);
+	if (r != STORE_OK)
+		goto fail;
+	if (version < 1) {
+		if (mode != STORE_CREATE) {
+			jerr_set(err, "%s: no analytics schema here (run 'jobads init')", path);
+			r = STORE_ERROR;
+			goto fail;
+		}
+		r = an_sqlite_init(&a->base, err);
+		if (r != STORE_OK)
+			goto fail;
+	} else if (version > 1) {
+		jerr_set(err, "%s: schema version %d is newer than this jobads knows (1)", path,
+			 version);
+		r = STORE_ERROR;
+		goto fail;
+	}
+	if ((r = sq_prepare(a->db, SQL_GETCUR, &a->getcur, path, err)) != STORE_OK)
+		goto fail;
+	*out = &a->base;
+	return STORE_OK;
+fail:
+	an_sqlite_close(&a->base);
+	return r;
+}
+
+static int an_sqlite_get_cursor(struct anstore *s, int64_t *cursor, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	int rc = sqlite3_step(a->getcur);
+	if (rc == SQLITE_ROW)
+		*cursor = sqlite3_column_int64(a->getcur, 0);
+	sqlite3_reset(a->getcur);
+	if (rc == SQLITE_DONE) {
+		jerr_set(err, "%s: etl_state has no cursor row (run 'jobads init')", s->name);
+		return STORE_ERROR;
+	}
+	if (rc != SQLITE_ROW)
+		return sq_fail(a->db, rc, s->name, "reading the cursor", err);
+	return STORE_OK;
+}
+
+static int step_done(struct an_sqlite *a, sqlite3_stmt *st, const char *what, struct jerr *err)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(a->db, rc, a->base.name, what, err);
+	return STORE_OK;
+}
+
+static void bind_interned(sqlite3_stmt *st, int i, const struct agg *ag, uint32_t id)
+{
+	size_t n;
+	if (id == AGG_NONE) {
+		sqlite3_bind_null(st, i);
+		return;
+	}
+	const char *p = agg_str(ag, id, &n);
+	sqlite3_bind_text(st, i, p, (int)n, SQLITE_STATIC);
+}
+
+static int an_sqlite_apply(struct anstore *s, const struct agg *ag, int64_t from, int64_t to,
+			   struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	int r;
+
+	if (!a->upsert && ((r = sq_prepare(a->db, SQL_UPSERT, &a->upsert, s->name, err)) ||
+			   (r = sq_prepare(a->db, SQL_PUBLISHER, &a->pub, s->name, err)) ||
+			   (r = sq_prepare(a->db, SQL_SETCUR, &a->setcur, s->name, err))))
+		return r;
+	r = sq_exec(a->db, "BEGIN IMMEDIATE", s->name, err);
+	if (r != STORE_OK)
+		return r;
+	for (uint32_t i = 0; i < ag->ngroups; i++) {
+		const struct agg_group *g = &ag->groups[i];
+		sqlite3_stmt *st = a->upsert;
+		sqlite3_bind_int64(st, 1, g->key.hour_start);
+		sqlite3_bind_int(st, 2, g->key.campaign_id);
+		sqlite3_bind_int(st, 3, g->key.publisher_id);
+		bind_interned(st, 4, ag, g->key.industry);
+		bind_interned(st, 5, ag, g->key.location);
+		bind_interned(st, 6, ag, g->key.device);
+		sqlite3_bind_int64(st, 7, g->val.records);
+		sqlite3_bind_int64(st, 8, g->val.impressions);
+		sqlite3_bind_int64(st, 9, g->val.clicks);
+		sqlite3_bind_int64(st, 10, g->val.applies);
+		sqlite3_bind_int64(st, 11, g->val.cost_micros);
+		sqlite3_bind_int64(st, 12, g->val.quality_sum);
+		sqlite3_bind_double(st, 13, g->val.ctr_sum);
+		sqlite3_bind_double(st, 14, g->val.cpc_sum);
+		sqlite3_bind_double(st, 15, g->val.cpa_sum);
+		sqlite3_bind_double(st, 16, g->val.roi_sum);
+		if ((r = step_done(a, st, "adding deltas to fact_hourly", err)) != STORE_OK)
+			goto rollback;
+	}
+	for (uint32_t i = 0; i < ag->npubs; i++) {
+		const struct agg_publisher *p = &ag->pubs[i];
+		sqlite3_bind_int(a->pub, 1, p->publisher_id);
+		bind_interned(a->pub, 2, ag, p->name);
+		bind_interned(a->pub, 3, ag, p->traffic);
+		bind_interned(a->pub, 4, ag, p->quality);
+		sqlite3_bind_int64(a->pub, 5, p->last_seq);
+		if ((r = step_done(a, a->pub, "updating dim_publisher", err)) != STORE_OK)
+			goto rollback;
+	}
+	sqlite3_bind_int64(a->setcur, 1, to);
+	sqlite3_bind_int64(a->setcur, 2, from);
+	if ((r = step_done(a, a->setcur, "moving the cursor", err)) != STORE_OK)
+		goto rollback;
+	if (sqlite3_changes(a->db) != 1) {
+		jerr_set(err,
+			 "%s: the cursor is no longer at %lld: another ETL run moved it; nothing "
+			 "applied",
+			 s->name, (long long)from);
+		r = STORE_ERROR;
+		goto rollback;
+	}
+	r = sq_exec(a->db, "COMMIT", s->name, err);
+	if (r != STORE_OK)
+		goto rollback;
+	return STORE_OK;
+rollback:
+	sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+static int an_sqlite_reset(struct anstore *s, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	return sq_exec(a->db,
+		       "BEGIN IMMEDIATE; DELETE FROM fact_hourly; DELETE FROM dim_publisher;"
+		       " UPDATE etl_state SET cursor = 0,"
+		       " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = 1; COMMIT;",
+		       s->name, err);
+}
+
+static struct ev_str col_str(sqlite3_stmt *st, int i)
+{
+	struct ev_str v;
+	v.s = (const char *)sqlite3_column_text(st, i);
+	v.n = v.s ? (uint32_t)sqlite3_column_bytes(st, i) : 0;
+	if (!v.s)
+		v.s = "";
+	return v;
+}
+
+static void read_sums(sqlite3_stmt *st, int c, struct kpi_sums *m)
+{
+	m->records = sqlite3_column_int64(st, c);
+	m->impressions = sqlite3_column_int64(st, c + 1);
+	m->clicks = sqlite3_column_int64(st, c + 2);
+	m->applies = sqlite3_column_int64(st, c + 3);
+	m->cost_micros = sqlite3_column_int64(st, c + 4);
+	m->quality_sum = sqlite3_column_int64(st, c + 5);
+	m->ctr_sum = sqlite3_column_double(st, c + 6);
+	m->cpc_sum = sqlite3_column_double(st, c + 7);
+	m->cpa_sum = sqlite3_column_double(st, c + 8);
+	m->roi_sum = sqlite3_column_double(st, c + 9);
+}
+
+static int an_sqlite_facts(struct anstore *s, fact_row_fn fn, void *arg, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	sqlite3_stmt *st;
+	struct fact_row fr;
+	int rc, stop = 0, r = sq_prepare(a->db, SQL_FACTS, &st, s->name, err);
+	if (r != STORE_OK)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		fr.hour_start = sqlite3_column_int64(st, 0);
+		fr.campaign_id = sqlite3_column_int(st, 1);
+		fr.publisher_id = sqlite3_column_int(st, 2);
+		fr.industry = col_str(st, 3);
+		fr.location = col_str(st, 4);
+		fr.device = col_str(st, 5);
+		read_sums(st, 6, &fr.m);
+		if ((stop = fn(arg, &fr)) != 0)
+			break;
+	}
+	if (!stop && rc != SQLITE_DONE)
+		r = sq_fail(a->db, rc, s->name, "reading fact_hourly", err);
+	sqlite3_finalize(st);
+	return stop ? stop : r;
+}
+
+static int an_sqlite_query(struct anstore *s, enum an_dim dim, const struct an_filter *f,
+			   an_row_fn fn, void *arg, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	struct an_row row;
+	int rc, stop = 0, r;
+	if ((unsigned)dim >= AN__COUNT) {
+		jerr_set(err, "unknown report dimension %d", (int)dim);
+		return STORE_ERROR;
+	}
+	if (!a->q[dim] && (r = sq_prepare(a->db, query_sql[dim], &a->q[dim], s->name, err)))
+		return r;
+	sqlite3_stmt *st = a->q[dim];
+	sqlite3_bind_int64(st, 1, f->from_s);
+	sqlite3_bind_int64(st, 2, f->to_s);
+	sqlite3_bind_int(st, 3, f->campaign_id);
+	sqlite3_bind_int(st, 4, f->publisher_id);
+	if (f->industry)
+		sqlite3_bind_text(st, 5, f->industry, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 5);
+	if (f->device)
+		sqlite3_bind_text(st, 6, f->device, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 6);
+	r = STORE_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row.key = sqlite3_column_int64(st, 0);
+		row.label = (const char *)sqlite3_column_text(st, 1);
+		read_sums(st, 2, &row.m);
+		if ((stop = fn(arg, &row)) != 0)
+			break;
+	}
+	if (!stop && rc != SQLITE_DONE)
+		r = sq_fail(a->db, rc, s->name, "running a report query", err);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return stop ? stop : r;
+}
+
+static int an_sqlite_run_begin(struct anstore *s, struct etl_run_rec *rec, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	sqlite3_stmt *st;
+	int r = sq_prepare(a->db, SQL_RUN_BEGIN, &st, s->name, err);
+	if (r != STORE_OK)
+		return r;
+	sqlite3_bind_text(st, 1, rec->trigger, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, rec->attempt);
+	sqlite3_bind_text(st, 3, rec->state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, rec->started_ms);
+	sqlite3_bind_int64(st, 5, rec->cursor_from);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(a->db, rc, s->name, "recording the run", err);
+	rec->id = sqlite3_last_insert_rowid(a->db);
+	return STORE_OK;
+}
+
+static int an_sqlite_run_end(struct anstore *s, const struct etl_run_rec *rec, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	sqlite3_stmt *st;
+	int r = sq_prepare(a->db, SQL_RUN_END, &st, s->name, err);
+	if (r != STORE_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, rec->id);
+	sqlite3_bind_text(st, 2, rec->state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, rec->finished_ms);
+	sqlite3_bind_int64(st, 4, rec->events_read);
+	sqlite3_bind_int64(st, 5, rec->groups_written);
+	sqlite3_bind_int64(st, 6, rec->cursor_from);
+	sqlite3_bind_int64(st, 7, rec->cursor_to);
+	if (rec->error[0])
+		sqlite3_bind_text(st, 8, rec->error, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 8);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(a->db, rc, s->name, "recording the run", err);
+	return STORE_OK;
+}
+
+static void copy_col(sqlite3_stmt *st, int i, char *dst, size_t len)
+{
+	const char *v = (const char *)sqlite3_column_text(st, i);
+	snprintf(dst, len, "%s", v ? v : "");
+}
+
+static int an_sqlite_runs(struct anstore *s, int limit, run_row_fn fn, void *arg,
+			  struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	sqlite3_stmt *st;
+	struct etl_run_rec rec;
+	int rc, stop = 0, r = sq_prepare(a->db, SQL_RUNS, &st, s->name, err);
+	if (r != STORE_OK)
+		return r;
+	sqlite3_bind_int(st, 1, limit > 0 ? limit : INT_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&rec, 0, sizeof(rec));
+		rec.id = sqlite3_column_int64(st, 0);
+		copy_col(st, 1, rec.trigger, sizeof(rec.trigger));
+		rec.attempt = sqlite3_column_int(st, 2);
+		copy_col(st, 3, rec.state, sizeof(rec.state));
+		rec.started_ms = sqlite3_column_int64(st, 4);
+		rec.finished_ms = sqlite3_column_type(st, 5) == SQLITE_NULL
+					  ? 0
+					  : sqlite3_column_int64(st, 5);
+		rec.events_read = sqlite3_column_int64(st, 6);
+		rec.groups_written = sqlite3_column_int64(st, 7);
+		rec.cursor_from = sqlite3_column_int64(st, 8);
+		rec.cursor_to = sqlite3_column_int64(st, 9);
+		copy_col(st, 10, rec.error, sizeof(rec.error));
+		if ((stop = fn(arg, &rec)) != 0)
+			break;
+	}
+	if (!stop && rc != SQLITE_DONE)
+		r = sq_fail(a->db, rc, s->name, "reading etl_runs", err);
+	sqlite3_finalize(st);
+	return stop ? stop : r;
+}
+
+const struct anstore_ops anstore_sqlite_ops = {
+	.scheme = "sqlite",
+	.open = an_sqlite_open,
+	.close = an_sqlite_close,
+	.init = an_sqlite_init,
+	.get_cursor = an_sqlite_get_cursor,
+	.apply = an_sqlite_apply,
+	.reset = an_sqlite_reset,
+	.facts = an_sqlite_facts,
+	.query = an_sqlite_query,
+	.run_begin = an_sqlite_run_begin,
+	.run_end = an_sqlite_run_end,
+	.runs = an_sqlite_runs,
+};

@@ -1,0 +1,314 @@
+/*
+ * evstore_sqlite.c - the embedded event store: table `tracking` in a SQLite
+ * file, WAL mode. SQLite serialises writers, so rowid (seq) order is commit
+ * order and the ETL never has to wait for a gap to settle.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobads/store.h"
+#include "sqlite_util.h"
+
+#include "jobads/banned.h"
+
+struct ev_sqlite {
+	struct evstore base;
+	sqlite3 *db;
+	sqlite3_stmt *ins, *scan, *maxseq;
+	int in_txn;
+};
+
+#define SQL_INSERT                                                                                 \
+	"INSERT INTO tracking (event_id, ts, publisher_id, publisher_name, publisher_traffic,"     \
+	" publisher_quality, bid, job_id, campaign_id, industry, location, impressions, clicks,"   \
+	" apply_count, cost_micros, quality_score, device, hour, day_of_week)"                     \
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"    \
+	" ?18, ?19) ON CONFLICT (ts, event_id) DO NOTHING"
+
+/* Only the columns the ETL needs, so a run reads no more than it must. */
+#define SQL_SCAN                                                                                   \
+	"SELECT seq, ts, publisher_id, publisher_name, publisher_traffic, publisher_quality,"      \
+	" campaign_id, industry, location, device, impressions, clicks, apply_count,"              \
+	" cost_micros, quality_score FROM tracking WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+
+#define SQL_MAXSEQ "SELECT seq FROM tracking ORDER BY seq DESC LIMIT 1"
+
+#define SQL_COUNT "SELECT COUNT(*) FROM tracking"
+
+/* The store's own GROUP BY, independent of the C aggregation, for `verify`. */
+#define SQL_RECOMPUTE                                                                              \
+	"SELECT (ts / 3600000) * 3600, campaign_id, publisher_id, industry, location, device,"     \
+	" COUNT(*), SUM(impressions), SUM(clicks), SUM(apply_count), SUM(cost_micros),"            \
+	" SUM(quality_score),"                                                                     \
+	" TOTAL(CASE WHEN impressions > 0 THEN clicks * 1.0 / impressions ELSE 0 END),"            \
+	" TOTAL(CASE WHEN clicks > 0 THEN cost_micros / 1000000.0 / clicks ELSE 0 END),"           \
+	" TOTAL(CASE WHEN apply_count > 0 THEN cost_micros / 1000000.0 / apply_count ELSE 0 END)," \
+	" TOTAL(CASE WHEN cost_micros > 0 THEN apply_count / (cost_micros / 1000000.0) ELSE 0 END)" \
+	" FROM tracking WHERE seq <= ?1 GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
+
+static int ev_sqlite_init(struct evstore *s, struct jerr *err)
+{
+	struct ev_sqlite *e = (struct ev_sqlite *)s;
+	int r = sq_exec(e->db, "BEGIN IMMEDIATE", s->name, err);
+	if (r != STORE_OK)
+		return r;
+	r = sq_exec(e->db, sql_sqlite_events, s->name, err);
+	if (r != STORE_OK) {
+		sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
+	return sq_exec(e->db, "COMMIT", s->name, err);
+}
+
+static void ev_sqlite_close(struct evstore *s)
+{
+	struct ev_sqlite *e = (struct ev_sqlite *)s;
+	if (!e)
+		return;
+	if (e->in_txn)
+		sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_finalize(e->ins);
+	sqlite3_finalize(e->scan);
+	sqlite3_finalize(e->maxseq);
+	sqlite3_close(e->db);
+	free(e->base.name);
+	free(e);
+}
+
+static int ev_sqlite_open(const char *path, enum store_mode mode, struct evstore **out,
+			  struct jerr *err)
+{
+	struct ev_sqlite *e = xcalloc(1, sizeof(*e));
+	int r, version;
+	e->base.ops = &evstore_sqlite_ops;
+	e->base.name = xstrdup(path);
+	*out = NULL;
+	r = sq_open(path, mode, "FULL", 16384, &e->db, err);
+	if (r != STORE_OK)
+		goto fail;
+	r = sq_user_version(e->db, path, &version, err);
+	if (r != STORE_OK)
+		goto fail;
+	if (version < 1) {
+		if (mode != STORE_CREATE) {
+			jerr_set(err, "%s: no event store schema here (run 'jobads init')", path);
+			r = STORE_ERROR;
+			goto fail;
+		}
+		r = ev_sqlite_init(&e->base, err);
+		if (r != STORE_OK)
+			goto fail;
+	} else if (version > 1) {
+		jerr_set(err, "%s: schema version %d is newer than this jobads knows (1)", path,
+			 version);
+		r = STORE_ERROR;
+		goto fail;
+	}
+	if ((r = sq_prepare(e->db, SQL_INSERT, &e->ins, path, err)) != STORE_OK ||
+	    (r = sq_prepare(e->db, SQL_SCAN, &e->scan, path, err)) != STORE_OK ||
+	    (r = sq_prepare(e->db, SQL_MAXSEQ, &e->maxseq, path, err)) != STORE_OK)
+		goto fail;
+	*out = &e->base;
+	return STORE_OK;
+fail:
+	ev_sqlite_close(&e->base);
+	return r;
+}
+
+static int ev_sqlite_begin(struct evstore *s, struct jerr *err)
+{
+	struct ev_sqlite *e = (struct ev_sqlite *)s;
+	int r = sq_exec(e->db, "BEGIN IMMEDIATE", s->name, err);
+	if (r == STORE_OK)
+		e->in_txn = 1;
+	return r;
+}
+
+static int ev_sqlite_commit(struct evstore *s, struct jerr *err)
+{
+	struct ev_sqlite *e = (struct ev_sqlite *)s;
+	int r = sq_exec(e->db, "COMMIT", s->name, err);
+	if (r != STORE_OK) {
+		sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	e->in_txn = 0;
+	return r;
+}
+
+static void ev_sqlite_rollback(struct evstore *s)
+{
+	struct ev_sqlite *e = (struct ev_sqlite *)s;
+	if (e->in_txn)
+		sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
+	e->in_txn = 0;
+}
+
+static void bind_str(sqlite3_stmt *st, int i, struct ev_str v)
+{
+	if (v.n == 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v.s, (int)v.n, SQLITE_STATIC);
+}
+
+static int ev_sqlite_insert(struct evstore *s, const struct event *ev, int *dup, struct jerr *err)
+{
+	struct ev_sqlite *e = (struct ev_sqlite *)s;
+	sqlite3_stmt *st = e->ins;
+	sqlite3_bind_text(st, 1, ev->event_id, EV_UUID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, ev->ts_ms);
+	sqlite3_bind_int(st, 3, ev->publisher_id);
+	bind_str(st, 4, ev->publisher_name);
+	bind_str(st, 5, ev->publisher_traffic);
+	bind_str(st, 6, ev->publisher_quality);
+	if (ev->bid < 0)
+		sqlite3_bind_null(st, 7);
+	else
+		sqlite3_bind_int64(st, 7, ev->bid);
+	sqlite3_bind_int(st, 8, ev->job_id);
+	sqlite3_bind_int(st, 9, ev->campaign_id);
+	bind_str(st, 10, ev->industry);
+	bind_str(st, 11, ev->location);
+	sqlite3_bind_int64(st, 12, ev->impressions);
+	sqlite3_bind_int64(st, 13, ev->clicks);
+	sqlite3_bind_int64(st, 14, ev->apply_count);
+	sqlite3_bind_int64(st, 15, ev->cost_micros);
+	sqlite3_bind_int(st, 16, ev->quality_score);
+	bind_str(st, 17, ev->device);
+	sqlite3_bind_int(st, 18, ev->hour);
+	sqlite3_bind_int(st, 19, ev->day_of_week);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(e->db, rc, s->name, "inserting an event", err);
+	*dup = sqlite3_changes(e->db) == 0;
+	return STORE_OK;
+}
+
+static struct ev_str col_str(sqlite3_stmt *st, int i)
+{
+	struct ev_str v;
+	v.s = (const char *)sqlite3_column_text(st, i);
+	v.n = v.s ? (uint32_t)sqlite3_column_bytes(st, i) : 0;
+	if (!v.s)
+		v.s = "";
+	return v;
+}
+
+static int ev_sqlite_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
+			  size_t *nread, int64_t *upto, struct jerr *err)
+{
+	struct ev_sqlite *e = (struct ev_sqlite *)s;
+	sqlite3_stmt *st = e->scan;
+	struct event ev;
+	int rc, stop = 0;
+	size_t n = 0;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.bid = -1;
+	*upto = after;
+	sqlite3_bind_int64(st, 1, after);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ev.seq = sqlite3_column_int64(st, 0);
+		ev.ts_ms = sqlite3_column_int64(st, 1);
+		ev.publisher_id = sqlite3_column_int(st, 2);
+		ev.publisher_name = col_str(st, 3);
+		ev.publisher_traffic = col_str(st, 4);
+		ev.publisher_quality = col_str(st, 5);
+		ev.campaign_id = sqlite3_column_int(st, 6);
+		ev.industry = col_str(st, 7);
+		ev.location = col_str(st, 8);
+		ev.device = col_str(st, 9);
+		ev.impressions = sqlite3_column_int64(st, 10);
+		ev.clicks = sqlite3_column_int64(st, 11);
+		ev.apply_count = sqlite3_column_int64(st, 12);
+		ev.cost_micros = sqlite3_column_int64(st, 13);
+		ev.quality_score = sqlite3_column_int(st, 14);
+		n++;
+		*upto = ev.seq;
+		if ((stop = fn(arg, &ev)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	*nread = n;
+	if (stop)
+		return stop;
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return sq_fail(e->db, rc, s->name, "reading events", err);
+	return STORE_OK;
+}
+
+static int ev_sqlite_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err)
+{
+	struct ev_sqlite *e = (struct ev_sqlite *)s;
+	int rc = sqlite3_step(e->maxseq);
+	*max_seq = rc == SQLITE_ROW ? sqlite3_column_int64(e->maxseq, 0) : 0;
+	sqlite3_reset(e->maxseq);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(e->db, rc, s->name, "reading the newest seq", err);
+	if (rows) {
+		sqlite3_stmt *st;
+		int r = sq_prepare(e->db, SQL_COUNT, &st, s->name, err);
+		if (r != STORE_OK)
+			return r;
+		rc = sqlite3_step(st);
+		*rows = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW)
+			return sq_fail(e->db, rc, s->name, "counting events", err);
+	}
+	return STORE_OK;
+}
+
+static int ev_sqlite_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
+			       struct jerr *err)
+{
+	struct ev_sqlite *e = (struct ev_sqlite *)s;
+	sqlite3_stmt *st;
+	struct fact_row fr;
+	int rc, stop = 0;
+	int r = sq_prepare(e->db, SQL_RECOMPUTE, &st, s->name, err);
+	if (r != STORE_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, upto);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		fr.hour_start = sqlite3_column_int64(st, 0);
+		fr.campaign_id = sqlite3_column_int(st, 1);
+		fr.publisher_id = sqlite3_column_int(st, 2);
+		fr.industry = col_str(st, 3);
+		fr.location = col_str(st, 4);
+		fr.device = col_str(st, 5);
+		fr.m.records = sqlite3_column_int64(st, 6);
+		fr.m.impressions = sqlite3_column_int64(st, 7);
+		fr.m.clicks = sqlite3_column_int64(st, 8);
+		fr.m.applies = sqlite3_column_int64(st, 9);
+		fr.m.cost_micros = sqlite3_column_int64(st, 10);
+		fr.m.quality_sum = sqlite3_column_int64(st, 11);
+		fr.m.ctr_sum = sqlite3_column_double(st, 12);
+		fr.m.cpc_sum = sqlite3_column_double(st, 13);
+		fr.m.cpa_sum = sqlite3_column_double(st, 14);
+		fr.m.roi_sum = sqlite3_column_double(st, 15);
+		if ((stop = fn(arg, &fr)) != 0)
+			break;
+	}
+	if (!stop && rc != SQLITE_DONE)
+		r = sq_fail(e->db, rc, s->name, "recomputing aggregates", err);
+	sqlite3_finalize(st);
+	return stop ? stop : r;
+}
+
+const struct evstore_ops evstore_sqlite_ops = {
+	.scheme = "sqlite",
+	.open = ev_sqlite_open,
+	.close = ev_sqlite_close,
+	.init = ev_sqlite_init,
+	.begin = ev_sqlite_begin,
+	.insert = ev_sqlite_insert,
+	.commit = ev_sqlite_commit,
+	.rollback = ev_sqlite_rollback,
+	.scan = ev_sqlite_scan,
+	.stats = ev_sqlite_stats,
+	.recompute = ev_sqlite_recompute,
+};

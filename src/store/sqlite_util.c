@@ -1,0 +1,141 @@
+/*
+ * sqlite_util.c - helpers shared by the SQLite event and analytics stores.
+ */
+#include "sqlite_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jobads/banned.h"
+
+int sq_fail(sqlite3 *db, int rc, const char *name, const char *what, struct jerr *err)
+{
+	int prim = rc & 0xff;
+	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+	if (prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT) {
+		jerr_set(err, "%s: not a valid SQLite database (%s)", name, msg);
+		return STORE_ERROR;
+	}
+	jerr_set(err, "%s: %s: %s", name, what, msg);
+	if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
+		return STORE_RETRY;
+	if (prim == SQLITE_READONLY || prim == SQLITE_CANTOPEN || prim == SQLITE_IOERR ||
+	    prim == SQLITE_FULL)
+		return STORE_RETRY; /* the file may become writable or the disk free again */
+	return STORE_ERROR;
+}
+
+int sq_exec(sqlite3 *db, const char *sql, const char *name, struct jerr *err)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		int prim = rc & 0xff;
+		if (prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT)
+			jerr_set(err, "%s: not a valid SQLite database (%s)", name,
+				 msg ? msg : sqlite3_errstr(rc));
+		else
+			jerr_set(err, "%s: %s", name, msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return (prim == SQLITE_BUSY || prim == SQLITE_LOCKED) ? STORE_RETRY : STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+int sq_user_version(sqlite3 *db, const char *name, int *version, struct jerr *err)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(db, rc, name, "reading the schema version", err);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		int r = sq_fail(db, rc, name, "reading the schema version", err);
+		sqlite3_finalize(st);
+		return r;
+	}
+	*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return STORE_OK;
+}
+
+int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, const char *name,
+	       struct jerr *err)
+{
+	int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(db, rc, name, "preparing a statement", err);
+	return STORE_OK;
+}
+
+static void make_parent(const char *path)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	mkdir(dir, 0777); /* one level, like ./data; errors show up at open */
+}
+
+int sq_open(const char *path, enum store_mode mode, const char *synchronous, int cache_kib,
+	    sqlite3 **out, struct jerr *err)
+{
+	sqlite3 *db = NULL;
+	struct stat stt;
+	char pragmas[256];
+	int rc, r;
+
+	*out = NULL;
+	if (path[0] == '\0') {
+		jerr_set(err, "empty SQLite path");
+		return STORE_ERROR;
+	}
+	if (stat(path, &stt) != 0) {
+		if (errno != ENOENT || mode == STORE_OPEN_EXISTING) {
+			jerr_set(err, "%s: %s%s", path, strerror(errno),
+				 errno == ENOENT ? " (run 'jobads init' first)" : "");
+			return STORE_ERROR;
+		}
+		make_parent(path);
+	} else if (S_ISDIR(stt.st_mode)) {
+		jerr_set(err, "%s: is a directory, not a SQLite database", path);
+		return STORE_ERROR;
+	} else if (access(path, R_OK) != 0) {
+		jerr_set(err, "%s: %s", path, strerror(errno));
+		return STORE_ERROR;
+	}
+	rc = sqlite3_open_v2(path, &db,
+			     SQLITE_OPEN_READWRITE |
+				     (mode == STORE_CREATE ? SQLITE_OPEN_CREATE : 0) |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		if (db && (rc & 0xff) == SQLITE_CANTOPEN && mode == STORE_CREATE) {
+			jerr_set(err, "%s: cannot create the database: %s", path,
+				 strerror(errno ? errno : EACCES));
+			sqlite3_close(db);
+			return STORE_ERROR;
+		}
+		r = sq_fail(db, rc, path, "cannot open", err);
+		sqlite3_close(db);
+		return r == STORE_RETRY ? STORE_ERROR : r;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, 10000);
+	snprintf(pragmas, sizeof(pragmas),
+		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-%d;"
+		 " PRAGMA foreign_keys=OFF;",
+		 synchronous, cache_kib);
+	r = sq_exec(db, pragmas, path, err);
+	if (r != STORE_OK) {
+		sqlite3_close(db);
+		return r;
+	}
+	*out = db;
+	return STORE_OK;
+}

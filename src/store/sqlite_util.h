@@ -1,0 +1,38 @@
+/*
+ * sqlite_util.h - what the two SQLite backends share: opening a file with the
+ * project's pragmas and a clear error for a missing, corrupt or foreign file,
+ * error mapping to STORE_RETRY / STORE_ERROR, and the embedded schemas.
+ */
+#ifndef JOBADS_SQLITE_UTIL_H
+#define JOBADS_SQLITE_UTIL_H
+
+#include <sqlite3.h>
+
+#include "jobads/store.h"
+
+/* Schemas from sql/sqlite/, embedded at build time (cmake/embed.cmake). */
+extern const char sql_sqlite_events[];
+extern const char sql_sqlite_analytics[];
+
+/*
+ * Open path with WAL and a busy timeout. In STORE_OPEN_EXISTING mode a missing
+ * file is an error; in STORE_CREATE mode the file (and its parent directory)
+ * are created. synchronous is "FULL" or "NORMAL". cache_kib sizes the page cache.
+ */
+int sq_open(const char *path, enum store_mode mode, const char *synchronous, int cache_kib,
+	    sqlite3 **db, struct jerr *err);
+
+/* Map a SQLite result to STORE_RETRY (busy, locked) or STORE_ERROR, filling err. */
+int sq_fail(sqlite3 *db, int rc, const char *name, const char *what, struct jerr *err);
+
+/* Run a script (several statements); STORE_OK or an error naming the store. */
+int sq_exec(sqlite3 *db, const char *sql, const char *name, struct jerr *err);
+
+/* PRAGMA user_version of the main database, or -1 with err set. */
+int sq_user_version(sqlite3 *db, const char *name, int *version, struct jerr *err);
+
+/* Prepare a statement that lives as long as the connection; STORE_OK or error. */
+int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, const char *name,
+	       struct jerr *err);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * store.c - URL dispatch to the backends. Adding a backend is one row in each
+ * table below and one file implementing the ops (docs/architecture.md).
+ */
+#include "jobads/store.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jobads/banned.h"
+
+static const struct evstore_ops *const ev_backends[] = {
+	&evstore_sqlite_ops,
+};
+
+static const struct anstore_ops *const an_backends[] = {
+	&anstore_sqlite_ops,
+};
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Split "scheme:rest"; a string with no scheme is a path for the sqlite backend. */
+static void split_url(const char *url, char *scheme, size_t slen, const char **rest)
+{
+	const char *colon = strchr(url, ':');
+	const char *slash = strchr(url, '/');
+	if (!colon || (slash && slash < colon) || colon == url) {
+		snprintf(scheme, slen, "sqlite");
+		*rest = url;
+		return;
+	}
+	snprintf(scheme, slen, "%.*s", (int)(colon - url), url);
+	*rest = colon + 1;
+	if (strcmp(scheme, "sqlite") == 0 && strncmp(*rest, "//", 2) == 0)
+		*rest += 2; /* sqlite://PATH is accepted too */
+}
+
+int evstore_open(const char *url, enum store_mode mode, struct evstore **out, struct jerr *err)
+{
+	char scheme[32];
+	const char *rest;
+	split_url(url, scheme, sizeof(scheme), &rest);
+	for (size_t i = 0; i < N_ELEMS(ev_backends); i++)
+		if (strcmp(ev_backends[i]->scheme, scheme) == 0)
+			return ev_backends[i]->open(rest, mode, out, err);
+	jerr_set(err, "%s: unknown event store scheme '%s' (this build has: sqlite)", url, scheme);
+	return STORE_ERROR;
+}
+
+void evstore_close(struct evstore *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+int anstore_open(const char *url, enum store_mode mode, struct anstore **out, struct jerr *err)
+{
+	char scheme[32];
+	const char *rest;
+	split_url(url, scheme, sizeof(scheme), &rest);
+	for (size_t i = 0; i < N_ELEMS(an_backends); i++)
+		if (strcmp(an_backends[i]->scheme, scheme) == 0)
+			return an_backends[i]->open(rest, mode, out, err);
+	jerr_set(err, "%s: unknown analytics store scheme '%s' (this build has: sqlite)", url,
+		 scheme);
+	return STORE_ERROR;
+}
+
+void anstore_close(struct anstore *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+void an_filter_all(struct an_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->from_s = INT64_MIN;
+	f->to_s = INT64_MAX;
+}
