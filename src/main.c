@@ -17,71 +17,71 @@ struct cmd_struct {
 };
 
 static const struct cmd_struct commands[] = {
-	{"init", cmd_init, "create or upgrade both schemas (idempotent)",
-	 "usage: jobads init [options]\n\n"
-	 "Create the event and analytics stores, or upgrade their schemas. Safe to run again.\n\n"
-	 "options:\n" COMMON_HELP},
-	{"generate", cmd_generate, "fake events with the original's distributions",
-	 "usage: jobads generate [--count N] [--days D] [--seed S] [--rate R] [--follow]\n"
-	 "                       [--output FILE [--format ndjson|csv]] [options]\n\n"
-	 "Generate tracking events as the original fake_generator.py did (10 publishers,\n"
-	 "10 jobs/campaigns, its impression, click, apply, bid and quality distributions)\n"
-	 "and store them, or write them to FILE ('-' for stdout).\n\n"
-	 "  --count N          events to make (default 1000; with --follow: unlimited)\n"
-	 "  --days D           spread ts over the past D days with a daily and weekly\n"
-	 "                     traffic shape, in time order (default: ts = now)\n"
-	 "  --seed S           reproducible output for the same S (default: random)\n"
-	 "  --rate R           events per second, ts = now, like the original's stream\n"
-	 "  --follow           keep going until interrupted (default rate 2/s)\n"
-	 "  --output FILE      write records instead of storing them\n"
-	 "  --format F         ndjson (default) or csv, with --output\n" COMMON_HELP},
-	{"ingest", cmd_ingest, "load NDJSON or CSV files (or stdin) into the event store",
-	 "usage: jobads ingest [--format auto|ndjson|csv] [--reject-file FILE] [--batch N]\n"
-	 "                     [FILE...] [options]\n\n"
-	 "Validate and store records; with no FILE or '-', read stdin. A bad record is\n"
-	 "reported as FILE:LINE: field: reason and skipped; the good ones beside it are\n"
-	 "stored. Each batch is one transaction. A record whose (event_id, ts) is already\n"
-	 "stored is counted as a duplicate and not stored again.\n\n"
-	 "  --format F         auto (default: .csv files and text not starting with '{'\n"
-	 "                     are CSV), ndjson or csv\n"
-	 "  --reject-file FILE write each rejected record with its source and reason\n"
-	 "                     as one NDJSON line\n"
-	 "  --batch N          records per transaction (default 10000)\n"
-	 "  --quiet            no per-record messages on stderr, only the summary\n\n"
-	 "exit status: 0 all stored, 1 when any record was rejected or a file failed,\n"
-	 "2 usage error.\n\noptions:\n" COMMON_HELP},
-	{"etl", cmd_etl, "one incremental ETL run",
-	 "usage: jobads etl [--chunk N] [--quiet] [options]\n\n"
-	 "Aggregate every event stored since the last run into fact_hourly. Each chunk of\n"
-	 "N events is one transaction that also moves the cursor, so an interrupted run\n"
-	 "loses nothing and counts nothing twice. SIGINT/SIGTERM stop between chunks.\n\n"
-	 "  --chunk N          events per transaction (default 50000)\n"
-	 "  --quiet            no progress bar or summary\n" COMMON_HELP},
-	{"verify", cmd_verify, "prove the aggregates against the raw events",
-	 "usage: jobads verify [--show N] [options]\n\n"
-	 "Recompute every hourly group from the raw events up to the cursor with the event\n"
-	 "store's own GROUP BY and compare with fact_hourly: counts and cost exactly, ratio\n"
-	 "sums within 1e-9 relative. Exit status 1 on any difference.\n\n"
-	 "  --show N           differences to print (default 20)\n" COMMON_HELP},
-	{"rebuild", cmd_rebuild, "recompute the aggregates from scratch",
-	 "usage: jobads rebuild [--chunk N] [--quiet] [options]\n\n"
-	 "Empty fact_hourly and dim_publisher, set the cursor to 0 (one transaction), then\n"
-	 "run the ETL over every stored event.\n\n" COMMON_HELP},
-	{"report", cmd_report, "KPI tables in the terminal, or --json",
-	 "usage: jobads report [--from T] [--to T] [--campaign ID] [--publisher ID]\n"
-	 "                     [--industry NAME] [--device NAME] [--json] [options]\n\n"
-	 "Totals and KPIs, then per campaign, publisher, industry, device, hour of day and\n"
-	 "weekday. KPIs are ratios of sums; '-' (JSON null) where the denominator is 0.\n\n"
-	 "  --from T, --to T   time range on the event hour: ISO-8601, epoch ms, or\n"
-	 "                     relative: now, now-7d, now-12h\n"
-	 "  --json             one JSON document on stdout\n" COMMON_HELP},
-	{"runs", cmd_runs, "ETL run history",
-	 "usage: jobads runs [--limit N] [--json] [options]\n\n"
-	 "The newest runs from etl_runs (default 20).\n\n" COMMON_HELP},
-	{"demo", cmd_demo, "the whole pipeline on the embedded default",
-	 "usage: jobads demo [--count N] [--days D] [--seed S]\n\n"
-	 "Create ./data, generate D days (default 14) of N events (default 200000), run the\n"
-	 "ETL, verify it and print the KPI report.\n\n" COMMON_HELP},
+    {"init", cmd_init, "create or upgrade both schemas (idempotent)",
+     "usage: jobads init [options]\n\n"
+     "Create the event and analytics stores, or upgrade their schemas. Safe to run again.\n\n"
+     "options:\n" COMMON_HELP},
+    {"generate", cmd_generate, "fake events with the original's distributions",
+     "usage: jobads generate [--count N] [--days D] [--seed S] [--rate R] [--follow]\n"
+     "                       [--output FILE [--format ndjson|csv]] [options]\n\n"
+     "Generate tracking events as the original fake_generator.py did (10 publishers,\n"
+     "10 jobs/campaigns, its impression, click, apply, bid and quality distributions)\n"
+     "and store them, or write them to FILE ('-' for stdout).\n\n"
+     "  --count N          events to make (default 1000; with --follow: unlimited)\n"
+     "  --days D           spread ts over the past D days with a daily and weekly\n"
+     "                     traffic shape, in time order (default: ts = now)\n"
+     "  --seed S           reproducible output for the same S (default: random)\n"
+     "  --rate R           events per second, ts = now, like the original's stream\n"
+     "  --follow           keep going until interrupted (default rate 2/s)\n"
+     "  --output FILE      write records instead of storing them\n"
+     "  --format F         ndjson (default) or csv, with --output\n" COMMON_HELP},
+    {"ingest", cmd_ingest, "load NDJSON or CSV files (or stdin) into the event store",
+     "usage: jobads ingest [--format auto|ndjson|csv] [--reject-file FILE] [--batch N]\n"
+     "                     [FILE...] [options]\n\n"
+     "Validate and store records; with no FILE or '-', read stdin. A bad record is\n"
+     "reported as FILE:LINE: field: reason and skipped; the good ones beside it are\n"
+     "stored. Each batch is one transaction. A record whose (event_id, ts) is already\n"
+     "stored is counted as a duplicate and not stored again.\n\n"
+     "  --format F         auto (default: .csv files and text not starting with '{'\n"
+     "                     are CSV), ndjson or csv\n"
+     "  --reject-file FILE write each rejected record with its source and reason\n"
+     "                     as one NDJSON line\n"
+     "  --batch N          records per transaction (default 10000)\n"
+     "  --quiet            no per-record messages on stderr, only the summary\n\n"
+     "exit status: 0 all stored, 1 when any record was rejected or a file failed,\n"
+     "2 usage error.\n\noptions:\n" COMMON_HELP},
+    {"etl", cmd_etl, "one incremental ETL run",
+     "usage: jobads etl [--chunk N] [--quiet] [options]\n\n"
+     "Aggregate every event stored since the last run into fact_hourly. Each chunk of\n"
+     "N events is one transaction that also moves the cursor, so an interrupted run\n"
+     "loses nothing and counts nothing twice. SIGINT/SIGTERM stop between chunks.\n\n"
+     "  --chunk N          events per transaction (default 50000)\n"
+     "  --quiet            no progress bar or summary\n" COMMON_HELP},
+    {"verify", cmd_verify, "prove the aggregates against the raw events",
+     "usage: jobads verify [--show N] [options]\n\n"
+     "Recompute every hourly group from the raw events up to the cursor with the event\n"
+     "store's own GROUP BY and compare with fact_hourly: counts and cost exactly, ratio\n"
+     "sums within 1e-9 relative. Exit status 1 on any difference.\n\n"
+     "  --show N           differences to print (default 20)\n" COMMON_HELP},
+    {"rebuild", cmd_rebuild, "recompute the aggregates from scratch",
+     "usage: jobads rebuild [--chunk N] [--quiet] [options]\n\n"
+     "Empty fact_hourly and dim_publisher, set the cursor to 0 (one transaction), then\n"
+     "run the ETL over every stored event.\n\n" COMMON_HELP},
+    {"report", cmd_report, "KPI tables in the terminal, or --json",
+     "usage: jobads report [--from T] [--to T] [--campaign ID] [--publisher ID]\n"
+     "                     [--industry NAME] [--device NAME] [--json] [options]\n\n"
+     "Totals and KPIs, then per campaign, publisher, industry, device, hour of day and\n"
+     "weekday. KPIs are ratios of sums; '-' (JSON null) where the denominator is 0.\n\n"
+     "  --from T, --to T   time range on the event hour: ISO-8601, epoch ms, or\n"
+     "                     relative: now, now-7d, now-12h\n"
+     "  --json             one JSON document on stdout\n" COMMON_HELP},
+    {"runs", cmd_runs, "ETL run history",
+     "usage: jobads runs [--limit N] [--json] [options]\n\n"
+     "The newest runs from etl_runs (default 20).\n\n" COMMON_HELP},
+    {"demo", cmd_demo, "the whole pipeline on the embedded default",
+     "usage: jobads demo [--count N] [--days D] [--seed S]\n\n"
+     "Create ./data, generate D days (default 14) of N events (default 200000), run the\n"
+     "ETL, verify it and print the KPI report.\n\n" COMMON_HELP},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -105,14 +105,16 @@ int cmd_help_text(const char *name)
 
 static void overview(FILE *f)
 {
-	fprintf(f, "usage: jobads COMMAND [options]\n\n"
-		   "Job Ads Analytics: ingest job-ad tracking events, aggregate them exactly once,\n"
-		   "report CTR, CPC, CPA, spend and applications.\n\ncommands:\n");
+	fprintf(f,
+		"usage: jobads COMMAND [options]\n\n"
+		"Job Ads Analytics: ingest job-ad tracking events, aggregate them exactly once,\n"
+		"report CTR, CPC, CPA, spend and applications.\n\ncommands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "  %-10s %s\n", "help", "help on a command: jobads help COMMAND");
-	fprintf(f, "\nStores are URLs: sqlite:PATH (default data/events.db and data/analytics.db).\n"
-		   "Exit status: 0 success, 1 failure, 2 usage error.\n");
+	fprintf(f,
+		"\nStores are URLs: sqlite:PATH (default data/events.db and data/analytics.db).\n"
+		"Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
 static int run_command(const struct cmd_struct *c, int argc, char **argv)

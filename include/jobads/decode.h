@@ -51,15 +51,14 @@ struct csv_header {
  * newline: the caller passes the joined text) into fields, unquoting in place.
  * Returns the number of fields (up to max), or -1 with the reason in why.
  */
-int csv_split(char *rec, size_t n, char **fields, size_t *lens, int max, char *why,
-	      size_t whylen);
+int csv_split(char *rec, size_t n, char **fields, size_t *lens, int max, char *why, size_t whylen);
 /* 1 when rec ends inside an open quoted field, so the next line belongs to it. */
 int csv_open_quote(const char *rec, size_t n);
 /* Build a header from the first record; -1 with why when a required column is missing. */
 int csv_header_parse(struct csv_header *h, char *rec, size_t n, char *why, size_t whylen);
 void csv_header_release(struct csv_header *h);
 /* Decode one data record with a header into b. */
-int dec_csv_record(const struct csv_header *h, char *rec, size_t n, struct ev_builder *b,
-		   char *why, size_t whylen);
+int dec_csv_record(const struct csv_header *h, char *rec, size_t n, struct ev_builder *b, char *why,
+		   size_t whylen);
 
 #endif

@@ -15,10 +15,10 @@
 #define ETL_DEFAULT_CHUNK 50000
 
 struct etl_opts {
-	size_t chunk;                      /* events per transaction */
-	int progress;                      /* draw a progress bar on stderr */
+	size_t chunk;			   /* events per transaction */
+	int progress;			   /* draw a progress bar on stderr */
 	const volatile sig_atomic_t *stop; /* set by a signal handler: stop between chunks */
-	const char *trigger;               /* recorded in etl_runs: manual, schedule, api */
+	const char *trigger;		   /* recorded in etl_runs: manual, schedule, api */
 	int attempt;
 };
 

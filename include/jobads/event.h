@@ -12,12 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EV_UUID_LEN       36
-#define EV_MAX_RECORD     65536 /* bytes in one NDJSON line or CSV record */
-#define EV_COUNT_MAX      1000000000LL
+#define EV_UUID_LEN	  36
+#define EV_MAX_RECORD	  65536 /* bytes in one NDJSON line or CSV record */
+#define EV_COUNT_MAX	  1000000000LL
 #define EV_COST_MAX_UNITS 1000000000000LL /* 1e12 units: micros fit an int64 */
-#define EV_MIN_TS_MS      946684800000LL  /* 2000-01-01T00:00:00Z */
-#define EV_FUTURE_MS      3600000LL       /* at most one hour ahead of now */
+#define EV_MIN_TS_MS	  946684800000LL  /* 2000-01-01T00:00:00Z */
+#define EV_FUTURE_MS	  3600000LL	  /* at most one hour ahead of now */
 
 struct ev_str {
 	const char *s; /* not NUL-terminated in general */
@@ -26,13 +26,13 @@ struct ev_str {
 
 struct event {
 	char event_id[EV_UUID_LEN + 1]; /* canonical lowercase, NUL-terminated */
-	int64_t seq;                     /* set by the store; 0 before */
+	int64_t seq;			/* set by the store; 0 before */
 	int64_t ts_ms;
 	int32_t publisher_id;
 	struct ev_str publisher_name;
 	struct ev_str publisher_traffic; /* n == 0: absent */
 	struct ev_str publisher_quality; /* n == 0: absent */
-	int64_t bid;                     /* -1: absent */
+	int64_t bid;			 /* -1: absent */
 	int32_t job_id;
 	int32_t campaign_id;
 	struct ev_str industry;
@@ -43,7 +43,7 @@ struct event {
 	int64_t apply_count;
 	int64_t cost_micros;
 	int32_t quality_score;
-	int8_t hour;        /* derived from ts_ms, UTC */
+	int8_t hour;	    /* derived from ts_ms, UTC */
 	int8_t day_of_week; /* derived, ISO 1 = Monday */
 };
 

@@ -19,12 +19,12 @@ struct kpi_value {
 };
 
 struct kpis {
-	double spend;              /* cost_micros / 1e6 */
-	struct kpi_value ctr;      /* clicks / impressions */
-	struct kpi_value cpc;      /* cost / clicks */
-	struct kpi_value cpa;      /* cost / applies */
+	double spend;		     /* cost_micros / 1e6 */
+	struct kpi_value ctr;	     /* clicks / impressions */
+	struct kpi_value cpc;	     /* cost / clicks */
+	struct kpi_value cpa;	     /* cost / applies */
 	struct kpi_value apply_rate; /* applies / clicks */
-	struct kpi_value roi;      /* applies / cost (the original's name) */
+	struct kpi_value roi;	     /* applies / cost (the original's name) */
 	struct kpi_value avg_quality;
 	/* the original's plain means of per-record ratios, for the seed-compatible columns */
 	struct kpi_value avg_ctr, avg_cpc, avg_cpa, avg_roi;

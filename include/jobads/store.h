@@ -81,7 +81,7 @@ enum an_dim {
 	AN_DEVICE,
 	AN_HOUR_OF_DAY,
 	AN_WEEKDAY,
-	AN_DAY,  /* time series by UTC day */
+	AN_DAY,	   /* time series by UTC day */
 	AN_HOURLY, /* time series by hour_start */
 	AN__COUNT
 };

@@ -79,7 +79,7 @@ struct rng {
 };
 void rng_seed(struct rng *r, uint64_t seed);
 uint64_t rng_next(struct rng *r);
-double rng_double(struct rng *r);                         /* [0, 1) */
+double rng_double(struct rng *r);			  /* [0, 1) */
 int64_t rng_range(struct rng *r, int64_t lo, int64_t hi); /* inclusive */
 double rng_normal(struct rng *r, double mean, double sd);
 

@@ -11,7 +11,7 @@
 
 #include "jobads/store.h"
 
-#define DEFAULT_EVENTS    "sqlite:data/events.db"
+#define DEFAULT_EVENTS	  "sqlite:data/events.db"
 #define DEFAULT_ANALYTICS "sqlite:data/analytics.db"
 
 /* Options every command takes. */
@@ -23,12 +23,14 @@ enum { OPT_EVENTS = 1000, OPT_ANALYTICS, OPT_HELP_LONG, OPT_FIRST_FREE };
 
 #define COMMON_LONGOPTS                                                                            \
 	{"events", required_argument, NULL, OPT_EVENTS},                                           \
-		{"analytics", required_argument, NULL, OPT_ANALYTICS},                             \
-		{"help", no_argument, NULL, 'h'}
+	    {"analytics", required_argument, NULL, OPT_ANALYTICS},                                 \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
 
 #define COMMON_HELP                                                                                \
 	"  --events URL       event store (env JOBADS_EVENTS; default " DEFAULT_EVENTS ")\n"       \
-	"  --analytics URL    analytics store (env JOBADS_ANALYTICS; default " DEFAULT_ANALYTICS  \
+	"  --analytics URL    analytics store (env JOBADS_ANALYTICS; default " DEFAULT_ANALYTICS   \
 	")\n"                                                                                      \
 	"  -h, --help         this help\n"
 

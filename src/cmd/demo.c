@@ -13,11 +13,11 @@
 int cmd_demo(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		COMMON_LONGOPTS,
-		{"count", required_argument, NULL, 'n'},
-		{"days", required_argument, NULL, 'd'},
-		{"seed", required_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
+	    COMMON_LONGOPTS,
+	    {"count", required_argument, NULL, 'n'},
+	    {"days", required_argument, NULL, 'd'},
+	    {"seed", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct common_opts co;
 	struct gen_opts g;
@@ -45,7 +45,8 @@ int cmd_demo(int argc, char **argv)
 			break;
 		case 'd':
 			if (parse_int64(optarg, strlen(optarg), 1, 3660, &v))
-				return usage_error("demo", "--days: want 1..3660, got '%s'", optarg);
+				return usage_error("demo", "--days: want 1..3660, got '%s'",
+						   optarg);
 			g.days = (int)v;
 			break;
 		case 's':

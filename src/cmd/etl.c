@@ -26,7 +26,8 @@ int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, int q
 		jlog_error("etl: %s%s", err.msg,
 			   r == STORE_RETRY ? " (transient: run again to retry)" : "");
 		if (res.events > 0)
-			jlog_error("etl: %" PRId64 " events were applied before the failure, cursor "
+			jlog_error("etl: %" PRId64
+				   " events were applied before the failure, cursor "
 				   "%" PRId64 " -> %" PRId64,
 				   res.events, res.cursor_from, res.cursor_to);
 		return EXIT_FAIL;
@@ -48,10 +49,10 @@ int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, int q
 static int etl_main(const char *name, int argc, char **argv, int rebuild)
 {
 	static const struct option longopts[] = {
-		COMMON_LONGOPTS,
-		{"chunk", required_argument, NULL, 'c'},
-		{"quiet", no_argument, NULL, 'q'},
-		{NULL, 0, NULL, 0},
+	    COMMON_LONGOPTS,
+	    {"chunk", required_argument, NULL, 'c'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct common_opts co;
 	struct evstore *evs = NULL;
@@ -67,8 +68,8 @@ static int etl_main(const char *name, int argc, char **argv, int rebuild)
 		switch (opt) {
 		case 'c':
 			if (parse_int64(optarg, strlen(optarg), 1, 100000000, &chunk))
-				return usage_error(name, "--chunk: want a number 1..100000000, got '%s'",
-						   optarg);
+				return usage_error(
+				    name, "--chunk: want a number 1..100000000, got '%s'", optarg);
 			break;
 		case 'q':
 			quiet = 1;

@@ -22,29 +22,29 @@ static const struct gen_pub {
 	int bid_lo, bid_hi;
 	const char *traffic, *quality;
 } pubs[10] = {
-	{1, "Facebook Ads", 1, 5, "HIGH", "LOW"},    {2, "Google Ads", 10, 30, "HIGH", "HIGH"},
-	{3, "LinkedIn", 20, 50, "LOW", "HIGH"},      {4, "TikTok Ads", 1, 3, "HIGH", "LOW"},
-	{5, "TopCV", 8, 20, "MED", "MED"},           {6, "VietnamWorks", 15, 35, "MED", "HIGH"},
-	{7, "CareerBuilder", 10, 25, "LOW", "MED"},  {8, "Indeed", 5, 15, "MED", "HIGH"},
-	{9, "Admicro", 1, 4, "HIGH", "LOW"},         {10, "Zalo Ads", 3, 8, "MED", "MED"},
+    {1, "Facebook Ads", 1, 5, "HIGH", "LOW"},	{2, "Google Ads", 10, 30, "HIGH", "HIGH"},
+    {3, "LinkedIn", 20, 50, "LOW", "HIGH"},	{4, "TikTok Ads", 1, 3, "HIGH", "LOW"},
+    {5, "TopCV", 8, 20, "MED", "MED"},		{6, "VietnamWorks", 15, 35, "MED", "HIGH"},
+    {7, "CareerBuilder", 10, 25, "LOW", "MED"}, {8, "Indeed", 5, 15, "MED", "HIGH"},
+    {9, "Admicro", 1, 4, "HIGH", "LOW"},	{10, "Zalo Ads", 3, 8, "MED", "MED"},
 };
 
 static const struct gen_job {
 	const char *industry, *location;
 } jobs[10] = {
-	{"IT", "HCM"},        {"Finance", "HN"}, {"Marketing", "HCM"}, {"HR", "DN"},
-	{"Sales", "HCM"},     {"Logistics", "HP"}, {"Data", "HN"},     {"Education", "HCM"},
-	{"Healthcare", "DN"}, {"Banking", "HN"},
+    {"IT", "HCM"},	  {"Finance", "HN"},   {"Marketing", "HCM"}, {"HR", "DN"},
+    {"Sales", "HCM"},	  {"Logistics", "HP"}, {"Data", "HN"},	     {"Education", "HCM"},
+    {"Healthcare", "DN"}, {"Banking", "HN"},
 };
 
-static struct ev_str S(const char *s)
-{
+static struct ev_str S(const char *s) {
 	struct ev_str v = {s, (uint32_t)strlen(s)};
 	return v;
 }
 
 /* One record as the original generator made it. */
-static void gen_event(struct rng *r, int64_t ts_ms, struct event *ev)
+static void
+gen_event(struct rng *r, int64_t ts_ms, struct event *ev)
 {
 	const struct gen_pub *p = &pubs[rng_range(r, 0, 9)];
 	int job = (int)rng_range(r, 1, 10);
@@ -174,20 +174,21 @@ static int sink_put(struct sink *s, const struct event *ev)
 		write_csv_text(s->out, ev->device);
 		fprintf(s->out, ",%d,%d\n", ev->hour, ev->day_of_week);
 	} else {
-		fprintf(s->out,
-			"{\"event_id\":\"%s\",\"ts\":\"%s\",\"publisher_id\":%d,"
-			"\"publisher_name\":\"%.*s\",\"publisher_traffic\":\"%.*s\","
-			"\"publisher_quality\":\"%.*s\",\"bid\":%lld,\"job_id\":%d,\"campaign_id\":%d,"
-			"\"industry\":\"%.*s\",\"location\":\"%.*s\",\"impressions\":%lld,"
-			"\"clicks\":%lld,\"apply_count\":%lld,\"cost\":%s,\"quality_score\":%d,"
-			"\"device\":\"%.*s\",\"hour\":%d,\"day_of_week\":%d}\n",
-			ev->event_id, ts, ev->publisher_id, (int)ev->publisher_name.n,
-			ev->publisher_name.s, (int)ev->publisher_traffic.n, ev->publisher_traffic.s,
-			(int)ev->publisher_quality.n, ev->publisher_quality.s, (long long)ev->bid,
-			ev->job_id, ev->campaign_id, (int)ev->industry.n, ev->industry.s,
-			(int)ev->location.n, ev->location.s, (long long)ev->impressions,
-			(long long)ev->clicks, (long long)ev->apply_count, cost, ev->quality_score,
-			(int)ev->device.n, ev->device.s, ev->hour, ev->day_of_week);
+		fprintf(
+		    s->out,
+		    "{\"event_id\":\"%s\",\"ts\":\"%s\",\"publisher_id\":%d,"
+		    "\"publisher_name\":\"%.*s\",\"publisher_traffic\":\"%.*s\","
+		    "\"publisher_quality\":\"%.*s\",\"bid\":%lld,\"job_id\":%d,\"campaign_id\":%d,"
+		    "\"industry\":\"%.*s\",\"location\":\"%.*s\",\"impressions\":%lld,"
+		    "\"clicks\":%lld,\"apply_count\":%lld,\"cost\":%s,\"quality_score\":%d,"
+		    "\"device\":\"%.*s\",\"hour\":%d,\"day_of_week\":%d}\n",
+		    ev->event_id, ts, ev->publisher_id, (int)ev->publisher_name.n,
+		    ev->publisher_name.s, (int)ev->publisher_traffic.n, ev->publisher_traffic.s,
+		    (int)ev->publisher_quality.n, ev->publisher_quality.s, (long long)ev->bid,
+		    ev->job_id, ev->campaign_id, (int)ev->industry.n, ev->industry.s,
+		    (int)ev->location.n, ev->location.s, (long long)ev->impressions,
+		    (long long)ev->clicks, (long long)ev->apply_count, cost, ev->quality_score,
+		    (int)ev->device.n, ev->device.s, ev->hour, ev->day_of_week);
 	}
 	s->stored++;
 	if (ferror(s->out)) {
@@ -273,7 +274,8 @@ static int gen_live(struct sink *s, struct rng *r, const struct gen_opts *g)
 		if (rate > 0) {
 			double due = t0 + (double)i / rate, now = time_mono();
 			if (due > now) {
-				/* flush what we have before sleeping, so readers see a live stream */
+				/* flush what we have before sleeping, so readers see a live stream
+				 */
 				if (sink_commit(s))
 					return -1;
 				struct timespec ts;
@@ -321,16 +323,16 @@ int generate_into_store(struct evstore *evs, const struct gen_opts *g, int quiet
 int cmd_generate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		COMMON_LONGOPTS,
-		{"count", required_argument, NULL, 'n'},
-		{"days", required_argument, NULL, 'd'},
-		{"seed", required_argument, NULL, 's'},
-		{"rate", required_argument, NULL, 'r'},
-		{"follow", no_argument, NULL, 'f'},
-		{"output", required_argument, NULL, 'o'},
-		{"format", required_argument, NULL, 'F'},
-		{"quiet", no_argument, NULL, 'q'},
-		{NULL, 0, NULL, 0},
+	    COMMON_LONGOPTS,
+	    {"count", required_argument, NULL, 'n'},
+	    {"days", required_argument, NULL, 'd'},
+	    {"seed", required_argument, NULL, 's'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"follow", no_argument, NULL, 'f'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"format", required_argument, NULL, 'F'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct common_opts co;
 	struct gen_opts g;
@@ -347,8 +349,8 @@ int cmd_generate(int argc, char **argv)
 		switch (opt) {
 		case 'n':
 			if (parse_int64(optarg, strlen(optarg), 0, INT64_MAX / 2, &v))
-				return usage_error("generate", "--count: want a number >= 0, got '%s'",
-						   optarg);
+				return usage_error("generate",
+						   "--count: want a number >= 0, got '%s'", optarg);
 			g.count = v;
 			count_given = 1;
 			break;
@@ -360,8 +362,8 @@ int cmd_generate(int argc, char **argv)
 			break;
 		case 's':
 			if (parse_int64(optarg, strlen(optarg), 0, INT64_MAX, &v))
-				return usage_error("generate", "--seed: want a number >= 0, got '%s'",
-						   optarg);
+				return usage_error("generate",
+						   "--seed: want a number >= 0, got '%s'", optarg);
 			g.seed = (uint64_t)v;
 			g.has_seed = 1;
 			break;
@@ -370,8 +372,10 @@ int cmd_generate(int argc, char **argv)
 			errno = 0;
 			g.rate = strtod(optarg, &end);
 			if (errno || *end || !(g.rate > 0) || g.rate > 1e7)
-				return usage_error("generate", "--rate: want events per second > 0, "
-						   "got '%s'", optarg);
+				return usage_error("generate",
+						   "--rate: want events per second > 0, "
+						   "got '%s'",
+						   optarg);
 			break;
 		}
 		case 'f':
@@ -383,8 +387,8 @@ int cmd_generate(int argc, char **argv)
 		case 'F':
 			format = optarg;
 			if (strcmp(format, "ndjson") && strcmp(format, "csv"))
-				return usage_error("generate", "--format: want ndjson or csv, got '%s'",
-						   optarg);
+				return usage_error(
+				    "generate", "--format: want ndjson or csv, got '%s'", optarg);
 			break;
 		case 'q':
 			quiet = 1;
@@ -415,10 +419,11 @@ int cmd_generate(int argc, char **argv)
 			return EXIT_FAIL;
 		}
 		if (s.csv)
-			fprintf(s.out, "event_id,ts,publisher_id,publisher_name,publisher_traffic,"
-				       "publisher_quality,bid,job_id,campaign_id,industry,location,"
-				       "impressions,clicks,apply_count,cost,quality_score,device,hour,"
-				       "day_of_week\n");
+			fprintf(s.out,
+				"event_id,ts,publisher_id,publisher_name,publisher_traffic,"
+				"publisher_quality,bid,job_id,campaign_id,industry,location,"
+				"impressions,clicks,apply_count,cost,quality_score,device,hour,"
+				"day_of_week\n");
 		if (g.has_seed)
 			seed = g.seed;
 		else

@@ -42,7 +42,10 @@ static void utf8_sanitize(const char *s, size_t n, struct strbuf *out)
 		size_t k = 1;
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x80) {
-			k = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+			k = (c & 0xe0) == 0xc0	 ? 2
+			    : (c & 0xf0) == 0xe0 ? 3
+			    : (c & 0xf8) == 0xf0 ? 4
+						 : 0;
 			if (k == 0 || i + k > n || ev_utf8_len(s + i, k) != 1) {
 				strbuf_add(out, "\xef\xbf\xbd", 3);
 				i++;
@@ -149,8 +152,8 @@ static int ingest_fd(struct ingest *in, int fd, const char *src, enum fmt fmt)
 		if (stop_requested)
 			break;
 		if (too_long) {
-			snprintf(why, sizeof(why), "record too long (%zu bytes, the limit is %d)", n,
-				 EV_MAX_RECORD);
+			snprintf(why, sizeof(why), "record too long (%zu bytes, the limit is %d)",
+				 n, EV_MAX_RECORD);
 			reject(in, src, line, NULL, 0, why);
 			continue;
 		}
@@ -186,8 +189,8 @@ static int ingest_fd(struct ingest *in, int fd, const char *src, enum fmt fmt)
 			if (!have_header) {
 				if (csv_header_parse(&hdr, in->rec.buf, in->rec.len, why,
 						     sizeof(why))) {
-					jlog_error("%s:%ld: %s; nothing read from this file", src, line,
-						   why);
+					jlog_error("%s:%ld: %s; nothing read from this file", src,
+						   line, why);
 					in->failed = 1;
 					break;
 				}
@@ -218,7 +221,8 @@ static int ingest_fd(struct ingest *in, int fd, const char *src, enum fmt fmt)
 			}
 		}
 		if (store_event(in, &b.ev)) {
-			jlog_error("%s:%ld: %s; the open batch (%" PRId64 " records) was rolled back",
+			jlog_error("%s:%ld: %s; the open batch (%" PRId64
+				   " records) was rolled back",
 				   src, line, in->err.msg, in->in_batch);
 			in->evs->ops->rollback(in->evs);
 			in->accepted = batch_start_accepted;
@@ -252,12 +256,12 @@ static int ingest_fd(struct ingest *in, int fd, const char *src, enum fmt fmt)
 int cmd_ingest(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		COMMON_LONGOPTS,
-		{"format", required_argument, NULL, 'F'},
-		{"reject-file", required_argument, NULL, 'R'},
-		{"batch", required_argument, NULL, 'b'},
-		{"quiet", no_argument, NULL, 'q'},
-		{NULL, 0, NULL, 0},
+	    COMMON_LONGOPTS,
+	    {"format", required_argument, NULL, 'F'},
+	    {"reject-file", required_argument, NULL, 'R'},
+	    {"batch", required_argument, NULL, 'b'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct common_opts co;
 	struct ingest in;
@@ -279,8 +283,10 @@ int cmd_ingest(int argc, char **argv)
 			else if (strcmp(optarg, "csv") == 0)
 				fmt = FMT_CSV;
 			else
-				return usage_error("ingest", "--format: want auto, ndjson or csv, "
-						   "got '%s'", optarg);
+				return usage_error("ingest",
+						   "--format: want auto, ndjson or csv, "
+						   "got '%s'",
+						   optarg);
 			break;
 		case 'R':
 			in.reject_path = optarg;

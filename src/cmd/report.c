@@ -18,12 +18,12 @@ static const struct section {
 	const char *title, *json_key, *key_name;
 	int key_is_label;
 } sections[] = {
-	{AN_CAMPAIGN, "Campaigns", "campaigns", "campaign_id", 0},
-	{AN_PUBLISHER, "Publishers", "publishers", "publisher_id", 0},
-	{AN_INDUSTRY, "Industries", "industries", "industry", 1},
-	{AN_DEVICE, "Devices", "devices", "device", 1},
-	{AN_HOUR_OF_DAY, "Hour of day (UTC)", "hours", "hour", 0},
-	{AN_WEEKDAY, "Weekday", "weekdays", "day_of_week", 0},
+    {AN_CAMPAIGN, "Campaigns", "campaigns", "campaign_id", 0},
+    {AN_PUBLISHER, "Publishers", "publishers", "publisher_id", 0},
+    {AN_INDUSTRY, "Industries", "industries", "industry", 1},
+    {AN_DEVICE, "Devices", "devices", "device", 1},
+    {AN_HOUR_OF_DAY, "Hour of day (UTC)", "hours", "hour", 0},
+    {AN_WEEKDAY, "Weekday", "weekdays", "day_of_week", 0},
 };
 
 static const char *const weekday_names[8] = {"", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
@@ -155,14 +155,14 @@ int report_print(struct anstore *as, const struct an_filter *f, int json)
 	if (json) {
 		json_t *range = json_object();
 		char t[40];
-		json_object_set_new(range, "from", f->from_s == INT64_MIN
-							   ? json_null()
-							   : json_string(ts_format_iso(f->from_s * 1000,
-										       t, sizeof(t))));
-		json_object_set_new(range, "to", f->to_s == INT64_MAX
-							 ? json_null()
-							 : json_string(ts_format_iso(f->to_s * 1000, t,
-										     sizeof(t))));
+		json_object_set_new(range, "from",
+				    f->from_s == INT64_MIN ? json_null()
+							   : json_string(ts_format_iso(
+								 f->from_s * 1000, t, sizeof(t))));
+		json_object_set_new(range, "to",
+				    f->to_s == INT64_MAX
+					? json_null()
+					: json_string(ts_format_iso(f->to_s * 1000, t, sizeof(t))));
 		json_object_set_new(doc, "range", range);
 		json_object_set_new(doc, "total", row_json(&total.rows[0], NULL));
 	} else {
@@ -176,10 +176,11 @@ int report_print(struct anstore *as, const struct an_filter *f, int json)
 		       fmt_int(total.rows[0].m.clicks, c, sizeof(c)),
 		       fmt_int(total.rows[0].m.applies, j, sizeof(j)),
 		       fmt_money(k.spend, d, sizeof(d)));
-		printf("  CTR %s  CPC %s  CPA %s  apply rate %s  ROI (applies per unit of cost) %s\n",
-		       pct(k.ctr, e, sizeof(e)), money(k.cpc, g, sizeof(g)),
-		       money(k.cpa, h, sizeof(h)), pct(k.apply_rate, i, sizeof(i)),
-		       k.roi.has ? (snprintf(j, sizeof(j), "%.4f", k.roi.v), j) : "-");
+		printf(
+		    "  CTR %s  CPC %s  CPA %s  apply rate %s  ROI (applies per unit of cost) %s\n",
+		    pct(k.ctr, e, sizeof(e)), money(k.cpc, g, sizeof(g)),
+		    money(k.cpa, h, sizeof(h)), pct(k.apply_rate, i, sizeof(i)),
+		    k.roi.has ? (snprintf(j, sizeof(j), "%.4f", k.roi.v), j) : "-");
 	}
 	collect_free(&total);
 
@@ -260,15 +261,15 @@ static int parse_time_arg(const char *s, int64_t *secs)
 int cmd_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		COMMON_LONGOPTS,
-		{"from", required_argument, NULL, 'f'},
-		{"to", required_argument, NULL, 't'},
-		{"campaign", required_argument, NULL, 'c'},
-		{"publisher", required_argument, NULL, 'p'},
-		{"industry", required_argument, NULL, 'i'},
-		{"device", required_argument, NULL, 'd'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
+	    COMMON_LONGOPTS,
+	    {"from", required_argument, NULL, 'f'},
+	    {"to", required_argument, NULL, 't'},
+	    {"campaign", required_argument, NULL, 'c'},
+	    {"publisher", required_argument, NULL, 'p'},
+	    {"industry", required_argument, NULL, 'i'},
+	    {"device", required_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct common_opts co;
 	struct an_filter f;
@@ -299,8 +300,8 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'p':
 			if (parse_int64(optarg, strlen(optarg), 1, INT32_MAX, &v))
-				return usage_error("report", "--publisher: want an id > 0, got '%s'",
-						   optarg);
+				return usage_error("report",
+						   "--publisher: want an id > 0, got '%s'", optarg);
 			f.publisher_id = (int32_t)v;
 			break;
 		case 'i':

@@ -46,10 +46,10 @@ static int print_run(void *arg, const struct etl_run_rec *r)
 int cmd_runs(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		COMMON_LONGOPTS,
-		{"limit", required_argument, NULL, 'n'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
+	    COMMON_LONGOPTS,
+	    {"limit", required_argument, NULL, 'n'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct common_opts co;
 	struct anstore *as;

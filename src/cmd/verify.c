@@ -13,9 +13,9 @@
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		COMMON_LONGOPTS,
-		{"show", required_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
+	    COMMON_LONGOPTS,
+	    {"show", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct common_opts co;
 	struct evstore *evs = NULL;

@@ -205,11 +205,11 @@ static void note_publisher(struct agg *a, const struct event *ev)
 		p->last_seq = ev->seq;
 		p->name = agg_intern(a, ev->publisher_name.s, ev->publisher_name.n);
 		p->traffic = ev->publisher_traffic.n
-				     ? agg_intern(a, ev->publisher_traffic.s, ev->publisher_traffic.n)
-				     : AGG_NONE;
+				 ? agg_intern(a, ev->publisher_traffic.s, ev->publisher_traffic.n)
+				 : AGG_NONE;
 		p->quality = ev->publisher_quality.n
-				     ? agg_intern(a, ev->publisher_quality.s, ev->publisher_quality.n)
-				     : AGG_NONE;
+				 ? agg_intern(a, ev->publisher_quality.s, ev->publisher_quality.n)
+				 : AGG_NONE;
 	}
 }
 

@@ -389,7 +389,8 @@ int dec_json_object(const char *p, size_t n, struct ev_builder *b, struct strbuf
 		case '{':
 		case '[':
 			snprintf(why, whylen, "%.*s: expected a scalar value, got an %s",
-				 (int)(klen > 40 ? 40 : klen), key, *c.p == '{' ? "object" : "array");
+				 (int)(klen > 40 ? 40 : klen), key,
+				 *c.p == '{' ? "object" : "array");
 			return -1;
 		default:
 			if (jnumber(&c, &reason))
@@ -436,8 +437,7 @@ int csv_open_quote(const char *rec, size_t n)
 	return inq;
 }
 
-int csv_split(char *rec, size_t n, char **fields, size_t *lens, int max, char *why,
-	      size_t whylen)
+int csv_split(char *rec, size_t n, char **fields, size_t *lens, int max, char *why, size_t whylen)
 {
 	size_t i = 0;
 	int nf = 0;
@@ -452,8 +452,8 @@ int csv_split(char *rec, size_t n, char **fields, size_t *lens, int max, char *w
 			i++;
 			for (;;) {
 				if (i >= n) {
-					snprintf(why, whylen, "unterminated quoted field in column %d",
-						 nf + 1);
+					snprintf(why, whylen,
+						 "unterminated quoted field in column %d", nf + 1);
 					return -1;
 				}
 				if (rec[i] == '"') {
@@ -529,11 +529,10 @@ int csv_header_parse(struct csv_header *h, char *rec, size_t n, char *why, size_
 			seen |= 1u << h->field[i];
 		}
 	}
-	static const int required[] = {EVF_TS,         EVF_PUBLISHER_ID, EVF_PUBLISHER_NAME,
-				       EVF_JOB_ID,     EVF_CAMPAIGN_ID,  EVF_INDUSTRY,
-				       EVF_LOCATION,   EVF_IMPRESSIONS,  EVF_CLICKS,
-				       EVF_APPLY_COUNT, EVF_COST,        EVF_QUALITY_SCORE,
-				       EVF_DEVICE};
+	static const int required[] = {
+	    EVF_TS,	  EVF_PUBLISHER_ID,  EVF_PUBLISHER_NAME, EVF_JOB_ID, EVF_CAMPAIGN_ID,
+	    EVF_INDUSTRY, EVF_LOCATION,	     EVF_IMPRESSIONS,	 EVF_CLICKS, EVF_APPLY_COUNT,
+	    EVF_COST,	  EVF_QUALITY_SCORE, EVF_DEVICE};
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (!(seen & (1u << required[i]))) {
 			snprintf(why, whylen, "header: required column %s is missing",
@@ -551,8 +550,8 @@ void csv_header_release(struct csv_header *h)
 	h->ncols = 0;
 }
 
-int dec_csv_record(const struct csv_header *h, char *rec, size_t n, struct ev_builder *b,
-		   char *why, size_t whylen)
+int dec_csv_record(const struct csv_header *h, char *rec, size_t n, struct ev_builder *b, char *why,
+		   size_t whylen)
 {
 	char *f[CSV_MAX_COLS];
 	size_t l[CSV_MAX_COLS];

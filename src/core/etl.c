@@ -119,7 +119,9 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 	rec.groups_written = res->groups;
 	rec.cursor_to = res->cursor_to;
 	snprintf(rec.state, sizeof(rec.state), "%s",
-		 r == STORE_OK ? "success" : r == STORE_RETRY ? "retrying" : "failed");
+		 r == STORE_OK	    ? "success"
+		 : r == STORE_RETRY ? "retrying"
+				    : "failed");
 	if (r != STORE_OK)
 		snprintf(rec.error, sizeof(rec.error), "%s", err->msg);
 	struct jerr err2;
@@ -246,8 +248,8 @@ static int check_row(void *arg, const struct fact_row *r)
 	const struct kpi_sums *a = &v->facts[v->pos].m, *b = &r->m;
 	v->pos++;
 	if (a->records != b->records || a->impressions != b->impressions ||
-	    a->clicks != b->clicks || a->applies != b->applies || a->cost_micros != b->cost_micros ||
-	    a->quality_sum != b->quality_sum) {
+	    a->clicks != b->clicks || a->applies != b->applies ||
+	    a->cost_micros != b->cost_micros || a->quality_sum != b->quality_sum) {
 		char what[256];
 		snprintf(what, sizeof(what),
 			 "counts differ (fact records %" PRId64 " clicks %" PRId64

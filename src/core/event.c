@@ -12,10 +12,10 @@
 #include "jobads/banned.h"
 
 static const char *const field_names[EVF__COUNT] = {
-	"event_id",    "ts",          "publisher_id", "publisher_name", "publisher_traffic",
-	"publisher_quality", "bid",   "job_id",       "campaign_id",    "industry",
-	"location",    "impressions", "clicks",       "apply_count",    "cost",
-	"quality_score", "device",    "hour",         "day_of_week",
+    "event_id",		 "ts",		"publisher_id", "publisher_name", "publisher_traffic",
+    "publisher_quality", "bid",		"job_id",	"campaign_id",	  "industry",
+    "location",		 "impressions", "clicks",	"apply_count",	  "cost",
+    "quality_score",	 "device",	"hour",		"day_of_week",
 };
 
 #define REQUIRED_MASK                                                                              \
@@ -253,17 +253,20 @@ void ev_builder_begin(struct ev_builder *b)
 	b->ev.bid = -1;
 }
 
-static int set_int(const char *v, size_t n, enum ev_kind kind, int64_t lo, int64_t hi,
-		   int64_t *out, const char *name, char *why, size_t whylen)
+static int set_int(const char *v, size_t n, enum ev_kind kind, int64_t lo, int64_t hi, int64_t *out,
+		   const char *name, char *why, size_t whylen)
 {
 	if (kind != EVK_NUMBER && kind != EVK_RAW) {
 		snprintf(why, whylen, "%s: expected an integer, got a %s", name,
-			 kind == EVK_STRING ? "string" : kind == EVK_BOOL ? "boolean" : "null");
+			 kind == EVK_STRING ? "string"
+			 : kind == EVK_BOOL ? "boolean"
+					    : "null");
 		return -1;
 	}
 	int64_t x;
 	if (parse_int64(v, n, INT64_MIN, INT64_MAX, &x)) {
-		snprintf(why, whylen, "%s: not an integer: '%.*s'", name, (int)(n > 40 ? 40 : n), v);
+		snprintf(why, whylen, "%s: not an integer: '%.*s'", name, (int)(n > 40 ? 40 : n),
+			 v);
 		return -1;
 	}
 	if (x < lo || x > hi) {
@@ -349,17 +352,19 @@ int ev_builder_set(struct ev_builder *b, int field, const char *v, size_t n, enu
 			return -1;
 		}
 		if (ev_parse_uuid(v, n, ev->event_id)) {
-			snprintf(why, whylen, "event_id: not a UUID: '%.*s'", (int)(n > 40 ? 40 : n),
-				 v);
+			snprintf(why, whylen, "event_id: not a UUID: '%.*s'",
+				 (int)(n > 40 ? 40 : n), v);
 			return -1;
 		}
 		return 0;
 	case EVF_TS: {
 		const char *reason = NULL;
-		if (kind == EVK_NUMBER || (kind == EVK_RAW && n > 0 && v[0] >= '0' && v[0] <= '9' &&
-					   memchr(v, '-', n) == NULL && memchr(v, ':', n) == NULL)) {
+		if (kind == EVK_NUMBER ||
+		    (kind == EVK_RAW && n > 0 && v[0] >= '0' && v[0] <= '9' &&
+		     memchr(v, '-', n) == NULL && memchr(v, ':', n) == NULL)) {
 			if (parse_int64(v, n, 0, INT64_MAX, &x)) {
-				snprintf(why, whylen, "ts: epoch milliseconds must be a whole number");
+				snprintf(why, whylen,
+					 "ts: epoch milliseconds must be a whole number");
 				return -1;
 			}
 			ev->ts_ms = x;
@@ -410,7 +415,8 @@ int ev_builder_set(struct ev_builder *b, int field, const char *v, size_t n, enu
 			return -1;
 		}
 		if (ev_parse_cost(v, n, &ev->cost_micros, &reason)) {
-			snprintf(why, whylen, "cost: %s: '%.*s'", reason, (int)(n > 40 ? 40 : n), v);
+			snprintf(why, whylen, "cost: %s: '%.*s'", reason, (int)(n > 40 ? 40 : n),
+				 v);
 			return -1;
 		}
 		return 0;

@@ -128,8 +128,9 @@ int ts_parse_iso(const char *s, size_t n, int64_t *ms, const char **why)
 
 	*why = "not an ISO-8601 timestamp (want YYYY-MM-DDTHH:MM:SS[.fff] with Z or an offset)";
 	if (digits(s, n, 0, 4, &y) || n < 16 || s[4] != '-' || digits(s, n, 5, 2, &mo) ||
-	    s[7] != '-' || digits(s, n, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-	    digits(s, n, 11, 2, &h) || s[13] != ':' || digits(s, n, 14, 2, &mi))
+	    s[7] != '-' || digits(s, n, 8, 2, &d) ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || digits(s, n, 11, 2, &h) ||
+	    s[13] != ':' || digits(s, n, 14, 2, &mi))
 		return -1;
 	i = 16;
 	if (i < n && s[i] == ':') {
@@ -195,8 +196,8 @@ int ts_parse_iso(const char *s, size_t n, int64_t *ms, const char **why)
 	} else {
 		return -1;
 	}
-	int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
-		       sec - off;
+	int64_t secs =
+	    days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec - off;
 	*ms = secs * 1000 + frac;
 	*why = NULL;
 	return 0;
@@ -209,8 +210,7 @@ char *ts_format_iso(int64_t ms, char *buf, size_t len)
 	unsigned m, d;
 	civil_from_days(days, &y, &m, &d);
 	snprintf(buf, len, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
-		 (int)(rem / 3600), (int)(rem % 3600 / 60), (int)(rem % 60),
-		 (int)(ms - s * 1000));
+		 (int)(rem / 3600), (int)(rem % 3600 / 60), (int)(rem % 60), (int)(ms - s * 1000));
 	return buf;
 }
 

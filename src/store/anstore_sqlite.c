@@ -24,7 +24,7 @@ struct an_sqlite {
 #define SQL_UPSERT                                                                                 \
 	"INSERT INTO fact_hourly (hour_start, campaign_id, publisher_id, industry, location,"      \
 	" device, records, impressions, clicks, applies, cost_micros, quality_sum, ctr_sum,"       \
-	" cpc_sum, cpa_sum, roi_sum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"  \
+	" cpc_sum, cpa_sum, roi_sum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"   \
 	" ?13, ?14, ?15, ?16)"                                                                     \
 	" ON CONFLICT (hour_start, campaign_id, publisher_id, industry, location, device)"         \
 	" DO UPDATE SET records = records + excluded.records,"                                     \
@@ -56,7 +56,8 @@ struct an_sqlite {
 /* Report queries: one key expression, one label expression, the shared filter. */
 #define MEASURES                                                                                   \
 	" COALESCE(SUM(records), 0), COALESCE(SUM(impressions), 0), COALESCE(SUM(clicks), 0),"     \
-	" COALESCE(SUM(applies), 0), COALESCE(SUM(cost_micros), 0), COALESCE(SUM(quality_sum), 0)," \
+	" COALESCE(SUM(applies), 0), COALESCE(SUM(cost_micros), 0), COALESCE(SUM(quality_sum), "   \
+	"0),"                                                                                      \
 	" TOTAL(ctr_sum), TOTAL(cpc_sum), TOTAL(cpa_sum), TOTAL(roi_sum) FROM fact_hourly f"
 
 #define FILTER                                                                                     \
@@ -67,17 +68,17 @@ struct an_sqlite {
 #define GROUPED(key, label) "SELECT " key ", " label "," MEASURES FILTER " GROUP BY 1 ORDER BY 1"
 
 static const char *const query_sql[AN__COUNT] = {
-	[AN_TOTAL] = "SELECT 0, NULL," MEASURES FILTER,
-	[AN_CAMPAIGN] = GROUPED("campaign_id", "NULL"),
-	[AN_PUBLISHER] = GROUPED("publisher_id", "(SELECT d.publisher_name FROM dim_publisher d"
-						 " WHERE d.publisher_id = f.publisher_id)"),
-	[AN_INDUSTRY] = "SELECT 0, industry," MEASURES FILTER " GROUP BY 2 ORDER BY 2",
-	[AN_LOCATION] = "SELECT 0, location," MEASURES FILTER " GROUP BY 2 ORDER BY 2",
-	[AN_DEVICE] = "SELECT 0, device," MEASURES FILTER " GROUP BY 2 ORDER BY 2",
-	[AN_HOUR_OF_DAY] = GROUPED("(hour_start / 3600) % 24", "NULL"),
-	[AN_WEEKDAY] = GROUPED("((hour_start / 86400) + 3) % 7 + 1", "NULL"),
-	[AN_DAY] = GROUPED("(hour_start / 86400) * 86400", "NULL"),
-	[AN_HOURLY] = GROUPED("hour_start", "NULL"),
+    [AN_TOTAL] = "SELECT 0, NULL," MEASURES FILTER,
+    [AN_CAMPAIGN] = GROUPED("campaign_id", "NULL"),
+    [AN_PUBLISHER] = GROUPED("publisher_id", "(SELECT d.publisher_name FROM dim_publisher d"
+					     " WHERE d.publisher_id = f.publisher_id)"),
+    [AN_INDUSTRY] = "SELECT 0, industry," MEASURES FILTER " GROUP BY 2 ORDER BY 2",
+    [AN_LOCATION] = "SELECT 0, location," MEASURES FILTER " GROUP BY 2 ORDER BY 2",
+    [AN_DEVICE] = "SELECT 0, device," MEASURES FILTER " GROUP BY 2 ORDER BY 2",
+    [AN_HOUR_OF_DAY] = GROUPED("(hour_start / 3600) % 24", "NULL"),
+    [AN_WEEKDAY] = GROUPED("((hour_start / 86400) + 3) % 7 + 1", "NULL"),
+    [AN_DAY] = GROUPED("(hour_start / 86400) * 86400", "NULL"),
+    [AN_HOURLY] = GROUPED("hour_start", "NULL"),
 };
 
 #define SQL_RUN_BEGIN                                                                              \
@@ -85,7 +86,8 @@ static const char *const query_sql[AN__COUNT] = {
 	" VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', ?4 / 1000.0, 'unixepoch'), ?5)"
 
 #define SQL_RUN_END                                                                                \
-	"UPDATE etl_runs SET state = ?2, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', ?3 / 1000.0," \
+	"UPDATE etl_runs SET state = ?2, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', ?3 / "       \
+	"1000.0,"                                                                                  \
 	" 'unixepoch'), events_read = ?4, groups_written = ?5, cursor_from = ?6, cursor_to = ?7,"  \
 	" error = ?8 WHERE id = ?1"
 
@@ -421,8 +423,7 @@ static void copy_col(sqlite3_stmt *st, int i, char *dst, size_t len)
 	snprintf(dst, len, "%s", v ? v : "");
 }
 
-static int an_sqlite_runs(struct anstore *s, int limit, run_row_fn fn, void *arg,
-			  struct jerr *err)
+static int an_sqlite_runs(struct anstore *s, int limit, run_row_fn fn, void *arg, struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
 	sqlite3_stmt *st;
@@ -438,9 +439,8 @@ static int an_sqlite_runs(struct anstore *s, int limit, run_row_fn fn, void *arg
 		rec.attempt = sqlite3_column_int(st, 2);
 		copy_col(st, 3, rec.state, sizeof(rec.state));
 		rec.started_ms = sqlite3_column_int64(st, 4);
-		rec.finished_ms = sqlite3_column_type(st, 5) == SQLITE_NULL
-					  ? 0
-					  : sqlite3_column_int64(st, 5);
+		rec.finished_ms =
+		    sqlite3_column_type(st, 5) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 5);
 		rec.events_read = sqlite3_column_int64(st, 6);
 		rec.groups_written = sqlite3_column_int64(st, 7);
 		rec.cursor_from = sqlite3_column_int64(st, 8);
@@ -456,16 +456,16 @@ static int an_sqlite_runs(struct anstore *s, int limit, run_row_fn fn, void *arg
 }
 
 const struct anstore_ops anstore_sqlite_ops = {
-	.scheme = "sqlite",
-	.open = an_sqlite_open,
-	.close = an_sqlite_close,
-	.init = an_sqlite_init,
-	.get_cursor = an_sqlite_get_cursor,
-	.apply = an_sqlite_apply,
-	.reset = an_sqlite_reset,
-	.facts = an_sqlite_facts,
-	.query = an_sqlite_query,
-	.run_begin = an_sqlite_run_begin,
-	.run_end = an_sqlite_run_end,
-	.runs = an_sqlite_runs,
+    .scheme = "sqlite",
+    .open = an_sqlite_open,
+    .close = an_sqlite_close,
+    .init = an_sqlite_init,
+    .get_cursor = an_sqlite_get_cursor,
+    .apply = an_sqlite_apply,
+    .reset = an_sqlite_reset,
+    .facts = an_sqlite_facts,
+    .query = an_sqlite_query,
+    .run_begin = an_sqlite_run_begin,
+    .run_end = an_sqlite_run_end,
+    .runs = an_sqlite_runs,
 };

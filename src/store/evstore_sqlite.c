@@ -23,7 +23,7 @@ struct ev_sqlite {
 	"INSERT INTO tracking (event_id, ts, publisher_id, publisher_name, publisher_traffic,"     \
 	" publisher_quality, bid, job_id, campaign_id, industry, location, impressions, clicks,"   \
 	" apply_count, cost_micros, quality_score, device, hour, day_of_week)"                     \
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"    \
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"     \
 	" ?18, ?19) ON CONFLICT (ts, event_id) DO NOTHING"
 
 /* Only the columns the ETL needs, so a run reads no more than it must. */
@@ -44,7 +44,8 @@ struct ev_sqlite {
 	" TOTAL(CASE WHEN impressions > 0 THEN clicks * 1.0 / impressions ELSE 0 END),"            \
 	" TOTAL(CASE WHEN clicks > 0 THEN cost_micros / 1000000.0 / clicks ELSE 0 END),"           \
 	" TOTAL(CASE WHEN apply_count > 0 THEN cost_micros / 1000000.0 / apply_count ELSE 0 END)," \
-	" TOTAL(CASE WHEN cost_micros > 0 THEN apply_count / (cost_micros / 1000000.0) ELSE 0 END)" \
+	" TOTAL(CASE WHEN cost_micros > 0 THEN apply_count / (cost_micros / 1000000.0) ELSE 0 "    \
+	"END)"                                                                                     \
 	" FROM tracking WHERE seq <= ?1 GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
 
 static int ev_sqlite_init(struct evstore *s, struct jerr *err)
@@ -300,15 +301,15 @@ static int ev_sqlite_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, 
 }
 
 const struct evstore_ops evstore_sqlite_ops = {
-	.scheme = "sqlite",
-	.open = ev_sqlite_open,
-	.close = ev_sqlite_close,
-	.init = ev_sqlite_init,
-	.begin = ev_sqlite_begin,
-	.insert = ev_sqlite_insert,
-	.commit = ev_sqlite_commit,
-	.rollback = ev_sqlite_rollback,
-	.scan = ev_sqlite_scan,
-	.stats = ev_sqlite_stats,
-	.recompute = ev_sqlite_recompute,
+    .scheme = "sqlite",
+    .open = ev_sqlite_open,
+    .close = ev_sqlite_close,
+    .init = ev_sqlite_init,
+    .begin = ev_sqlite_begin,
+    .insert = ev_sqlite_insert,
+    .commit = ev_sqlite_commit,
+    .rollback = ev_sqlite_rollback,
+    .scan = ev_sqlite_scan,
+    .stats = ev_sqlite_stats,
+    .recompute = ev_sqlite_recompute,
 };

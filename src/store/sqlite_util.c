@@ -62,8 +62,7 @@ int sq_user_version(sqlite3 *db, const char *name, int *version, struct jerr *er
 	return STORE_OK;
 }
 
-int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, const char *name,
-	       struct jerr *err)
+int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, const char *name, struct jerr *err)
 {
 	int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
 	if (rc != SQLITE_OK)
@@ -111,8 +110,8 @@ int sq_open(const char *path, enum store_mode mode, const char *synchronous, int
 	}
 	rc = sqlite3_open_v2(path, &db,
 			     SQLITE_OPEN_READWRITE |
-				     (mode == STORE_CREATE ? SQLITE_OPEN_CREATE : 0) |
-				     SQLITE_OPEN_NOMUTEX,
+				 (mode == STORE_CREATE ? SQLITE_OPEN_CREATE : 0) |
+				 SQLITE_OPEN_NOMUTEX,
 			     NULL);
 	if (rc != SQLITE_OK) {
 		if (db && (rc & 0xff) == SQLITE_CANTOPEN && mode == STORE_CREATE) {

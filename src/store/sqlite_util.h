@@ -32,7 +32,6 @@ int sq_exec(sqlite3 *db, const char *sql, const char *name, struct jerr *err);
 int sq_user_version(sqlite3 *db, const char *name, int *version, struct jerr *err);
 
 /* Prepare a statement that lives as long as the connection; STORE_OK or error. */
-int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, const char *name,
-	       struct jerr *err);
+int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, const char *name, struct jerr *err);
 
 #endif

@@ -11,11 +11,11 @@
 #include "jobads/banned.h"
 
 static const struct evstore_ops *const ev_backends[] = {
-	&evstore_sqlite_ops,
+    &evstore_sqlite_ops,
 };
 
 static const struct anstore_ops *const an_backends[] = {
-	&anstore_sqlite_ops,
+    &anstore_sqlite_ops,
 };
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

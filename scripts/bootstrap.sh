@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install the Debian packages jobads needs to build and test, if any is missing.
+# Quick when everything is there: it asks dpkg first and runs apt-get only for
+# what is absent. Uses sudo when not root.
+set -euo pipefail
+
+packages=(
+    build-essential cmake pkg-config   # compiler and build
+    libsqlite3-dev sqlite3             # embedded stores; sqlite3 CLI for tests and benches
+    libjansson-dev                     # JSON output (report --json, reject files)
+    libcmocka-dev                      # unit tests
+    clang-format                       # format check in the test suite
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "bootstrap: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

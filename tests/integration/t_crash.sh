@@ -1,0 +1,47 @@
+# Crash safety: kill -9 the ETL at least 20 times at varied moments of a long
+# run, then let it finish: verify passes, no event lost, none counted twice.
+source "$(dirname "$0")/lib.sh" "$@"
+
+assert_status "generate" 0 jobads generate --count 600000 --days 30 --seed 7 --quiet
+total=$(events_count)
+kills=0
+attempts=0
+RANDOM=42
+while [ $kills -lt 25 ] && [ $attempts -lt 200 ]; do
+    attempts=$((attempts + 1))
+    [ "$(cursor 2>/dev/null || echo 0)" == "$total" ] && break
+    "$JOBADS" etl --chunk 200 --quiet 2>/dev/null &
+    pid=$!
+    # varied moments: from right after start (opening, first read) to deep in a run
+    delay=$(printf '0.%03d' $((RANDOM % 60 + 3)))
+    sleep "$delay"
+    if kill -9 $pid 2>/dev/null; then
+        kills=$((kills + 1))
+    fi
+    wait $pid 2>/dev/null || true
+done
+echo "killed the ETL $kills times in $attempts attempts; cursor $(cursor) of $total" >&2
+assert_eq "at least 20 kills landed in a running ETL" 1 "$(( kills >= 20 ))"
+assert_eq "the kills left work to do" 1 "$(( $(cursor) < total ))"
+assert_verify "after the kills, before finishing"
+assert_views_match "after the kills"
+assert_status "finish the run" 0 jobads etl --quiet
+assert_eq "cursor reaches the newest event" "$total" "$(cursor)"
+assert_eq "every event counted once" "$total" "$(sq analytics.db 'SELECT SUM(records) FROM fact_hourly')"
+assert_verify "after finishing"
+assert_views_match "after finishing"
+assert_eq "runs that were killed are recorded as running (the scheduler issue marks them failed)" 1 \
+    "$(( $(sq analytics.db "SELECT COUNT(*) FROM etl_runs WHERE state = 'running'") > 0 ))"
+
+# SIGTERM stops cleanly between chunks and leaves a consistent state
+assert_status "rebuild" 0 jobads rebuild --chunk 100000 --quiet
+sq analytics.db 'DELETE FROM fact_hourly; DELETE FROM dim_publisher; UPDATE etl_state SET cursor = 0'
+"$JOBADS" etl --chunk 1000 >"$WORK/term.out" 2>&1 &
+pid=$!
+sleep 0.3
+kill -TERM $pid
+status=0
+wait $pid || status=$?
+assert_eq "SIGTERM: exit status 0" 0 "$status"
+assert_verify "after SIGTERM"
+finish
