@@ -39,8 +39,9 @@ int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, int q
 		fmt_int(res.secs > 0 ? (int64_t)((double)res.events / res.secs) : 0, rate,
 			sizeof(rate));
 		printf("etl: %s events, %s groups, cursor %" PRId64 " -> %" PRId64
-		       ", %.2f s (%s events/s)%s\n",
-		       e, g, res.cursor_from, res.cursor_to, res.secs, rate,
+		       ", %.2f s (%s events/s; read %.2f s, apply %.2f s)%s\n",
+		       e, g, res.cursor_from, res.cursor_to, res.secs, rate, res.read_secs,
+		       res.apply_secs,
 		       res.stopped ? ", stopped by signal" : "");
 	}
 	return EXIT_OK;

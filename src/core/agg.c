@@ -183,6 +183,14 @@ void kpi_record_ratios(int64_t impressions, int64_t clicks, int64_t applies, int
 	*roi = cost_micros > 0 ? (double)applies / cost : 0.0;
 }
 
+/* 1 when interned id holds exactly v (AGG_NONE matches an absent value). */
+static int same_str(const struct agg *a, uint32_t id, struct ev_str v)
+{
+	if (id == AGG_NONE)
+		return v.n == 0;
+	return a->strs.slen[id] == v.n && memcmp(a->strs.bytes + a->strs.off[id], v.s, v.n) == 0;
+}
+
 static void note_publisher(struct agg *a, const struct event *ev)
 {
 	struct agg_publisher *p = NULL;
@@ -200,16 +208,23 @@ static void note_publisher(struct agg *a, const struct event *ev)
 		p = &a->pubs[a->npubs++];
 		p->publisher_id = ev->publisher_id;
 		p->last_seq = -1;
+		p->name = p->traffic = p->quality = AGG_NONE;
 	}
 	if (ev->seq >= p->last_seq) {
 		p->last_seq = ev->seq;
-		p->name = agg_intern(a, ev->publisher_name.s, ev->publisher_name.n);
-		p->traffic = ev->publisher_traffic.n
-				 ? agg_intern(a, ev->publisher_traffic.s, ev->publisher_traffic.n)
-				 : AGG_NONE;
-		p->quality = ev->publisher_quality.n
-				 ? agg_intern(a, ev->publisher_quality.s, ev->publisher_quality.n)
-				 : AGG_NONE;
+		/* the name rarely changes: compare before paying for an intern */
+		if (!same_str(a, p->name, ev->publisher_name))
+			p->name = agg_intern(a, ev->publisher_name.s, ev->publisher_name.n);
+		if (!same_str(a, p->traffic, ev->publisher_traffic))
+			p->traffic =
+			    ev->publisher_traffic.n
+				? agg_intern(a, ev->publisher_traffic.s, ev->publisher_traffic.n)
+				: AGG_NONE;
+		if (!same_str(a, p->quality, ev->publisher_quality))
+			p->quality =
+			    ev->publisher_quality.n
+				? agg_intern(a, ev->publisher_quality.s, ev->publisher_quality.n)
+				: AGG_NONE;
 	}
 }
 
@@ -255,7 +270,7 @@ void agg_add_group(struct agg *a, const struct agg_key *k, const struct kpi_sums
 	v->roi_sum += x->roi_sum;
 }
 
-static const struct agg *sort_ctx;
+static _Thread_local const struct agg *sort_ctx;
 
 static int cmp_str(uint32_t x, uint32_t y)
 {
@@ -287,7 +302,7 @@ static int cmp_group(const void *pa, const void *pb)
 
 void agg_sort(struct agg *a)
 {
-	/* qsort has no context argument in C11; the ETL is single-threaded */
+	/* qsort has no context argument in C11: the context is per thread */
 	sort_ctx = a;
 	qsort(a->groups, a->ngroups, sizeof(*a->groups), cmp_group);
 	sort_ctx = NULL;

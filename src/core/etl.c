@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -39,15 +40,97 @@ static void progress(int64_t done, int64_t total, double t0)
 	fflush(stderr);
 }
 
+/*
+ * The applier thread: while the main thread reads and aggregates chunk N+1 from
+ * the event store, this one applies chunk N to the analytics store. Applies stay
+ * strictly sequential (one job at a time, in cursor order), each in its own
+ * transaction with its cursor move, so overlapping them with reads changes
+ * nothing about exactly-once; it only hides the write time behind the read.
+ */
+struct applier {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct anstore *as;
+	struct agg *job; /* NULL when idle */
+	int64_t from, to, nread;
+	int quit, rc;
+	struct jerr err;
+	/* what has been applied, for the result and the progress bar */
+	int64_t events, groups, chunks, cursor;
+	double secs;
+};
+
+static void *applier_main(void *arg)
+{
+	struct applier *ap = arg;
+	pthread_mutex_lock(&ap->mu);
+	for (;;) {
+		while (!ap->job && !ap->quit)
+			pthread_cond_wait(&ap->cv, &ap->mu);
+		if (!ap->job)
+			break;
+		struct agg *a = ap->job;
+		int64_t from = ap->from, to = ap->to, nread = ap->nread;
+		pthread_mutex_unlock(&ap->mu);
+
+		double t0 = time_mono();
+		struct jerr err;
+		agg_sort(a); /* grain order keeps the upserts local in the B-tree */
+		int rc = ap->as->ops->apply(ap->as, a, from, to, &err);
+		double dt = time_mono() - t0;
+
+		pthread_mutex_lock(&ap->mu);
+		ap->secs += dt;
+		if (rc == STORE_OK) {
+			ap->events += nread;
+			ap->groups += a->ngroups;
+			ap->chunks++;
+			ap->cursor = to;
+		} else if (ap->rc == STORE_OK) {
+			ap->rc = rc;
+			ap->err = err;
+		}
+		ap->job = NULL;
+		pthread_cond_broadcast(&ap->cv);
+	}
+	pthread_mutex_unlock(&ap->mu);
+	return NULL;
+}
+
+/* Wait until the applier is idle; returns its status so far. */
+static int applier_wait(struct applier *ap)
+{
+	pthread_mutex_lock(&ap->mu);
+	while (ap->job)
+		pthread_cond_wait(&ap->cv, &ap->mu);
+	int rc = ap->rc;
+	pthread_mutex_unlock(&ap->mu);
+	return rc;
+}
+
+static void applier_submit(struct applier *ap, struct agg *a, int64_t from, int64_t to,
+			   int64_t nread)
+{
+	pthread_mutex_lock(&ap->mu);
+	ap->job = a;
+	ap->from = from;
+	ap->to = to;
+	ap->nread = nread;
+	pthread_cond_broadcast(&ap->cv);
+	pthread_mutex_unlock(&ap->mu);
+}
+
 int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 	    struct etl_result *res, struct jerr *err)
 {
-	struct agg ag;
+	struct agg bufs[2];
+	struct applier ap;
 	struct etl_run_rec rec;
 	int64_t cursor, max_seq = 0;
 	size_t chunk = o->chunk ? o->chunk : ETL_DEFAULT_CHUNK;
 	double t0 = time_mono();
-	int r, drew = 0;
+	int r, drew = 0, cur = 0;
 
 	memset(res, 0, sizeof(*res));
 	r = as->ops->get_cursor(as, &cursor, err);
@@ -79,7 +162,18 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 		return r;
 	res->run_id = rec.id;
 
-	agg_init(&ag);
+	memset(&ap, 0, sizeof(ap));
+	ap.as = as;
+	ap.cursor = cursor;
+	pthread_mutex_init(&ap.mu, NULL);
+	pthread_cond_init(&ap.cv, NULL);
+	agg_init(&bufs[0]);
+	agg_init(&bufs[1]);
+	if (pthread_create(&ap.th, NULL, applier_main, &ap) != 0) {
+		jerr_set(err, "cannot start the apply thread");
+		r = STORE_ERROR;
+		goto done;
+	}
 	for (;;) {
 		size_t nread = 0;
 		int64_t upto = cursor;
@@ -87,31 +181,55 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 			res->stopped = 1;
 			break;
 		}
-		agg_reset(&ag);
-		r = evs->ops->scan(evs, cursor, chunk, add_row, &ag, &nread, &upto, err);
-		if (r != STORE_OK)
+		/* bufs[cur] was submitted two rounds ago and is done: the wait below saw to it */
+		double t1 = time_mono();
+		agg_reset(&bufs[cur]);
+		r = evs->ops->scan(evs, cursor, chunk, add_row, &bufs[cur], &nread, &upto, err);
+		res->read_secs += time_mono() - t1;
+		if (r != STORE_OK || nread == 0 || upto == cursor)
 			break;
-		if (nread == 0 || upto == cursor)
+		if ((r = applier_wait(&ap)) != STORE_OK)
 			break;
-		agg_sort(&ag);
-		r = as->ops->apply(as, &ag, cursor, upto, err);
-		if (r != STORE_OK)
-			break;
-		res->events += (int64_t)nread;
-		res->groups += ag.ngroups;
-		res->chunks++;
+		applier_submit(&ap, &bufs[cur], cursor, upto, (int64_t)nread);
 		cursor = upto;
-		res->cursor_to = cursor;
+		cur ^= 1;
 		if (o->progress) {
-			progress(cursor - res->cursor_from, max_seq - res->cursor_from, t0);
+			progress(ap.cursor - res->cursor_from, max_seq - res->cursor_from, t0);
 			drew = 1;
 		}
 		if (nread < chunk)
 			break;
 	}
-	agg_release(&ag);
-	if (drew)
+	{
+		int ra = applier_wait(&ap);
+		pthread_mutex_lock(&ap.mu);
+		ap.quit = 1;
+		pthread_cond_broadcast(&ap.cv);
+		pthread_mutex_unlock(&ap.mu);
+		pthread_join(ap.th, NULL);
+		if (r == STORE_OK && ra != STORE_OK) {
+			r = ra;
+			*err = ap.err;
+		} else if (ra != STORE_OK && r != STORE_OK) {
+			/* the read failed too; the apply error is the one that explains state */
+			*err = ap.err;
+			r = ra;
+		}
+	}
+done:
+	res->events = ap.events;
+	res->groups = ap.groups;
+	res->chunks = ap.chunks;
+	res->cursor_to = ap.cursor;
+	res->apply_secs = ap.secs;
+	agg_release(&bufs[0]);
+	agg_release(&bufs[1]);
+	pthread_mutex_destroy(&ap.mu);
+	pthread_cond_destroy(&ap.cv);
+	if (drew) {
+		progress(ap.cursor - res->cursor_from, max_seq - res->cursor_from, t0);
 		fputc('\n', stderr);
+	}
 	res->secs = time_mono() - t0;
 
 	rec.finished_ms = time_now_ms();
