@@ -10,6 +10,7 @@ packages=(
     libjansson-dev                     # JSON output (report --json, reject files)
     libcmocka-dev                      # unit tests
     clang-format                       # format check in the test suite
+    bc time                            # bench/bench.sh arithmetic and peak RSS
 )
 
 missing=()
