@@ -223,13 +223,17 @@ int ev_parse_cost(const char *s, size_t n, int64_t *micros, const char **why)
 		}
 		*micros = (int64_t)v;
 	} else {
-		uint64_t v = mant, rem_digit = 0;
-		for (int k = 0; k < -scale && v > 0; k++) {
-			rem_digit = v % 10;
+		/*
+		 * Drop -scale digits; round half up on the first dropped one, which is
+		 * the digit at position -scale from the right (0 when mant is shorter).
+		 */
+		uint64_t v = mant, round_digit;
+		int drop = -scale;
+		for (int k = 0; k < drop - 1 && v > 0; k++)
 			v /= 10;
-		}
-		/* round half up on the first dropped digit */
-		if (-scale <= 20 && rem_digit >= 5)
+		round_digit = v % 10;
+		v /= 10;
+		if (round_digit >= 5)
 			v++;
 		if (v > (uint64_t)EV_COST_MAX_UNITS * 1000000ULL) {
 			*why = "out of range (at most 1e12)";

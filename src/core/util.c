@@ -234,9 +234,10 @@ int parse_int64(const char *s, size_t n, int64_t lo, int64_t hi, int64_t *out)
 			return -1;
 		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
-	if (v > (uint64_t)INT64_MAX)
+	if (v > (uint64_t)INT64_MAX + (neg ? 1u : 0u))
 		return -1;
-	int64_t r = neg ? -(int64_t)v : (int64_t)v;
+	/* negate in unsigned arithmetic: -(2^63) has no positive int64 */
+	int64_t r = neg ? (int64_t)(0 - v) : (int64_t)v;
 	if (r < lo || r > hi)
 		return -1;
 	*out = r;

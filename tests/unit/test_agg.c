@@ -1,7 +1,769 @@
+/*
+ * test_agg.c - hourly hash aggregation, string interning, sorting, the
+ * publisher list, and the KPI definitions (include/jobads/agg.h, kpi.h).
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-static void t(void **s) { (void)s; }
-int main(void) { const struct CMUnitTest tests[] = { cmocka_unit_test(t) }; return cmocka_run_group_tests(tests, NULL, NULL); }
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobads/agg.h"
+#include "jobads/kpi.h"
+#include "jobads/event.h"
+#include "jobads/util.h"
+
+/* 2026-03-01T10:00:00Z */
+#define H10_MS 1772359200000LL
+#define H10_S  1772359200LL
+
+/* cmocka's assert_float_equal compares as float; these tests need doubles. */
+#define assert_near(a, b, eps)                                                                     \
+	do {                                                                                       \
+		double a_ = (a), b_ = (b);                                                         \
+		if (!(fabs(a_ - b_) <= (eps)))                                                     \
+			print_error("%s = %.17g, want %.17g (+- %g)\n", #a, a_, b_,                \
+				    (double)(eps));                                                \
+		assert_true(fabs(a_ - b_) <= (eps));                                               \
+	} while (0)
+
+static struct ev_str S(const char *s) {
+	struct ev_str v = {s, (uint32_t)strlen(s)};
+	return v;
+}
+
+static struct event
+mk(int64_t ts_ms, int32_t campaign, int32_t publisher, const char *industry, const char *location,
+   const char *device)
+{
+	struct event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.ts_ms = ts_ms;
+	ev.campaign_id = campaign;
+	ev.publisher_id = publisher;
+	ev.publisher_name = S("Pub");
+	ev.industry = S(industry);
+	ev.location = S(location);
+	ev.device = S(device);
+	ev.job_id = 1;
+	ev.bid = -1;
+	ev.impressions = 100;
+	ev.clicks = 10;
+	ev.apply_count = 2;
+	ev.cost_micros = 5000000;
+	ev.quality_score = 50;
+	return ev;
+}
+
+static int str_is(const struct agg *a, uint32_t id, const char *want)
+{
+	size_t n;
+	const char *s = agg_str(a, id, &n);
+	return n == strlen(want) && memcmp(s, want, n) == 0 && s[n] == '\0';
+}
+
+static const struct agg_group *find_group(const struct agg *a, int64_t hour_start, int32_t campaign,
+					  int32_t publisher, const char *industry,
+					  const char *location, const char *device)
+{
+	const struct agg_group *found = NULL;
+	for (uint32_t i = 0; i < a->ngroups; i++) {
+		const struct agg_group *g = &a->groups[i];
+		if (g->key.hour_start == hour_start && g->key.campaign_id == campaign &&
+		    g->key.publisher_id == publisher && str_is(a, g->key.industry, industry) &&
+		    str_is(a, g->key.location, location) && str_is(a, g->key.device, device)) {
+			assert_null(found); /* a grain appears once */
+			found = g;
+		}
+	}
+	return found;
+}
+
+/* ---- grouping ---- */
+
+static void test_same_grain_one_group(void **state)
+{
+	(void)state;
+	struct agg a;
+	agg_init(&a);
+	struct event e1 = mk(H10_MS, 7, 3, "Tech", "Hanoi", "mobile");
+	struct event e2 = mk(H10_MS + 30 * 60000, 7, 3, "Tech", "Hanoi", "mobile");
+	struct event e3 = mk(H10_MS + 3599999, 7, 3, "Tech", "Hanoi", "mobile");
+	e2.impressions = 200;
+	e2.clicks = 0;
+	e2.apply_count = 0;
+	e2.cost_micros = 0;
+	e2.quality_score = 90;
+	e3.impressions = 0;
+	e3.clicks = 4;
+	e3.apply_count = 1;
+	e3.cost_micros = 100000;
+	e3.quality_score = 10;
+	/* the same strings from different storage intern to the same ids */
+	char tech[] = "Tech";
+	e3.industry = S(tech);
+	agg_add(&a, &e1);
+	agg_add(&a, &e2);
+	agg_add(&a, &e3);
+	assert_int_equal(a.ngroups, 1);
+	const struct agg_group *g = &a.groups[0];
+	assert_int_equal(g->key.hour_start, H10_S);
+	assert_int_equal(g->key.campaign_id, 7);
+	assert_int_equal(g->key.publisher_id, 3);
+	assert_true(str_is(&a, g->key.industry, "Tech"));
+	assert_true(str_is(&a, g->key.location, "Hanoi"));
+	assert_true(str_is(&a, g->key.device, "mobile"));
+	assert_int_equal(g->val.records, 3);
+	assert_int_equal(g->val.impressions, 300);
+	assert_int_equal(g->val.clicks, 14);
+	assert_int_equal(g->val.applies, 3);
+	assert_int_equal(g->val.cost_micros, 5100000);
+	assert_int_equal(g->val.quality_sum, 150);
+	/* per-record ratio sums: e1 ctr .1 cpc .5 cpa 2.5 roi .4; e2 all 0 (ctr 0/200);
+	 * e3 ctr 0 (no impressions), cpc .025, cpa .1, roi 10 */
+	assert_near(g->val.ctr_sum, 0.1, 1e-12);
+	assert_near(g->val.cpc_sum, 0.5 + 0.025, 1e-12);
+	assert_near(g->val.cpa_sum, 2.5 + 0.1, 1e-12);
+	assert_near(g->val.roi_sum, 0.4 + 10.0, 1e-9);
+	agg_release(&a);
+}
+
+static void test_different_grain_different_groups(void **state)
+{
+	(void)state;
+	struct agg a;
+	agg_init(&a);
+	struct event ev[] = {
+	    mk(H10_MS, 7, 3, "Tech", "Hanoi", "mobile"),
+	    mk(H10_MS + 3600000, 7, 3, "Tech", "Hanoi", "mobile"), /* next hour */
+	    mk(H10_MS, 8, 3, "Tech", "Hanoi", "mobile"),	   /* campaign */
+	    mk(H10_MS, 7, 4, "Tech", "Hanoi", "mobile"),	   /* publisher */
+	    mk(H10_MS, 7, 3, "Retail", "Hanoi", "mobile"),	   /* industry */
+	    mk(H10_MS, 7, 3, "Tech", "Hue", "mobile"),		   /* location */
+	    mk(H10_MS, 7, 3, "Tech", "Hanoi", "desktop"),	   /* device */
+	    mk(H10_MS, 7, 3, "Tech", "Hanoi", "Mobile"),	   /* case matters */
+	    mk(H10_MS, 7, 3, "Tech", "Hanoi", "mobile "),	   /* so do spaces */
+	    /* the same strings in other positions do not collide */
+	    mk(H10_MS, 7, 3, "Hanoi", "Tech", "mobile"),
+	};
+	size_t n = sizeof(ev) / sizeof(ev[0]);
+	for (size_t i = 0; i < n; i++) {
+		ev[i].impressions = (int64_t)(i + 1);
+		agg_add(&a, &ev[i]);
+	}
+	assert_int_equal(a.ngroups, n);
+	for (uint32_t i = 0; i < a.ngroups; i++) {
+		assert_int_equal(a.groups[i].val.records, 1);
+		assert_int_equal(a.groups[i].val.impressions, (int64_t)i + 1);
+	}
+	const struct agg_group *g = find_group(&a, H10_S + 3600, 7, 3, "Tech", "Hanoi", "mobile");
+	assert_non_null(g);
+	assert_int_equal(g->val.impressions, 2);
+	g = find_group(&a, H10_S, 7, 3, "Tech", "Hanoi", "desktop");
+	assert_non_null(g);
+	assert_int_equal(g->val.impressions, 7);
+	g = find_group(&a, H10_S, 7, 3, "Hanoi", "Tech", "mobile");
+	assert_non_null(g);
+	assert_int_equal(g->val.impressions, 10);
+	/* adding the first again lands in its group */
+	agg_add(&a, &ev[0]);
+	assert_int_equal(a.ngroups, n);
+	assert_int_equal(a.groups[0].val.records, 2);
+	assert_int_equal(a.groups[0].val.impressions, 2);
+	agg_release(&a);
+}
+
+static void test_hour_start(void **state)
+{
+	(void)state;
+	struct agg a;
+	agg_init(&a);
+	struct event on = mk(H10_MS, 1, 1, "i", "l", "d");
+	struct event before = mk(H10_MS - 1, 1, 1, "i", "l", "d");
+	struct event after = mk(H10_MS + 1, 1, 1, "i", "l", "d");
+	struct event last = mk(H10_MS + 3599999, 1, 1, "i", "l", "d");
+	struct event next = mk(H10_MS + 3600000, 1, 1, "i", "l", "d");
+	agg_add(&a, &on);
+	agg_add(&a, &before);
+	agg_add(&a, &after);
+	agg_add(&a, &last);
+	agg_add(&a, &next);
+	assert_int_equal(a.ngroups, 3);
+	assert_int_equal(a.groups[0].key.hour_start, H10_S);
+	assert_int_equal(a.groups[0].val.records, 3);
+	assert_int_equal(a.groups[1].key.hour_start, H10_S - 3600);
+	assert_int_equal(a.groups[1].val.records, 1);
+	assert_int_equal(a.groups[2].key.hour_start, H10_S + 3600);
+	for (uint32_t i = 0; i < a.ngroups; i++)
+		assert_int_equal(a.groups[i].key.hour_start % 3600, 0);
+	agg_reset(&a);
+	/* the epoch itself, and 1 ms before it */
+	struct event e0 = mk(0, 1, 1, "i", "l", "d");
+	struct event em = mk(-1, 1, 1, "i", "l", "d");
+	agg_add(&a, &e0);
+	agg_add(&a, &em);
+	assert_int_equal(a.ngroups, 2);
+	assert_int_equal(a.groups[0].key.hour_start, 0);
+	assert_int_equal(a.groups[1].key.hour_start, -3600);
+	agg_release(&a);
+}
+
+/* ---- interning ---- */
+
+static void test_intern(void **state)
+{
+	(void)state;
+	struct agg a;
+	agg_init(&a);
+	char buf1[] = "mobile", buf2[] = "mobile";
+	uint32_t m1 = agg_intern(&a, buf1, 6);
+	uint32_t m2 = agg_intern(&a, buf2, 6);
+	assert_int_equal(m1, m2);
+	uint32_t d = agg_intern(&a, "desktop", 7);
+	assert_int_not_equal(d, m1);
+	/* prefixes are different strings; the length given is what counts */
+	uint32_t mob = agg_intern(&a, "mobile", 3);
+	assert_int_not_equal(mob, m1);
+	assert_true(str_is(&a, mob, "mob"));
+	assert_int_equal(agg_intern(&a, "mobxyz", 3), mob);
+	uint32_t empty = agg_intern(&a, "", 0);
+	assert_int_equal(agg_intern(&a, "x", 0), empty);
+	assert_true(str_is(&a, empty, ""));
+	/* bytes are bytes: embedded NUL and non-ASCII */
+	uint32_t z1 = agg_intern(&a, "a\0b", 3), z2 = agg_intern(&a, "a\0c", 3);
+	assert_int_not_equal(z1, z2);
+	size_t n;
+	assert_memory_equal(agg_str(&a, z1, &n), "a\0b", 3);
+	assert_int_equal(n, 3);
+	assert_true(str_is(&a, m1, "mobile"));
+	assert_true(str_is(&a, d, "desktop"));
+	assert_non_null(agg_str(&a, d, NULL));
+	agg_release(&a);
+}
+
+static void test_intern_many(void **state)
+{
+	(void)state;
+	struct agg a;
+	agg_init(&a);
+	enum { N = 20000 };
+	uint32_t *ids = malloc(N * sizeof(uint32_t));
+	assert_non_null(ids);
+	char s[32];
+	for (int i = 0; i < N; i++) {
+		int len = snprintf(s, sizeof(s), "str-%d", i);
+		ids[i] = agg_intern(&a, s, (size_t)len);
+	}
+	/* ids are distinct and stable across the table's growth */
+	for (int i = 0; i < N; i++) {
+		int len = snprintf(s, sizeof(s), "str-%d", i);
+		assert_int_equal(agg_intern(&a, s, (size_t)len), ids[i]);
+		assert_true(str_is(&a, ids[i], s));
+		if (i > 0)
+			assert_int_not_equal(ids[i], ids[i - 1]);
+	}
+	assert_int_equal(a.strs.count, N);
+	free(ids);
+	agg_release(&a);
+}
+
+static void test_reset(void **state)
+{
+	(void)state;
+	struct agg a;
+	agg_init(&a);
+	for (int i = 0; i < 3000; i++) {
+		struct event ev = mk(H10_MS, i + 1, 1, "Tech", "Hanoi", "mobile");
+		ev.seq = i;
+		agg_add(&a, &ev);
+	}
+	char s[16];
+	for (int i = 0; i < 500; i++) {
+		int len = snprintf(s, sizeof(s), "s%d", i);
+		agg_intern(&a, s, (size_t)len);
+	}
+	assert_int_equal(a.ngroups, 3000);
+	assert_int_equal(a.npubs, 1);
+	agg_reset(&a);
+	assert_int_equal(a.ngroups, 0);
+	assert_int_equal(a.npubs, 0);
+	assert_int_equal(a.strs.count, 0);
+	/* everything starts afresh: no old sums, no old strings */
+	assert_int_equal(agg_intern(&a, "fresh", 5), 0);
+	struct event ev = mk(H10_MS, 1, 1, "Tech", "Hanoi", "mobile");
+	agg_add(&a, &ev);
+	agg_add(&a, &ev);
+	assert_int_equal(a.ngroups, 1);
+	assert_int_equal(a.groups[0].val.records, 2);
+	assert_int_equal(a.groups[0].val.impressions, 200);
+	assert_true(str_is(&a, a.groups[0].key.industry, "Tech"));
+	assert_int_equal(a.npubs, 1);
+	/* a second reset, then merge by agg_add_group */
+	agg_reset(&a);
+	struct agg_key k = {
+	    H10_S, 2, 3, agg_intern(&a, "i", 1), agg_intern(&a, "l", 1), agg_intern(&a, "d", 1)};
+	struct kpi_sums v = {.records = 4, .impressions = 40, .clicks = 4, .ctr_sum = 0.4};
+	agg_add_group(&a, &k, &v);
+	agg_add_group(&a, &k, &v);
+	assert_int_equal(a.ngroups, 1);
+	assert_int_equal(a.groups[0].val.records, 8);
+	assert_int_equal(a.groups[0].val.impressions, 80);
+	assert_near(a.groups[0].val.ctr_sum, 0.8, 1e-12);
+	agg_release(&a);
+}
+
+/*
+ * Grain i of the 100000 below: every component of the key varies, so grains
+ * that differ in one component only are common and land in the same probe runs.
+ */
+static const char *const many_ind[] = {"Tech", "Retail", "Health", "Finance", "Edu"};
+static const char *const many_loc[] = {"Hanoi", "Hue", "Da Nang", "Can Tho"};
+static const char *const many_dev[] = {"mobile", "desktop", "tablet", "tv", "watch"};
+
+static struct event many_event(int i, int pass)
+{
+	return mk(H10_MS + (int64_t)(i % 10) * 3600000 + pass * 1000, (i / 10) % 10 + 1,
+		  (i / 100) % 10 + 1, many_ind[(i / 1000) % 5], many_loc[(i / 5000) % 4],
+		  many_dev[(i / 20000) % 5]);
+}
+
+static void test_many_groups_rehash(void **state)
+{
+	(void)state;
+	enum { N = 100000 };
+	struct agg a;
+	agg_init(&a);
+	/* N distinct grains (10 hours x 10 campaigns x 10 publishers x 5 x 4 x 5), each twice */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < N; i++) {
+			struct event ev = many_event(i, pass);
+			ev.impressions = i;
+			ev.clicks = pass + 1;
+			ev.apply_count = i % 7;
+			ev.cost_micros = (int64_t)i * 3;
+			agg_add(&a, &ev);
+		}
+	}
+	assert_int_equal(a.ngroups, N);
+	/* groups are kept in insertion order: group i is grain i */
+	int64_t total_records = 0;
+	for (int i = 0; i < N; i++) {
+		const struct agg_group *g = &a.groups[i];
+		assert_int_equal(g->key.hour_start, H10_S + (int64_t)(i % 10) * 3600);
+		assert_int_equal(g->key.campaign_id, (i / 10) % 10 + 1);
+		assert_int_equal(g->key.publisher_id, (i / 100) % 10 + 1);
+		assert_true(str_is(&a, g->key.industry, many_ind[(i / 1000) % 5]));
+		assert_true(str_is(&a, g->key.location, many_loc[(i / 5000) % 4]));
+		assert_true(str_is(&a, g->key.device, many_dev[(i / 20000) % 5]));
+		assert_int_equal(g->val.records, 2);
+		assert_int_equal(g->val.impressions, 2 * (int64_t)i);
+		assert_int_equal(g->val.clicks, 3);
+		assert_int_equal(g->val.applies, 2 * (i % 7));
+		assert_int_equal(g->val.cost_micros, 6 * (int64_t)i);
+		total_records += g->val.records;
+	}
+	assert_int_equal(total_records, 2 * N);
+	/* the table has grown well past its initial size */
+	assert_true(a.ngslots >= 2 * (uint32_t)N);
+	/* merging the same grains by agg_add_group adds to them, no new groups */
+	for (int i = 0; i < N; i += 997) {
+		struct agg_key k = a.groups[i].key;
+		struct kpi_sums v = {.records = 1, .impressions = 1};
+		agg_add_group(&a, &k, &v);
+		assert_int_equal(a.groups[i].val.records, 3);
+		assert_int_equal(a.groups[i].val.impressions, 2 * (int64_t)i + 1);
+	}
+	assert_int_equal(a.ngroups, N);
+	agg_release(&a);
+}
+
+/* ---- sort ---- */
+
+static int bytes_cmp(const struct agg *a, uint32_t x, uint32_t y)
+{
+	size_t nx, ny;
+	const unsigned char *sx = (const unsigned char *)agg_str(a, x, &nx);
+	const unsigned char *sy = (const unsigned char *)agg_str(a, y, &ny);
+	for (size_t i = 0; i < nx && i < ny; i++)
+		if (sx[i] != sy[i])
+			return sx[i] < sy[i] ? -1 : 1;
+	return nx < ny ? -1 : nx > ny;
+}
+
+static int key_cmp(const struct agg *a, const struct agg_key *x, const struct agg_key *y)
+{
+	int c;
+	if (x->hour_start != y->hour_start)
+		return x->hour_start < y->hour_start ? -1 : 1;
+	if (x->campaign_id != y->campaign_id)
+		return x->campaign_id < y->campaign_id ? -1 : 1;
+	if (x->publisher_id != y->publisher_id)
+		return x->publisher_id < y->publisher_id ? -1 : 1;
+	if ((c = bytes_cmp(a, x->industry, y->industry)) != 0)
+		return c;
+	if ((c = bytes_cmp(a, x->location, y->location)) != 0)
+		return c;
+	return bytes_cmp(a, x->device, y->device);
+}
+
+static void test_sort_specific(void **state)
+{
+	(void)state;
+	struct agg a;
+	agg_init(&a);
+	/* added in reverse of the expected order; impressions = expected position */
+	struct event ev[] = {
+	    mk(H10_MS + 3600000, 1, 1, "A", "A", "A"),
+	    mk(H10_MS, 2, 1, "A", "A", "A"),
+	    mk(H10_MS, 1, 2, "A", "A", "A"),
+	    mk(H10_MS, 1, 1, "\xc3\xa9", "A", "A"), /* é: bytes above ASCII */
+	    mk(H10_MS, 1, 1, "z", "A", "A"),
+	    mk(H10_MS, 1, 1, "ab", "A", "A"),
+	    mk(H10_MS, 1, 1, "a", "A", "A"),
+	    mk(H10_MS, 1, 1, "B", "A", "A"), /* uppercase before lowercase */
+	    mk(H10_MS, 1, 1, "A", "b", "A"),
+	    mk(H10_MS, 1, 1, "A", "a", "A"),
+	    mk(H10_MS, 1, 1, "A", "A", "b"),
+	    mk(H10_MS, 1, 1, "A", "A", "a"),
+	    mk(H10_MS, 1, 1, "A", "A", "B"),
+	    mk(H10_MS, 1, 1, "A", "A", ""),
+	};
+	size_t n = sizeof(ev) / sizeof(ev[0]);
+	/* intern some strings first so that ids do not follow byte order */
+	agg_intern(&a, "z", 1);
+	agg_intern(&a, "b", 1);
+	for (size_t i = 0; i < n; i++) {
+		ev[i].impressions = (int64_t)(n - 1 - i);
+		agg_add(&a, &ev[i]);
+	}
+	assert_int_equal(a.ngroups, n);
+	agg_sort(&a);
+	assert_int_equal(a.ngroups, n);
+	for (uint32_t i = 0; i < a.ngroups; i++) {
+		if (a.groups[i].val.impressions != (int64_t)i)
+			print_error("position %u holds group %lld\n", i,
+				    (long long)a.groups[i].val.impressions);
+		assert_int_equal(a.groups[i].val.impressions, (int64_t)i);
+	}
+	assert_true(str_is(&a, a.groups[0].key.device, ""));
+	assert_true(str_is(&a, a.groups[n - 4].key.industry, "\xc3\xa9"));
+	assert_int_equal(a.groups[n - 1].key.hour_start, H10_S + 3600);
+	agg_release(&a);
+}
+
+static void test_sort_random(void **state)
+{
+	(void)state;
+	static const char *const words[] = {"a", "A", "ab", "b", "", "\xc3\xa9", "Z", "aa", "a b"};
+	enum { NW = sizeof(words) / sizeof(words[0]) };
+	struct agg a;
+	struct rng r;
+	agg_init(&a);
+	rng_seed(&r, 2024);
+	for (int i = 0; i < 20000; i++) {
+		struct event ev =
+		    mk(H10_MS + rng_range(&r, 0, 3) * 3600000 + rng_range(&r, 0, 3599),
+		       (int32_t)rng_range(&r, 1, 4), (int32_t)rng_range(&r, 1, 3),
+		       words[rng_range(&r, 0, NW - 1)], words[rng_range(&r, 0, NW - 1)],
+		       words[rng_range(&r, 0, NW - 1)]);
+		ev.impressions = 1;
+		agg_add(&a, &ev);
+	}
+	int64_t before = 0;
+	for (uint32_t i = 0; i < a.ngroups; i++)
+		before += a.groups[i].val.impressions;
+	uint32_t ngroups = a.ngroups;
+	assert_true(ngroups > 1000);
+	agg_sort(&a);
+	assert_int_equal(a.ngroups, ngroups);
+	int64_t after = 0;
+	for (uint32_t i = 0; i < a.ngroups; i++) {
+		after += a.groups[i].val.impressions;
+		if (i > 0)
+			assert_true(key_cmp(&a, &a.groups[i - 1].key, &a.groups[i].key) < 0);
+	}
+	assert_int_equal(after, before);
+	assert_int_equal(after, 20000);
+	agg_release(&a);
+}
+
+/* ---- publishers ---- */
+
+static const struct agg_publisher *find_pub(const struct agg *a, int32_t id)
+{
+	for (uint32_t i = 0; i < a->npubs; i++)
+		if (a->pubs[i].publisher_id == id)
+			return &a->pubs[i];
+	return NULL;
+}
+
+static void test_publisher_latest_seq(void **state)
+{
+	(void)state;
+	struct agg a;
+	agg_init(&a);
+	struct event e10 = mk(H10_MS, 1, 5, "i", "l", "d");
+	struct event e30 = mk(H10_MS, 1, 5, "i", "l", "d");
+	struct event e20 = mk(H10_MS + 7200000, 2, 5, "i", "l", "d");
+	struct event o1 = mk(H10_MS, 1, 6, "i", "l", "d");
+	e10.seq = 10;
+	e10.publisher_name = S("Old");
+	e10.publisher_traffic = S("LOW");
+	e10.publisher_quality = S("LOW");
+	e30.seq = 30;
+	e30.publisher_name = S("Newest");
+	e30.publisher_traffic = S("HIGH"); /* quality absent in the newest */
+	e20.seq = 20;
+	e20.publisher_name = S("Middle");
+	e20.publisher_quality = S("MED");
+	o1.seq = 1;
+	o1.publisher_name = S("Other");
+	/* seen out of seq order */
+	agg_add(&a, &e10);
+	agg_add(&a, &e30);
+	agg_add(&a, &o1);
+	agg_add(&a, &e20);
+	assert_int_equal(a.npubs, 2);
+	const struct agg_publisher *p = find_pub(&a, 5);
+	assert_non_null(p);
+	assert_int_equal(p->last_seq, 30);
+	assert_true(str_is(&a, p->name, "Newest"));
+	assert_true(str_is(&a, p->traffic, "HIGH"));
+	assert_int_equal(p->quality, AGG_NONE);
+	p = find_pub(&a, 6);
+	assert_non_null(p);
+	assert_int_equal(p->last_seq, 1);
+	assert_true(str_is(&a, p->name, "Other"));
+	assert_int_equal(p->traffic, AGG_NONE);
+	assert_int_equal(p->quality, AGG_NONE);
+	/* a later seq replaces everything */
+	struct event e40 = mk(H10_MS, 1, 5, "i", "l", "d");
+	e40.seq = 40;
+	e40.publisher_name = S("Renamed");
+	e40.publisher_quality = S("HIGH");
+	agg_add(&a, &e40);
+	p = find_pub(&a, 5);
+	assert_int_equal(p->last_seq, 40);
+	assert_true(str_is(&a, p->name, "Renamed"));
+	assert_int_equal(p->traffic, AGG_NONE);
+	assert_true(str_is(&a, p->quality, "HIGH"));
+	agg_release(&a);
+}
+
+static void test_publisher_many(void **state)
+{
+	(void)state;
+	struct agg a;
+	agg_init(&a);
+	char name[32];
+	/* more publishers than the list's first allocation */
+	for (int round = 0; round < 2; round++)
+		for (int i = 1; i <= 100; i++) {
+			struct event ev = mk(H10_MS, 1, i, "i", "l", "d");
+			snprintf(name, sizeof(name), "pub-%d-%d", i, round);
+			ev.publisher_name = S(name);
+			ev.seq = round * 1000 + i;
+			agg_add(&a, &ev);
+		}
+	assert_int_equal(a.npubs, 100);
+	for (int i = 1; i <= 100; i++) {
+		const struct agg_publisher *p = find_pub(&a, i);
+		assert_non_null(p);
+		snprintf(name, sizeof(name), "pub-%d-1", i);
+		assert_true(str_is(&a, p->name, name));
+		assert_int_equal(p->last_seq, 1000 + i);
+	}
+	agg_release(&a);
+}
+
+/* ---- KPIs ---- */
+
+static void test_record_ratios(void **state)
+{
+	(void)state;
+	double ctr, cpc, cpa, roi;
+	kpi_record_ratios(1000, 25, 5, 12500000, &ctr, &cpc, &cpa, &roi);
+	assert_near(ctr, 0.025, 1e-15);
+	assert_near(cpc, 12.5 / 25.0, 1e-15);
+	assert_near(cpa, 12.5 / 5.0, 1e-15);
+	assert_near(roi, 5.0 / 12.5, 1e-15);
+	/* cost in currency units, from micros */
+	kpi_record_ratios(3, 3, 3, 1, &ctr, &cpc, &cpa, &roi);
+	assert_near(ctr, 1.0, 1e-15);
+	assert_near(cpc, 1e-6 / 3.0, 1e-18);
+	assert_near(cpa, 1e-6 / 3.0, 1e-18);
+	assert_near(roi, 3.0 / 1e-6, 1e-6);
+	/* each zero denominator gives 0, independently of the others */
+	kpi_record_ratios(0, 7, 2, 4000000, &ctr, &cpc, &cpa, &roi);
+	assert_true(ctr == 0.0);
+	assert_near(cpc, 4.0 / 7.0, 1e-15);
+	assert_near(cpa, 2.0, 1e-15);
+	assert_near(roi, 0.5, 1e-15);
+	kpi_record_ratios(10, 0, 2, 4000000, &ctr, &cpc, &cpa, &roi);
+	assert_true(ctr == 0.0);
+	assert_true(cpc == 0.0);
+	assert_near(cpa, 2.0, 1e-15);
+	kpi_record_ratios(10, 5, 0, 4000000, &ctr, &cpc, &cpa, &roi);
+	assert_near(ctr, 0.5, 1e-15);
+	assert_true(cpa == 0.0);
+	assert_true(roi == 0.0);
+	kpi_record_ratios(10, 5, 3, 0, &ctr, &cpc, &cpa, &roi);
+	assert_true(cpc == 0.0);
+	assert_true(cpa == 0.0);
+	assert_true(roi == 0.0);
+	kpi_record_ratios(0, 0, 0, 0, &ctr, &cpc, &cpa, &roi);
+	assert_true(ctr == 0.0 && cpc == 0.0 && cpa == 0.0 && roi == 0.0);
+	assert_false(isnan(ctr) || isnan(cpc) || isnan(cpa) || isnan(roi));
+}
+
+static void test_kpi_compute_values(void **state)
+{
+	(void)state;
+	struct kpi_sums s = {.records = 4,
+			     .impressions = 2000,
+			     .clicks = 50,
+			     .applies = 8,
+			     .cost_micros = 25000000,
+			     .quality_sum = 300,
+			     .ctr_sum = 0.2,
+			     .cpc_sum = 2.0,
+			     .cpa_sum = 12.0,
+			     .roi_sum = 1.0};
+	struct kpis k;
+	memset(&k, 0xff, sizeof(k));
+	kpi_compute(&s, &k);
+	assert_near(k.spend, 25.0, 1e-12);
+	assert_true(k.ctr.has);
+	assert_near(k.ctr.v, 0.025, 1e-15);
+	assert_true(k.cpc.has);
+	assert_near(k.cpc.v, 0.5, 1e-15);
+	assert_true(k.cpa.has);
+	assert_near(k.cpa.v, 25.0 / 8.0, 1e-15);
+	assert_true(k.apply_rate.has);
+	assert_near(k.apply_rate.v, 8.0 / 50.0, 1e-15);
+	assert_true(k.roi.has);
+	assert_near(k.roi.v, 8.0 / 25.0, 1e-15);
+	assert_true(k.avg_quality.has);
+	assert_near(k.avg_quality.v, 75.0, 1e-12);
+	assert_true(k.avg_ctr.has && k.avg_cpc.has && k.avg_cpa.has && k.avg_roi.has);
+	assert_near(k.avg_ctr.v, 0.05, 1e-15);
+	assert_near(k.avg_cpc.v, 0.5, 1e-15);
+	assert_near(k.avg_cpa.v, 3.0, 1e-15);
+	assert_near(k.avg_roi.v, 0.25, 1e-15);
+	/* ratios of sums, not sums of ratios: 1/1 and 0/99 give 1/100, not a mean of 0.5 */
+	struct kpi_sums t = {.records = 2, .impressions = 100, .clicks = 1};
+	kpi_compute(&t, &k);
+	assert_near(k.ctr.v, 0.01, 1e-15);
+}
+
+static void test_kpi_compute_zero_denominators(void **state)
+{
+	(void)state;
+	struct kpis k;
+	/* ctr with 0 impressions */
+	struct kpi_sums s = {
+	    .records = 1, .impressions = 0, .clicks = 3, .applies = 1, .cost_micros = 2000000};
+	kpi_compute(&s, &k);
+	assert_false(k.ctr.has);
+	assert_true(k.cpc.has);
+	assert_near(k.cpc.v, 2.0 / 3.0, 1e-15);
+	assert_true(k.cpa.has);
+	assert_true(k.roi.has);
+	/* cpc (and apply_rate) with 0 clicks */
+	struct kpi_sums c = {
+	    .records = 1, .impressions = 10, .clicks = 0, .applies = 1, .cost_micros = 2000000};
+	kpi_compute(&c, &k);
+	assert_true(k.ctr.has);
+	assert_true(k.ctr.v == 0.0);
+	assert_false(k.cpc.has);
+	assert_false(k.apply_rate.has);
+	assert_true(k.cpa.has);
+	assert_near(k.cpa.v, 2.0, 1e-15);
+	/* cpa with 0 applies: roi is then 0, not NULL */
+	struct kpi_sums p = {
+	    .records = 1, .impressions = 10, .clicks = 2, .applies = 0, .cost_micros = 2000000};
+	kpi_compute(&p, &k);
+	assert_false(k.cpa.has);
+	assert_true(k.roi.has);
+	assert_true(k.roi.v == 0.0);
+	assert_true(k.apply_rate.has);
+	assert_true(k.apply_rate.v == 0.0);
+	/* roi with 0 cost: cpc and cpa are 0, not NULL */
+	struct kpi_sums r = {
+	    .records = 1, .impressions = 10, .clicks = 2, .applies = 1, .cost_micros = 0};
+	kpi_compute(&r, &k);
+	assert_false(k.roi.has);
+	assert_true(k.cpc.has);
+	assert_true(k.cpc.v == 0.0);
+	assert_true(k.cpa.has);
+	assert_true(k.cpa.v == 0.0);
+	assert_true(k.spend == 0.0);
+	/* nothing at all */
+	struct kpi_sums z;
+	memset(&z, 0, sizeof(z));
+	kpi_compute(&z, &k);
+	assert_false(k.ctr.has || k.cpc.has || k.cpa.has || k.apply_rate.has || k.roi.has);
+	assert_false(k.avg_quality.has || k.avg_ctr.has || k.avg_cpc.has || k.avg_cpa.has ||
+		     k.avg_roi.has);
+	assert_true(k.spend == 0.0);
+}
+
+static void test_kpi_from_agg(void **state)
+{
+	(void)state;
+	/* end to end: events -> group -> KPIs match the definitions on the sums */
+	struct agg a;
+	agg_init(&a);
+	struct event e1 = mk(H10_MS, 1, 1, "i", "l", "d");
+	struct event e2 = mk(H10_MS + 60000, 1, 1, "i", "l", "d");
+	e1.impressions = 1000;
+	e1.clicks = 10;
+	e1.apply_count = 1;
+	e1.cost_micros = 1500000; /* 1.5 */
+	e2.impressions = 0;
+	e2.clicks = 0;
+	e2.apply_count = 0;
+	e2.cost_micros = 0;
+	agg_add(&a, &e1);
+	agg_add(&a, &e2);
+	assert_int_equal(a.ngroups, 1);
+	struct kpis k;
+	kpi_compute(&a.groups[0].val, &k);
+	assert_near(k.spend, 1.5, 1e-12);
+	assert_near(k.ctr.v, 0.01, 1e-15);
+	assert_near(k.cpc.v, 0.15, 1e-15);
+	assert_near(k.cpa.v, 1.5, 1e-15);
+	assert_near(k.roi.v, 1.0 / 1.5, 1e-15);
+	/* the original's per-record means: e2 contributes zeros */
+	assert_near(k.avg_ctr.v, 0.01 / 2, 1e-15);
+	assert_near(k.avg_cpc.v, 0.15 / 2, 1e-15);
+	assert_near(k.avg_roi.v, (1.0 / 1.5) / 2, 1e-15);
+	agg_release(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_same_grain_one_group),
+	    cmocka_unit_test(test_different_grain_different_groups),
+	    cmocka_unit_test(test_hour_start),
+	    cmocka_unit_test(test_intern),
+	    cmocka_unit_test(test_intern_many),
+	    cmocka_unit_test(test_reset),
+	    cmocka_unit_test(test_many_groups_rehash),
+	    cmocka_unit_test(test_sort_specific),
+	    cmocka_unit_test(test_sort_random),
+	    cmocka_unit_test(test_publisher_latest_seq),
+	    cmocka_unit_test(test_publisher_many),
+	    cmocka_unit_test(test_record_ratios),
+	    cmocka_unit_test(test_kpi_compute_values),
+	    cmocka_unit_test(test_kpi_compute_zero_denominators),
+	    cmocka_unit_test(test_kpi_from_agg),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,7 +1,855 @@
+/*
+ * test_event.c - the tracking event: cost, UUID and UTF-8 helpers, and the
+ * builder that applies every validation rule (include/jobads/event.h).
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-static void t(void **s) { (void)s; }
-int main(void) { const struct CMUnitTest tests[] = { cmocka_unit_test(t) }; return cmocka_run_group_tests(tests, NULL, NULL); }
+
+#include <stdio.h>
+#include <string.h>
+
+#include "jobads/event.h"
+#include "jobads/util.h"
+
+/* 2026-03-01T12:00:00Z, the "now" every builder test passes */
+#define NOW_MS 1772366400000LL
+/* 2026-03-01T10:15:30.250Z, a Sunday */
+#define TS_MS 1772360130250LL
+
+static int starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* ---- ev_parse_cost ---- */
+
+static int64_t cost_ok(const char *s)
+{
+	int64_t m = -999;
+	const char *why = "unset";
+	int rc = ev_parse_cost(s, strlen(s), &m, &why);
+	if (rc != 0)
+		print_error("ev_parse_cost(\"%s\") failed: %s\n", s, why ? why : "(null)");
+	assert_int_equal(rc, 0);
+	assert_null(why);
+	return m;
+}
+
+static const char *cost_bad(const char *s)
+{
+	int64_t m = -999;
+	const char *why = NULL;
+	int rc = ev_parse_cost(s, strlen(s), &m, &why);
+	if (rc != -1)
+		print_error("ev_parse_cost(\"%s\") accepted: %lld\n", s, (long long)m);
+	assert_int_equal(rc, -1);
+	assert_non_null(why);
+	assert_int_equal(m, -999); /* untouched on failure */
+	return why;
+}
+
+static void test_cost_exact_decimals(void **state)
+{
+	(void)state;
+	assert_int_equal(cost_ok("0.1"), 100000);
+	assert_int_equal(cost_ok("0.2"), 200000);
+	assert_int_equal(cost_ok("0.3"), 300000);
+	assert_int_equal(cost_ok("12.345678"), 12345678);
+	assert_int_equal(cost_ok("12"), 12000000);
+	assert_int_equal(cost_ok("12.5"), 12500000);
+	assert_int_equal(cost_ok("0"), 0);
+	assert_int_equal(cost_ok("0.000"), 0);
+	assert_int_equal(cost_ok("000123.4"), 123400000);
+	assert_int_equal(cost_ok("0.000001"), 1);
+	assert_int_equal(cost_ok("+3"), 3000000);
+	assert_int_equal(cost_ok("99999.999999"), 99999999999LL);
+}
+
+static void test_cost_exponents(void **state)
+{
+	(void)state;
+	assert_int_equal(cost_ok("1e-3"), 1000);
+	assert_int_equal(cost_ok("1.5E2"), 150000000);
+	assert_int_equal(cost_ok("1e0"), 1000000);
+	assert_int_equal(cost_ok("2.5e+1"), 25000000);
+	assert_int_equal(cost_ok("1e-6"), 1);
+	assert_int_equal(cost_ok("125e-3"), 125000);
+	assert_int_equal(cost_ok("0.001e3"), 1000000);
+	cost_bad("1e");
+	cost_bad("1e+");
+	cost_bad("1e1.5");
+}
+
+static void test_cost_rounding(void **state)
+{
+	(void)state;
+	/* half up at the 7th decimal */
+	assert_int_equal(cost_ok("0.0000005"), 1);
+	assert_int_equal(cost_ok("0.0000004"), 0);
+	assert_int_equal(cost_ok("0.00000049"), 0);
+	assert_int_equal(cost_ok("0.00000095"), 1);
+	assert_int_equal(cost_ok("0.0000015"), 2);
+	assert_int_equal(cost_ok("1.2345675"), 1234568);
+	assert_int_equal(cost_ok("1.2345674999"), 1234567);
+	assert_int_equal(cost_ok("5e-7"), 1);
+	assert_int_equal(cost_ok("4e-7"), 0);
+}
+
+static void test_cost_rounding_tiny(void **state)
+{
+	(void)state;
+	/*
+	 * Values far below half a micro round to 0: 0.00000005 is 0.05 micros,
+	 * 0.0000000095 is 0.0095 micros, 5e-10 is 0.0005 micros. Every case is
+	 * checked and reported before the test fails.
+	 */
+	static const char *const zero[] = {"0.00000005", "0.0000000095", "5e-10",
+					   "9e-20",	 "0.0000000499", "0.00000000051"};
+	int bad = 0;
+	for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
+		int64_t m = -999;
+		const char *why;
+		int rc = ev_parse_cost(zero[i], strlen(zero[i]), &m, &why);
+		if (rc != 0 || m != 0) {
+			print_error("ev_parse_cost(\"%s\"): rc %d, %lld micros, want 0\n", zero[i],
+				    rc, (long long)m);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
+static void test_cost_sign(void **state)
+{
+	(void)state;
+	const char *why = cost_bad("-1");
+	assert_non_null(strstr(why, ">= 0"));
+	cost_bad("-0.5");
+	cost_bad("-0.0000001");
+	assert_int_equal(cost_ok("-0"), 0);
+	assert_int_equal(cost_ok("-0.000"), 0);
+	cost_bad("-");
+	cost_bad("--1");
+	cost_bad("+-1");
+}
+
+static void test_cost_garbage(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {"abc", "",	 ".",	 "e5",	"1.2.3", "1,5",	 " 1",
+					  "1 ",	 "0x10", "1e5x", "NaN", "inf",	 "1..2", "$1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cost_bad(bad[i]);
+	/* only n bytes are read */
+	int64_t m = 0;
+	const char *why;
+	assert_int_equal(ev_parse_cost("1.5abc", 3, &m, &why), 0);
+	assert_int_equal(m, 1500000);
+}
+
+static void test_cost_range(void **state)
+{
+	(void)state;
+	const char *why = cost_bad("1e13");
+	assert_non_null(strstr(why, "out of range"));
+	assert_int_equal(cost_ok("1e12"), 1000000000000000000LL);
+	assert_int_equal(cost_ok("1000000000000"), 1000000000000000000LL);
+	assert_int_equal(cost_ok("999999999999.999999"), 999999999999999999LL);
+	cost_bad("1000000000000.000001");
+	cost_bad("10000000000000");
+	cost_bad("1e400");
+	cost_bad("123456789012345678901234567890");
+}
+
+/* ---- ev_parse_uuid / ev_uuid_v4 ---- */
+
+static void test_uuid_parse(void **state)
+{
+	(void)state;
+	char out[EV_UUID_LEN + 1];
+	const char *u = "123e4567-e89b-42d3-a456-426614174000";
+	memset(out, 'x', sizeof(out));
+	assert_int_equal(ev_parse_uuid(u, strlen(u), out), 0);
+	assert_string_equal(out, u);
+
+	const char *up = "123E4567-E89B-42D3-A456-4266141740AF";
+	assert_int_equal(ev_parse_uuid(up, strlen(up), out), 0);
+	assert_string_equal(out, "123e4567-e89b-42d3-a456-4266141740af");
+}
+
+static void test_uuid_parse_bad(void **state)
+{
+	(void)state;
+	char out[EV_UUID_LEN + 1];
+	static const char *const bad[] = {
+	    "123e4567-e89b-42d3-a456-42661417400",   /* 35 */
+	    "123e4567-e89b-42d3-a456-4266141740000", /* 37 */
+	    "",
+	    "123e4567-e89b-42d3-a456-42661417400g", /* bad hex */
+	    "123e4567-e89b-42d3-a456-42661417400 ",
+	    "123e456-7e89b-42d3-a456-426614174000", /* dash moved */
+	    "123e4567e-89b-42d3-a456-426614174000",
+	    "123e4567-e89b-42d3-a4564-26614174000",
+	    "123e4567_e89b_42d3_a456_426614174000",
+	    "123e4567-e89b-42d3-a456-4266141740-0",
+	    "123e4567e89b42d3a456426614174000",	    /* no dashes */
+	    "{23e4567-e89b-42d3-a456-426614174000", /* non-hex punctuation */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (ev_parse_uuid(bad[i], strlen(bad[i]), out) != -1)
+			print_error("ev_parse_uuid(\"%s\") accepted\n", bad[i]);
+		assert_int_equal(ev_parse_uuid(bad[i], strlen(bad[i]), out), -1);
+	}
+}
+
+static void check_uuid_v4_format(const char *u)
+{
+	assert_int_equal(strlen(u), EV_UUID_LEN);
+	for (int i = 0; i < EV_UUID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			assert_int_equal(u[i], '-');
+			continue;
+		}
+		assert_true((u[i] >= '0' && u[i] <= '9') || (u[i] >= 'a' && u[i] <= 'f'));
+	}
+	assert_int_equal(u[14], '4');
+	assert_true(u[19] == '8' || u[19] == '9' || u[19] == 'a' || u[19] == 'b');
+	/* it is a UUID by our own parser too */
+	char back[EV_UUID_LEN + 1];
+	assert_int_equal(ev_parse_uuid(u, EV_UUID_LEN, back), 0);
+	assert_string_equal(back, u);
+}
+
+static void test_uuid_v4_format(void **state)
+{
+	(void)state;
+	char u[EV_UUID_LEN + 1];
+	struct rng r;
+	int variants[4] = {0, 0, 0, 0};
+	rng_seed(&r, 1);
+	for (int i = 0; i < 1000; i++) {
+		ev_uuid_v4(u, &r);
+		check_uuid_v4_format(u);
+		variants[u[19] >= 'a' ? u[19] - 'a' + 2 : u[19] - '8']++;
+	}
+	/* all four variant nibbles occur */
+	for (int i = 0; i < 4; i++)
+		assert_true(variants[i] > 0);
+	/* the OS source gives the same shape, and two calls differ */
+	char v[EV_UUID_LEN + 1];
+	ev_uuid_v4(u, NULL);
+	ev_uuid_v4(v, NULL);
+	check_uuid_v4_format(u);
+	check_uuid_v4_format(v);
+	assert_string_not_equal(u, v);
+}
+
+static void test_uuid_v4_reproducible(void **state)
+{
+	(void)state;
+	struct rng a, b, c;
+	char ua[EV_UUID_LEN + 1], ub[EV_UUID_LEN + 1], uc[EV_UUID_LEN + 1];
+	rng_seed(&a, 12345);
+	rng_seed(&b, 12345);
+	rng_seed(&c, 12346);
+	for (int i = 0; i < 10; i++) {
+		ev_uuid_v4(ua, &a);
+		ev_uuid_v4(ub, &b);
+		ev_uuid_v4(uc, &c);
+		assert_string_equal(ua, ub);
+		assert_string_not_equal(ua, uc);
+	}
+	/* successive values from one stream differ */
+	rng_seed(&a, 12345);
+	ev_uuid_v4(ua, &a);
+	ev_uuid_v4(ub, &a);
+	assert_string_not_equal(ua, ub);
+}
+
+/* ---- ev_utf8_len ---- */
+
+static long u8(const char *s)
+{
+	return ev_utf8_len(s, strlen(s));
+}
+
+static void test_utf8_len(void **state)
+{
+	(void)state;
+	assert_int_equal(u8(""), 0);
+	assert_int_equal(u8("hello"), 5);
+	assert_int_equal(u8("\xc3\xa9"), 1);	     /* é, 2 bytes */
+	assert_int_equal(u8("caf\xc3\xa9"), 4);	     /* café */
+	assert_int_equal(u8("\xe2\x82\xac"), 1);     /* €, 3 bytes */
+	assert_int_equal(u8("\xf0\x9f\x98\x80"), 1); /* 😀, 4 bytes */
+	assert_int_equal(u8("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z"), 5);
+	assert_int_equal(u8("H\xc3\xa0 N\xe1\xbb\x99i"), 6); /* Hà Nội */
+	assert_int_equal(u8("\xf4\x8f\xbf\xbf"), 1);	     /* U+10FFFF */
+	assert_int_equal(u8("\xed\x9f\xbf"), 1);	     /* U+D7FF */
+	assert_int_equal(u8("\xee\x80\x80"), 1);	     /* U+E000 */
+}
+
+static void test_utf8_invalid(void **state)
+{
+	(void)state;
+	assert_int_equal(u8("\xc0\x80"), -1);	      /* overlong NUL */
+	assert_int_equal(u8("\xc1\xbf"), -1);	      /* overlong 2-byte */
+	assert_int_equal(u8("\xe0\x80\xaf"), -1);     /* overlong 3-byte */
+	assert_int_equal(u8("\xf0\x8f\xbf\xbf"), -1); /* overlong 4-byte */
+	assert_int_equal(u8("\xed\xa0\x80"), -1);     /* U+D800 surrogate */
+	assert_int_equal(u8("\xed\xbf\xbf"), -1);     /* U+DFFF surrogate */
+	assert_int_equal(u8("\xf4\x90\x80\x80"), -1); /* past U+10FFFF */
+	assert_int_equal(u8("\xf8\x88\x80\x80\x80"), -1);
+	assert_int_equal(u8("\xc3"), -1); /* truncated */
+	assert_int_equal(u8("\xe2\x82"), -1);
+	assert_int_equal(u8("\xf0\x9f\x98"), -1);
+	assert_int_equal(u8("ab\xe2\x82"), -1);
+	assert_int_equal(u8("\x80"), -1);     /* lone continuation */
+	assert_int_equal(u8("\xc3\x28"), -1); /* bad continuation */
+	assert_int_equal(u8("\xff"), -1);
+	/* truncation judged by n, not by the bytes after it */
+	assert_int_equal(ev_utf8_len("\xe2\x82\xac", 2), -1);
+	assert_int_equal(ev_utf8_len("\xe2\x82\xac", 3), 1);
+	/* NUL anywhere */
+	assert_int_equal(ev_utf8_len("a\0b", 3), -1);
+	assert_int_equal(ev_utf8_len("\0", 1), -1);
+}
+
+/* ---- field table ---- */
+
+static void test_field_names(void **state)
+{
+	(void)state;
+	assert_string_equal(ev_field_name(EVF_EVENT_ID), "event_id");
+	assert_string_equal(ev_field_name(EVF_COST), "cost");
+	assert_string_equal(ev_field_name(EVF_DAY_OF_WEEK), "day_of_week");
+	for (int f = 0; f < EVF__COUNT; f++) {
+		const char *n = ev_field_name((enum ev_field)f);
+		assert_int_equal(ev_field_lookup(n, strlen(n)), f);
+	}
+	assert_int_equal(ev_field_lookup("nope", 4), -1);
+	assert_int_equal(ev_field_lookup("cos", 3), -1);
+	assert_int_equal(ev_field_lookup("costs", 5), -1);
+	assert_int_equal(ev_field_lookup("COST", 4), -1);
+	assert_int_equal(ev_field_lookup("costxyz", 4), EVF_COST);
+}
+
+/* ---- builder ---- */
+
+struct kv {
+	int f;
+	const char *v;
+	enum ev_kind k;
+};
+
+static const struct kv base_record[] = {
+    {EVF_TS, "2026-03-01T10:15:30.250Z", EVK_STRING},
+    {EVF_PUBLISHER_ID, "17", EVK_NUMBER},
+    {EVF_PUBLISHER_NAME, "Acme Jobs", EVK_STRING},
+    {EVF_PUBLISHER_TRAFFIC, "HIGH", EVK_STRING},
+    {EVF_PUBLISHER_QUALITY, "MED", EVK_RAW},
+    {EVF_BID, "250", EVK_NUMBER},
+    {EVF_JOB_ID, "9001", EVK_RAW},
+    {EVF_CAMPAIGN_ID, "42", EVK_NUMBER},
+    {EVF_INDUSTRY, "Tech", EVK_STRING},
+    {EVF_LOCATION, "H\xc3\xa0 N\xe1\xbb\x99i", EVK_STRING},
+    {EVF_IMPRESSIONS, "1000", EVK_NUMBER},
+    {EVF_CLICKS, "25", EVK_NUMBER},
+    {EVF_APPLY_COUNT, "3", EVK_RAW},
+    {EVF_COST, "12.5", EVK_NUMBER},
+    {EVF_QUALITY_SCORE, "87", EVK_NUMBER},
+    {EVF_DEVICE, "mobile", EVK_STRING},
+};
+#define NBASE (sizeof(base_record) / sizeof(base_record[0]))
+
+enum { STAGE_OK, STAGE_SET, STAGE_FINISH };
+
+/*
+ * Feed the base record, with field `over` replaced by (v, k) (or left out when
+ * v is NULL), then finish. Returns the stage that failed, with the reason in why.
+ */
+static int build_over(struct ev_builder *b, int over, const char *v, enum ev_kind k, int64_t now_ms,
+		      char *why, size_t whylen)
+{
+	struct rng r;
+	rng_seed(&r, 99);
+	why[0] = '\0';
+	ev_builder_begin(b);
+	for (size_t i = 0; i < NBASE; i++) {
+		const char *val = base_record[i].v;
+		enum ev_kind kind = base_record[i].k;
+		if (base_record[i].f == over) {
+			if (!v)
+				continue;
+			val = v;
+			kind = k;
+		}
+		if (ev_builder_set(b, base_record[i].f, val, strlen(val), kind, why, whylen))
+			return STAGE_SET;
+	}
+	if (ev_builder_finish(b, now_ms, &r, why, whylen))
+		return STAGE_FINISH;
+	return STAGE_OK;
+}
+
+static int ev_str_eq(struct ev_str s, const char *want)
+{
+	return s.n == strlen(want) && memcmp(s.s, want, s.n) == 0;
+}
+
+static void test_builder_full_record(void **state)
+{
+	(void)state;
+	struct ev_builder b;
+	char why[256];
+	int stage = build_over(&b, -1, NULL, EVK_NULL, NOW_MS, why, sizeof(why));
+	if (stage != STAGE_OK)
+		print_error("unexpected failure: %s\n", why);
+	assert_int_equal(stage, STAGE_OK);
+	const struct event *ev = &b.ev;
+	assert_int_equal(ev->ts_ms, TS_MS);
+	assert_int_equal(ev->publisher_id, 17);
+	assert_true(ev_str_eq(ev->publisher_name, "Acme Jobs"));
+	assert_true(ev_str_eq(ev->publisher_traffic, "HIGH"));
+	assert_true(ev_str_eq(ev->publisher_quality, "MED"));
+	assert_int_equal(ev->bid, 250);
+	assert_int_equal(ev->job_id, 9001);
+	assert_int_equal(ev->campaign_id, 42);
+	assert_true(ev_str_eq(ev->industry, "Tech"));
+	assert_true(ev_str_eq(ev->location, "H\xc3\xa0 N\xe1\xbb\x99i"));
+	assert_int_equal(ev->impressions, 1000);
+	assert_int_equal(ev->clicks, 25);
+	assert_int_equal(ev->apply_count, 3);
+	assert_int_equal(ev->cost_micros, 12500000);
+	assert_int_equal(ev->quality_score, 87);
+	assert_true(ev_str_eq(ev->device, "mobile"));
+	assert_int_equal(ev->seq, 0);
+	/* derived from ts: 10:15 UTC on a Sunday */
+	assert_int_equal(ev->hour, 10);
+	assert_int_equal(ev->day_of_week, 7);
+	/* generated event_id: a v4 UUID drawn from the rng passed */
+	check_uuid_v4_format(ev->event_id);
+	struct rng r;
+	char want[EV_UUID_LEN + 1];
+	rng_seed(&r, 99);
+	ev_uuid_v4(want, &r);
+	assert_string_equal(ev->event_id, want);
+}
+
+static void test_builder_event_id_given(void **state)
+{
+	(void)state;
+	struct ev_builder b;
+	char why[256];
+	const char *id = "ABCDEF01-2345-4789-8BCD-EF0123456789";
+	ev_builder_begin(&b);
+	assert_int_equal(
+	    ev_builder_set(&b, EVF_EVENT_ID, id, strlen(id), EVK_STRING, why, sizeof(why)), 0);
+	for (size_t i = 0; i < NBASE; i++)
+		assert_int_equal(ev_builder_set(&b, base_record[i].f, base_record[i].v,
+						strlen(base_record[i].v), base_record[i].k, why,
+						sizeof(why)),
+				 0);
+	assert_int_equal(ev_builder_finish(&b, NOW_MS, NULL, why, sizeof(why)), 0);
+	assert_string_equal(b.ev.event_id, "abcdef01-2345-4789-8bcd-ef0123456789");
+
+	ev_builder_begin(&b);
+	assert_int_equal(
+	    ev_builder_set(&b, EVF_EVENT_ID, "not-a-uuid", 10, EVK_STRING, why, sizeof(why)), -1);
+	assert_true(starts_with(why, "event_id:"));
+	ev_builder_begin(&b);
+	assert_int_equal(ev_builder_set(&b, EVF_EVENT_ID, "12", 2, EVK_NUMBER, why, sizeof(why)),
+			 -1);
+	assert_true(starts_with(why, "event_id:"));
+}
+
+static void test_builder_generated_ids_differ(void **state)
+{
+	(void)state;
+	struct ev_builder b1, b2;
+	char why[256];
+	/* no rng: the OS source; two records get different ids */
+	for (int k = 0; k < 2; k++) {
+		struct ev_builder *b = k ? &b2 : &b1;
+		ev_builder_begin(b);
+		for (size_t i = 0; i < NBASE; i++)
+			assert_int_equal(ev_builder_set(b, base_record[i].f, base_record[i].v,
+							strlen(base_record[i].v), base_record[i].k,
+							why, sizeof(why)),
+					 0);
+		assert_int_equal(ev_builder_finish(b, NOW_MS, NULL, why, sizeof(why)), 0);
+		check_uuid_v4_format(b->ev.event_id);
+	}
+	assert_string_not_equal(b1.ev.event_id, b2.ev.event_id);
+}
+
+static void test_builder_missing_each_required(void **state)
+{
+	(void)state;
+	static const int required[] = {
+	    EVF_TS,	  EVF_PUBLISHER_ID,  EVF_PUBLISHER_NAME, EVF_JOB_ID, EVF_CAMPAIGN_ID,
+	    EVF_INDUSTRY, EVF_LOCATION,	     EVF_IMPRESSIONS,	 EVF_CLICKS, EVF_APPLY_COUNT,
+	    EVF_COST,	  EVF_QUALITY_SCORE, EVF_DEVICE,
+	};
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		struct ev_builder b;
+		char why[256], want[64];
+		int f = required[i];
+		assert_int_equal(build_over(&b, f, NULL, EVK_NULL, NOW_MS, why, sizeof(why)),
+				 STAGE_FINISH);
+		snprintf(want, sizeof(want), "%s:", ev_field_name((enum ev_field)f));
+		if (!starts_with(why, want) || !strstr(why, "missing"))
+			print_error("field %s: got '%s'\n", want, why);
+		assert_true(starts_with(why, want));
+		assert_non_null(strstr(why, "missing"));
+	}
+}
+
+static void test_builder_optional_absent(void **state)
+{
+	(void)state;
+	static const int optional[] = {EVF_PUBLISHER_TRAFFIC, EVF_PUBLISHER_QUALITY, EVF_BID};
+	for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
+		struct ev_builder b;
+		char why[256];
+		/* left out, JSON null, empty CSV cell: all the same */
+		assert_int_equal(
+		    build_over(&b, optional[i], NULL, EVK_NULL, NOW_MS, why, sizeof(why)),
+		    STAGE_OK);
+		assert_int_equal(
+		    build_over(&b, optional[i], "null", EVK_NULL, NOW_MS, why, sizeof(why)),
+		    STAGE_OK);
+		assert_int_equal(build_over(&b, optional[i], "", EVK_RAW, NOW_MS, why, sizeof(why)),
+				 STAGE_OK);
+		if (optional[i] == EVF_BID)
+			assert_int_equal(b.ev.bid, -1);
+		else if (optional[i] == EVF_PUBLISHER_TRAFFIC)
+			assert_int_equal(b.ev.publisher_traffic.n, 0);
+		else
+			assert_int_equal(b.ev.publisher_quality.n, 0);
+	}
+	/* null for a required field is the same as missing */
+	struct ev_builder b;
+	char why[256];
+	assert_int_equal(build_over(&b, EVF_CLICKS, "null", EVK_NULL, NOW_MS, why, sizeof(why)),
+			 STAGE_FINISH);
+	assert_true(starts_with(why, "clicks:"));
+	assert_non_null(strstr(why, "missing"));
+}
+
+/* Expect the set of field f with (v, k) to fail with a reason naming f and holding `has`. */
+static void expect_set_fail(int f, const char *v, enum ev_kind k, const char *has)
+{
+	struct ev_builder b;
+	char why[256], want[64];
+	int stage = build_over(&b, f, v, k, NOW_MS, why, sizeof(why));
+	snprintf(want, sizeof(want), "%s:", ev_field_name((enum ev_field)f));
+	if (stage != STAGE_SET || !starts_with(why, want) || (has && !strstr(why, has)))
+		print_error("%s = '%.60s': stage %d, why '%s'\n", want, v, stage, why);
+	assert_int_equal(stage, STAGE_SET);
+	assert_true(starts_with(why, want));
+	if (has)
+		assert_non_null(strstr(why, has));
+}
+
+static void expect_ok(int f, const char *v, enum ev_kind k)
+{
+	struct ev_builder b;
+	char why[256];
+	int stage = build_over(&b, f, v, k, NOW_MS, why, sizeof(why));
+	if (stage != STAGE_OK)
+		print_error("%s = '%.60s': stage %d, why '%s'\n", ev_field_name((enum ev_field)f),
+			    v, stage, why);
+	assert_int_equal(stage, STAGE_OK);
+}
+
+static void test_builder_counts(void **state)
+{
+	(void)state;
+	expect_set_fail(EVF_CLICKS, "-1", EVK_NUMBER, ">= 0");
+	expect_set_fail(EVF_IMPRESSIONS, "-5", EVK_RAW, ">= 0");
+	expect_set_fail(EVF_APPLY_COUNT, "-1", EVK_NUMBER, ">= 0");
+	expect_set_fail(EVF_IMPRESSIONS, "1000000001", EVK_NUMBER, NULL);
+	expect_set_fail(EVF_CLICKS, "1000000001", EVK_NUMBER, NULL);
+	expect_ok(EVF_IMPRESSIONS, "1000000000", EVK_NUMBER);
+	expect_ok(EVF_CLICKS, "0", EVK_NUMBER);
+	expect_set_fail(EVF_CLICKS, "1.5", EVK_NUMBER, NULL);
+	expect_set_fail(EVF_CLICKS, "1e3", EVK_NUMBER, NULL);
+	expect_set_fail(EVF_CLICKS, "abc", EVK_RAW, NULL);
+	expect_set_fail(EVF_CLICKS, "99999999999999999999", EVK_NUMBER, NULL);
+}
+
+static void test_builder_quality_score(void **state)
+{
+	(void)state;
+	expect_set_fail(EVF_QUALITY_SCORE, "101", EVK_NUMBER, "101");
+	expect_set_fail(EVF_QUALITY_SCORE, "-1", EVK_NUMBER, NULL);
+	expect_ok(EVF_QUALITY_SCORE, "100", EVK_NUMBER);
+	expect_ok(EVF_QUALITY_SCORE, "0", EVK_NUMBER);
+}
+
+static void test_builder_ids(void **state)
+{
+	(void)state;
+	expect_set_fail(EVF_PUBLISHER_ID, "0", EVK_NUMBER, NULL);
+	expect_set_fail(EVF_PUBLISHER_ID, "-3", EVK_NUMBER, NULL);
+	expect_set_fail(EVF_PUBLISHER_ID, "2147483648", EVK_NUMBER, NULL);
+	expect_ok(EVF_PUBLISHER_ID, "2147483647", EVK_NUMBER);
+	expect_set_fail(EVF_JOB_ID, "0", EVK_RAW, NULL);
+	expect_set_fail(EVF_CAMPAIGN_ID, "0", EVK_NUMBER, NULL);
+	expect_set_fail(EVF_BID, "-1", EVK_NUMBER, ">= 0");
+	expect_ok(EVF_BID, "0", EVK_NUMBER);
+}
+
+static void test_builder_text_lengths(void **state)
+{
+	(void)state;
+	char s[256];
+	memset(s, 'a', sizeof(s));
+	s[201] = '\0';
+	expect_set_fail(EVF_PUBLISHER_NAME, s, EVK_STRING, "length");
+	s[200] = '\0';
+	expect_ok(EVF_PUBLISHER_NAME, s, EVK_STRING);
+	memset(s, 'a', sizeof(s));
+	s[101] = '\0';
+	expect_set_fail(EVF_INDUSTRY, s, EVK_STRING, "length");
+	expect_set_fail(EVF_LOCATION, s, EVK_RAW, "length");
+	s[100] = '\0';
+	expect_ok(EVF_INDUSTRY, s, EVK_STRING);
+	memset(s, 'a', sizeof(s));
+	s[51] = '\0';
+	expect_set_fail(EVF_DEVICE, s, EVK_STRING, "length");
+	s[50] = '\0';
+	expect_ok(EVF_DEVICE, s, EVK_STRING);
+	/* length is in characters, not bytes: 50 two-byte characters fit a device */
+	char d[128] = "";
+	for (int i = 0; i < 50; i++)
+		memcpy(d + 2 * i, "\xc3\xa9", 3);
+	assert_int_equal(strlen(d), 100);
+	expect_ok(EVF_DEVICE, d, EVK_STRING);
+	/* bad UTF-8 */
+	expect_set_fail(EVF_INDUSTRY, "Te\xc3", EVK_STRING, "UTF-8");
+}
+
+static void test_builder_empty_text(void **state)
+{
+	(void)state;
+	expect_set_fail(EVF_PUBLISHER_NAME, "", EVK_STRING, "length");
+	expect_set_fail(EVF_INDUSTRY, "", EVK_STRING, "length");
+	expect_set_fail(EVF_LOCATION, "", EVK_STRING, "length");
+	expect_set_fail(EVF_DEVICE, "", EVK_STRING, "length");
+}
+
+static void test_builder_levels(void **state)
+{
+	(void)state;
+	expect_set_fail(EVF_PUBLISHER_TRAFFIC, "VERY", EVK_STRING, "VERY");
+	expect_set_fail(EVF_PUBLISHER_QUALITY, "high", EVK_RAW, NULL);
+	expect_set_fail(EVF_PUBLISHER_QUALITY, "3", EVK_NUMBER, NULL);
+	expect_ok(EVF_PUBLISHER_TRAFFIC, "LOW", EVK_STRING);
+	expect_ok(EVF_PUBLISHER_QUALITY, "HIGH", EVK_RAW);
+}
+
+static void test_builder_ts_window(void **state)
+{
+	(void)state;
+	struct ev_builder b;
+	char why[256];
+	/* before 2000 */
+	assert_int_equal(build_over(&b, EVF_TS, "1999-12-31T23:59:59.999Z", EVK_STRING, NOW_MS, why,
+				    sizeof(why)),
+			 STAGE_FINISH);
+	assert_true(starts_with(why, "ts:"));
+	assert_non_null(strstr(why, "2000"));
+	assert_int_equal(
+	    build_over(&b, EVF_TS, "2000-01-01T00:00:00Z", EVK_STRING, NOW_MS, why, sizeof(why)),
+	    STAGE_OK);
+	assert_int_equal(
+	    build_over(&b, EVF_TS, "946684799999", EVK_NUMBER, NOW_MS, why, sizeof(why)),
+	    STAGE_FINISH);
+	assert_true(starts_with(why, "ts:"));
+	/* the future, relative to the now_ms passed, not the clock */
+	assert_int_equal(
+	    build_over(&b, EVF_TS, "2026-03-01T13:00:00Z", EVK_STRING, NOW_MS, why, sizeof(why)),
+	    STAGE_OK);
+	assert_int_equal(build_over(&b, EVF_TS, "2026-03-01T13:00:00.001Z", EVK_STRING, NOW_MS, why,
+				    sizeof(why)),
+			 STAGE_FINISH);
+	assert_true(starts_with(why, "ts:"));
+	assert_non_null(strstr(why, "future"));
+	assert_int_equal(build_over(&b, EVF_TS, "2026-03-01T13:00:00.001Z", EVK_STRING, NOW_MS + 1,
+				    why, sizeof(why)),
+			 STAGE_OK);
+	/* a now far in the past makes today's record "future" */
+	assert_int_equal(build_over(&b, EVF_TS, "2026-03-01T10:15:30.250Z", EVK_STRING,
+				    946684800000LL, why, sizeof(why)),
+			 STAGE_FINISH);
+	assert_non_null(strstr(why, "future"));
+}
+
+static void test_builder_ts_forms(void **state)
+{
+	(void)state;
+	struct ev_builder b;
+	char why[256];
+	assert_int_equal(
+	    build_over(&b, EVF_TS, "1772360130250", EVK_NUMBER, NOW_MS, why, sizeof(why)),
+	    STAGE_OK);
+	assert_int_equal(b.ev.ts_ms, TS_MS);
+	assert_int_equal(build_over(&b, EVF_TS, "1772360130250", EVK_RAW, NOW_MS, why, sizeof(why)),
+			 STAGE_OK);
+	assert_int_equal(b.ev.ts_ms, TS_MS);
+	assert_int_equal(build_over(&b, EVF_TS, "2026-03-01 17:15:30.250+07:00", EVK_RAW, NOW_MS,
+				    why, sizeof(why)),
+			 STAGE_OK);
+	assert_int_equal(b.ev.ts_ms, TS_MS);
+	assert_int_equal(b.ev.hour, 10);
+	expect_set_fail(EVF_TS, "2026-03-01T10:15:30", EVK_STRING, "zone");
+	expect_set_fail(EVF_TS, "2023-02-29T10:15:30Z", EVK_STRING, NULL);
+	expect_set_fail(EVF_TS, "1.5", EVK_NUMBER, NULL);
+	expect_set_fail(EVF_TS, "true", EVK_BOOL, NULL);
+}
+
+static void test_builder_wrong_types(void **state)
+{
+	(void)state;
+	expect_set_fail(EVF_CLICKS, "25", EVK_STRING, "string");
+	expect_set_fail(EVF_IMPRESSIONS, "true", EVK_BOOL, "boolean");
+	expect_set_fail(EVF_QUALITY_SCORE, "87", EVK_STRING, NULL);
+	expect_set_fail(EVF_PUBLISHER_ID, "17", EVK_STRING, NULL);
+	expect_set_fail(EVF_INDUSTRY, "5", EVK_NUMBER, "string");
+	expect_set_fail(EVF_DEVICE, "true", EVK_BOOL, NULL);
+	expect_set_fail(EVF_PUBLISHER_NAME, "12", EVK_NUMBER, NULL);
+	expect_set_fail(EVF_COST, "false", EVK_BOOL, NULL);
+	/* cost given as a JSON string is still a decimal */
+	struct ev_builder b;
+	char why[256];
+	assert_int_equal(build_over(&b, EVF_COST, "0.1", EVK_STRING, NOW_MS, why, sizeof(why)),
+			 STAGE_OK);
+	assert_int_equal(b.ev.cost_micros, 100000);
+	expect_set_fail(EVF_COST, "-2", EVK_NUMBER, ">= 0");
+	expect_set_fail(EVF_COST, "1e13", EVK_NUMBER, "range");
+}
+
+static void test_builder_given_twice(void **state)
+{
+	(void)state;
+	static const int fields[] = {EVF_CLICKS, EVF_INDUSTRY, EVF_TS, EVF_COST,
+				     EVF_PUBLISHER_TRAFFIC};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		struct ev_builder b;
+		char why[256], want[64];
+		const char *v = NULL;
+		enum ev_kind k = EVK_RAW;
+		for (size_t j = 0; j < NBASE; j++)
+			if (base_record[j].f == fields[i]) {
+				v = base_record[j].v;
+				k = base_record[j].k;
+			}
+		assert_non_null(v);
+		ev_builder_begin(&b);
+		assert_int_equal(ev_builder_set(&b, fields[i], v, strlen(v), k, why, sizeof(why)),
+				 0);
+		assert_int_equal(ev_builder_set(&b, fields[i], v, strlen(v), k, why, sizeof(why)),
+				 -1);
+		snprintf(want, sizeof(want), "%s:", ev_field_name((enum ev_field)fields[i]));
+		assert_true(starts_with(why, want));
+		assert_non_null(strstr(why, "twice"));
+	}
+}
+
+static void test_builder_hour_weekday_ignored(void **state)
+{
+	(void)state;
+	struct ev_builder b;
+	char why[256];
+	ev_builder_begin(&b);
+	assert_int_equal(ev_builder_set(&b, EVF_HOUR, "3", 1, EVK_NUMBER, why, sizeof(why)), 0);
+	assert_int_equal(ev_builder_set(&b, EVF_DAY_OF_WEEK, "1", 1, EVK_NUMBER, why, sizeof(why)),
+			 0);
+	for (size_t i = 0; i < NBASE; i++)
+		assert_int_equal(ev_builder_set(&b, base_record[i].f, base_record[i].v,
+						strlen(base_record[i].v), base_record[i].k, why,
+						sizeof(why)),
+				 0);
+	/* even nonsense values for them are not an error */
+	assert_int_equal(ev_builder_set(&b, EVF_HOUR, "xyz", 3, EVK_STRING, why, sizeof(why)), 0);
+	assert_int_equal(ev_builder_finish(&b, NOW_MS, NULL, why, sizeof(why)), 0);
+	assert_int_equal(b.ev.hour, 10);
+	assert_int_equal(b.ev.day_of_week, 7);
+}
+
+static void test_builder_unknown_field_ignored(void **state)
+{
+	(void)state;
+	struct ev_builder b;
+	char why[256];
+	ev_builder_begin(&b);
+	assert_int_equal(ev_builder_set(&b, -1, "x", 1, EVK_STRING, why, sizeof(why)), 0);
+	assert_int_equal(ev_builder_set(&b, EVF__COUNT, "x", 1, EVK_STRING, why, sizeof(why)), 0);
+	assert_int_equal(b.seen, 0);
+}
+
+static void test_builder_derive_boundary(void **state)
+{
+	(void)state;
+	struct ev_builder b;
+	char why[256];
+	assert_int_equal(build_over(&b, EVF_TS, "2025-12-31T23:59:59.999Z", EVK_STRING, NOW_MS, why,
+				    sizeof(why)),
+			 STAGE_OK);
+	assert_int_equal(b.ev.hour, 23);
+	assert_int_equal(b.ev.day_of_week, 3);
+	assert_int_equal(build_over(&b, EVF_TS, "2026-01-01T06:59:59+07:00", EVK_STRING, NOW_MS,
+				    why, sizeof(why)),
+			 STAGE_OK);
+	assert_int_equal(b.ev.hour, 23);
+	assert_int_equal(b.ev.day_of_week, 3);
+	assert_int_equal(
+	    build_over(&b, EVF_TS, "2026-01-01T00:00:00Z", EVK_STRING, NOW_MS, why, sizeof(why)),
+	    STAGE_OK);
+	assert_int_equal(b.ev.hour, 0);
+	assert_int_equal(b.ev.day_of_week, 4);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cost_exact_decimals),
+	    cmocka_unit_test(test_cost_exponents),
+	    cmocka_unit_test(test_cost_rounding),
+	    cmocka_unit_test(test_cost_rounding_tiny),
+	    cmocka_unit_test(test_cost_sign),
+	    cmocka_unit_test(test_cost_garbage),
+	    cmocka_unit_test(test_cost_range),
+	    cmocka_unit_test(test_uuid_parse),
+	    cmocka_unit_test(test_uuid_parse_bad),
+	    cmocka_unit_test(test_uuid_v4_format),
+	    cmocka_unit_test(test_uuid_v4_reproducible),
+	    cmocka_unit_test(test_utf8_len),
+	    cmocka_unit_test(test_utf8_invalid),
+	    cmocka_unit_test(test_field_names),
+	    cmocka_unit_test(test_builder_full_record),
+	    cmocka_unit_test(test_builder_event_id_given),
+	    cmocka_unit_test(test_builder_generated_ids_differ),
+	    cmocka_unit_test(test_builder_missing_each_required),
+	    cmocka_unit_test(test_builder_optional_absent),
+	    cmocka_unit_test(test_builder_counts),
+	    cmocka_unit_test(test_builder_quality_score),
+	    cmocka_unit_test(test_builder_ids),
+	    cmocka_unit_test(test_builder_text_lengths),
+	    cmocka_unit_test(test_builder_empty_text),
+	    cmocka_unit_test(test_builder_levels),
+	    cmocka_unit_test(test_builder_ts_window),
+	    cmocka_unit_test(test_builder_ts_forms),
+	    cmocka_unit_test(test_builder_wrong_types),
+	    cmocka_unit_test(test_builder_given_twice),
+	    cmocka_unit_test(test_builder_hour_weekday_ignored),
+	    cmocka_unit_test(test_builder_unknown_field_ignored),
+	    cmocka_unit_test(test_builder_derive_boundary),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
