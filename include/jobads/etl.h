@@ -27,7 +27,7 @@ struct etl_result {
 	int64_t cursor_from, cursor_to;
 	double secs;
 	double read_secs, apply_secs; /* time spent reading+aggregating, and applying */
-	int stopped; /* 1 when *stop ended the run early */
+	int stopped;		      /* 1 when *stop ended the run early */
 	int64_t run_id;
 };
 

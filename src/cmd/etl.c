@@ -41,8 +41,7 @@ int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, int q
 		printf("etl: %s events, %s groups, cursor %" PRId64 " -> %" PRId64
 		       ", %.2f s (%s events/s; read %.2f s, apply %.2f s)%s\n",
 		       e, g, res.cursor_from, res.cursor_to, res.secs, rate, res.read_secs,
-		       res.apply_secs,
-		       res.stopped ? ", stopped by signal" : "");
+		       res.apply_secs, res.stopped ? ", stopped by signal" : "");
 	}
 	return EXIT_OK;
 }
