@@ -283,16 +283,6 @@ static int an_sqlite_reset(struct anstore *s, struct jerr *err)
 		       s->name, err);
 }
 
-static struct ev_str col_str(sqlite3_stmt *st, int i)
-{
-	struct ev_str v;
-	v.s = (const char *)sqlite3_column_text(st, i);
-	v.n = v.s ? (uint32_t)sqlite3_column_bytes(st, i) : 0;
-	if (!v.s)
-		v.s = "";
-	return v;
-}
-
 static void read_sums(sqlite3_stmt *st, int c, struct kpi_sums *m)
 {
 	m->records = sqlite3_column_int64(st, c);
@@ -319,9 +309,9 @@ static int an_sqlite_facts(struct anstore *s, fact_row_fn fn, void *arg, struct 
 		fr.hour_start = sqlite3_column_int64(st, 0);
 		fr.campaign_id = sqlite3_column_int(st, 1);
 		fr.publisher_id = sqlite3_column_int(st, 2);
-		fr.industry = col_str(st, 3);
-		fr.location = col_str(st, 4);
-		fr.device = col_str(st, 5);
+		fr.industry = sq_col_str(st, 3);
+		fr.location = sq_col_str(st, 4);
+		fr.device = sq_col_str(st, 5);
 		read_sums(st, 6, &fr.m);
 		if ((stop = fn(arg, &fr)) != 0)
 			break;

@@ -187,16 +187,6 @@ static int ev_sqlite_insert(struct evstore *s, const struct event *ev, int *dup,
 	return STORE_OK;
 }
 
-static struct ev_str col_str(sqlite3_stmt *st, int i)
-{
-	struct ev_str v;
-	v.s = (const char *)sqlite3_column_text(st, i);
-	v.n = v.s ? (uint32_t)sqlite3_column_bytes(st, i) : 0;
-	if (!v.s)
-		v.s = "";
-	return v;
-}
-
 static int ev_sqlite_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
 			  size_t *nread, int64_t *upto, struct jerr *err)
 {
@@ -215,13 +205,13 @@ static int ev_sqlite_scan(struct evstore *s, int64_t after, size_t limit, ev_row
 		ev.seq = sqlite3_column_int64(st, 0);
 		ev.ts_ms = sqlite3_column_int64(st, 1);
 		ev.publisher_id = sqlite3_column_int(st, 2);
-		ev.publisher_name = col_str(st, 3);
-		ev.publisher_traffic = col_str(st, 4);
-		ev.publisher_quality = col_str(st, 5);
+		ev.publisher_name = sq_col_str(st, 3);
+		ev.publisher_traffic = sq_col_str(st, 4);
+		ev.publisher_quality = sq_col_str(st, 5);
 		ev.campaign_id = sqlite3_column_int(st, 6);
-		ev.industry = col_str(st, 7);
-		ev.location = col_str(st, 8);
-		ev.device = col_str(st, 9);
+		ev.industry = sq_col_str(st, 7);
+		ev.location = sq_col_str(st, 8);
+		ev.device = sq_col_str(st, 9);
 		ev.impressions = sqlite3_column_int64(st, 10);
 		ev.clicks = sqlite3_column_int64(st, 11);
 		ev.apply_count = sqlite3_column_int64(st, 12);
@@ -278,9 +268,9 @@ static int ev_sqlite_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, 
 		fr.hour_start = sqlite3_column_int64(st, 0);
 		fr.campaign_id = sqlite3_column_int(st, 1);
 		fr.publisher_id = sqlite3_column_int(st, 2);
-		fr.industry = col_str(st, 3);
-		fr.location = col_str(st, 4);
-		fr.device = col_str(st, 5);
+		fr.industry = sq_col_str(st, 3);
+		fr.location = sq_col_str(st, 4);
+		fr.device = sq_col_str(st, 5);
 		fr.m.records = sqlite3_column_int64(st, 6);
 		fr.m.impressions = sqlite3_column_int64(st, 7);
 		fr.m.clicks = sqlite3_column_int64(st, 8);

@@ -34,4 +34,16 @@ int sq_user_version(sqlite3 *db, const char *name, int *version, struct jerr *er
 /* Prepare a statement that lives as long as the connection; STORE_OK or error. */
 int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, const char *name, struct jerr *err);
 
+/* Column i of the current row as a view valid until the next step; NULL is empty. Inline:
+ * the ETL's scan calls it for every text column of every row. */
+static inline struct ev_str sq_col_str(sqlite3_stmt *st, int i)
+{
+	struct ev_str v;
+	v.s = (const char *)sqlite3_column_text(st, i);
+	v.n = v.s ? (uint32_t)sqlite3_column_bytes(st, i) : 0;
+	if (!v.s)
+		v.s = "";
+	return v;
+}
+
 #endif
