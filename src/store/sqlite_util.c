@@ -138,4 +138,3 @@ int sq_open(const char *path, enum store_mode mode, const char *synchronous, int
 	*out = db;
 	return STORE_OK;
 }
-
