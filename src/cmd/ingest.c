@@ -27,8 +27,9 @@ struct ingest {
 	const char *reject_path;
 	int64_t batch, in_batch;
 	int64_t accepted, dups, rejected, shown;
-	int quiet, failed;
+	int quiet, failed, tty;
 	int64_t now_ms;
+	double t0;
 	struct strbuf scratch, rec;
 	struct jerr err;
 };
@@ -112,6 +113,13 @@ static int store_event(struct ingest *in, const struct event *ev)
 		if (in->evs->ops->commit(in->evs, &in->err) != STORE_OK)
 			return -1;
 		in->in_batch = 0;
+		if (in->tty) {
+			double el = time_mono() - in->t0;
+			fprintf(stderr,
+				"\ringest: %" PRId64 " stored, %" PRId64 " duplicates (%.0f/s) ",
+				in->accepted, in->dups,
+				el > 0 ? (double)(in->accepted + in->dups) / el : 0.0);
+		}
 	}
 	return 0;
 }
@@ -319,7 +327,9 @@ int cmd_ingest(int argc, char **argv)
 		}
 	}
 	in.now_ms = time_now_ms();
+	in.tty = !in.quiet && isatty(2);
 	double t0 = time_mono();
+	in.t0 = t0;
 	int nfiles = argc - optind;
 	for (int i = 0; i < (nfiles ? nfiles : 1) && !stop_requested; i++) {
 		const char *path = nfiles ? argv[optind + i] : "-";
@@ -352,6 +362,8 @@ int cmd_ingest(int argc, char **argv)
 		}
 	}
 	double secs = time_mono() - t0;
+	if (in.tty && in.accepted + in.dups >= in.batch)
+		fputc('\n', stderr); /* end the progress line */
 	if (in.rejects && fclose(in.rejects) != 0) {
 		jlog_error("ingest: %s: %s", in.reject_path, strerror(errno));
 		in.failed = 1;
