@@ -294,22 +294,28 @@ static int gen_live(struct sink *s, struct rng *r, const struct gen_opts *g)
 	return 0;
 }
 
-int generate_into_store(struct evstore *evs, const struct gen_opts *g, int quiet)
+/* Seed the PRNG (--seed, or the OS), make the events into s, commit what is left. */
+static int generate_run(struct sink *s, const struct gen_opts *g, int quiet)
 {
-	struct sink s;
 	struct rng r;
-	memset(&s, 0, sizeof(s));
-	s.evs = evs;
 	uint64_t seed;
 	if (g->has_seed)
 		seed = g->seed;
 	else
 		random_bytes(&seed, sizeof(seed));
 	rng_seed(&r, seed);
-	int rc = g->days > 0 ? gen_history(&s, &r, g, quiet) : gen_live(&s, &r, g);
+	int rc = g->days > 0 ? gen_history(s, &r, g, quiet) : gen_live(s, &r, g);
 	if (rc == 0)
-		rc = sink_commit(&s);
-	if (rc) {
+		rc = sink_commit(s);
+	return rc;
+}
+
+int generate_into_store(struct evstore *evs, const struct gen_opts *g, int quiet)
+{
+	struct sink s;
+	memset(&s, 0, sizeof(s));
+	s.evs = evs;
+	if (generate_run(&s, g, quiet)) {
 		evs->ops->rollback(evs);
 		jlog_error("generate: %s", s.err.msg);
 		return EXIT_FAIL;
@@ -409,8 +415,6 @@ int cmd_generate(int argc, char **argv)
 
 	if (output) {
 		struct sink s;
-		struct rng r;
-		uint64_t seed;
 		memset(&s, 0, sizeof(s));
 		s.csv = strcmp(format, "csv") == 0;
 		s.out = strcmp(output, "-") == 0 ? stdout : fopen(output, "w");
@@ -424,14 +428,7 @@ int cmd_generate(int argc, char **argv)
 				"publisher_quality,bid,job_id,campaign_id,industry,location,"
 				"impressions,clicks,apply_count,cost,quality_score,device,hour,"
 				"day_of_week\n");
-		if (g.has_seed)
-			seed = g.seed;
-		else
-			random_bytes(&seed, sizeof(seed));
-		rng_seed(&r, seed);
-		int rc = g.days > 0 ? gen_history(&s, &r, &g, 1) : gen_live(&s, &r, &g);
-		if (rc == 0)
-			rc = sink_commit(&s);
+		int rc = generate_run(&s, &g, 1);
 		if (s.out != stdout && fclose(s.out) != 0 && rc == 0) {
 			jerr_set(&s.err, "%s: %s", output, strerror(errno));
 			rc = -1;

@@ -194,7 +194,10 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 		cursor = upto;
 		cur ^= 1;
 		if (o->progress) {
-			progress(ap.cursor - res->cursor_from, max_seq - res->cursor_from, t0);
+			pthread_mutex_lock(&ap.mu); /* the applier moves ap.cursor */
+			int64_t applied = ap.cursor;
+			pthread_mutex_unlock(&ap.mu);
+			progress(applied - res->cursor_from, max_seq - res->cursor_from, t0);
 			drew = 1;
 		}
 		if (nread < chunk)

@@ -283,20 +283,6 @@ static int an_sqlite_reset(struct anstore *s, struct jerr *err)
 		       s->name, err);
 }
 
-static void read_sums(sqlite3_stmt *st, int c, struct kpi_sums *m)
-{
-	m->records = sqlite3_column_int64(st, c);
-	m->impressions = sqlite3_column_int64(st, c + 1);
-	m->clicks = sqlite3_column_int64(st, c + 2);
-	m->applies = sqlite3_column_int64(st, c + 3);
-	m->cost_micros = sqlite3_column_int64(st, c + 4);
-	m->quality_sum = sqlite3_column_int64(st, c + 5);
-	m->ctr_sum = sqlite3_column_double(st, c + 6);
-	m->cpc_sum = sqlite3_column_double(st, c + 7);
-	m->cpa_sum = sqlite3_column_double(st, c + 8);
-	m->roi_sum = sqlite3_column_double(st, c + 9);
-}
-
 static int an_sqlite_facts(struct anstore *s, fact_row_fn fn, void *arg, struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
@@ -306,13 +292,7 @@ static int an_sqlite_facts(struct anstore *s, fact_row_fn fn, void *arg, struct 
 	if (r != STORE_OK)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		fr.hour_start = sqlite3_column_int64(st, 0);
-		fr.campaign_id = sqlite3_column_int(st, 1);
-		fr.publisher_id = sqlite3_column_int(st, 2);
-		fr.industry = sq_col_str(st, 3);
-		fr.location = sq_col_str(st, 4);
-		fr.device = sq_col_str(st, 5);
-		read_sums(st, 6, &fr.m);
+		sq_fact_row(st, &fr);
 		if ((stop = fn(arg, &fr)) != 0)
 			break;
 	}
@@ -351,7 +331,7 @@ static int an_sqlite_query(struct anstore *s, enum an_dim dim, const struct an_f
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		row.key = sqlite3_column_int64(st, 0);
 		row.label = (const char *)sqlite3_column_text(st, 1);
-		read_sums(st, 2, &row.m);
+		sq_col_sums(st, 2, &row.m);
 		if ((stop = fn(arg, &row)) != 0)
 			break;
 	}

@@ -265,22 +265,7 @@ static int ev_sqlite_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, 
 		return r;
 	sqlite3_bind_int64(st, 1, upto);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		fr.hour_start = sqlite3_column_int64(st, 0);
-		fr.campaign_id = sqlite3_column_int(st, 1);
-		fr.publisher_id = sqlite3_column_int(st, 2);
-		fr.industry = sq_col_str(st, 3);
-		fr.location = sq_col_str(st, 4);
-		fr.device = sq_col_str(st, 5);
-		fr.m.records = sqlite3_column_int64(st, 6);
-		fr.m.impressions = sqlite3_column_int64(st, 7);
-		fr.m.clicks = sqlite3_column_int64(st, 8);
-		fr.m.applies = sqlite3_column_int64(st, 9);
-		fr.m.cost_micros = sqlite3_column_int64(st, 10);
-		fr.m.quality_sum = sqlite3_column_int64(st, 11);
-		fr.m.ctr_sum = sqlite3_column_double(st, 12);
-		fr.m.cpc_sum = sqlite3_column_double(st, 13);
-		fr.m.cpa_sum = sqlite3_column_double(st, 14);
-		fr.m.roi_sum = sqlite3_column_double(st, 15);
+		sq_fact_row(st, &fr);
 		if ((stop = fn(arg, &fr)) != 0)
 			break;
 	}

@@ -138,3 +138,28 @@ int sq_open(const char *path, enum store_mode mode, const char *synchronous, int
 	*out = db;
 	return STORE_OK;
 }
+
+void sq_col_sums(sqlite3_stmt *st, int c, struct kpi_sums *m)
+{
+	m->records = sqlite3_column_int64(st, c);
+	m->impressions = sqlite3_column_int64(st, c + 1);
+	m->clicks = sqlite3_column_int64(st, c + 2);
+	m->applies = sqlite3_column_int64(st, c + 3);
+	m->cost_micros = sqlite3_column_int64(st, c + 4);
+	m->quality_sum = sqlite3_column_int64(st, c + 5);
+	m->ctr_sum = sqlite3_column_double(st, c + 6);
+	m->cpc_sum = sqlite3_column_double(st, c + 7);
+	m->cpa_sum = sqlite3_column_double(st, c + 8);
+	m->roi_sum = sqlite3_column_double(st, c + 9);
+}
+
+void sq_fact_row(sqlite3_stmt *st, struct fact_row *fr)
+{
+	fr->hour_start = sqlite3_column_int64(st, 0);
+	fr->campaign_id = sqlite3_column_int(st, 1);
+	fr->publisher_id = sqlite3_column_int(st, 2);
+	fr->industry = sq_col_str(st, 3);
+	fr->location = sq_col_str(st, 4);
+	fr->device = sq_col_str(st, 5);
+	sq_col_sums(st, 6, &fr->m);
+}

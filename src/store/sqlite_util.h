@@ -46,4 +46,9 @@ static inline struct ev_str sq_col_str(sqlite3_stmt *st, int i)
 	return v;
 }
 
+/* Read m from columns c .. c+9 (records .. roi_sum, in fact_hourly's order). */
+void sq_col_sums(sqlite3_stmt *st, int c, struct kpi_sums *m);
+/* Read a row laid out as fact_hourly: the six grain columns, then the sums. */
+void sq_fact_row(sqlite3_stmt *st, struct fact_row *fr);
+
 #endif
