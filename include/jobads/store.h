@@ -110,11 +110,18 @@ struct etl_run_rec {
 	char trigger[16]; /* schedule, manual, api */
 	int attempt;
 	char state[16]; /* running, success, failed, retrying */
+	char owner[128]; /* who ran it: host:pid (the run lock's owner) */
 	int64_t started_ms, finished_ms;
 	int64_t events_read, groups_written, cursor_from, cursor_to;
 	char error[512];
 };
 typedef int (*run_row_fn)(void *arg, const struct etl_run_rec *r);
+
+/* The run lock's current holder, as stored. */
+struct run_lock_info {
+	char owner[128];		 /* host:pid, "" when nobody holds it */
+	int64_t acquired_ms, expires_ms; /* unix ms, the caller's clock */
+};
 
 struct anstore;
 
@@ -143,6 +150,29 @@ struct anstore_ops {
 	int (*run_begin)(struct anstore *s, struct etl_run_rec *r, struct jerr *err);
 	int (*run_end)(struct anstore *s, const struct etl_run_rec *r, struct jerr *err);
 	int (*runs)(struct anstore *s, int limit, run_row_fn fn, void *arg, struct jerr *err);
+	/*
+	 * The run lock, held in the store itself so that processes on several machines
+	 * sharing it run one at a time. One atomic step: take the lock for `owner` until
+	 * now_ms + lease_ms when it is free, its lease has expired (expires_ms <= now_ms),
+	 * it is already owner's, or its holder is `steal` (non-NULL: the caller has found
+	 * that holder dead). *got says whether it was taken; *holder is the holder after
+	 * the step (owner itself when *got).
+	 */
+	int (*lock_acquire)(struct anstore *s, const char *owner, const char *steal, int64_t now_ms,
+			    int64_t lease_ms, int *got, struct run_lock_info *holder,
+			    struct jerr *err);
+	/* Extend owner's lease to now_ms + lease_ms; STORE_ERROR when owner lost the lock. */
+	int (*lock_renew)(struct anstore *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+			  struct jerr *err);
+	/* Release the lock if owner holds it (no error when it does not). */
+	int (*lock_release)(struct anstore *s, const char *owner, struct jerr *err);
+	/*
+	 * Mark every etl_runs row still 'running' as 'failed' with `reason` and
+	 * finished at now_ms; *count says how many. Called by the lock holder only:
+	 * a running row it does not own belongs to a process that died.
+	 */
+	int (*runs_fail_stale)(struct anstore *s, const char *reason, int64_t now_ms,
+			       int64_t *count, struct jerr *err);
 };
 
 struct anstore {
