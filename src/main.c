@@ -78,6 +78,30 @@ static const struct cmd_struct commands[] = {
     {"runs", cmd_runs, "ETL run history",
      "usage: jobads runs [--limit N] [--json] [options]\n\n"
      "The newest runs from etl_runs (default 20).\n\n" COMMON_HELP},
+    {"schedule", cmd_schedule, "run the ETL on a schedule, with retries and a run lock",
+     "usage: jobads schedule (--every DURATION | --cron EXPRESSION) [--retries N]\n"
+     "                       [--retry-delay D] [--retry-max D] [--timeout D] [--lease D]\n"
+     "                       [--log-file FILE] [--slots N] [--chunk N] [options]\n\n"
+     "Run the ETL every DURATION (30s, 5m, 1h; the first run at once) or at the minutes\n"
+     "a five-field cron EXPRESSION names, in UTC ('*/5 * * * *', '0 3 * * mon-fri',\n"
+     "@hourly). One run at a time across every process sharing the analytics store: a\n"
+     "slot whose run lock is held elsewhere is skipped and says by whom. A run that\n"
+     "overruns its slot delays the next; missed slots are skipped, never run in a burst.\n"
+     "Each run is recorded in etl_runs (trigger schedule) and logged on stderr as\n"
+     "key=value lines. SIGTERM or SIGINT finishes the current chunk, records the run\n"
+     "and exits 0; SIGHUP reopens the log file.\n\n"
+     "  --every D          interval between slot starts\n"
+     "  --cron EXPR        minute hour day-of-month month day-of-week (UTC)\n"
+     "  --retries N        attempts after a failed one (default 3)\n"
+     "  --retry-delay D    wait before the first retry, doubled each time (default 10s)\n"
+     "  --retry-max D      cap on that wait (default 5m)\n"
+     "  --timeout D        a run stops between chunks after D and fails (default 1h;\n"
+     "                     0: none)\n"
+     "  --lease D          the run lock's lease, renewed while running (default 2m); a\n"
+     "                     holder on another host that stops renewing loses it after D\n"
+     "  --log-file FILE    append the log to FILE instead of stderr\n"
+     "  --slots N          stop after N slots (default: run until stopped)\n"
+     "  --chunk N          events per transaction (default 50000)\n" COMMON_HELP},
     {"demo", cmd_demo, "the whole pipeline on the embedded default",
      "usage: jobads demo [--count N] [--days D] [--seed S]\n\n"
      "Create ./data, generate D days (default 14) of N events (default 200000), run the\n"

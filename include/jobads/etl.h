@@ -19,7 +19,11 @@ struct etl_opts {
 	int progress;			   /* draw a progress bar on stderr */
 	const volatile sig_atomic_t *stop; /* set by a signal handler: stop between chunks */
 	const char *trigger;		   /* recorded in etl_runs: manual, schedule, api */
-	int attempt;
+	int attempt;			   /* 1, 2, ... recorded in etl_runs */
+	int retry_follows;		   /* a failure is recorded 'retrying', not 'failed' */
+	double deadline;		   /* time_mono() past which the run stops (0: none) */
+	const char *owner;		   /* the run lock's owner (etl_owner_name) */
+	int64_t lease_ms;		   /* the lock's lease, renewed between chunks */
 };
 
 struct etl_result {
@@ -28,7 +32,9 @@ struct etl_result {
 	double secs;
 	double read_secs, apply_secs; /* time spent reading+aggregating, and applying */
 	int stopped;		      /* 1 when *stop ended the run early */
+	int timed_out;		      /* 1 when the deadline ended it (an error) */
 	int64_t run_id;
+	int64_t stale_failed; /* runs of dead processes marked failed first */
 };
 
 /*
@@ -38,6 +44,24 @@ struct etl_result {
  */
 int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 	    struct etl_result *res, struct jerr *err);
+
+/* The default lease of the run lock: a holder that stops renewing loses it after this. */
+#define ETL_DEFAULT_LEASE_MS (120 * 1000)
+
+/* etl_run_locked's answer when another live process holds the run lock. */
+#define ETL_LOCKED 3
+
+/* This process's name as a lock owner: "host:pid". */
+void etl_owner_name(char *buf, size_t len);
+
+/*
+ * etl_run under the run lock: take it (from a holder on this host whose process
+ * is gone, too), mark runs left 'running' by dead processes failed, run, release.
+ * o->owner must be set. Returns ETL_LOCKED with *holder filled when another live
+ * process holds the lock (nothing is run or recorded), else as etl_run.
+ */
+int etl_run_locked(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
+		   struct etl_result *res, struct run_lock_info *holder, struct jerr *err);
 
 struct verify_result {
 	int64_t groups_checked, mismatches, cursor, max_seq;

@@ -109,7 +109,7 @@ struct etl_run_rec {
 	int64_t id;
 	char trigger[16]; /* schedule, manual, api */
 	int attempt;
-	char state[16]; /* running, success, failed, retrying */
+	char state[16];	 /* running, success, failed, retrying */
 	char owner[128]; /* who ran it: host:pid (the run lock's owner) */
 	int64_t started_ms, finished_ms;
 	int64_t events_read, groups_written, cursor_from, cursor_to;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 /* Exit codes shared by every command (design.md). */
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_LOCKED = 3 };
 
 /* Error text a function fills for its caller: one line, lowercase, no full stop. */
 struct jerr {

@@ -52,8 +52,20 @@ CREATE TABLE IF NOT EXISTS etl_runs (
     groups_written INTEGER NOT NULL DEFAULT 0,
     cursor_from    INTEGER,
     cursor_to      INTEGER,
-    error          TEXT
+    error          TEXT,
+    owner          TEXT               -- host:pid of the process that ran it
 );
+
+-- The run lock: one run at a time across every process sharing this store.
+-- Taken and renewed in BEGIN IMMEDIATE transactions; a holder whose lease ran
+-- out (or whose process is found dead on the same host) loses it.
+CREATE TABLE IF NOT EXISTS etl_lock (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    owner       TEXT    NOT NULL,   -- '' when free
+    acquired_ms INTEGER NOT NULL,
+    expires_ms  INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO etl_lock (id, owner, acquired_ms, expires_ms) VALUES (1, '', 0, 0);
 
 -- Every fact row with its time parts and the KPIs as ratios of sums (NULL on a
 -- zero denominator). ROI keeps the original's meaning: applies per unit of cost.
@@ -181,4 +193,4 @@ SELECT ((hour_start / 86400) + 3) % 7 + 1 AS day_of_week,
        SUM(applies) * 1.0 / NULLIF(SUM(clicks), 0) AS apply_rate
 FROM fact_hourly GROUP BY 1;
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

@@ -61,6 +61,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_rebuild(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
 /* Shared pieces of commands that demo reuses. */

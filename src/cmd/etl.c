@@ -16,12 +16,27 @@ int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, int q
 {
 	struct etl_opts o = {0};
 	struct etl_result res;
+	struct run_lock_info holder;
 	struct jerr err;
+	char owner[160];
+	etl_owner_name(owner, sizeof(owner));
 	o.chunk = chunk;
 	o.progress = !quiet && isatty(2);
 	o.stop = &stop_requested;
 	o.trigger = "manual";
-	int r = etl_run(evs, as, &o, &res, &err);
+	o.owner = owner;
+	int r = etl_run_locked(evs, as, &o, &res, &holder, &err);
+	if (r == ETL_LOCKED) {
+		char since[40], until[40];
+		jlog_error("etl: a run is in progress by %s (since %s, lease until %s); not run",
+			   holder.owner, ts_format_iso(holder.acquired_ms, since, sizeof(since)),
+			   ts_format_iso(holder.expires_ms, until, sizeof(until)));
+		return EXIT_LOCKED;
+	}
+	if (res.stale_failed > 0 && !quiet)
+		fprintf(stderr,
+			"etl: %" PRId64 " run%s left 'running' by a dead process marked failed\n",
+			res.stale_failed, res.stale_failed == 1 ? "" : "s");
 	if (r != STORE_OK) {
 		jlog_error("etl: %s%s", err.msg,
 			   r == STORE_RETRY ? " (transient: run again to retry)" : "");

@@ -32,14 +32,16 @@ static int print_run(void *arg, const struct etl_run_rec *r)
 		json_object_set_new(o, "groups_written", json_integer(r->groups_written));
 		json_object_set_new(o, "cursor_from", json_integer(r->cursor_from));
 		json_object_set_new(o, "cursor_to", json_integer(r->cursor_to));
+		json_object_set_new(o, "owner", r->owner[0] ? json_string(r->owner) : json_null());
 		json_object_set_new(o, "error", r->error[0] ? json_string(r->error) : json_null());
 		json_array_append_new(arr, o);
 		return 0;
 	}
 	printf("%6" PRId64 "  %-8s %3d  %-9s %-24s %-24s %10" PRId64 " %8" PRId64 "  %" PRId64
-	       " -> %" PRId64 "%s%s\n",
+	       " -> %" PRId64 "%s%s%s%s\n",
 	       r->id, r->trigger, r->attempt, r->state, st, fi, r->events_read, r->groups_written,
-	       r->cursor_from, r->cursor_to, r->error[0] ? "  error: " : "", r->error);
+	       r->cursor_from, r->cursor_to, r->owner[0] ? "  by " : "", r->owner,
+	       r->error[0] ? "  error: " : "", r->error);
 	return 0;
 }
 

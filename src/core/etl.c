@@ -8,9 +8,11 @@
  */
 #include "jobads/etl.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -129,7 +131,7 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 	struct etl_run_rec rec;
 	int64_t cursor, max_seq = 0;
 	size_t chunk = o->chunk ? o->chunk : ETL_DEFAULT_CHUNK;
-	double t0 = time_mono();
+	double t0 = time_mono(), renewed = t0;
 	int r, drew = 0, cur = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -148,12 +150,11 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 			 as->name, cursor, max_seq);
 		return STORE_ERROR;
 	}
-	if (max_seq == cursor)
-		return STORE_OK; /* nothing new: no run is recorded, no write is made */
 
 	memset(&rec, 0, sizeof(rec));
 	snprintf(rec.trigger, sizeof(rec.trigger), "%s", o->trigger ? o->trigger : "manual");
 	snprintf(rec.state, sizeof(rec.state), "running");
+	snprintf(rec.owner, sizeof(rec.owner), "%s", o->owner ? o->owner : "");
 	rec.attempt = o->attempt > 0 ? o->attempt : 1;
 	rec.started_ms = time_now_ms();
 	rec.cursor_from = cursor;
@@ -161,10 +162,12 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 	if (r != STORE_OK)
 		return r;
 	res->run_id = rec.id;
-
 	memset(&ap, 0, sizeof(ap));
-	ap.as = as;
 	ap.cursor = cursor;
+	if (max_seq == cursor) /* nothing new: the run is recorded, with nothing read */
+		goto record;
+
+	ap.as = as;
 	pthread_mutex_init(&ap.mu, NULL);
 	pthread_cond_init(&ap.cv, NULL);
 	agg_init(&bufs[0]);
@@ -181,6 +184,13 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 			res->stopped = 1;
 			break;
 		}
+		if (o->deadline > 0 && time_mono() > o->deadline) {
+			res->timed_out = 1;
+			jerr_set(err, "timed out after %.1f s (cursor %" PRId64 " applied so far)",
+				 time_mono() - t0, cursor);
+			r = STORE_RETRY;
+			break;
+		}
 		/* bufs[cur] was submitted two rounds ago and is done: the wait below saw to it */
 		double t1 = time_mono();
 		agg_reset(&bufs[cur]);
@@ -190,6 +200,13 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 			break;
 		if ((r = applier_wait(&ap)) != STORE_OK)
 			break;
+		/* the applier is idle: the analytics connection is free for the lease */
+		if (o->owner && time_mono() - renewed > (double)o->lease_ms / 3000.0) {
+			r = as->ops->lock_renew(as, o->owner, time_now_ms(), o->lease_ms, err);
+			if (r != STORE_OK)
+				break;
+			renewed = time_mono();
+		}
 		applier_submit(&ap, &bufs[cur], cursor, upto, (int64_t)nread);
 		cursor = upto;
 		cur ^= 1;
@@ -233,15 +250,15 @@ done:
 		progress(ap.cursor - res->cursor_from, max_seq - res->cursor_from, t0);
 		fputc('\n', stderr);
 	}
+record:
 	res->secs = time_mono() - t0;
-
 	rec.finished_ms = time_now_ms();
 	rec.events_read = res->events;
 	rec.groups_written = res->groups;
 	rec.cursor_to = res->cursor_to;
 	snprintf(rec.state, sizeof(rec.state), "%s",
 		 r == STORE_OK	    ? "success"
-		 : r == STORE_RETRY ? "retrying"
+		 : o->retry_follows ? "retrying"
 				    : "failed");
 	if (r != STORE_OK)
 		snprintf(rec.error, sizeof(rec.error), "%s", err->msg);
@@ -250,6 +267,67 @@ done:
 	if (r == STORE_OK && r2 != STORE_OK) {
 		*err = err2;
 		return r2;
+	}
+	return r;
+}
+
+void etl_owner_name(char *buf, size_t len)
+{
+	char host[256];
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(buf, len, "%s:%ld", host, (long)getpid());
+}
+
+/* 1 when owner names a process on this host that no longer exists. */
+static int owner_is_dead(const char *owner)
+{
+	char me[256];
+	const char *colon = strrchr(owner, ':');
+	int64_t pid;
+	etl_owner_name(me, sizeof(me));
+	const char *mycolon = strrchr(me, ':');
+	if (!colon || !mycolon || colon - owner != mycolon - me ||
+	    memcmp(owner, me, (size_t)(colon - owner)) != 0)
+		return 0; /* another host: only its lease can say */
+	if (parse_int64(colon + 1, strlen(colon + 1), 1, INT32_MAX, &pid) != 0)
+		return 0;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+int etl_run_locked(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
+		   struct etl_result *res, struct run_lock_info *holder, struct jerr *err)
+{
+	int got = 0, r;
+	int64_t lease = o->lease_ms > 0 ? o->lease_ms : ETL_DEFAULT_LEASE_MS;
+	struct etl_opts lo = *o;
+	lo.lease_ms = lease;
+	memset(res, 0, sizeof(*res));
+	r = as->ops->lock_acquire(as, o->owner, NULL, time_now_ms(), lease, &got, holder, err);
+	if (r == STORE_OK && !got && owner_is_dead(holder->owner)) {
+		char dead[sizeof(holder->owner)];
+		snprintf(dead, sizeof(dead), "%s", holder->owner);
+		r = as->ops->lock_acquire(as, o->owner, dead, time_now_ms(), lease, &got, holder,
+					  err);
+	}
+	if (r != STORE_OK)
+		return r;
+	if (!got)
+		return ETL_LOCKED;
+	/* We hold the lock: a row still 'running' was left by a process that died. */
+	int64_t stale = 0;
+	r = as->ops->runs_fail_stale(as, "the process running it died (found by the next run)",
+				     time_now_ms(), &stale, err);
+	if (r == STORE_OK) {
+		r = etl_run(evs, as, &lo, res, err);
+		res->stale_failed = stale;
+	}
+	struct jerr err2;
+	int r2 = as->ops->lock_release(as, o->owner, &err2);
+	if (r == STORE_OK && r2 != STORE_OK) {
+		*err = err2;
+		r = r2;
 	}
 	return r;
 }

@@ -14,6 +14,9 @@
 
 #include "jobads/banned.h"
 
+/* PRAGMA user_version that sql/sqlite/analytics.sql sets. */
+#define AN_SQLITE_VERSION 2
+
 struct an_sqlite {
 	struct anstore base;
 	sqlite3 *db;
@@ -82,8 +85,8 @@ static const char *const query_sql[AN__COUNT] = {
 };
 
 #define SQL_RUN_BEGIN                                                                              \
-	"INSERT INTO etl_runs (trigger, attempt, state, started_at, cursor_from)"                  \
-	" VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', ?4 / 1000.0, 'unixepoch'), ?5)"
+	"INSERT INTO etl_runs (trigger, attempt, state, started_at, cursor_from, owner)"           \
+	" VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', ?4 / 1000.0, 'unixepoch'), ?5, ?6)"
 
 #define SQL_RUN_END                                                                                \
 	"UPDATE etl_runs SET state = ?2, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', ?3 / "       \
@@ -95,21 +98,48 @@ static const char *const query_sql[AN__COUNT] = {
 	"SELECT id, trigger, attempt, state,"                                                      \
 	" CAST(ROUND((julianday(started_at) - 2440587.5) * 86400000) AS INTEGER),"                 \
 	" CAST(ROUND((julianday(finished_at) - 2440587.5) * 86400000) AS INTEGER),"                \
-	" events_read, groups_written, cursor_from, cursor_to, error"                              \
+	" events_read, groups_written, cursor_from, cursor_to, error, owner"                       \
 	" FROM etl_runs ORDER BY id DESC LIMIT ?1"
 
-static int an_sqlite_init(struct anstore *s, struct jerr *err)
+#define SQL_LOCK_GET "SELECT owner, acquired_ms, expires_ms FROM etl_lock WHERE id = 1"
+#define SQL_LOCK_SET                                                                               \
+	"UPDATE etl_lock SET owner = ?1, acquired_ms = ?2, expires_ms = ?3 WHERE id = 1"
+#define SQL_LOCK_RENEW "UPDATE etl_lock SET expires_ms = ?2 WHERE id = 1 AND owner = ?1"
+#define SQL_LOCK_FREE                                                                              \
+	"UPDATE etl_lock SET owner = '', acquired_ms = 0, expires_ms = 0 WHERE id = 1 AND owner "  \
+	"= ?1"
+#define SQL_RUNS_STALE                                                                             \
+	"UPDATE etl_runs SET state = 'failed', error = ?1,"                                        \
+	" finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', ?2 / 1000.0, 'unixepoch')"                  \
+	" WHERE state = 'running'"
+
+/* Version 1 stores lack etl_runs.owner; the schema script adds etl_lock and sets 2. */
+#define SQL_UPGRADE_1_2 "ALTER TABLE etl_runs ADD COLUMN owner TEXT"
+
+static int an_sqlite_init_from(struct an_sqlite *a, int version, struct jerr *err)
 {
-	struct an_sqlite *a = (struct an_sqlite *)s;
-	int r = sq_exec(a->db, "BEGIN IMMEDIATE", s->name, err);
+	const char *name = a->base.name;
+	int r = sq_exec(a->db, "BEGIN IMMEDIATE", name, err);
 	if (r != STORE_OK)
 		return r;
-	r = sq_exec(a->db, sql_sqlite_analytics, s->name, err);
+	if (version == 1)
+		r = sq_exec(a->db, SQL_UPGRADE_1_2, name, err);
+	if (r == STORE_OK)
+		r = sq_exec(a->db, sql_sqlite_analytics, name, err);
 	if (r != STORE_OK) {
 		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 		return r;
 	}
-	return sq_exec(a->db, "COMMIT", s->name, err);
+	return sq_exec(a->db, "COMMIT", name, err);
+}
+
+static int an_sqlite_init(struct anstore *s, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	int version, r = sq_user_version(a->db, s->name, &version, err);
+	if (r != STORE_OK)
+		return r;
+	return an_sqlite_init_from(a, version, err);
 }
 
 static void an_sqlite_close(struct anstore *s)
@@ -147,18 +177,17 @@ static int an_sqlite_open(const char *path, enum store_mode mode, struct anstore
 	r = sq_user_version(a->db, path, &version, err);
 	if (r != STORE_OK)
 		goto fail;
-	if (version < 1) {
-		if (mode != STORE_CREATE) {
-			jerr_set(err, "%s: no analytics schema here (run 'jobads init')", path);
-			r = STORE_ERROR;
-			goto fail;
-		}
-		r = an_sqlite_init(&a->base, err);
+	if (version < 1 && mode != STORE_CREATE) {
+		jerr_set(err, "%s: no analytics schema here (run 'jobads init')", path);
+		r = STORE_ERROR;
+		goto fail;
+	} else if (version < AN_SQLITE_VERSION) {
+		r = an_sqlite_init_from(a, version, err); /* create, or upgrade in place */
 		if (r != STORE_OK)
 			goto fail;
-	} else if (version > 1) {
-		jerr_set(err, "%s: schema version %d is newer than this jobads knows (1)", path,
-			 version);
+	} else if (version > AN_SQLITE_VERSION) {
+		jerr_set(err, "%s: schema version %d is newer than this jobads knows (%d)", path,
+			 version, AN_SQLITE_VERSION);
 		r = STORE_ERROR;
 		goto fail;
 	}
@@ -354,6 +383,7 @@ static int an_sqlite_run_begin(struct anstore *s, struct etl_run_rec *rec, struc
 	sqlite3_bind_text(st, 3, rec->state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, rec->started_ms);
 	sqlite3_bind_int64(st, 5, rec->cursor_from);
+	sqlite3_bind_text(st, 6, rec->owner, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -416,6 +446,7 @@ static int an_sqlite_runs(struct anstore *s, int limit, run_row_fn fn, void *arg
 		rec.cursor_from = sqlite3_column_int64(st, 8);
 		rec.cursor_to = sqlite3_column_int64(st, 9);
 		copy_col(st, 10, rec.error, sizeof(rec.error));
+		copy_col(st, 11, rec.owner, sizeof(rec.owner));
 		if ((stop = fn(arg, &rec)) != 0)
 			break;
 	}
@@ -423,6 +454,115 @@ static int an_sqlite_runs(struct anstore *s, int limit, run_row_fn fn, void *arg
 		r = sq_fail(a->db, rc, s->name, "reading etl_runs", err);
 	sqlite3_finalize(st);
 	return stop ? stop : r;
+}
+
+/* Run one bound write statement once; *changes gets the rows it changed. */
+static int write_once(struct an_sqlite *a, sqlite3_stmt *st, const char *what, int *changes,
+		      struct jerr *err)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(a->db, rc, a->base.name, what, err);
+	if (changes)
+		*changes = sqlite3_changes(a->db);
+	return STORE_OK;
+}
+
+static int an_sqlite_lock_acquire(struct anstore *s, const char *owner, const char *steal,
+				  int64_t now_ms, int64_t lease_ms, int *got,
+				  struct run_lock_info *holder, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	sqlite3_stmt *st;
+	int rc, r;
+	*got = 0;
+	memset(holder, 0, sizeof(*holder));
+	/* IMMEDIATE: the read and the write below are one step for every process */
+	if ((r = sq_exec(a->db, "BEGIN IMMEDIATE", s->name, err)) != STORE_OK)
+		return r;
+	if ((r = sq_prepare(a->db, SQL_LOCK_GET, &st, s->name, err)) != STORE_OK)
+		goto rollback;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_col(st, 0, holder->owner, sizeof(holder->owner));
+		holder->acquired_ms = sqlite3_column_int64(st, 1);
+		holder->expires_ms = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? STORE_ERROR
+				      : sq_fail(a->db, rc, s->name, "reading the run lock", err);
+		if (rc == SQLITE_DONE)
+			jerr_set(err, "%s: etl_lock has no row (run 'jobads init')", s->name);
+		goto rollback;
+	}
+	if (holder->owner[0] && strcmp(holder->owner, owner) != 0 && holder->expires_ms > now_ms &&
+	    !(steal && strcmp(holder->owner, steal) == 0))
+		return sq_exec(a->db, "COMMIT", s->name, err); /* held by someone alive */
+	if ((r = sq_prepare(a->db, SQL_LOCK_SET, &st, s->name, err)) != STORE_OK)
+		goto rollback;
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_ms);
+	sqlite3_bind_int64(st, 3, now_ms + lease_ms);
+	if ((r = write_once(a, st, "taking the run lock", NULL, err)) != STORE_OK)
+		goto rollback;
+	if ((r = sq_exec(a->db, "COMMIT", s->name, err)) != STORE_OK)
+		goto rollback;
+	*got = 1;
+	snprintf(holder->owner, sizeof(holder->owner), "%s", owner);
+	holder->acquired_ms = now_ms;
+	holder->expires_ms = now_ms + lease_ms;
+	return STORE_OK;
+rollback:
+	sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+static int an_sqlite_lock_renew(struct anstore *s, const char *owner, int64_t now_ms,
+				int64_t lease_ms, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	sqlite3_stmt *st;
+	int changes = 0, r = sq_prepare(a->db, SQL_LOCK_RENEW, &st, s->name, err);
+	if (r != STORE_OK)
+		return r;
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_ms + lease_ms);
+	if ((r = write_once(a, st, "renewing the run lock", &changes, err)) != STORE_OK)
+		return r;
+	if (changes != 1) {
+		jerr_set(err, "%s: the run lock was taken over by another process (lease expired)",
+			 s->name);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+static int an_sqlite_lock_release(struct anstore *s, const char *owner, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	sqlite3_stmt *st;
+	int r = sq_prepare(a->db, SQL_LOCK_FREE, &st, s->name, err);
+	if (r != STORE_OK)
+		return r;
+	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	return write_once(a, st, "releasing the run lock", NULL, err);
+}
+
+static int an_sqlite_runs_fail_stale(struct anstore *s, const char *reason, int64_t now_ms,
+				     int64_t *count, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	sqlite3_stmt *st;
+	int changes = 0, r = sq_prepare(a->db, SQL_RUNS_STALE, &st, s->name, err);
+	if (r != STORE_OK)
+		return r;
+	sqlite3_bind_text(st, 1, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_ms);
+	r = write_once(a, st, "marking dead runs failed", &changes, err);
+	*count = changes;
+	return r;
 }
 
 const struct anstore_ops anstore_sqlite_ops = {
@@ -438,4 +578,8 @@ const struct anstore_ops anstore_sqlite_ops = {
     .run_begin = an_sqlite_run_begin,
     .run_end = an_sqlite_run_end,
     .runs = an_sqlite_runs,
+    .lock_acquire = an_sqlite_lock_acquire,
+    .lock_renew = an_sqlite_lock_renew,
+    .lock_release = an_sqlite_lock_release,
+    .runs_fail_stale = an_sqlite_runs_fail_stale,
 };

@@ -30,8 +30,13 @@ assert_eq "cursor reaches the newest event" "$total" "$(cursor)"
 assert_eq "every event counted once" "$total" "$(sq analytics.db 'SELECT SUM(records) FROM fact_hourly')"
 assert_verify "after finishing"
 assert_views_match "after finishing"
-assert_eq "runs that were killed are recorded as running (the scheduler issue marks them failed)" 1 \
-    "$(( $(sq analytics.db "SELECT COUNT(*) FROM etl_runs WHERE state = 'running'") > 0 ))"
+# a killed run holds the run lock and its etl_runs row says 'running': the next
+# run takes the lock from the dead process and marks those rows failed
+assert_eq "no run is left 'running' after the kills" 0 \
+    "$(sq analytics.db "SELECT COUNT(*) FROM etl_runs WHERE state = 'running'")"
+assert_eq "killed runs are marked failed, saying why" 1 \
+    "$(( $(sq analytics.db "SELECT COUNT(*) FROM etl_runs WHERE state = 'failed' AND error LIKE '%died%'") >= 20 ))"
+assert_eq "the run lock is free" "" "$(sq analytics.db 'SELECT owner FROM etl_lock')"
 
 # SIGTERM stops cleanly between chunks and leaves a consistent state
 assert_status "rebuild" 0 jobads rebuild --chunk 100000 --quiet
