@@ -129,6 +129,12 @@ static const char *i64(int64_t v, char *buf)
 	return buf;
 }
 
+/* A run id for the log: "-" when the attempt never reached etl_runs. */
+static const char *run_id(int64_t v, char *buf)
+{
+	return v > 0 ? i64(v, buf) : "-";
+}
+
 /* Sleep until the wall clock reaches until_ms, or a signal asks to stop. */
 static void sleep_until(struct sched *s, int64_t until_ms)
 {
@@ -258,16 +264,16 @@ static void run_slot(struct sched *s)
 			     NULL);
 		snprintf(b6, sizeof(b6), "%.3f", res.secs);
 		if (r == STORE_OK) {
-			slog(s, "info", "run_end", "run", i64(res.run_id, b1), "state", "success",
-			     "events", i64(res.events, b2), "groups", i64(res.groups, b3),
-			     "cursor_from", i64(res.cursor_from, b4), "cursor_to",
-			     i64(res.cursor_to, b5), "secs", b6, "stopped",
+			slog(s, "info", "run_end", "run", run_id(res.run_id, b1), "state",
+			     "success", "events", i64(res.events, b2), "groups",
+			     i64(res.groups, b3), "cursor_from", i64(res.cursor_from, b4),
+			     "cursor_to", i64(res.cursor_to, b5), "secs", b6, "stopped",
 			     res.stopped ? "yes" : "no", NULL);
 			return;
 		}
 		if (!retry_follows || stop_requested) {
-			slog(s, "error", "run_end", "run", i64(res.run_id, b1), "state", "failed",
-			     "attempt", i64(attempt, b2), "events", i64(res.events, b3),
+			slog(s, "error", "run_end", "run", run_id(res.run_id, b1), "state",
+			     "failed", "attempt", i64(attempt, b2), "events", i64(res.events, b3),
 			     "cursor_to", i64(res.cursor_to, b4), "error", err.msg, NULL);
 			return;
 		}
@@ -276,7 +282,7 @@ static void run_slot(struct sched *s)
 			delay *= 2;
 		if (delay > s->retry_max_s)
 			delay = s->retry_max_s;
-		slog(s, "warn", "run_retry", "run", i64(res.run_id, b1), "attempt",
+		slog(s, "warn", "run_retry", "run", run_id(res.run_id, b1), "attempt",
 		     i64(attempt, b2), "delay_s", i64(delay, b3), "transient",
 		     r == STORE_RETRY ? "yes" : "no", "error", err.msg, NULL);
 		sleep_until(s, time_now_ms() + delay * 1000);
