@@ -11,6 +11,8 @@ packages=(
     libcmocka-dev                      # unit tests
     clang-format                       # format check in the test suite
     bc time                            # bench/bench.sh arithmetic and peak RSS
+    python3                            # tests: the Airflow DAG compiles
+    util-linux                         # tests: setpriv, to drop root for a file-mode check
 )
 
 missing=()

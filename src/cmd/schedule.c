@@ -15,6 +15,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,6 +430,9 @@ int cmd_schedule(int argc, char **argv)
 		if (stop_requested)
 			break;
 		run_slot(&s);
+#ifdef __GLIBC__
+		malloc_trim(0); /* give a big run's aggregation memory back while idle */
+#endif
 		slot = next_slot(&s, slot, time_now_ms());
 	}
 	slog(&s, "info", "scheduler_stop", "reason",
