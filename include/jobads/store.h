@@ -83,6 +83,8 @@ enum an_dim {
 	AN_WEEKDAY,
 	AN_DAY,	   /* time series by UTC day */
 	AN_HOURLY, /* time series by hour_start */
+	/* hour of day by ISO weekday, for heatmaps: key = (weekday - 1) * 24 + hour */
+	AN_WEEKDAY_HOUR,
 	AN__COUNT
 };
 
