@@ -412,9 +412,18 @@ static int on_request(struct mg_connection *c, void *cbdata)
 	return status;
 }
 
+/* While mg_start2 runs (in the starting thread), keep its first complaint for the error. */
+static _Thread_local int starting;
+static _Thread_local char start_msg[256];
+
 static int on_log(const struct mg_connection *c, const char *msg)
 {
 	(void)c;
+	if (starting) {
+		if (!start_msg[0])
+			snprintf(start_msg, sizeof(start_msg), "%s", msg);
+		return 1;
+	}
 	jlog_error("serve: %s", msg);
 	return 1;
 }
@@ -430,7 +439,14 @@ int web_start(const struct web_opts *o, struct web_server **out, struct jerr *er
 
 	*out = NULL;
 	w->o = *o;
-	w->listen = xstrdup(o->listen);
+	/* civetweb takes addresses, not names: localhost is the one name worth knowing */
+	if (strncmp(o->listen, "localhost:", 10) == 0) {
+		struct strbuf sb = {0};
+		strbuf_addf(&sb, "127.0.0.1:%s", o->listen + 10);
+		w->listen = sb.buf;
+	} else {
+		w->listen = xstrdup(o->listen);
+	}
 	w->events = xstrdup(o->events);
 	w->analytics = xstrdup(o->analytics);
 	w->ingest_token = o->ingest_token && *o->ingest_token ? xstrdup(o->ingest_token) : NULL;
@@ -470,10 +486,15 @@ int web_start(const struct web_opts *o, struct web_server **out, struct jerr *er
 	struct mg_init_data init = {&cb, w, opts};
 	struct mg_error_data ed = {&errcode, errtext, sizeof(errtext)};
 	mg_init_library(0);
+	starting = 1;
+	start_msg[0] = '\0';
 	w->ctx = mg_start2(&init, &ed);
+	starting = 0;
 	if (!w->ctx) {
 		jerr_set(err, "cannot listen on %s: %s", w->listen,
-			 errtext[0] ? errtext : "the HTTP server did not start");
+			 start_msg[0] ? start_msg
+			 : errtext[0] ? errtext
+				      : "the HTTP server did not start");
 		web_stop(w);
 		return STORE_ERROR;
 	}
