@@ -11,6 +11,7 @@
   const nf = new Intl.NumberFormat("en-US");
   const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
   const pct = new Intl.NumberFormat("en-US", { style: "percent", minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
   const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
   const fmt = {
@@ -97,7 +98,7 @@
       series: items.map(([name, v], i) => ({
         type: "gauge", center: [`${17 + i * 33}%`, "58%"], radius: "80%", min: 0, max: niceMax(v),
         splitNumber: 5, progress: { show: true, width: 12 }, axisLine: { lineStyle: { width: 12 } },
-        axisLabel: { formatter: (x) => nf.format(x), fontSize: 9 }, pointer: { show: false },
+        axisLabel: { formatter: (x) => compact.format(x), fontSize: 9, distance: 16 }, pointer: { show: false },
         title: { offsetCenter: [0, "75%"] }, detail: { formatter: (x) => nf.format(x), fontSize: 18, offsetCenter: [0, "20%"] },
         data: [{ value: v, name }],
       })),
@@ -137,7 +138,7 @@
       legend: { data: series.map((s) => s.name) },
       grid: { left: 60, right: 20, bottom: 50, top: 30 },
       xAxis: { type: "time" },
-      yAxis: { type: "value", axisLabel: { formatter: (x) => nf.format(x) } },
+      yAxis: { type: "value", axisLabel: { formatter: (x) => compact.format(x) } },
       dataZoom: [{ type: "inside" }, { type: "slider", height: 18, bottom: 6 }],
       series,
     };
@@ -161,7 +162,7 @@
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: (v) => nf.format(v) },
       legend: { data: ["Impressions", "Clicks", "Applies"] },
       grid: { left: 110, right: 20, bottom: 30, top: 30 },
-      xAxis: { type: "log", axisLabel: { formatter: (x) => nf.format(x) } },
+      xAxis: { type: "log", axisLabel: { formatter: (x) => compact.format(x) } },
       yAxis: { type: "category", data: names },
       series: [
         { name: "Impressions", type: "bar", data: rows.map((r) => r.impressions || null) },
@@ -284,6 +285,7 @@
       setStatus(window.JOBADS_NO_ECHARTS || "the chart library did not load", true);
       return;
     }
+    $("#controls").addEventListener("submit", (e) => e.preventDefault());
     $("#range").addEventListener("change", () => {
       $("#custom").hidden = $("#range").value !== "custom";
       if ($("#range").value !== "custom") load();
