@@ -13,7 +13,13 @@ packages=(
     bc time                            # bench/bench.sh arithmetic and peak RSS
     python3                            # tests: the Airflow DAG compiles
     util-linux                         # tests: setpriv, to drop root for a file-mode check
+    libcivetweb-dev                    # jobads serve: the HTTP server
+    curl chromium                      # serve tests: HTTP client; the dashboard's browser test
+    clang                              # fuzz targets (libFuzzer)
+    wrk                                # bench/bench_web.sh: HTTP load
 )
+# npm comes with Debian's nodejs, or with a nodejs from elsewhere: ask for the command
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
