@@ -127,9 +127,14 @@ static const struct cmd_struct commands[] = {
      "  --request-timeout D  cut off a client that stalls this long (default 30s)\n"
      "  --chunk N          events per ETL transaction (default 50000)\n" COMMON_HELP},
     {"demo", cmd_demo, "the whole pipeline on the embedded default",
-     "usage: jobads demo [--count N] [--days D] [--seed S]\n\n"
+     "usage: jobads demo [--count N] [--days D] [--seed S] [--serve] [--listen HOST:PORT]\n\n"
      "Create ./data, generate D days (default 14) of N events (default 200000), run the\n"
-     "ETL, verify it and print the KPI report.\n\n" COMMON_HELP},
+     "ETL, verify it and print the KPI report, then exit.\n\n"
+     "  --serve            then keep going: serve the dashboard (URL printed), with a\n"
+     "                     live generator (2 events/s) and the ETL every 10 s inside the\n"
+     "                     server, until Ctrl-C\n"
+     "  --listen HOST:PORT where to serve (implies --serve; default " WEB_DEFAULT_LISTEN
+     ")\n\n" COMMON_HELP},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

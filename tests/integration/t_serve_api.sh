@@ -63,6 +63,11 @@ port=${BASE##*:}
 assert_status "port in use" 1 jobads serve --listen "127.0.0.1:$port"
 assert_grep "says why" "cannot listen on 127.0.0.1:$port: .*Address already in use" "$WORK/last.err"
 assert_status "listen without a port" 2 jobads serve --listen 8080
+assert_status "serve --help" 0 jobads serve --help
+assert_grep "help names the routes" 'POST /api/events' "$WORK/last.out"
+assert_status "bad --max-body" 2 jobads serve --max-body lots
+assert_grep "names the option" 'serve: --max-body: want bytes' "$WORK/last.err"
+assert_status "demo --listen needs a port" 2 jobads demo --listen 8080
 
 serve_stop
 assert_grep "stopped cleanly" '^serve: stopped$' "$WORK/serve.err"
