@@ -106,7 +106,7 @@ static const struct cmd_struct commands[] = {
     {"serve", cmd_serve, "dashboard, JSON API, HTTP ingest and /metrics",
      "usage: jobads serve [--listen HOST:PORT] [--etl-every D] [--ingest-token T]\n"
      "                    [--admin-token T] [--max-body SIZE] [--threads N]\n"
-     "                    [--request-timeout D] [--chunk N] [options]\n\n"
+     "                    [--request-timeout D] [--chunk N] [--cache-mb N] [options]\n\n"
      "Serve the dashboard at / and the JSON API under /api (kpis, campaigns, publishers,\n"
      "industries, devices, heatmap, timeseries, runs, health; from/to and filters as\n"
      "query parameters), accept events with POST /api/events (NDJSON or a JSON array,\n"
@@ -125,7 +125,9 @@ static const struct cmd_struct commands[] = {
      "  --max-body SIZE    largest POST body, e.g. 8M (default), 512k; larger is 413\n"
      "  --threads N        worker threads = concurrent connections (default 64)\n"
      "  --request-timeout D  cut off a client that stalls this long (default 30s)\n"
-     "  --chunk N          events per ETL transaction (default 50000)\n" COMMON_HELP},
+     "  --chunk N          events per ETL transaction (default 50000)\n"
+     "  --cache-mb N       keep answers of the read routes, up to N MiB, until the next\n"
+     "                     ETL run changes the data (default 32; 0: off)\n" COMMON_HELP},
     {"demo", cmd_demo, "the whole pipeline on the embedded default",
      "usage: jobads demo [--count N] [--days D] [--seed S] [--serve] [--listen HOST:PORT]\n\n"
      "Create ./data, generate D days (default 14) of N events (default 200000), run the\n"

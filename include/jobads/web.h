@@ -30,6 +30,7 @@ struct web_opts {
 	int threads;			   /* worker threads (one per open connection) */
 	int request_timeout_ms;		   /* a client slower than this is cut off */
 	size_t chunk;			   /* ETL chunk for POST /api/runs */
+	size_t cache_bytes;		   /* answers kept for repeated queries (0: none) */
 	const volatile sig_atomic_t *stop; /* set to stop a run in flight between chunks */
 };
 

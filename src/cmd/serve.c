@@ -135,7 +135,8 @@ int cmd_serve(int argc, char **argv)
 		O_THREADS,
 		O_TIMEOUT,
 		O_ETL_EVERY,
-		O_CHUNK
+		O_CHUNK,
+		O_CACHE
 	};
 	static const struct option longopts[] = {
 	    COMMON_LONGOPTS,
@@ -147,6 +148,7 @@ int cmd_serve(int argc, char **argv)
 	    {"request-timeout", required_argument, NULL, O_TIMEOUT},
 	    {"etl-every", required_argument, NULL, O_ETL_EVERY},
 	    {"chunk", required_argument, NULL, O_CHUNK},
+	    {"cache-mb", required_argument, NULL, O_CACHE},
 	    {NULL, 0, NULL, 0},
 	};
 	struct common_opts co;
@@ -210,6 +212,12 @@ int cmd_serve(int argc, char **argv)
 				return usage_error("serve", "--chunk: want 1..100000000, got '%s'",
 						   optarg);
 			wo.chunk = (size_t)v;
+			break;
+		case O_CACHE:
+			if (parse_int64(optarg, strlen(optarg), 0, 65536, &v))
+				return usage_error("serve", "--cache-mb: want 0..65536, got '%s'",
+						   optarg);
+			wo.cache_bytes = (size_t)v << 20;
 			break;
 		case 'h':
 			return cmd_help_text("serve");

@@ -109,26 +109,94 @@ static int add_row(void *arg, const struct an_row *row)
 	return 0;
 }
 
-/* Run one grouped query into doc[key]; replies itself on failure (returns -1). */
-static int query_into(struct req *r, enum an_dim dim, const struct an_filter *f, int metric,
-		      json_t *doc, const char *key)
+static int last_run_id(void *arg, const struct etl_run_rec *rec)
 {
-	struct anstore *as;
-	struct jerr err;
-	struct rows_ctx c = {json_array(), dim, metric};
-	int q = pool_an_get(r->w, &as, &err);
-	if (q == STORE_OK) {
-		q = as->ops->query(as, dim, f, add_row, &c, &err);
-		pool_an_put(r->w, as, q != STORE_OK);
-	}
-	if (q != STORE_OK) {
-		json_decref(c.arr);
-		json_decref(doc);
-		reply_error(r, 503, "analytics store: %s", err.msg);
-		return -1;
-	}
-	json_object_set_new(doc, key, c.arr);
+	*(int64_t *)arg = rec->id;
 	return 0;
+}
+
+/* The start of the first whole hour at or after s: the range's effect on hour_start. */
+static int64_t hour_ceil(int64_t s)
+{
+	if (s == INT64_MIN || s == INT64_MAX)
+		return s;
+	int64_t q = s / 3600;
+	if (q * 3600 < s)
+		q++;
+	return q * 3600;
+}
+
+/*
+ * One grouped query's answer as JSON text: the array of rows, or for AN_TOTAL
+ * its one row. From the cache when the data has not changed since it was kept
+ * (cache.c), else from the store. On failure replies 503 itself and returns NULL.
+ */
+static char *query_text(struct req *r, enum an_dim dim, const struct an_filter *f, int metric,
+			size_t *len)
+{
+	struct anstore *as = NULL;
+	struct jerr err;
+	int64_t cursor = 0, run = 0;
+	struct strbuf key = {0};
+	char *text = NULL;
+	int q = pool_an_get(r->w, &as, &err);
+	if (q == STORE_OK)
+		q = as->ops->get_cursor(as, &cursor, &err);
+	if (q == STORE_OK)
+		q = as->ops->runs(as, 1, last_run_id, &run, &err);
+	if (q == STORE_OK) {
+		strbuf_addf(&key, "%d|%d|%" PRId64 "|%" PRId64 "|%d|%d|%zu:%s|%zu:%s", (int)dim,
+			    metric, hour_ceil(f->from_s), hour_ceil(f->to_s), (int)f->campaign_id,
+			    (int)f->publisher_id, f->industry ? strlen(f->industry) : 0,
+			    f->industry ? f->industry : "", f->device ? strlen(f->device) : 0,
+			    f->device ? f->device : "");
+		text = qcache_get(&r->w->cache, key.buf, cursor, run, len);
+	}
+	if (q == STORE_OK && !text) {
+		struct rows_ctx c = {json_array(), dim, metric};
+		q = as->ops->query(as, dim, f, add_row, &c, &err);
+		if (q == STORE_OK) {
+			json_t *v = dim == AN_TOTAL ? json_array_get(c.arr, 0) : c.arr;
+			text = json_dumps(v ? v : json_object(),
+					  JSON_COMPACT | JSON_REAL_PRECISION(15));
+			if (text) {
+				*len = strlen(text);
+				qcache_put(&r->w->cache, key.buf, cursor, run, text, *len);
+			}
+		}
+		json_decref(c.arr);
+	}
+	pool_an_put(r->w, as, q != STORE_OK);
+	strbuf_release(&key);
+	if (q != STORE_OK || !text) {
+		free(text);
+		reply_error(r, 503, "analytics store: %s",
+			    q != STORE_OK ? err.msg : "out of memory");
+		return NULL;
+	}
+	return text;
+}
+
+/* Reply with doc plus "name": text (JSON text, spliced in without parsing it again). */
+static int reply_with(struct req *r, json_t *doc, const char *name, char *text, size_t len)
+{
+	char *head = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	struct strbuf sb = {0};
+	json_decref(doc);
+	if (!head) {
+		free(text);
+		return reply_error(r, 500, "could not encode the reply");
+	}
+	size_t hl = strlen(head); /* "{...}" */
+	strbuf_add(&sb, head, hl - 1);
+	strbuf_addf(&sb, "%s\"%s\":", hl > 2 ? "," : "", name);
+	strbuf_add(&sb, text, len);
+	strbuf_add(&sb, "}", 1);
+	int st = reply(r, 200, "application/json", sb.buf, sb.len, NULL);
+	strbuf_release(&sb);
+	free(head);
+	free(text);
+	return st;
 }
 
 static json_t *doc_for(const struct api_params *p)
@@ -139,20 +207,24 @@ static json_t *doc_for(const struct api_params *p)
 	return doc;
 }
 
+static int answer(struct req *r, json_t *doc, enum an_dim dim, const struct api_params *p,
+		  int metric, const char *name)
+{
+	size_t len = 0;
+	char *text = query_text(r, dim, &p->f, metric, &len);
+	if (!text) {
+		json_decref(doc);
+		return r->status;
+	}
+	return reply_with(r, doc, name, text, len);
+}
+
 int api_kpis(struct req *r)
 {
 	struct api_params p;
 	if (params(r, AP_RANGE | AP_FILTERS, &p))
 		return r->status;
-	json_t *doc = doc_for(&p);
-	if (query_into(r, AN_TOTAL, &p.f, -1, doc, "rows"))
-		return r->status;
-	/* one total row: lift it to "total" */
-	json_t *rows = json_object_get(doc, "rows");
-	json_t *total = json_array_get(rows, 0);
-	json_object_set(doc, "total", total ? total : json_object());
-	json_object_del(doc, "rows");
-	return reply_json(r, 200, doc);
+	return answer(r, doc_for(&p), AN_TOTAL, &p, -1, "total");
 }
 
 int api_grouped(struct req *r, enum route_id id)
@@ -164,10 +236,7 @@ int api_grouped(struct req *r, enum route_id id)
 					       : AN_DEVICE;
 	if (params(r, AP_RANGE | AP_FILTERS, &p))
 		return r->status;
-	json_t *doc = doc_for(&p);
-	if (query_into(r, dim, &p.f, -1, doc, "rows"))
-		return r->status;
-	return reply_json(r, 200, doc);
+	return answer(r, doc_for(&p), dim, &p, -1, "rows");
 }
 
 int api_heatmap(struct req *r)
@@ -179,9 +248,7 @@ int api_heatmap(struct req *r)
 	json_object_set_new(doc, "note",
 			    json_string("weekday is ISO (1 = Monday), hour is UTC; cells without "
 					"data are absent"));
-	if (query_into(r, AN_WEEKDAY_HOUR, &p.f, -1, doc, "cells"))
-		return r->status;
-	return reply_json(r, 200, doc);
+	return answer(r, doc, AN_WEEKDAY_HOUR, &p, -1, "cells");
 }
 
 int api_timeseries(struct req *r)
@@ -193,10 +260,7 @@ int api_timeseries(struct req *r)
 	json_object_set_new(doc, "interval", json_string(p.interval == API_DAY ? "day" : "hour"));
 	json_object_set_new(doc, "metric",
 			    p.metric >= 0 ? json_string(api_metric_names[p.metric]) : json_null());
-	if (query_into(r, p.interval == API_DAY ? AN_DAY : AN_HOURLY, &p.f, p.metric, doc,
-		       "points"))
-		return r->status;
-	return reply_json(r, 200, doc);
+	return answer(r, doc, p.interval == API_DAY ? AN_DAY : AN_HOURLY, &p, p.metric, "points");
 }
 
 static json_t *ms_iso(int64_t ms)

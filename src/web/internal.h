@@ -42,6 +42,28 @@ struct store_pool {
 	int n, keep;
 };
 
+/* Answers of the read routes by query and data version (cache.c). */
+#define QCACHE_MAX 256
+struct qentry {
+	char *key, *text;
+	size_t len;
+	int64_t v1, v2; /* cursor, newest etl_runs id */
+	uint64_t used;
+};
+struct qcache {
+	pthread_mutex_t mu;
+	struct qentry e[QCACHE_MAX];
+	int n;
+	size_t bytes, max_bytes; /* 0: off */
+	uint64_t clock, hits, misses;
+};
+void qcache_init(struct qcache *c, size_t max_bytes);
+void qcache_release(struct qcache *c);
+/* A copy of the text kept for key at version (v1, v2), or NULL; the caller frees it. */
+char *qcache_get(struct qcache *c, const char *key, int64_t v1, int64_t v2, size_t *len);
+void qcache_put(struct qcache *c, const char *key, int64_t v1, int64_t v2, const char *text,
+		size_t len);
+
 struct web_server {
 	struct mg_context *ctx;
 	struct web_opts o;
@@ -49,6 +71,7 @@ struct web_server {
 	int port;
 	char owner[160];
 	struct store_pool an_pool, ev_pool;
+	struct qcache cache;
 	/* metrics */
 	atomic_uint_least64_t http[R__COUNT][600];
 	atomic_uint_least64_t ev_accepted, ev_duplicate, ev_rejected, ev_batches;

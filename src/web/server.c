@@ -43,6 +43,7 @@ void web_opts_init(struct web_opts *o)
 	o->threads = 64;
 	o->request_timeout_ms = 30000;
 	o->chunk = ETL_DEFAULT_CHUNK;
+	o->cache_bytes = 32u << 20;
 }
 
 /* ---- replies ---- */
@@ -143,7 +144,10 @@ int pool_an_get(struct web_server *w, struct anstore **out, struct jerr *err)
 	*out = pool_take(&w->an_pool);
 	if (*out)
 		return STORE_OK;
-	return anstore_open(w->analytics, STORE_OPEN_EXISTING, out, err);
+	int r = anstore_open(w->analytics, STORE_OPEN_EXISTING, out, err);
+	if (r != STORE_OK)
+		*out = NULL;
+	return r;
 }
 
 void pool_an_put(struct web_server *w, struct anstore *as, int bad)
@@ -157,7 +161,10 @@ int pool_ev_get(struct web_server *w, struct evstore **out, struct jerr *err)
 	*out = pool_take(&w->ev_pool);
 	if (*out)
 		return STORE_OK;
-	return evstore_open(w->events, STORE_OPEN_EXISTING, out, err);
+	int r = evstore_open(w->events, STORE_OPEN_EXISTING, out, err);
+	if (r != STORE_OK)
+		*out = NULL;
+	return r;
 }
 
 void pool_ev_put(struct web_server *w, struct evstore *evs, int bad)
@@ -302,6 +309,16 @@ int web_metrics(struct req *r)
 			    "jobads_etl_cursor %" PRId64 "\n",
 			    max_seq > cursor ? max_seq - cursor : 0, cursor);
 
+	pthread_mutex_lock(&w->cache.mu);
+	uint64_t hits = w->cache.hits, misses = w->cache.misses;
+	pthread_mutex_unlock(&w->cache.mu);
+	strbuf_addf(&sb,
+		    "# HELP jobads_query_cache_total Read-route answers served from the cache "
+		    "(hit) or the store (miss).\n"
+		    "# TYPE jobads_query_cache_total counter\n"
+		    "jobads_query_cache_total{result=\"hit\"} %" PRIu64 "\n"
+		    "jobads_query_cache_total{result=\"miss\"} %" PRIu64 "\n",
+		    hits, misses);
 	strbuf_addf(&sb, "# HELP jobads_http_requests_total HTTP requests by route and status.\n"
 			 "# TYPE jobads_http_requests_total counter\n");
 	for (int rt = 0; rt < R__COUNT; rt++)
@@ -455,6 +472,7 @@ int web_start(const struct web_opts *o, struct web_server **out, struct jerr *er
 	pthread_mutex_init(&w->ev_pool.mu, NULL);
 	pthread_mutex_init(&w->runs_mu, NULL);
 	w->an_pool.keep = w->ev_pool.keep = 16;
+	qcache_init(&w->cache, o->cache_bytes);
 	etl_owner_name(w->owner, sizeof(w->owner));
 
 	/* create the stores when missing, so that the first request finds them */
@@ -469,17 +487,12 @@ int web_start(const struct web_opts *o, struct web_server **out, struct jerr *er
 
 	snprintf(threads, sizeof(threads), "%d", o->threads);
 	snprintf(timeout, sizeof(timeout), "%d", o->request_timeout_ms);
-	const char *opts[] = {"listening_ports",
-			      w->listen,
-			      "num_threads",
-			      threads,
-			      "request_timeout_ms",
-			      timeout,
-			      "enable_keep_alive",
-			      "yes",
-			      "keep_alive_timeout_ms",
-			      "5000",
-			      NULL};
+	const char *opts[] = {"listening_ports", w->listen, "num_threads", threads,
+			      "request_timeout_ms", timeout, "enable_keep_alive", "yes",
+			      "keep_alive_timeout_ms", "5000",
+			      /* a reply goes out in two writes (head, body): without this,
+				 Nagle holds the second until the client's delayed ACK, 40 ms */
+			      "tcp_nodelay", "1", NULL};
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = on_log;
@@ -522,6 +535,7 @@ void web_stop(struct web_server *w)
 	pool_drain_an(&w->an_pool);
 	pool_drain_ev(&w->ev_pool);
 	pthread_mutex_destroy(&w->runs_mu);
+	qcache_release(&w->cache);
 	free(w->listen);
 	free(w->events);
 	free(w->analytics);

@@ -34,6 +34,12 @@ assert_eq "retry: accepted" 0 "$(jget 'j["accepted"]')"
 assert_eq "retry: duplicates" 1000 "$(jget 'j["duplicate"]')"
 assert_eq "retry stores nothing" 10000 "$(events_count)"
 
+# before a run the API shows nothing yet (and keeps that answer until the data changes)
+http GET /api/kpis >/dev/null
+assert_eq "nothing aggregated yet" 0 "$(jget 'j["total"]["records"]')"
+http GET /api/kpis >/dev/null
+assert_eq "asked again: the same" 0 "$(jget 'j["total"]["records"]')"
+
 # an ETL run over HTTP needs the admin token
 assert_eq "runs without a token" 401 "$(http POST /api/runs)"
 assert_eq "runs with the ingest token" 401 "$(http POST /api/runs -H "Authorization: Bearer $ITOK")"
@@ -112,6 +118,7 @@ assert_grep "skipped run" '^jobads_etl_runs_total\{trigger="api",state="skipped"
 behind=$(($(sq "$WORK/events.db" 'SELECT MAX(seq) FROM tracking') - $(cursor)))
 assert_eq "three events wait for the ETL" 3 "$(sq "$WORK/events.db" "SELECT COUNT(*) FROM tracking WHERE seq > $(cursor)")"
 assert_grep "events behind" "^jobads_events_behind $behind\$" "$WORK/http.body"
+assert_grep "cache hits counted" '^jobads_query_cache_total\{result="hit"\} [1-9]' "$WORK/http.body"
 assert_grep "401s counted" '^jobads_http_requests_total\{route="/api/events",status="401"\} 3$' "$WORK/http.body"
 serve_stop
 if grep -qF -e "$ITOK" -e "$ATOK" "$WORK/serve.err" "$WORK/serve.out"; then fail "a token reached the log"; else ok; fi
