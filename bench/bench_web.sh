@@ -28,8 +28,10 @@ rm -rf "$OUT"; mkdir -p "$OUT"; cd "$OUT"
 SERVE_PID=""
 trap '[ -n "$SERVE_PID" ] && kill -TERM $SERVE_PID 2>/dev/null; wait 2>/dev/null || true' EXIT
 
-serve() { # serve EVDB ANDB: start on a free port, set BASE
-    "$J" serve --listen 127.0.0.1:0 --events "sqlite:$1" --analytics "sqlite:$2" >serve.out 2>serve.err &
+serve() { # serve EVDB ANDB [options]: start on a free port, set BASE
+    local ev=$1 an=$2
+    shift 2
+    "$J" serve --listen 127.0.0.1:0 --events "sqlite:$ev" --analytics "sqlite:$an" "$@" >serve.out 2>serve.err &
     SERVE_PID=$!
     for _ in $(seq 1 100); do
         BASE=$(sed -n 's|^serve: listening on \(http://[0-9.]*:[0-9]*\)/.*|\1|p' serve.out)
@@ -66,17 +68,19 @@ echo "== queries: a year of hourly data ($YEAR events over 365 days), 50 concurr
 "$J" generate --count "$YEAR" --days 365 --seed 2 --events sqlite:y_ev.db --analytics sqlite:y_an.db >/dev/null 2>&1
 "$J" etl --quiet --events sqlite:y_ev.db --analytics sqlite:y_an.db
 echo "fact_hourly rows: $(sqlite3 y_an.db 'SELECT COUNT(*) FROM fact_hourly')"
-serve y_ev.db y_an.db
-printf '%-44s %9s %9s %9s   %s\n' route p50_ms p99_ms req/s "direct SQL, 50 threads: p50 p99 q/s"
+printf '%-58s %-6s %9s %9s %9s\n' route cache p50 p99 req/s
 for spec in "kpis|/api/kpis?from=now-30d" "daily|/api/timeseries?interval=day&metric=clicks&from=now-365d" \
             "hourly|/api/timeseries?interval=hour&metric=clicks&from=now-365d"; do
     name=${spec%%|*} path=${spec#*|}
-    wrk -t2 -c50 -d"${SECS}s" --latency "$BASE$path" >wrk.$name.txt
-    p50=$(awk '$1 == "50%" { print $2 }' wrk.$name.txt) p99=$(awk '$1 == "99%" { print $2 }' wrk.$name.txt)
-    rps=$(awk '/^Requests\/sec/ { print $2 }' wrk.$name.txt)
-    non2xx=$(awk '/Non-2xx/ { print $NF }' wrk.$name.txt)
-    [ -z "$non2xx" ] || { echo "errors under load: $non2xx" >&2; exit 1; }
-    direct=$(python3 "$PEER" sql y_an.db "$SECS" 50 "$name")
-    printf '%-44s %9s %9s %9s   %s\n' "$path" "$p50" "$p99" "$rps" "$direct"
+    for cache in 32 0; do
+        serve y_ev.db y_an.db --cache-mb $cache
+        wrk -t2 -c50 -d"${SECS}s" --timeout 60s --latency "$BASE$path" >wrk.$name.$cache.txt
+        unserve
+        p50=$(awk '$1 == "50%" { print $2 }' wrk.$name.$cache.txt) p99=$(awk '$1 == "99%" { print $2 }' wrk.$name.$cache.txt)
+        rps=$(awk '/^Requests\/sec/ { print $2 }' wrk.$name.$cache.txt)
+        if grep -qE 'Non-2xx|Socket errors' wrk.$name.$cache.txt; then echo "errors under load: $(grep -E 'Non-2xx|Socket errors' wrk.$name.$cache.txt)" >&2; fi
+        printf '%-58s %-6s %9s %9s %9s\n' "$path" "$([ $cache = 0 ] && echo off || echo on)" "$p50" "$p99" "$rps"
+    done
+    read -r d50 d99 dq <<<"$(python3 "$PEER" sql y_an.db "$SECS" 50 "$name")"
+    printf '%-58s %-6s %9s %9s %9s\n' "  the same SQL directly, 50 threads" "-" "${d50}ms" "${d99}ms" "$dq"
 done
-unserve

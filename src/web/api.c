@@ -152,6 +152,12 @@ static char *query_text(struct req *r, enum an_dim dim, const struct an_filter *
 			    f->device ? f->device : "");
 		text = qcache_get(&r->w->cache, key.buf, cursor, run, len);
 	}
+	int claim = QCACHE_COMPUTE;
+	if (q == STORE_OK && !text) {
+		claim = qcache_claim(&r->w->cache, key.buf, cursor, run);
+		if (claim == QCACHE_LOOK_AGAIN)
+			text = qcache_get(&r->w->cache, key.buf, cursor, run, len);
+	}
 	if (q == STORE_OK && !text) {
 		struct rows_ctx c = {json_array(), dim, metric};
 		q = as->ops->query(as, dim, f, add_row, &c, &err);
@@ -166,6 +172,8 @@ static char *query_text(struct req *r, enum an_dim dim, const struct an_filter *
 		}
 		json_decref(c.arr);
 	}
+	if (claim == QCACHE_CLAIMED)
+		qcache_unclaim(&r->w->cache, key.buf, cursor, run);
 	pool_an_put(r->w, as, q != STORE_OK);
 	strbuf_release(&key);
 	if (q != STORE_OK || !text) {

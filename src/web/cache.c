@@ -17,6 +17,7 @@ void qcache_init(struct qcache *c, size_t max_bytes)
 {
 	memset(c, 0, sizeof(*c));
 	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
 	c->max_bytes = max_bytes;
 }
 
@@ -27,6 +28,7 @@ void qcache_release(struct qcache *c)
 		free(c->e[i].text);
 	}
 	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
 }
 
 char *qcache_get(struct qcache *c, const char *key, int64_t v1, int64_t v2, size_t *len)
@@ -89,5 +91,66 @@ void qcache_put(struct qcache *c, const char *key, int64_t v1, int64_t v2, const
 	e->v2 = v2;
 	e->used = ++c->clock;
 	c->bytes += len;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/*
+ * One query at a time per key and version: when 50 dashboards ask the same
+ * expensive question at once (the cache is empty after every ETL run), one of
+ * them asks the store and the others wait for its answer instead of each
+ * running the query and sharing the cores 50 ways.
+ */
+int qcache_claim(struct qcache *c, const char *key, int64_t v1, int64_t v2)
+{
+	if (c->max_bytes == 0)
+		return QCACHE_COMPUTE;
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		int i, free_slot = -1;
+		for (i = 0; i < QCACHE_FLIGHTS; i++) {
+			struct qflight *f = &c->flight[i];
+			if (!f->key) {
+				if (free_slot < 0)
+					free_slot = i;
+			} else if (f->v1 == v1 && f->v2 == v2 && strcmp(f->key, key) == 0) {
+				break;
+			}
+		}
+		if (i < QCACHE_FLIGHTS) { /* someone is asking: wait, then look in the cache */
+			pthread_cond_wait(&c->cv, &c->mu);
+			int still = 0;
+			for (int k = 0; k < QCACHE_FLIGHTS; k++)
+				if (c->flight[k].key && c->flight[k].v1 == v1 &&
+				    c->flight[k].v2 == v2 && strcmp(c->flight[k].key, key) == 0)
+					still = 1;
+			if (still)
+				continue;
+			pthread_mutex_unlock(&c->mu);
+			return QCACHE_LOOK_AGAIN;
+		}
+		if (free_slot < 0) { /* too many different questions at once: just ask */
+			pthread_mutex_unlock(&c->mu);
+			return QCACHE_COMPUTE;
+		}
+		c->flight[free_slot].key = xstrdup(key);
+		c->flight[free_slot].v1 = v1;
+		c->flight[free_slot].v2 = v2;
+		pthread_mutex_unlock(&c->mu);
+		return QCACHE_CLAIMED;
+	}
+}
+
+void qcache_unclaim(struct qcache *c, const char *key, int64_t v1, int64_t v2)
+{
+	pthread_mutex_lock(&c->mu);
+	for (int i = 0; i < QCACHE_FLIGHTS; i++) {
+		struct qflight *f = &c->flight[i];
+		if (f->key && f->v1 == v1 && f->v2 == v2 && strcmp(f->key, key) == 0) {
+			free(f->key);
+			f->key = NULL;
+			break;
+		}
+	}
+	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 }

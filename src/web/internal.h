@@ -50,8 +50,15 @@ struct qentry {
 	int64_t v1, v2; /* cursor, newest etl_runs id */
 	uint64_t used;
 };
+#define QCACHE_FLIGHTS 64
+struct qflight {
+	char *key; /* NULL: free */
+	int64_t v1, v2;
+};
 struct qcache {
 	pthread_mutex_t mu;
+	pthread_cond_t cv; /* a claimed query finished */
+	struct qflight flight[QCACHE_FLIGHTS];
 	struct qentry e[QCACHE_MAX];
 	int n;
 	size_t bytes, max_bytes; /* 0: off */
@@ -63,6 +70,14 @@ void qcache_release(struct qcache *c);
 char *qcache_get(struct qcache *c, const char *key, int64_t v1, int64_t v2, size_t *len);
 void qcache_put(struct qcache *c, const char *key, int64_t v1, int64_t v2, const char *text,
 		size_t len);
+/*
+ * Before asking the store on a miss: QCACHE_CLAIMED (ask, put, then unclaim),
+ * QCACHE_LOOK_AGAIN (another request asked meanwhile: look in the cache; ask
+ * when it is still not there) or QCACHE_COMPUTE (just ask).
+ */
+enum { QCACHE_COMPUTE, QCACHE_CLAIMED, QCACHE_LOOK_AGAIN };
+int qcache_claim(struct qcache *c, const char *key, int64_t v1, int64_t v2);
+void qcache_unclaim(struct qcache *c, const char *key, int64_t v1, int64_t v2);
 
 struct web_server {
 	struct mg_context *ctx;
