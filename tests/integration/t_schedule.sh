@@ -127,7 +127,22 @@ assert_status "a timed-out run" 0 jobads schedule --every 1h --slots 1 --chunk 2
 assert_grep "the timeout is logged as the failure" 'event=run_end .*state=failed .*error="timed out after 1\.[0-9] s' to.log
 assert_eq "and recorded" 1 "$(sq analytics.db "SELECT COUNT(*) FROM etl_runs WHERE state = 'failed' AND error LIKE 'timed out%'")"
 assert_verify "after a timeout"
-assert_status "finish" 0 jobads etl --quiet
+
+# --- no pile-up: a run that overruns its slots delays the next, and the missed
+# slots are skipped, not run back to back once it ends
+first=$(sq analytics.db 'SELECT MAX(id) FROM etl_runs')
+assert_status "three 1 s slots, the first with a long backlog" 0 \
+    jobads schedule --every 1s --slots 3 --chunk 20 --timeout 0 --log-file "$WORK/o.log"
+ms() { echo "CAST(ROUND((julianday($1) - 2440587.5) * 86400000) AS INTEGER)"; }
+read -r d1 g12 g23 <<<"$(sq -separator ' ' analytics.db "SELECT
+    (SELECT $(ms finished_at) - $(ms started_at) FROM etl_runs WHERE id = $first + 1),
+    (SELECT $(ms started_at) FROM etl_runs WHERE id = $first + 2) - (SELECT $(ms finished_at) FROM etl_runs WHERE id = $first + 1),
+    (SELECT $(ms started_at) FROM etl_runs WHERE id = $first + 3) - (SELECT $(ms started_at) FROM etl_runs WHERE id = $first + 2)")"
+echo "overrun: first run ${d1} ms, then ${g12} ms to the next start, ${g23} ms between the next two" >&2
+assert_eq "the first run overran its slot" 1 "$(( d1 > 1000 ))"
+assert_eq "the next run waited for it" 1 "$(( g12 >= 0 ))"
+assert_eq "the missed slots were skipped, not run in a burst" 1 "$(( g23 >= 900 ))"
+assert_eq "and the backlog is done" "$(max_seq)" "$(cursor)"
 
 # --- SIGHUP reopens the log file (for logrotate)
 bg_jobads schedule --every 1s --log-file "$WORK/h.log"
