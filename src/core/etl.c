@@ -319,6 +319,8 @@ int etl_run_locked(struct evstore *evs, struct anstore *as, const struct etl_opt
 	int64_t stale = 0;
 	r = as->ops->runs_fail_stale(as, "the process running it died (found by the next run)",
 				     time_now_ms(), &stale, err);
+	if (r == STORE_OK && o->reset)
+		r = as->ops->reset(as, err);
 	if (r == STORE_OK) {
 		r = etl_run(evs, as, &lo, res, err);
 		res->stale_failed = stale;

@@ -70,6 +70,10 @@ assert_grep "the slot is skipped, naming the holder" 'event=run_skipped reason="
 assert_eq "nothing was run or recorded" "$before 5000" "$(echo $(sq analytics.db 'SELECT COUNT(*) FROM etl_runs') $(cursor))"
 lock "$HOST:$$" "$far" # this shell: a live process on this host
 assert_status "a live local holder keeps the lock" 3 jobads etl
+facts=$(sq analytics.db 'SELECT COUNT(*), SUM(records) FROM fact_hourly')
+assert_status "rebuild waits for the lock too" 3 jobads rebuild
+assert_grep "rebuild says so" '^jobads: rebuild: a run is in progress by' "$WORK/last.err"
+assert_eq "and empties nothing" "$facts 5000" "$(sq analytics.db 'SELECT COUNT(*), SUM(records) FROM fact_hourly') $(cursor)"
 lock "otherhost:4242" $(( $(date +%s) * 1000 - 1000 ))
 assert_status "an expired lease is taken over" 0 jobads etl --quiet
 assert_eq "and the run applied" "$(max_seq)" "$(cursor)"
