@@ -59,6 +59,23 @@ struct evstore_ops {
 	 */
 	int (*scan)(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
 		    size_t *nread, int64_t *upto, struct jerr *err);
+	/*
+	 * Optional (NULL when a backend's scans always carry the publisher attributes).
+	 * A scan may leave publisher_name/traffic/quality out of its rows, marking
+	 * that with publisher_name.s == NULL, so that they are read once per publisher
+	 * and chunk instead of once per row: this calls fn with the row at seq, of
+	 * which only seq, publisher_id and the publisher attributes are set.
+	 */
+	int (*row_publisher)(struct evstore *s, int64_t seq, ev_row_fn fn, void *arg,
+			     struct jerr *err);
+	/*
+	 * Optional, for parallel reads: rows with lo < seq <= hi in seq order, and a
+	 * second connection to the same store. Only for backends whose seq is commit
+	 * order, so that every row with seq <= stats()'s max_seq is already visible.
+	 */
+	int (*scan_range)(struct evstore *s, int64_t lo, int64_t hi, ev_row_fn fn, void *arg,
+			  size_t *nread, struct jerr *err);
+	int (*reopen)(struct evstore *s, struct evstore **out, struct jerr *err);
 	/* Highest seq stored and the number of rows. */
 	int (*stats)(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err);
 	/* The store's own GROUP BY of rows with seq <= upto, in grain order (bytewise text). */
