@@ -11,6 +11,8 @@ packages=(
     libcmocka-dev                      # unit tests
     clang-format                       # format check in the test suite
     bc time                            # bench/bench.sh arithmetic and peak RSS
+    libmariadb-dev                     # the mysql:// backends (MariaDB Connector/C)
+    mariadb-server mariadb-client      # a private test server (scripts/mariadb.sh) and its CLI
 )
 
 missing=()
