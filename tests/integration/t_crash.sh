@@ -27,15 +27,15 @@ assert_verify "after the kills, before finishing"
 assert_views_match "after the kills"
 assert_status "finish the run" 0 jobads etl --quiet
 assert_eq "cursor reaches the newest event" "$total" "$(cursor)"
-assert_eq "every event counted once" "$total" "$(sq analytics.db 'SELECT SUM(records) FROM fact_hourly')"
+assert_eq "every event counted once" "$total" "$(an_sql 'SELECT SUM(records) FROM fact_hourly')"
 assert_verify "after finishing"
 assert_views_match "after finishing"
 assert_eq "runs that were killed are recorded as running (the scheduler issue marks them failed)" 1 \
-    "$(( $(sq analytics.db "SELECT COUNT(*) FROM etl_runs WHERE state = 'running'") > 0 ))"
+    "$(( $(an_sql "SELECT COUNT(*) FROM etl_runs WHERE state = 'running'") > 0 ))"
 
 # SIGTERM stops cleanly between chunks and leaves a consistent state
 assert_status "rebuild" 0 jobads rebuild --chunk 100000 --quiet
-sq analytics.db 'DELETE FROM fact_hourly; DELETE FROM dim_publisher; UPDATE etl_state SET cursor = 0'
+an_sql 'DELETE FROM fact_hourly; DELETE FROM dim_publisher; UPDATE etl_state SET `cursor` = 0'
 "$JOBADS" etl --chunk 1000 >"$WORK/term.out" 2>&1 &
 pid=$!
 sleep 0.3
