@@ -68,7 +68,12 @@ start() {
     fi
     local tries port pid
     for tries in 1 2 3 4 5; do
-        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        # a restart keeps its port when it can, so that URLs stay valid
+        if [ "$tries" = 1 ] && [ -f "$dir/port" ]; then
+            port=$(cat "$dir/port")
+        else
+            port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        fi
         port_free "$port" || continue
         rm -f "$sock" "$pidf"
         # Small buffers: a test server on a shared 2-core machine. The log is

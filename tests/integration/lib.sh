@@ -276,3 +276,22 @@ finish() {
     fi
     echo "$(basename "$0"): all $CHECKS checks passed"
 }
+
+# A MariaDB server of this test's own in WORK/server (for tests that kill or
+# pause it), stopped when the test exits. Points the mysql stores at it.
+use_private_server() {
+    MARIADB_SH=$(readlink -f "$(dirname "${BASH_SOURCE[0]}")/../../scripts/mariadb.sh")
+    SERVER_DIR=$WORK/server
+    "$MARIADB_SH" start "$SERVER_DIR" || exit 1
+    trap '"$MARIADB_SH" stop "$SERVER_DIR"' EXIT
+    eval "$("$MARIADB_SH" env "$SERVER_DIR")"
+    MY_URL=${JOBADS_TEST_MYSQL_URL%/}
+    local hp=${MY_URL#mysql://}
+    MY_USER=${hp%%@*}
+    hp=${hp#*@}
+    MY_HOST=${hp%%:*}
+    MY_PORT=${hp#*:}
+    JOBADS_EVENTS=$(ev_url events)
+    JOBADS_ANALYTICS=$(an_url analytics)
+}
+server_pid() { cat "$SERVER_DIR/mariadbd.pid"; }
