@@ -282,7 +282,8 @@ static uint32_t *find_slot(struct ev_mysql *e, int64_t ts, const char *id, uint3
 static size_t arena_add(struct ev_mysql *e, struct ev_str v, unsigned long *len)
 {
 	size_t off = e->arena.len;
-	strbuf_add(&e->arena, v.s, v.n);
+	if (v.n) /* an absent field may have no pointer at all */
+		strbuf_add(&e->arena, v.s, v.n);
 	*len = v.n;
 	return off;
 }
