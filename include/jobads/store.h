@@ -48,8 +48,14 @@ struct evstore_ops {
 	int (*init)(struct evstore *s, struct jerr *err);
 	/* An ingest batch is one transaction: begin, insert..., commit (or rollback). */
 	int (*begin)(struct evstore *s, struct jerr *err);
-	/* Store ev; *dup = 1 when an event with the same event_id and ts is already stored. */
+	/*
+	 * Store ev; *dup = 1 when an event with the same event_id and ts is already
+	 * stored. A backend that sends rows to a server in blocks (mysql) knows at once
+	 * about duplicates within the batch, but may only find at commit that a row it
+	 * called new was stored before: see commit_dups.
+	 */
 	int (*insert)(struct evstore *s, const struct event *ev, int *dup, struct jerr *err);
+	/* Sets s->commit_dups: rows of this batch insert() called new that were duplicates. */
 	int (*commit)(struct evstore *s, struct jerr *err);
 	void (*rollback)(struct evstore *s);
 	/*
@@ -86,6 +92,12 @@ struct evstore_ops {
 struct evstore {
 	const struct evstore_ops *ops;
 	char *name; /* for messages: a path, or a URL without its password */
+	/*
+	 * Set by a successful commit: how many of the batch's rows that insert()
+	 * reported as stored turned out to be duplicates (0 where insert() always
+	 * knows, as on SQLite). The caller moves that many from stored to duplicates.
+	 */
+	int64_t commit_dups;
 };
 
 /* Report dimensions. */
@@ -198,7 +210,8 @@ struct anstore {
 };
 
 /*
- * Open a store by URL: "sqlite:PATH" or a plain path for the embedded default.
+ * Open a store by URL: "sqlite:PATH" or a plain path for the embedded default,
+ * or "mysql://USER[:PASS]@HOST[:PORT]/DB[?...]" when built with MariaDB Connector/C.
  * Returns STORE_OK with *out (close with *_close), or an error naming the URL.
  */
 int evstore_open(const char *url, enum store_mode mode, struct evstore **out, struct jerr *err);
@@ -209,5 +222,9 @@ void anstore_close(struct anstore *s);
 /* The backends (each in its own file under src/store/). */
 extern const struct evstore_ops evstore_sqlite_ops;
 extern const struct anstore_ops anstore_sqlite_ops;
+#ifdef JOBADS_HAVE_MYSQL
+extern const struct evstore_ops evstore_mysql_ops;
+extern const struct anstore_ops anstore_mysql_ops;
+#endif
 
 #endif
