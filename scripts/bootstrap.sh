@@ -13,6 +13,8 @@ packages=(
     bc time                            # bench/bench.sh arithmetic and peak RSS
     python3                            # tests: the Airflow DAG compiles
     util-linux                         # tests: setpriv, to drop root for a file-mode check
+    libmariadb-dev                     # the mysql:// backends (MariaDB Connector/C)
+    mariadb-server mariadb-client      # a private test server (scripts/mariadb.sh) and its CLI
     libcivetweb-dev                    # jobads serve: the HTTP server
     curl chromium                      # serve tests: HTTP client; the dashboard's browser test
     clang                              # fuzz targets (libFuzzer)

@@ -14,6 +14,15 @@ while IFS= read -r f; do
 done < <(git ls-files '*.c' '*.h' 2>/dev/null || find src include tests bench -name '*.[ch]')
 [ $bad -eq 0 ] || { echo "run: clang-format -i on the files above"; exit 1; }
 
+# A private MariaDB server for the mysql:// tests (both builds share it), stopped on exit.
+# JOBADS_TEST_MYSQL_URL already set (a server of your own) skips this.
+if [ -z "${JOBADS_TEST_MYSQL_URL:-}" ]; then
+    echo "== private MariaDB server in build/mariadb"
+    "$top/scripts/mariadb.sh" start "$top/build/mariadb"
+    trap '"$top/scripts/mariadb.sh" stop "$top/build/mariadb"' EXIT
+    eval "$("$top/scripts/mariadb.sh" env "$top/build/mariadb")"
+fi
+
 echo "== build (-Wall -Wextra -Werror)"
 "$top/scripts/build.sh" "$top/build"
 echo "== tests"

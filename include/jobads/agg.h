@@ -31,6 +31,8 @@ struct agg_publisher {
 	int32_t publisher_id;
 	uint32_t name, traffic, quality; /* interned; AGG_NONE when absent */
 	int64_t last_seq;
+	int pending; /* the attributes of last_seq are not read yet (agg_add of a row
+			without them: publisher_name.s == NULL); see agg_note_publisher */
 };
 
 #define AGG_NONE UINT32_MAX
@@ -60,6 +62,16 @@ void agg_release(struct agg *a);
 void agg_reset(struct agg *a);
 /* Add one event's measures to its group. */
 void agg_add(struct agg *a, const struct event *ev);
+/*
+ * Take the publisher attributes of ev (seq, publisher_id, publisher_*) if ev is
+ * the newest row of its publisher seen so far. agg_add does this for every row;
+ * a row given without attributes (publisher_name.s == NULL, a store that reads
+ * them once per publisher instead) leaves the publisher pending until this is
+ * called with that seq's attributes.
+ */
+void agg_note_publisher(struct agg *a, const struct event *ev);
+/* Add every group and publisher of src to dst (src is unchanged; strings re-interned). */
+void agg_merge(struct agg *dst, const struct agg *src);
 /* Add a whole group's measures (used to merge and by tests). */
 void agg_add_group(struct agg *a, const struct agg_key *k, const struct kpi_sums *v);
 uint32_t agg_intern(struct agg *a, const char *s, size_t n);

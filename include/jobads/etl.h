@@ -24,6 +24,7 @@ struct etl_opts {
 	double deadline;		   /* time_mono() past which the run stops (0: none) */
 	const char *owner;		   /* the run lock's owner (etl_owner_name) */
 	int64_t lease_ms;		   /* the lock's lease, renewed between chunks */
+	int reset; /* rebuild: empty the aggregates first (under the lock) */
 };
 
 struct etl_result {

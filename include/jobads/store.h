@@ -48,8 +48,14 @@ struct evstore_ops {
 	int (*init)(struct evstore *s, struct jerr *err);
 	/* An ingest batch is one transaction: begin, insert..., commit (or rollback). */
 	int (*begin)(struct evstore *s, struct jerr *err);
-	/* Store ev; *dup = 1 when an event with the same event_id and ts is already stored. */
+	/*
+	 * Store ev; *dup = 1 when an event with the same event_id and ts is already
+	 * stored. A backend that sends rows to a server in blocks (mysql) knows at once
+	 * about duplicates within the batch, but may only find at commit that a row it
+	 * called new was stored before: see commit_dups.
+	 */
 	int (*insert)(struct evstore *s, const struct event *ev, int *dup, struct jerr *err);
+	/* Sets s->commit_dups: rows of this batch insert() called new that were duplicates. */
 	int (*commit)(struct evstore *s, struct jerr *err);
 	void (*rollback)(struct evstore *s);
 	/*
@@ -59,6 +65,23 @@ struct evstore_ops {
 	 */
 	int (*scan)(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
 		    size_t *nread, int64_t *upto, struct jerr *err);
+	/*
+	 * Optional (NULL when a backend's scans always carry the publisher attributes).
+	 * A scan may leave publisher_name/traffic/quality out of its rows, marking
+	 * that with publisher_name.s == NULL, so that they are read once per publisher
+	 * and chunk instead of once per row: this calls fn with the row at seq, of
+	 * which only seq, publisher_id and the publisher attributes are set.
+	 */
+	int (*row_publisher)(struct evstore *s, int64_t seq, ev_row_fn fn, void *arg,
+			     struct jerr *err);
+	/*
+	 * Optional, for parallel reads: rows with lo < seq <= hi in seq order, and a
+	 * second connection to the same store. Only for backends whose seq is commit
+	 * order, so that every row with seq <= stats()'s max_seq is already visible.
+	 */
+	int (*scan_range)(struct evstore *s, int64_t lo, int64_t hi, ev_row_fn fn, void *arg,
+			  size_t *nread, struct jerr *err);
+	int (*reopen)(struct evstore *s, struct evstore **out, struct jerr *err);
 	/* Highest seq stored and the number of rows. */
 	int (*stats)(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err);
 	/* The store's own GROUP BY of rows with seq <= upto, in grain order (bytewise text). */
@@ -69,6 +92,12 @@ struct evstore_ops {
 struct evstore {
 	const struct evstore_ops *ops;
 	char *name; /* for messages: a path, or a URL without its password */
+	/*
+	 * Set by a successful commit: how many of the batch's rows that insert()
+	 * reported as stored turned out to be duplicates (0 where insert() always
+	 * knows, as on SQLite). The caller moves that many from stored to duplicates.
+	 */
+	int64_t commit_dups;
 };
 
 /* Report dimensions. */
@@ -183,7 +212,8 @@ struct anstore {
 };
 
 /*
- * Open a store by URL: "sqlite:PATH" or a plain path for the embedded default.
+ * Open a store by URL: "sqlite:PATH" or a plain path for the embedded default,
+ * or "mysql://USER[:PASS]@HOST[:PORT]/DB[?...]" when built with MariaDB Connector/C.
  * Returns STORE_OK with *out (close with *_close), or an error naming the URL.
  */
 int evstore_open(const char *url, enum store_mode mode, struct evstore **out, struct jerr *err);
@@ -194,5 +224,9 @@ void anstore_close(struct anstore *s);
 /* The backends (each in its own file under src/store/). */
 extern const struct evstore_ops evstore_sqlite_ops;
 extern const struct anstore_ops anstore_sqlite_ops;
+#ifdef JOBADS_HAVE_MYSQL
+extern const struct evstore_ops evstore_mysql_ops;
+extern const struct anstore_ops anstore_mysql_ops;
+#endif
 
 #endif

@@ -80,17 +80,18 @@ int cmd_demo(int argc, char **argv)
 	if (optind < argc)
 		return usage_error("demo", "unexpected argument '%s'", argv[optind]);
 
-	printf("== jobads demo: events in %s, aggregates in %s\n", co.events, co.analytics);
 	if (evstore_open(co.events, STORE_CREATE, &evs, &err) != STORE_OK ||
 	    anstore_open(co.analytics, STORE_CREATE, &as, &err) != STORE_OK) {
 		jlog_error("demo: %s", err.msg);
 		goto out;
 	}
+	/* the stores' names, not the URLs: a URL may hold a password */
+	printf("== jobads demo: events in %s, aggregates in %s\n", evs->name, as->name);
 	printf("== generate: %lld events over the past %d days\n", (long long)g.count, g.days);
 	if (generate_into_store(evs, &g, 0) != EXIT_OK)
 		goto out;
 	printf("== etl\n");
-	if (etl_command_run(evs, as, ETL_DEFAULT_CHUNK, 0) != EXIT_OK)
+	if (etl_command_run(evs, as, ETL_DEFAULT_CHUNK, 0, 0) != EXIT_OK)
 		goto out;
 	printf("== verify\n");
 	if (etl_verify(evs, as, stderr, 20, &vr, &err) != STORE_OK) {
@@ -109,7 +110,7 @@ int cmd_demo(int argc, char **argv)
 	if (rc == EXIT_OK)
 		printf("\nNext: jobads report --from now-1d, jobads help, or open %s with any SQL "
 		       "client (views campaign_summary, publisher_summary, ...).\n",
-		       co.analytics);
+		       as->name);
 out:
 	evstore_close(evs);
 	anstore_close(as);

@@ -12,7 +12,7 @@
 
 #include "jobads/banned.h"
 
-int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, int quiet)
+int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, int quiet, int reset)
 {
 	struct etl_opts o = {0};
 	struct etl_result res;
@@ -25,11 +25,13 @@ int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, int q
 	o.stop = &stop_requested;
 	o.trigger = "manual";
 	o.owner = owner;
+	o.reset = reset;
 	int r = etl_run_locked(evs, as, &o, &res, &holder, &err);
 	if (r == ETL_LOCKED) {
 		char since[40], until[40];
-		jlog_error("etl: a run is in progress by %s (since %s, lease until %s); not run",
-			   holder.owner, ts_format_iso(holder.acquired_ms, since, sizeof(since)),
+		jlog_error("%s: a run is in progress by %s (since %s, lease until %s); not run",
+			   reset ? "rebuild" : "etl", holder.owner,
+			   ts_format_iso(holder.acquired_ms, since, sizeof(since)),
 			   ts_format_iso(holder.expires_ms, until, sizeof(until)));
 		return EXIT_LOCKED;
 	}
@@ -49,6 +51,8 @@ int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, int q
 	}
 	if (!quiet) {
 		char e[32], g[32], rate[32];
+		if (reset)
+			printf("rebuild: aggregates emptied, cursor back to 0\n");
 		fmt_int(res.events, e, sizeof(e));
 		fmt_int(res.groups, g, sizeof(g));
 		fmt_int(res.secs > 0 ? (int64_t)((double)res.events / res.secs) : 0, rate,
@@ -102,15 +106,9 @@ static int etl_main(const char *name, int argc, char **argv, int rebuild)
 		jlog_error("%s: %s", name, err.msg);
 		goto out;
 	}
-	if (rebuild) {
-		if (as->ops->reset(as, &err) != STORE_OK) {
-			jlog_error("rebuild: %s", err.msg);
-			goto out;
-		}
-		if (!quiet)
-			printf("rebuild: aggregates emptied, cursor at 0\n");
-	}
-	rc = etl_command_run(evs, as, (size_t)chunk, quiet);
+	/* rebuild empties the aggregates under the run lock, so a run in progress elsewhere
+	 * is waited out (exit 3) before anything is touched */
+	rc = etl_command_run(evs, as, (size_t)chunk, quiet, rebuild);
 out:
 	evstore_close(evs);
 	anstore_close(as);

@@ -109,6 +109,9 @@ static int sink_commit(struct sink *s)
 	if (s->evs && s->in_batch > 0) {
 		if (s->evs->ops->commit(s->evs, &s->err) != STORE_OK)
 			return -1;
+		/* duplicates a batching backend only found at commit */
+		s->stored -= s->evs->commit_dups;
+		s->dups += s->evs->commit_dups;
 		s->in_batch = 0;
 	}
 	if (s->out && fflush(s->out) != 0) {

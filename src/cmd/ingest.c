@@ -97,6 +97,17 @@ static void reject(struct ingest *in, const char *src, long line, const char *re
 	}
 }
 
+/* Commit the open batch; count the duplicates a batching backend only found at commit. */
+static int commit_batch(struct ingest *in)
+{
+	in->in_batch = 0;
+	if (in->evs->ops->commit(in->evs, &in->err) != STORE_OK)
+		return -1;
+	in->accepted -= in->evs->commit_dups;
+	in->dups += in->evs->commit_dups;
+	return 0;
+}
+
 static int store_event(struct ingest *in, const struct event *ev)
 {
 	int dup;
@@ -110,9 +121,8 @@ static int store_event(struct ingest *in, const struct event *ev)
 	else
 		in->accepted++;
 	if (in->in_batch >= in->batch) {
-		if (in->evs->ops->commit(in->evs, &in->err) != STORE_OK)
+		if (commit_batch(in))
 			return -1;
-		in->in_batch = 0;
 		if (in->tty) {
 			double el = time_mono() - in->t0;
 			fprintf(stderr,
@@ -128,8 +138,7 @@ static int flush_batch(struct ingest *in)
 {
 	if (in->in_batch == 0)
 		return 0;
-	in->in_batch = 0;
-	return in->evs->ops->commit(in->evs, &in->err) == STORE_OK ? 0 : -1;
+	return commit_batch(in);
 }
 
 enum fmt { FMT_AUTO, FMT_NDJSON, FMT_CSV };

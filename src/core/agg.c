@@ -191,7 +191,7 @@ static int same_str(const struct agg *a, uint32_t id, struct ev_str v)
 	return a->strs.slen[id] == v.n && memcmp(a->strs.bytes + a->strs.off[id], v.s, v.n) == 0;
 }
 
-static void note_publisher(struct agg *a, const struct event *ev)
+void agg_note_publisher(struct agg *a, const struct event *ev)
 {
 	struct agg_publisher *p = NULL;
 	/* a handful of publishers per chunk: a linear search beats a table */
@@ -209,9 +209,13 @@ static void note_publisher(struct agg *a, const struct event *ev)
 		p->publisher_id = ev->publisher_id;
 		p->last_seq = -1;
 		p->name = p->traffic = p->quality = AGG_NONE;
+		p->pending = 0;
 	}
 	if (ev->seq >= p->last_seq) {
 		p->last_seq = ev->seq;
+		p->pending = ev->publisher_name.s == NULL;
+		if (p->pending)
+			return; /* attributes to come, for this seq */
 		/* the name rarely changes: compare before paying for an intern */
 		if (!same_str(a, p->name, ev->publisher_name))
 			p->name = agg_intern(a, ev->publisher_name.s, ev->publisher_name.n);
@@ -252,7 +256,7 @@ void agg_add(struct agg *a, const struct event *ev)
 	v->cpc_sum += cpc;
 	v->cpa_sum += cpa;
 	v->roi_sum += roi;
-	note_publisher(a, ev);
+	agg_note_publisher(a, ev);
 }
 
 void agg_add_group(struct agg *a, const struct agg_key *k, const struct kpi_sums *x)
@@ -268,6 +272,52 @@ void agg_add_group(struct agg *a, const struct agg_key *k, const struct kpi_sums
 	v->cpc_sum += x->cpc_sum;
 	v->cpa_sum += x->cpa_sum;
 	v->roi_sum += x->roi_sum;
+}
+
+/* src's string id as an ev_str (AGG_NONE: absent). */
+static struct ev_str str_of(const struct agg *src, uint32_t id)
+{
+	struct ev_str v = {"", 0};
+	size_t n;
+	if (id != AGG_NONE) {
+		v.s = agg_str(src, id, &n);
+		v.n = (uint32_t)n;
+	}
+	return v;
+}
+
+void agg_merge(struct agg *dst, const struct agg *src)
+{
+	/* map each of src's strings to dst's id once, not once per group */
+	uint32_t *map = xmalloc((src->strs.count ? src->strs.count : 1) * sizeof(uint32_t));
+	for (uint32_t i = 0; i < src->strs.count; i++) {
+		size_t n;
+		const char *t = agg_str(src, i, &n);
+		map[i] = agg_intern(dst, t, n);
+	}
+	for (uint32_t i = 0; i < src->ngroups; i++) {
+		struct agg_key k = src->groups[i].key;
+		k.industry = map[k.industry];
+		k.location = map[k.location];
+		k.device = map[k.device];
+		agg_add_group(dst, &k, &src->groups[i].val);
+	}
+	for (uint32_t i = 0; i < src->npubs; i++) {
+		const struct agg_publisher *p = &src->pubs[i];
+		struct event ev;
+		memset(&ev, 0, sizeof(ev));
+		ev.seq = p->last_seq;
+		ev.publisher_id = p->publisher_id;
+		if (p->pending) {
+			ev.publisher_name.s = NULL;
+		} else {
+			ev.publisher_name = str_of(src, p->name);
+			ev.publisher_traffic = str_of(src, p->traffic);
+			ev.publisher_quality = str_of(src, p->quality);
+		}
+		agg_note_publisher(dst, &ev);
+	}
+	free(map);
 }
 
 static _Thread_local const struct agg *sort_ctx;

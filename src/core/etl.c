@@ -26,6 +26,89 @@ static int add_row(void *arg, const struct event *ev)
 	return 0;
 }
 
+static int note_pub(void *arg, const struct event *ev)
+{
+	agg_note_publisher(arg, ev);
+	return 0;
+}
+
+/* Read the attributes of publishers a scan left pending (see evstore_ops.row_publisher). */
+static int resolve_publishers(struct evstore *evs, struct agg *a, struct jerr *err)
+{
+	for (uint32_t i = 0; i < a->npubs; i++) {
+		if (!a->pubs[i].pending)
+			continue;
+		if (!evs->ops->row_publisher) {
+			jerr_set(err,
+				 "%s: the scan left publisher attributes out and cannot read them",
+				 evs->name);
+			return STORE_ERROR;
+		}
+		int r = evs->ops->row_publisher(evs, a->pubs[i].last_seq, note_pub, a, err);
+		if (r != STORE_OK)
+			return r;
+	}
+	return STORE_OK;
+}
+
+/*
+ * Parallel reading: where the event store can scan seq ranges over a second
+ * connection (seq is commit order there), each chunk (cursor, hi] is read in two
+ * halves at once, the lower one by this thread into its own aggregation, then
+ * merged. Below this backlog the second connection is not worth opening.
+ */
+#define PARALLEL_MIN_BACKLOG 20000
+
+struct half_reader {
+	pthread_t th;
+	struct evstore *evs;
+	struct agg agg;
+	int64_t lo, hi;
+	size_t nread;
+	int rc;
+	struct jerr err;
+};
+
+static void *half_main(void *arg)
+{
+	struct half_reader *h = arg;
+	agg_reset(&h->agg);
+	h->rc = h->evs->ops->scan_range(h->evs, h->lo, h->hi, add_row, &h->agg, &h->nread, &h->err);
+	return NULL;
+}
+
+/*
+ * Read (cursor, min(cursor + chunk, max_seq)] into a: the lower half on h's
+ * thread and connection, the upper half here, then merge. *upto is the range's end.
+ */
+static int read_parallel(struct evstore *evs, struct half_reader *h, struct agg *a, int64_t cursor,
+			 size_t chunk, int64_t max_seq, size_t *nread, int64_t *upto,
+			 struct jerr *err)
+{
+	int64_t hi = max_seq - cursor > (int64_t)chunk ? cursor + (int64_t)chunk : max_seq;
+	int64_t mid = cursor + (hi - cursor) / 2;
+	size_t n = 0;
+	h->lo = cursor;
+	h->hi = mid;
+	h->nread = 0;
+	if (pthread_create(&h->th, NULL, half_main, h) != 0) {
+		jerr_set(err, "cannot start a reader thread");
+		return STORE_ERROR;
+	}
+	int r = evs->ops->scan_range(evs, mid, hi, add_row, a, &n, err);
+	pthread_join(h->th, NULL);
+	if (r == STORE_OK && h->rc != STORE_OK) {
+		r = h->rc;
+		*err = h->err;
+	}
+	if (r != STORE_OK)
+		return r;
+	agg_merge(a, &h->agg);
+	*nread = n + h->nread;
+	*upto = hi;
+	return STORE_OK;
+}
+
 static void progress(int64_t done, int64_t total, double t0)
 {
 	double el = time_mono() - t0;
@@ -128,6 +211,7 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 {
 	struct agg bufs[2];
 	struct applier ap;
+	struct half_reader half;
 	struct etl_run_rec rec;
 	int64_t cursor, max_seq = 0;
 	size_t chunk = o->chunk ? o->chunk : ETL_DEFAULT_CHUNK;
@@ -172,6 +256,14 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 	pthread_cond_init(&ap.cv, NULL);
 	agg_init(&bufs[0]);
 	agg_init(&bufs[1]);
+	memset(&half, 0, sizeof(half));
+	agg_init(&half.agg);
+	if (evs->ops->scan_range && evs->ops->reopen && max_seq - cursor >= PARALLEL_MIN_BACKLOG &&
+	    sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+		struct jerr e2;
+		if (evs->ops->reopen(evs, &half.evs, &e2) != STORE_OK)
+			half.evs = NULL; /* read on one connection, as everywhere else */
+	}
 	if (pthread_create(&ap.th, NULL, applier_main, &ap) != 0) {
 		jerr_set(err, "cannot start the apply thread");
 		r = STORE_ERROR;
@@ -194,9 +286,16 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 		/* bufs[cur] was submitted two rounds ago and is done: the wait below saw to it */
 		double t1 = time_mono();
 		agg_reset(&bufs[cur]);
-		r = evs->ops->scan(evs, cursor, chunk, add_row, &bufs[cur], &nread, &upto, err);
+		if (half.evs)
+			r = read_parallel(evs, &half, &bufs[cur], cursor, chunk, max_seq, &nread,
+					  &upto, err);
+		else
+			r = evs->ops->scan(evs, cursor, chunk, add_row, &bufs[cur], &nread, &upto,
+					   err);
+		if (r == STORE_OK)
+			r = resolve_publishers(evs, &bufs[cur], err);
 		res->read_secs += time_mono() - t1;
-		if (r != STORE_OK || nread == 0 || upto == cursor)
+		if (r != STORE_OK || upto == cursor)
 			break;
 		if ((r = applier_wait(&ap)) != STORE_OK)
 			break;
@@ -217,7 +316,7 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 			progress(applied - res->cursor_from, max_seq - res->cursor_from, t0);
 			drew = 1;
 		}
-		if (nread < chunk)
+		if (half.evs ? upto >= max_seq : nread < chunk)
 			break;
 	}
 	{
@@ -244,6 +343,8 @@ done:
 	res->apply_secs = ap.secs;
 	agg_release(&bufs[0]);
 	agg_release(&bufs[1]);
+	agg_release(&half.agg);
+	evstore_close(half.evs);
 	pthread_mutex_destroy(&ap.mu);
 	pthread_cond_destroy(&ap.cv);
 	if (drew) {
@@ -319,6 +420,8 @@ static int run_locked(struct evstore *evs, struct anstore *as, const struct etl_
 	int64_t stale = 0;
 	r = as->ops->runs_fail_stale(as, "the process running it died (found by the next run)",
 				     time_now_ms(), &stale, err);
+	if (r == STORE_OK && o->reset)
+		r = as->ops->reset(as, err);
 	if (r == STORE_OK) {
 		r = etl_run(evs, as, &lo, res, err);
 		res->stale_failed = stale;

@@ -15,7 +15,7 @@
 struct ev_sqlite {
 	struct evstore base;
 	sqlite3 *db;
-	sqlite3_stmt *ins, *scan, *maxseq;
+	sqlite3_stmt *ins, *scan, *scan_range, *rowpub, *maxseq;
 	int in_txn;
 };
 
@@ -26,11 +26,19 @@ struct ev_sqlite {
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"     \
 	" ?18, ?19) ON CONFLICT (ts, event_id) DO NOTHING"
 
-/* Only the columns the ETL needs, so a run reads no more than it must. */
-#define SQL_SCAN                                                                                   \
-	"SELECT seq, ts, publisher_id, publisher_name, publisher_traffic, publisher_quality,"      \
-	" campaign_id, industry, location, device, impressions, clicks, apply_count,"              \
-	" cost_micros, quality_score FROM tracking WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+/*
+ * Only the columns the ETL needs, so a run reads no more than it must; the
+ * publisher's name, traffic and quality are read once per publisher and chunk
+ * (SQL_ROWPUB, by seq) instead of once per row, which cuts a fifth of the scan.
+ */
+#define SCAN_COLUMNS                                                                               \
+	"SELECT seq, ts, publisher_id, campaign_id, industry, location, device, impressions,"      \
+	" clicks, apply_count, cost_micros, quality_score FROM tracking"
+#define SQL_SCAN       SCAN_COLUMNS " WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+#define SQL_SCAN_RANGE SCAN_COLUMNS " WHERE seq > ?1 AND seq <= ?2 ORDER BY seq"
+#define SQL_ROWPUB                                                                                 \
+	"SELECT publisher_id, publisher_name, publisher_traffic, publisher_quality FROM tracking"  \
+	" WHERE seq = ?1"
 
 #define SQL_MAXSEQ "SELECT seq FROM tracking ORDER BY seq DESC LIMIT 1"
 
@@ -71,6 +79,8 @@ static void ev_sqlite_close(struct evstore *s)
 		sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_finalize(e->ins);
 	sqlite3_finalize(e->scan);
+	sqlite3_finalize(e->scan_range);
+	sqlite3_finalize(e->rowpub);
 	sqlite3_finalize(e->maxseq);
 	sqlite3_close(e->db);
 	free(e->base.name);
@@ -108,6 +118,8 @@ static int ev_sqlite_open(const char *path, enum store_mode mode, struct evstore
 	}
 	if ((r = sq_prepare(e->db, SQL_INSERT, &e->ins, path, err)) != STORE_OK ||
 	    (r = sq_prepare(e->db, SQL_SCAN, &e->scan, path, err)) != STORE_OK ||
+	    (r = sq_prepare(e->db, SQL_SCAN_RANGE, &e->scan_range, path, err)) != STORE_OK ||
+	    (r = sq_prepare(e->db, SQL_ROWPUB, &e->rowpub, path, err)) != STORE_OK ||
 	    (r = sq_prepare(e->db, SQL_MAXSEQ, &e->maxseq, path, err)) != STORE_OK)
 		goto fail;
 	*out = &e->base;
@@ -187,38 +199,32 @@ static int ev_sqlite_insert(struct evstore *s, const struct event *ev, int *dup,
 	return STORE_OK;
 }
 
-static int ev_sqlite_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
-			  size_t *nread, int64_t *upto, struct jerr *err)
+/* Step st (bound) and hand each row to fn; publisher attributes left for row_publisher. */
+static int scan_rows(struct ev_sqlite *e, sqlite3_stmt *st, ev_row_fn fn, void *arg, size_t *nread,
+		     int64_t *last, struct jerr *err)
 {
-	struct ev_sqlite *e = (struct ev_sqlite *)s;
-	sqlite3_stmt *st = e->scan;
 	struct event ev;
 	int rc, stop = 0;
 	size_t n = 0;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.bid = -1;
-	*upto = after;
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	ev.publisher_name.s = NULL; /* not read: see SQL_ROWPUB */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		ev.seq = sqlite3_column_int64(st, 0);
 		ev.ts_ms = sqlite3_column_int64(st, 1);
 		ev.publisher_id = sqlite3_column_int(st, 2);
-		ev.publisher_name = sq_col_str(st, 3);
-		ev.publisher_traffic = sq_col_str(st, 4);
-		ev.publisher_quality = sq_col_str(st, 5);
-		ev.campaign_id = sqlite3_column_int(st, 6);
-		ev.industry = sq_col_str(st, 7);
-		ev.location = sq_col_str(st, 8);
-		ev.device = sq_col_str(st, 9);
-		ev.impressions = sqlite3_column_int64(st, 10);
-		ev.clicks = sqlite3_column_int64(st, 11);
-		ev.apply_count = sqlite3_column_int64(st, 12);
-		ev.cost_micros = sqlite3_column_int64(st, 13);
-		ev.quality_score = sqlite3_column_int(st, 14);
+		ev.campaign_id = sqlite3_column_int(st, 3);
+		ev.industry = sq_col_str(st, 4);
+		ev.location = sq_col_str(st, 5);
+		ev.device = sq_col_str(st, 6);
+		ev.impressions = sqlite3_column_int64(st, 7);
+		ev.clicks = sqlite3_column_int64(st, 8);
+		ev.apply_count = sqlite3_column_int64(st, 9);
+		ev.cost_micros = sqlite3_column_int64(st, 10);
+		ev.quality_score = sqlite3_column_int(st, 11);
 		n++;
-		*upto = ev.seq;
+		*last = ev.seq;
 		if ((stop = fn(arg, &ev)) != 0)
 			break;
 	}
@@ -227,8 +233,61 @@ static int ev_sqlite_scan(struct evstore *s, int64_t after, size_t limit, ev_row
 	if (stop)
 		return stop;
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return sq_fail(e->db, rc, s->name, "reading events", err);
+		return sq_fail(e->db, rc, e->base.name, "reading events", err);
 	return STORE_OK;
+}
+
+static int ev_sqlite_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
+			  size_t *nread, int64_t *upto, struct jerr *err)
+{
+	struct ev_sqlite *e = (struct ev_sqlite *)s;
+	*upto = after;
+	sqlite3_bind_int64(e->scan, 1, after);
+	sqlite3_bind_int64(e->scan, 2, (sqlite3_int64)limit);
+	return scan_rows(e, e->scan, fn, arg, nread, upto, err);
+}
+
+static int ev_sqlite_scan_range(struct evstore *s, int64_t lo, int64_t hi, ev_row_fn fn, void *arg,
+				size_t *nread, struct jerr *err)
+{
+	struct ev_sqlite *e = (struct ev_sqlite *)s;
+	int64_t last = lo;
+	sqlite3_bind_int64(e->scan_range, 1, lo);
+	sqlite3_bind_int64(e->scan_range, 2, hi);
+	return scan_rows(e, e->scan_range, fn, arg, nread, &last, err);
+}
+
+static int ev_sqlite_row_publisher(struct evstore *s, int64_t seq, ev_row_fn fn, void *arg,
+				   struct jerr *err)
+{
+	struct ev_sqlite *e = (struct ev_sqlite *)s;
+	sqlite3_stmt *st = e->rowpub;
+	struct event ev;
+	int rc, r = STORE_OK;
+	memset(&ev, 0, sizeof(ev));
+	sqlite3_bind_int64(st, 1, seq);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ev.seq = seq;
+		ev.publisher_id = sqlite3_column_int(st, 0);
+		ev.publisher_name = sq_col_str(st, 1);
+		ev.publisher_traffic = sq_col_str(st, 2);
+		ev.publisher_quality = sq_col_str(st, 3);
+		r = fn(arg, &ev);
+	} else if (rc == SQLITE_DONE) {
+		jerr_set(err, "%s: event seq %lld vanished while the ETL read it", s->name,
+			 (long long)seq);
+		r = STORE_ERROR;
+	} else {
+		r = sq_fail(e->db, rc, s->name, "reading a publisher", err);
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+static int ev_sqlite_reopen(struct evstore *s, struct evstore **out, struct jerr *err)
+{
+	return ev_sqlite_open(s->name, STORE_OPEN_EXISTING, out, err);
 }
 
 static int ev_sqlite_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err)
@@ -285,6 +344,9 @@ const struct evstore_ops evstore_sqlite_ops = {
     .commit = ev_sqlite_commit,
     .rollback = ev_sqlite_rollback,
     .scan = ev_sqlite_scan,
+    .row_publisher = ev_sqlite_row_publisher,
+    .scan_range = ev_sqlite_scan_range,
+    .reopen = ev_sqlite_reopen,
     .stats = ev_sqlite_stats,
     .recompute = ev_sqlite_recompute,
 };

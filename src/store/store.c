@@ -12,13 +12,44 @@
 
 static const struct evstore_ops *const ev_backends[] = {
     &evstore_sqlite_ops,
+#ifdef JOBADS_HAVE_MYSQL
+    &evstore_mysql_ops,
+#endif
 };
 
 static const struct anstore_ops *const an_backends[] = {
     &anstore_sqlite_ops,
+#ifdef JOBADS_HAVE_MYSQL
+    &anstore_mysql_ops,
+#endif
 };
 
+/* What this build can open, for "unknown scheme" messages. */
+#ifdef JOBADS_HAVE_MYSQL
+#define BACKENDS "sqlite, mysql"
+#else
+#define BACKENDS "sqlite; mysql needs a build with libmariadb-dev"
+#endif
+
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* url for a message: "scheme://user:PASSWORD@host" loses its password. */
+static const char *redact(const char *url, char *buf, size_t len)
+{
+	const char *auth = strstr(url, "://");
+	if (!auth)
+		return url;
+	auth += 3;
+	const char *end = auth + strcspn(auth, "/?");
+	const char *at = NULL, *colon;
+	for (const char *c = auth; c < end; c++)
+		if (*c == '@')
+			at = c;
+	if (!at || !(colon = memchr(auth, ':', (size_t)(at - auth))))
+		return url;
+	snprintf(buf, len, "%.*s:***%s", (int)(colon - url), url, at);
+	return buf;
+}
 
 /* Split "scheme:rest"; a string with no scheme is a path for the sqlite backend. */
 static void split_url(const char *url, char *scheme, size_t slen, const char **rest)
@@ -44,7 +75,9 @@ int evstore_open(const char *url, enum store_mode mode, struct evstore **out, st
 	for (size_t i = 0; i < N_ELEMS(ev_backends); i++)
 		if (strcmp(ev_backends[i]->scheme, scheme) == 0)
 			return ev_backends[i]->open(rest, mode, out, err);
-	jerr_set(err, "%s: unknown event store scheme '%s' (this build has: sqlite)", url, scheme);
+	char shown[512];
+	jerr_set(err, "%s: unknown event store scheme '%s' (this build has: " BACKENDS ")",
+		 redact(url, shown, sizeof(shown)), scheme);
 	return STORE_ERROR;
 }
 
@@ -62,8 +95,9 @@ int anstore_open(const char *url, enum store_mode mode, struct anstore **out, st
 	for (size_t i = 0; i < N_ELEMS(an_backends); i++)
 		if (strcmp(an_backends[i]->scheme, scheme) == 0)
 			return an_backends[i]->open(rest, mode, out, err);
-	jerr_set(err, "%s: unknown analytics store scheme '%s' (this build has: sqlite)", url,
-		 scheme);
+	char shown[512];
+	jerr_set(err, "%s: unknown analytics store scheme '%s' (this build has: " BACKENDS ")",
+		 redact(url, shown, sizeof(shown)), scheme);
 	return STORE_ERROR;
 }
 

@@ -39,7 +39,7 @@ cmd=${cmd//'{{ params.jobads_bin }}'/$JOBADS}
 assert_status "generate" 0 jobads generate --count 3000 --days 2 --seed 21 --quiet
 assert_status "the DAG's command runs" 0 bash -c "$cmd"
 assert_eq "it processed every event" "$(events_count)" "$(cursor)"
-assert_eq "and recorded a manual run" "manual success" \
-    "$(sq analytics.db "SELECT trigger || ' ' || state FROM etl_runs ORDER BY id DESC LIMIT 1")"
+assert_eq "and recorded a manual run" "manual|success" \
+    "$(an_sql "SELECT \`trigger\`, state FROM etl_runs ORDER BY id DESC LIMIT 1")"
 assert_verify "after the DAG's command"
 finish

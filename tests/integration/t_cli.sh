@@ -32,26 +32,26 @@ assert_eq "count" 500 "$(wc -l <a.ndjson)"
 # the original's distributions
 jobads generate --count 20000 --seed 3 --quiet
 assert_eq "publishers 1..10, campaigns 101..110" "1|10|101|110" \
-    "$(sq events.db 'SELECT MIN(publisher_id), MAX(publisher_id), MIN(campaign_id), MAX(campaign_id) FROM tracking')"
-assert_eq "campaign = job + 100" 0 "$(sq events.db 'SELECT COUNT(*) FROM tracking WHERE campaign_id != job_id + 100')"
-assert_eq "cost = clicks * bid" 0 "$(sq events.db 'SELECT COUNT(*) FROM tracking WHERE cost_micros != clicks * bid * 1000000')"
+    "$(ev_sql 'SELECT MIN(publisher_id), MAX(publisher_id), MIN(campaign_id), MAX(campaign_id) FROM tracking')"
+assert_eq "campaign = job + 100" 0 "$(ev_sql 'SELECT COUNT(*) FROM tracking WHERE campaign_id != job_id + 100')"
+assert_eq "cost = clicks * bid" 0 "$(ev_sql 'SELECT COUNT(*) FROM tracking WHERE cost_micros != clicks * bid * 1000000')"
 assert_eq "HIGH traffic impressions in 500..4000" "500|4000" \
-    "$(sq events.db "SELECT MIN(impressions), MAX(impressions) FROM tracking WHERE publisher_traffic = 'HIGH'")"
+    "$(ev_sql "SELECT MIN(impressions), MAX(impressions) FROM tracking WHERE publisher_traffic = 'HIGH'")"
 assert_eq "mobile share about 0.75" 1 \
-    "$(sq events.db "SELECT abs(AVG(device = 'mobile') - 0.75) < 0.02 FROM tracking")"
+    "$(ev_sql "SELECT abs(AVG(device = 'mobile') - 0.75) < 0.02 FROM tracking")"
 assert_eq "clicks/impressions within 1%..8%" 0 \
-    "$(sq events.db 'SELECT COUNT(*) FROM tracking WHERE clicks > impressions * 0.08 + 1')"
+    "$(ev_sql 'SELECT COUNT(*) FROM tracking WHERE clicks > impressions * 0.08 + 1')"
 assert_eq "LinkedIn bids 20..50" "20|50" \
-    "$(sq events.db "SELECT MIN(bid), MAX(bid) FROM tracking WHERE publisher_id = 3")"
+    "$(ev_sql "SELECT MIN(bid), MAX(bid) FROM tracking WHERE publisher_id = 3")"
 assert_eq "HIGH quality mean about 85" 1 \
-    "$(sq events.db "SELECT abs(AVG(quality_score) - 84.5) < 1 FROM tracking WHERE publisher_quality = 'HIGH'")"
+    "$(ev_sql "SELECT abs(AVG(quality_score) - 84.5) < 1 FROM tracking WHERE publisher_quality = 'HIGH'")"
 
 # --days: the daily shape puts more traffic at 10:00 than at 03:00 UTC
-jobads generate --count 20000 --days 14 --seed 4 --events sqlite:shape.db --quiet
+jobads generate --count 20000 --days 14 --seed 4 --events "$(ev_url shape)" --quiet
 assert_eq "daily shape" 1 \
-    "$(sq shape.db 'SELECT (SELECT COUNT(*) FROM tracking WHERE hour = 10) > 3 * (SELECT COUNT(*) FROM tracking WHERE hour = 3)')"
+    "$(ev_sql_at shape 'SELECT (SELECT COUNT(*) FROM tracking WHERE hour = 10) > 3 * (SELECT COUNT(*) FROM tracking WHERE hour = 3)')"
 assert_eq "time order" 0 \
-    "$(sq shape.db 'SELECT COUNT(*) FROM tracking a JOIN tracking b ON b.seq = a.seq + 1 WHERE b.ts < a.ts')"
+    "$(ev_sql_at shape 'SELECT COUNT(*) FROM tracking a JOIN tracking b ON b.seq = a.seq + 1 WHERE b.ts < a.ts')"
 
 assert_status "etl" 0 jobads etl
 assert_grep "etl summary" '^etl: 20,000 events, .* groups, cursor 0 -> 20000' "$WORK/last.out"
@@ -62,13 +62,13 @@ done
 assert_status "report --json" 0 jobads report --json
 cp "$WORK/last.out" report.json
 assert_eq "JSON is valid and its total matches the store" \
-    "$(sq analytics.db 'SELECT SUM(clicks) FROM fact_hourly')" \
+    "$(an_sql 'SELECT SUM(clicks) FROM fact_hourly')" \
     "$(sq :memory: "SELECT json_extract(readfile('report.json'), '\$.total.clicks')")"
 assert_eq "JSON campaign rows" 10 "$(sq :memory: "SELECT json_array_length(readfile('report.json'), '\$.campaigns')")"
 assert_status "report filtered" 0 jobads report --json --campaign 101 --device mobile --from now-1d --to now+1h
 cp "$WORK/last.out" f.json
 assert_eq "filtered total matches SQL" \
-    "$(sq analytics.db "SELECT SUM(clicks) FROM fact_hourly WHERE campaign_id = 101 AND device = 'mobile'")" \
+    "$(an_sql "SELECT SUM(clicks) FROM fact_hourly WHERE campaign_id = 101 AND device = 'mobile'")" \
     "$(sq :memory: "SELECT json_extract(readfile('f.json'), '\$.total.clicks')")"
 assert_status "report for an empty range" 0 jobads report --json --from 2001-01-01 --to 2001-01-02
 cp "$WORK/last.out" e.json

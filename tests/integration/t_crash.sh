@@ -27,20 +27,20 @@ assert_verify "after the kills, before finishing"
 assert_views_match "after the kills"
 assert_status "finish the run" 0 jobads etl --quiet
 assert_eq "cursor reaches the newest event" "$total" "$(cursor)"
-assert_eq "every event counted once" "$total" "$(sq analytics.db 'SELECT SUM(records) FROM fact_hourly')"
+assert_eq "every event counted once" "$total" "$(an_sql 'SELECT SUM(records) FROM fact_hourly')"
 assert_verify "after finishing"
 assert_views_match "after finishing"
 # a killed run holds the run lock and its etl_runs row says 'running': the next
 # run takes the lock from the dead process and marks those rows failed
 assert_eq "no run is left 'running' after the kills" 0 \
-    "$(sq analytics.db "SELECT COUNT(*) FROM etl_runs WHERE state = 'running'")"
+    "$(an_sql "SELECT COUNT(*) FROM etl_runs WHERE state = 'running'")"
 assert_eq "killed runs are marked failed, saying why" 1 \
-    "$(( $(sq analytics.db "SELECT COUNT(*) FROM etl_runs WHERE state = 'failed' AND error LIKE '%died%'") >= 20 ))"
-assert_eq "the run lock is free" "" "$(sq analytics.db 'SELECT owner FROM etl_lock')"
+    "$(( $(an_sql "SELECT COUNT(*) FROM etl_runs WHERE state = 'failed' AND error LIKE '%died%'") >= 20 ))"
+assert_eq "the run lock is free" "" "$(an_sql 'SELECT owner FROM etl_lock')"
 
 # SIGTERM stops cleanly between chunks and leaves a consistent state
 assert_status "rebuild" 0 jobads rebuild --chunk 100000 --quiet
-sq analytics.db 'DELETE FROM fact_hourly; DELETE FROM dim_publisher; UPDATE etl_state SET cursor = 0'
+an_sql 'DELETE FROM fact_hourly; DELETE FROM dim_publisher; UPDATE etl_state SET `cursor` = 0'
 "$JOBADS" etl --chunk 1000 >"$WORK/term.out" 2>&1 &
 pid=$!
 sleep 0.3

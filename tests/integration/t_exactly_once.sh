@@ -36,25 +36,24 @@ assert_views_match "after live stream"
 # the same records in NDJSON and CSV aggregate the same
 jobads generate --count 2000 --days 2 --seed 9 --output "$WORK/same.ndjson"
 jobads generate --count 2000 --days 2 --seed 9 --output "$WORK/same.csv" --format csv
-mkdir -p a b
-JOBADS_EVENTS=sqlite:a/e.db JOBADS_ANALYTICS=sqlite:a/a.db jobads ingest --quiet "$WORK/same.ndjson" 2>/dev/null
-JOBADS_EVENTS=sqlite:b/e.db JOBADS_ANALYTICS=sqlite:b/a.db jobads ingest --quiet "$WORK/same.csv" 2>/dev/null
-JOBADS_EVENTS=sqlite:a/e.db JOBADS_ANALYTICS=sqlite:a/a.db jobads etl --quiet
-JOBADS_EVENTS=sqlite:b/e.db JOBADS_ANALYTICS=sqlite:b/a.db jobads etl --quiet
+
+JOBADS_EVENTS=$(ev_url a_e) JOBADS_ANALYTICS=$(an_url a_a) jobads ingest --quiet "$WORK/same.ndjson" 2>/dev/null
+JOBADS_EVENTS=$(ev_url b_e) JOBADS_ANALYTICS=$(an_url b_a) jobads ingest --quiet "$WORK/same.csv" 2>/dev/null
+JOBADS_EVENTS=$(ev_url a_e) JOBADS_ANALYTICS=$(an_url a_a) jobads etl --quiet
+JOBADS_EVENTS=$(ev_url b_e) JOBADS_ANALYTICS=$(an_url b_a) jobads etl --quiet
 assert_eq "NDJSON and CSV of the same records give the same facts" \
-    "$(sq a/a.db 'SELECT * FROM fact_hourly ORDER BY 1,2,3,4,5,6' | md5sum)" \
-    "$(sq b/a.db 'SELECT * FROM fact_hourly ORDER BY 1,2,3,4,5,6' | md5sum)"
+    "$(an_sql_at a_a 'SELECT * FROM fact_hourly ORDER BY 1,2,3,4,5,6' | md5sum)" \
+    "$(an_sql_at b_a 'SELECT * FROM fact_hourly ORDER BY 1,2,3,4,5,6' | md5sum)"
 
 # rebuild recomputes the same aggregates from scratch
-before=$(sq analytics.db 'SELECT SUM(records), SUM(clicks), SUM(cost_micros) FROM fact_hourly')
+before=$(an_sql 'SELECT SUM(records), SUM(clicks), SUM(cost_micros) FROM fact_hourly')
 assert_status "rebuild" 0 jobads rebuild --quiet
 assert_eq "rebuild gives the same totals" "$before" \
-    "$(sq analytics.db 'SELECT SUM(records), SUM(clicks), SUM(cost_micros) FROM fact_hourly')"
+    "$(an_sql 'SELECT SUM(records), SUM(clicks), SUM(cost_micros) FROM fact_hourly')"
 assert_verify "after rebuild"
 
 # verify catches a tampered aggregate
-sq analytics.db 'UPDATE fact_hourly SET clicks = clicks + 1 WHERE rowid IN (SELECT rowid FROM fact_hourly LIMIT 1)' 2>/dev/null ||
-    sq analytics.db "UPDATE fact_hourly SET clicks = clicks + 1 WHERE (hour_start, campaign_id, publisher_id, industry, location, device) IN (SELECT hour_start, campaign_id, publisher_id, industry, location, device FROM fact_hourly LIMIT 1)"
+tamper_one_fact
 assert_status "verify fails on a tampered fact" 1 jobads verify
 assert_grep "verify names the difference" 'mismatch: counts differ' "$WORK/last.err"
 assert_eq "the views now disagree with the recompute too" 1 "$(( $(check_views) > 0 ))"

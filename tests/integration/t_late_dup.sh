@@ -15,10 +15,10 @@ cat >late.ndjson <<JSON
 JSON
 assert_status "ingest late events" 0 jobads ingest late.ndjson
 assert_status "second run" 0 jobads etl --quiet
-row=$(sq analytics.db "SELECT records, impressions, clicks, applies, cost_micros, quality_sum FROM fact_hourly WHERE hour_start = $hour_start AND campaign_id = 901")
+row=$(an_sql "SELECT records, impressions, clicks, applies, cost_micros, quality_sum FROM fact_hourly WHERE hour_start = $hour_start AND campaign_id = 901")
 assert_eq "late events land in their own hour" "2|1500|50|5|125500000|110" "$row"
 assert_eq "hour and weekday derived from ts" "9|$(date -u -d "$day" +%u)" \
-    "$(sq events.db "SELECT DISTINCT hour || '|' || day_of_week FROM tracking WHERE campaign_id = 901")"
+    "$(ev_sql "SELECT DISTINCT hour, day_of_week FROM tracking WHERE campaign_id = 901")"
 assert_verify "after late events"
 assert_views_match "after late events"
 
@@ -29,7 +29,7 @@ head -1 late.ndjson >dup.ndjson
 head -1 late.ndjson >>dup.ndjson
 assert_status "ingest a file holding one event twice" 0 jobads ingest dup.ndjson
 assert_grep "in-file duplicate counted" '0 stored, 2 duplicates' "$WORK/last.err"
-assert_eq "stored once" 1 "$(sq events.db "SELECT COUNT(*) FROM tracking WHERE event_id = '11111111-2222-4333-8444-555555555555'")"
+assert_eq "stored once" 1 "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE event_id = '11111111-2222-4333-8444-555555555555'")"
 # the same event_id in upper case is the same event (UUIDs are stored lowercase)
 line1=$(head -1 late.ndjson | sed 's/11111111-2222-4333-8444-555555555555/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee/')
 echo "$line1" >lower.ndjson
@@ -39,7 +39,7 @@ assert_status "ingest uppercase id" 0 jobads ingest upper.ndjson
 assert_grep "uppercase is a duplicate" '0 stored, 1 duplicates' "$WORK/last.err"
 assert_status "third run" 0 jobads etl --quiet
 assert_eq "counted once after the retries" "3|2500" \
-    "$(sq analytics.db "SELECT records, impressions FROM fact_hourly WHERE hour_start = $hour_start AND campaign_id = 901")"
+    "$(an_sql "SELECT records, impressions FROM fact_hourly WHERE hour_start = $hour_start AND campaign_id = 901")"
 
 # A generated stream re-sent whole (a client retry) adds nothing.
 jobads generate --count 3000 --days 2 --seed 12 --output batch.ndjson
@@ -47,7 +47,7 @@ assert_status "send a batch" 0 jobads ingest batch.ndjson
 assert_status "re-send the batch" 0 jobads ingest batch.ndjson
 assert_grep "all duplicates" '0 stored, 3,000 duplicates' "$WORK/last.err"
 assert_status "run" 0 jobads etl --quiet
-assert_eq "records equal stored events" "$(events_count)" "$(sq analytics.db 'SELECT SUM(records) FROM fact_hourly')"
+assert_eq "records equal stored events" "$(events_count)" "$(an_sql 'SELECT SUM(records) FROM fact_hourly')"
 assert_verify "after duplicates"
 assert_views_match "after duplicates"
 finish

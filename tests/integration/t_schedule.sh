@@ -1,8 +1,11 @@
 # The scheduler and the run lock: slots and logs, one run at a time across
 # processes (a manual etl, two schedulers), a killed scheduler's run marked
 # failed, SIGTERM and SIGHUP, retries with backoff while the analytics store is
-# unwritable, and the per-run timeout.
+# unavailable (a SQLite file made unwritable, or the MariaDB server stopped),
+# and the per-run timeout. Runs on every backend (lib.sh).
 source "$(dirname "$0")/lib.sh" "$@"
+# with the analytics store on MySQL, this test stops and starts its own server
+[ "$AN_KIND" != mysql ] || use_private_server
 
 # Runs as an unprivileged user where the test runs as root: root ignores file
 # modes, and one check makes the analytics store unwritable with chmod.
@@ -14,8 +17,13 @@ fi
 jobads() { "${AS[@]}" "$JOBADS" "$@"; }
 bg_jobads() { "${AS[@]}" "$JOBADS" "$@" & }
 HOST=$(hostname)
-running() { sq analytics.db "SELECT COUNT(*) FROM etl_runs WHERE state = 'running'"; }
-max_seq() { sq events.db 'SELECT MAX(seq) FROM tracking'; }
+running() { an_sql "SELECT COUNT(*) FROM etl_runs WHERE state = 'running'"; }
+max_seq() { ev_sql 'SELECT MAX(seq) FROM tracking'; }
+lock_owner() { an_sql 'SELECT owner FROM etl_lock'; }
+# unix ms of a timestamp as either store prints it (ISO text, or DATETIME(3))
+to_ms() { date -u -d "$1" +%s%3N; }
+# the rows of a query on one line, rows separated by spaces
+rows() { echo $(an_sql "$@"); }
 # wait_for WHAT SECONDS command...: poll until the command succeeds
 wait_for() {
     local what=$1 secs=$2 i=0
@@ -48,28 +56,34 @@ assert_status "two slots" 0 jobads schedule --every 1s --slots 2 --log-file "$WO
 assert_eq "two run_start lines" 2 "$(grep -c 'level=info event=run_start trigger=schedule attempt=1' s.log)"
 assert_grep "run_end with counts" "event=run_end run=[0-9]+ state=success events=5000 groups=[0-9]+ cursor_from=0 cursor_to=5000" s.log
 assert_grep "start line names the owner" "event=scheduler_start owner=$HOST:[0-9]+ every_s=1" s.log
-assert_eq "two schedule runs recorded" "success 5000|success 0" \
-    "$(sq analytics.db "SELECT group_concat(state || ' ' || events_read, '|') FROM (SELECT * FROM etl_runs WHERE trigger = 'schedule' ORDER BY id)")"
-assert_eq "the slots were a second apart" 1 \
-    "$(sq analytics.db "SELECT CAST(ROUND((julianday(MAX(started_at)) - julianday(MIN(started_at))) * 86400) AS INTEGER) FROM etl_runs WHERE trigger = 'schedule'")"
-assert_eq "the lock is free after" "" "$(sq analytics.db 'SELECT owner FROM etl_lock')"
+assert_eq "two schedule runs recorded" "success|5000 success|0" \
+    "$(rows "SELECT state, events_read FROM etl_runs WHERE \`trigger\` = 'schedule' ORDER BY id")"
+first_start=$(an_sql "SELECT MIN(started_at) FROM etl_runs WHERE \`trigger\` = 'schedule'")
+last_start=$(an_sql "SELECT MAX(started_at) FROM etl_runs WHERE \`trigger\` = 'schedule'")
+gap=$(( $(to_ms "$last_start") - $(to_ms "$first_start") ))
+assert_eq "the slots were a second apart (${gap} ms)" 1 "$(( gap >= 950 && gap <= 1100 ))"
+assert_eq "the lock is free after" "" "$(lock_owner)"
 assert_status "runs --json" 0 jobads runs --json --limit 1
 assert_grep "runs --json has the owner" "\"owner\": \"$HOST:[0-9]+\"" "$WORK/last.out"
 assert_verify "after scheduled runs"
 
 # --- the run lock, held by someone else
-lock() { sq analytics.db "UPDATE etl_lock SET owner = '$1', acquired_ms = 1000, expires_ms = $2"; }
+lock() { an_sql "UPDATE etl_lock SET owner = '$1', acquired_ms = 1000, expires_ms = $2"; }
 far=$(( $(date +%s) * 1000 + 3600000 ))
 assert_status "generate more" 0 jobads generate --count 100 --seed 12 --quiet
 lock "otherhost:4242" "$far"
-before=$(sq analytics.db 'SELECT COUNT(*) FROM etl_runs')
+before=$(an_sql 'SELECT COUNT(*) FROM etl_runs')
 assert_status "manual etl while another host holds the lock" 3 jobads etl
 assert_grep "says a run is in progress and by whom" 'a run is in progress by otherhost:4242' "$WORK/last.err"
 assert_status "a scheduler slot while the lock is held" 0 jobads schedule --every 1s --slots 1
 assert_grep "the slot is skipped, naming the holder" 'event=run_skipped reason="a run is in progress" holder=otherhost:4242' "$WORK/last.err"
-assert_eq "nothing was run or recorded" "$before 5000" "$(echo $(sq analytics.db 'SELECT COUNT(*) FROM etl_runs') $(cursor))"
+assert_eq "nothing was run or recorded" "$before 5000" "$(echo $(an_sql 'SELECT COUNT(*) FROM etl_runs') $(cursor))"
 lock "$HOST:$$" "$far" # this shell: a live process on this host
 assert_status "a live local holder keeps the lock" 3 jobads etl
+facts=$(an_sql 'SELECT COUNT(*), SUM(records) FROM fact_hourly')
+assert_status "rebuild waits for the lock too" 3 jobads rebuild
+assert_grep "rebuild says so" '^jobads: rebuild: a run is in progress by' "$WORK/last.err"
+assert_eq "and empties nothing" "$facts 5000" "$(an_sql 'SELECT COUNT(*), SUM(records) FROM fact_hourly') $(cursor)"
 lock "otherhost:4242" $(( $(date +%s) * 1000 - 1000 ))
 assert_status "an expired lease is taken over" 0 jobads etl --quiet
 assert_eq "and the run applied" "$(max_seq)" "$(cursor)"
@@ -91,13 +105,13 @@ kill -9 $pid
 wait $pid 2>/dev/null || true
 assert_eq "the killed run is left 'running'" 1 "$(running)"
 assert_eq "with part of the backlog applied" 1 "$(( $(cursor) < $(max_seq) ))"
-assert_grep "the dead scheduler still holds the lock" "^$HOST:[0-9]+$" <(sq analytics.db 'SELECT owner FROM etl_lock')
+assert_grep "the dead scheduler still holds the lock" "^$HOST:[0-9]+$" <(lock_owner)
 assert_status "a restarted scheduler" 0 jobads schedule --every 1h --slots 1 --log-file "$WORK/k2.log"
 assert_grep "it marks the old run failed" 'level=warn event=stale_runs_failed count=1' k2.log
 assert_grep "and goes on" 'event=run_end run=[0-9]+ state=success' k2.log
 assert_eq "no run is left running" 0 "$(running)"
 assert_eq "the killed run is failed, saying why" 1 \
-    "$(sq analytics.db "SELECT COUNT(*) FROM etl_runs WHERE state = 'failed' AND error LIKE '%process running it died%'")"
+    "$(an_sql "SELECT COUNT(*) FROM etl_runs WHERE state = 'failed' AND error LIKE '%process running it died%'")"
 assert_eq "the backlog is done" "$(max_seq)" "$(cursor)"
 assert_verify "after kill -9 of the scheduler"
 assert_views_match "after kill -9 of the scheduler"
@@ -115,19 +129,39 @@ assert_eq "SIGTERM: exit status 0" 0 "$status"
 assert_grep "the run ends, stopped by the signal" 'event=run_end .*state=success .*stopped=yes' t.log
 assert_grep "the scheduler says why it stopped" 'event=scheduler_stop reason=signal' t.log
 assert_eq "the run is recorded, not left running" 0 "$(running)"
-assert_eq "the lock is released" "" "$(sq analytics.db 'SELECT owner FROM etl_lock')"
+assert_eq "the lock is released" "" "$(lock_owner)"
 assert_eq "the stop came before the end of the backlog" 1 "$(( $(cursor) < $(max_seq) ))"
 assert_verify "after SIGTERM"
 
 # --- the per-run timeout: the run stops between chunks and fails (no retry left)
 assert_status "a backlog that takes more than a second in chunks of 20" 0 \
     jobads generate --count 400000 --days 10 --seed 18 --quiet
+before_timeout=$(cursor)
 assert_status "a timed-out run" 0 jobads schedule --every 1h --slots 1 --chunk 20 --timeout 1s \
     --retries 0 --log-file "$WORK/to.log"
 assert_grep "the timeout is logged as the failure" 'event=run_end .*state=failed .*error="timed out after 1\.[0-9] s' to.log
-assert_eq "and recorded" 1 "$(sq analytics.db "SELECT COUNT(*) FROM etl_runs WHERE state = 'failed' AND error LIKE 'timed out%'")"
+assert_eq "and recorded" 1 "$(an_sql "SELECT COUNT(*) FROM etl_runs WHERE state = 'failed' AND error LIKE 'timed out%'")"
 assert_verify "after a timeout"
-assert_status "finish" 0 jobads etl --quiet
+# what one second of chunks of 20 applies on this backend, to size the next backlog
+per_second=$(( $(cursor) - before_timeout ))
+assert_status "finish the backlog" 0 jobads etl --quiet
+
+# --- no pile-up: a run that overruns its slots delays the next, and the missed
+# slots are skipped, not run back to back once it ends
+assert_status "a backlog of about 2.5 s in chunks of 20" 0 \
+    jobads generate --count $(( per_second * 5 / 2 )) --days 3 --seed 19 --quiet
+first=$(an_sql 'SELECT MAX(id) FROM etl_runs')
+assert_status "three 1 s slots, the first with a long backlog" 0 \
+    jobads schedule --every 1s --slots 3 --chunk 20 --timeout 0 --log-file "$WORK/o.log"
+ts_of() { to_ms "$(an_sql "SELECT $1 FROM etl_runs WHERE id = $2")"; }
+s1=$(ts_of started_at $((first + 1))) f1=$(ts_of finished_at $((first + 1)))
+s2=$(ts_of started_at $((first + 2))) s3=$(ts_of started_at $((first + 3)))
+d1=$((f1 - s1)) g12=$((s2 - f1)) g23=$((s3 - s2))
+echo "overrun: first run ${d1} ms, then ${g12} ms to the next start, ${g23} ms between the next two" >&2
+assert_eq "the first run overran its slot" 1 "$(( d1 > 1000 ))"
+assert_eq "the next run waited for it" 1 "$(( g12 >= 0 ))"
+assert_eq "the missed slots were skipped, not run in a burst" 1 "$(( g23 >= 900 ))"
+assert_eq "and the backlog is done" "$(max_seq)" "$(cursor)"
 
 # --- SIGHUP reopens the log file (for logrotate)
 bg_jobads schedule --every 1s --log-file "$WORK/h.log"
@@ -142,25 +176,36 @@ wait $pid || true
 assert_grep "the old file kept its lines" 'event=scheduler_start' h.log.1
 assert_grep "the new file has the stop" 'event=scheduler_stop reason=signal' h.log
 
-# --- the analytics store unwritable: retries with backoff, recorded as retrying then failed
-# (once the store is back), and the next slot succeeds
+# --- the analytics store unavailable: retries with backoff, recorded as retrying then
+# failed (once the store is back), and the next slot succeeds. SQLite: the file made
+# unwritable; MySQL: the server stopped.
 assert_status "new events" 0 jobads generate --count 2000 --seed 16 --quiet
-runs_before=$(sq analytics.db 'SELECT MAX(id) FROM etl_runs')
-chmod 444 analytics.db
+runs_before=$(an_sql 'SELECT MAX(id) FROM etl_runs')
+if [ "$AN_KIND" = mysql ]; then
+    "$MARIADB_SH" stop "$SERVER_DIR"
+    down_error='Can.t connect|Lost connection|gone away'
+else
+    chmod 444 analytics.db
+    down_error='readonly'
+fi
 bg_jobads schedule --every 6s --slots 2 --retries 2 --retry-delay 1s --log-file "$WORK/u.log"
 pid=$!
 wait_for "the slot's last attempt to fail" 30 grep -q 'event=run_end .*state=failed' u.log
-chmod 644 analytics.db analytics.db-* 2>/dev/null || chmod 644 analytics.db
+if [ "$AN_KIND" = mysql ]; then
+    "$MARIADB_SH" start "$SERVER_DIR"
+else
+    chmod 644 analytics.db analytics.db-* 2>/dev/null || chmod 644 analytics.db
+fi
 status=0
 wait $pid || status=$?
 assert_eq "the scheduler exits 0 after its slots" 0 "$status"
 assert_eq "two retries were logged" 2 "$(grep -c 'level=warn event=run_retry' u.log)"
-assert_grep "the first retry waits 1 s" 'event=run_retry run=- attempt=1 delay_s=1 transient=yes error=".*readonly' u.log
+assert_grep "the first retry waits 1 s" "event=run_retry run=- attempt=1 delay_s=1 transient=yes error=\".*($down_error)" u.log
 assert_grep "the second waits 2 s (backoff)" 'event=run_retry run=- attempt=2 delay_s=2 ' u.log
 assert_grep "the next slot succeeds" 'event=run_end run=[0-9]+ state=success events=2000 ' u.log
-assert_eq "the attempts are recorded once the store is back" "retrying 1|retrying 2|failed 3|success 1" \
-    "$(sq analytics.db "SELECT group_concat(state || ' ' || attempt, '|') FROM (SELECT * FROM etl_runs WHERE id > $runs_before ORDER BY id)")"
-assert_grep "with the error" 'readonly' <(sq analytics.db "SELECT error FROM etl_runs WHERE id = $runs_before + 1")
+assert_eq "the attempts are recorded once the store is back" "retrying|1 retrying|2 failed|3 success|1" \
+    "$(rows "SELECT state, attempt FROM etl_runs WHERE id > $runs_before ORDER BY id")"
+assert_grep "with the error" "$down_error" <(an_sql "SELECT error FROM etl_runs WHERE id = $runs_before + 1")
 assert_verify "after the store came back"
 
 # --- two schedulers for a while, with events flowing in: never two runs at once
@@ -168,6 +213,7 @@ bg_jobads generate --follow --rate 3000 --seed 17 --quiet
 gen=$!
 bg_jobads schedule --every 1s --chunk 300 --log-file "$WORK/a.log"
 s1=$!
+sleep 0.5 # slots half a second apart, so that each gets runs; they still contend at start
 bg_jobads schedule --every 1s --chunk 300 --log-file "$WORK/b.log"
 s2=$!
 sleep 8
@@ -178,11 +224,11 @@ wait $s1 || true
 wait $s2 || true
 assert_status "a last manual run" 0 jobads etl --quiet
 assert_eq "both schedulers ran" 2 \
-    "$(sq analytics.db "SELECT COUNT(DISTINCT owner) FROM etl_runs WHERE trigger = 'schedule' AND started_at > (SELECT started_at FROM etl_runs WHERE id = $runs_before + 4)")"
+    "$(an_sql "SELECT COUNT(DISTINCT owner) FROM etl_runs WHERE \`trigger\` = 'schedule' AND id > $runs_before + 4")"
 assert_eq "no two runs overlap in time" 0 \
-    "$(sq analytics.db "SELECT COUNT(*) FROM etl_runs a JOIN etl_runs b ON a.id < b.id WHERE a.started_at < b.finished_at AND b.started_at < a.finished_at")"
+    "$(an_sql "SELECT COUNT(*) FROM etl_runs a JOIN etl_runs b ON a.id < b.id WHERE a.started_at < b.finished_at AND b.started_at < a.finished_at")"
 assert_eq "none left running" 0 "$(running)"
-assert_eq "every event counted once" "$(events_count)" "$(sq analytics.db 'SELECT SUM(records) FROM fact_hourly')"
+assert_eq "every event counted once" "$(events_count)" "$(an_sql 'SELECT SUM(records) FROM fact_hourly')"
 assert_verify "after two schedulers"
 assert_views_match "after two schedulers"
 finish

@@ -583,6 +583,148 @@ static void test_publisher_many(void **state)
 
 /* ---- KPIs ---- */
 
+/* A publisher's row without attributes stays pending until that seq's attributes come. */
+static void test_publisher_pending(void **state)
+{
+	(void)state;
+	struct agg a;
+	agg_init(&a);
+	struct event e1 = mk(H10_MS, 1, 7, "IT", "Berlin", "mobile");
+	e1.seq = 10;
+	e1.publisher_name = S("Old name");
+	e1.publisher_traffic = S("high");
+	agg_add(&a, &e1);
+	struct event e2 = mk(H10_MS, 1, 7, "IT", "Berlin", "mobile");
+	e2.seq = 20;
+	e2.publisher_name.s = NULL; /* a scan that left the attributes out */
+	e2.publisher_name.n = 0;
+	agg_add(&a, &e2);
+	assert_int_equal(a.npubs, 1);
+	assert_int_equal(a.pubs[0].last_seq, 20);
+	assert_true(a.pubs[0].pending);
+	assert_int_equal(a.ngroups, 1);
+	assert_int_equal(a.groups[0].val.records, 2);
+
+	/* attributes of an older row do not resolve it */
+	struct event old;
+	memset(&old, 0, sizeof(old));
+	old.seq = 15;
+	old.publisher_id = 7;
+	old.publisher_name = S("Stale");
+	agg_note_publisher(&a, &old);
+	assert_true(a.pubs[0].pending);
+	assert_int_equal(a.pubs[0].last_seq, 20);
+
+	struct event attrs;
+	memset(&attrs, 0, sizeof(attrs));
+	attrs.seq = 20;
+	attrs.publisher_id = 7;
+	attrs.publisher_name = S("New name");
+	agg_note_publisher(&a, &attrs);
+	assert_false(a.pubs[0].pending);
+	assert_true(str_is(&a, a.pubs[0].name, "New name"));
+	assert_int_equal(a.pubs[0].traffic, AGG_NONE); /* absent in the newest row */
+	agg_release(&a);
+}
+
+/* Merging two aggregations equals adding every event to one. */
+static void test_merge_equals_one_pass(void **state)
+{
+	(void)state;
+	static const char *const inds[] = {"IT", "Retail", "Health"};
+	static const char *const locs[] = {"Berlin", "Paris", "Madrid", "Rome"};
+	static const char *const devs[] = {"mobile", "desktop"};
+	struct agg one, lo, hi;
+	agg_init(&one);
+	agg_init(&lo);
+	agg_init(&hi);
+	struct rng r;
+	rng_seed(&r, 99);
+	for (int i = 0; i < 5000; i++) {
+		struct event ev =
+		    mk(H10_MS + rng_range(&r, 0, 5) * 3600000LL, (int32_t)rng_range(&r, 1, 3),
+		       (int32_t)rng_range(&r, 1, 4), inds[rng_range(&r, 0, 2)],
+		       locs[rng_range(&r, 0, 3)], devs[rng_range(&r, 0, 1)]);
+		char name[16];
+		snprintf(name, sizeof(name), "P%d-%d", ev.publisher_id, i);
+		ev.seq = i + 1;
+		ev.publisher_name = S(name);
+		ev.impressions = rng_range(&r, 0, 1000);
+		ev.clicks = rng_range(&r, 0, 50);
+		ev.cost_micros = rng_range(&r, 0, 9000000);
+		agg_add(&one, &ev);
+		/* hi first, so that its strings get other ids than one's */
+		agg_add(i < 2500 ? &lo : &hi, &ev);
+	}
+	agg_merge(&hi, &lo);
+	assert_int_equal(hi.ngroups, one.ngroups);
+	agg_sort(&one);
+	agg_sort(&hi);
+	for (uint32_t i = 0; i < one.ngroups; i++) {
+		const struct agg_group *x = &one.groups[i], *y = &hi.groups[i];
+		assert_int_equal(x->key.hour_start, y->key.hour_start);
+		assert_int_equal(x->key.campaign_id, y->key.campaign_id);
+		assert_int_equal(x->key.publisher_id, y->key.publisher_id);
+		assert_string_equal(agg_str(&one, x->key.industry, NULL),
+				    agg_str(&hi, y->key.industry, NULL));
+		assert_string_equal(agg_str(&one, x->key.location, NULL),
+				    agg_str(&hi, y->key.location, NULL));
+		assert_string_equal(agg_str(&one, x->key.device, NULL),
+				    agg_str(&hi, y->key.device, NULL));
+		assert_int_equal(x->val.records, y->val.records);
+		assert_int_equal(x->val.impressions, y->val.impressions);
+		assert_int_equal(x->val.clicks, y->val.clicks);
+		assert_int_equal(x->val.cost_micros, y->val.cost_micros);
+		assert_near(x->val.ctr_sum, y->val.ctr_sum, 1e-9 * fabs(x->val.ctr_sum) + 1e-12);
+		assert_near(x->val.cpc_sum, y->val.cpc_sum, 1e-9 * fabs(x->val.cpc_sum) + 1e-12);
+	}
+	/* each publisher keeps the name of its newest row, from whichever side it came */
+	assert_int_equal(hi.npubs, one.npubs);
+	for (uint32_t i = 0; i < one.npubs; i++) {
+		const struct agg_publisher *p = &one.pubs[i], *q = NULL;
+		for (uint32_t j = 0; j < hi.npubs; j++)
+			if (hi.pubs[j].publisher_id == p->publisher_id)
+				q = &hi.pubs[j];
+		assert_non_null(q);
+		assert_int_equal(q->last_seq, p->last_seq);
+		assert_string_equal(agg_str(&hi, q->name, NULL), agg_str(&one, p->name, NULL));
+	}
+	agg_release(&one);
+	agg_release(&lo);
+	agg_release(&hi);
+}
+
+/* A pending publisher in the newer side of a merge stays pending, at its seq. */
+static void test_merge_pending_publisher(void **state)
+{
+	(void)state;
+	struct agg lo, hi;
+	agg_init(&lo);
+	agg_init(&hi);
+	struct event a = mk(H10_MS, 1, 3, "IT", "Rome", "mobile");
+	a.seq = 5;
+	a.publisher_name = S("Known");
+	agg_add(&lo, &a);
+	struct event b = mk(H10_MS, 1, 3, "IT", "Rome", "mobile");
+	b.seq = 9;
+	b.publisher_name.s = NULL;
+	b.publisher_name.n = 0;
+	agg_add(&hi, &b);
+	agg_merge(&hi, &lo);
+	assert_int_equal(hi.npubs, 1);
+	assert_int_equal(hi.pubs[0].last_seq, 9);
+	assert_true(hi.pubs[0].pending);
+	/* the other way round: the newer pending row wins over the older known one */
+	agg_reset(&lo);
+	agg_add(&lo, &a);
+	agg_merge(&lo, &hi);
+	assert_int_equal(lo.pubs[0].last_seq, 9);
+	assert_true(lo.pubs[0].pending);
+	assert_int_equal(lo.groups[0].val.records, 3); /* a, plus hi (b and the a merged before) */
+	agg_release(&lo);
+	agg_release(&hi);
+}
+
 static void test_record_ratios(void **state)
 {
 	(void)state;
@@ -760,6 +902,9 @@ int main(void)
 	    cmocka_unit_test(test_sort_random),
 	    cmocka_unit_test(test_publisher_latest_seq),
 	    cmocka_unit_test(test_publisher_many),
+	    cmocka_unit_test(test_publisher_pending),
+	    cmocka_unit_test(test_merge_equals_one_pass),
+	    cmocka_unit_test(test_merge_pending_publisher),
 	    cmocka_unit_test(test_record_ratios),
 	    cmocka_unit_test(test_kpi_compute_values),
 	    cmocka_unit_test(test_kpi_compute_zero_denominators),

@@ -1,0 +1,211 @@
+-- Analytics store schema (MySQL 8 / MariaDB 10.5+). Applied by `jobads init`;
+-- idempotent. Default database: ads_analytics, the original's. To apply by hand:
+--   mariadb ads_analytics < sql/mysql/analytics.sql
+-- (on MySQL 8, replace utf8mb4_nopad_bin by utf8mb4_0900_bin: `jobads init`
+-- does so itself).
+--
+-- The same tables and views as sql/sqlite/analytics.sql. Money is BIGINT micros
+-- in tables and DECIMAL in views. Text compares bytewise (utf8mb4_nopad_bin), so
+-- the primary key's order is the C aggregation's grain order.
+--
+-- fact_hourly holds additive measures only, at the grain
+-- (hour_start, campaign_id, publisher_id, industry, location, device). The
+-- primary key leads with hour_start, so a dashboard query over 7 days reads
+-- only those days' rows (a range of the clustered index).
+CREATE TABLE IF NOT EXISTS fact_hourly (
+    hour_start   BIGINT       NOT NULL,  -- unix seconds UTC, multiple of 3600
+    campaign_id  INT          NOT NULL,
+    publisher_id INT          NOT NULL,
+    industry     VARCHAR(100) NOT NULL,
+    location     VARCHAR(100) NOT NULL,
+    device       VARCHAR(50)  NOT NULL,
+    records      BIGINT       NOT NULL,
+    impressions  BIGINT       NOT NULL,
+    clicks       BIGINT       NOT NULL,
+    applies      BIGINT       NOT NULL,
+    cost_micros  BIGINT       NOT NULL,
+    quality_sum  BIGINT       NOT NULL,
+    ctr_sum      DOUBLE       NOT NULL,  -- sum of per-record clicks/impressions (0 if none)
+    cpc_sum      DOUBLE       NOT NULL,  -- sum of per-record cost/clicks
+    cpa_sum      DOUBLE       NOT NULL,  -- sum of per-record cost/apply_count
+    roi_sum      DOUBLE       NOT NULL,  -- sum of per-record apply_count/cost
+    PRIMARY KEY (hour_start, campaign_id, publisher_id, industry, location, device)
+) ENGINE = InnoDB DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin;
+
+CREATE TABLE IF NOT EXISTS dim_publisher (
+    publisher_id      INT          NOT NULL PRIMARY KEY,
+    publisher_name    VARCHAR(200) NOT NULL,
+    publisher_traffic VARCHAR(16)  NULL,
+    publisher_quality VARCHAR(16)  NULL,
+    last_seq          BIGINT       NOT NULL  -- seq of the event the name was taken from
+) ENGINE = InnoDB DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin;
+
+-- The ETL cursor: moved in the same transaction as the deltas it covers.
+-- (`cursor` is a reserved word in MySQL: quote it.)
+CREATE TABLE IF NOT EXISTS etl_state (
+    id         INT         NOT NULL PRIMARY KEY CHECK (id = 1),
+    `cursor`   BIGINT      NOT NULL,
+    updated_at DATETIME(3) NOT NULL  -- UTC
+) ENGINE = InnoDB;
+INSERT IGNORE INTO etl_state (id, `cursor`, updated_at) VALUES (1, 0, UTC_TIMESTAMP(3));
+
+CREATE TABLE IF NOT EXISTS etl_runs (
+    id             BIGINT       NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    `trigger`      VARCHAR(16)  NOT NULL,  -- schedule, manual, api
+    attempt        INT          NOT NULL,
+    state          VARCHAR(16)  NOT NULL,  -- running, success, failed, retrying
+    owner          VARCHAR(128) NOT NULL DEFAULT '',  -- host:pid of the run lock's holder
+    started_at     DATETIME(3)  NOT NULL,  -- UTC
+    finished_at    DATETIME(3)  NULL,
+    events_read    BIGINT       NOT NULL DEFAULT 0,
+    groups_written BIGINT       NOT NULL DEFAULT 0,
+    cursor_from    BIGINT       NULL,
+    cursor_to      BIGINT       NULL,
+    error          TEXT         NULL,
+    KEY etl_runs_state (state)
+) ENGINE = InnoDB DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin;
+
+-- The run lock (jobads schedule): one row, taken under SELECT ... FOR UPDATE.
+-- owner '' is free; times are unix milliseconds of the caller's clock.
+CREATE TABLE IF NOT EXISTS etl_lock (
+    id          INT          NOT NULL PRIMARY KEY CHECK (id = 1),
+    owner       VARCHAR(128) NOT NULL DEFAULT '',
+    acquired_ms BIGINT       NOT NULL DEFAULT 0,
+    expires_ms  BIGINT       NOT NULL DEFAULT 0
+) ENGINE = InnoDB DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin;
+INSERT IGNORE INTO etl_lock (id, owner, acquired_ms, expires_ms) VALUES (1, '', 0, 0);
+
+-- Every fact row with its time parts and the KPIs as ratios of sums (NULL on a
+-- zero denominator). ROI keeps the original's meaning: applies per unit of cost.
+-- Money (spend, cpc, cpa) is DECIMAL; rates are DOUBLE.
+CREATE OR REPLACE VIEW fact_hourly_kpi AS
+SELECT f.*,
+       TIMESTAMPADD(SECOND, hour_start, '1970-01-01 00:00:00') AS hour_start_utc,
+       (hour_start DIV 3600) % 24 AS hour_of_day,
+       ((hour_start DIV 86400) + 3) % 7 + 1 AS day_of_week,
+       CAST(CAST(cost_micros AS DECIMAL(30, 6)) / 1000000 AS DECIMAL(24, 6)) AS spend,
+       clicks * 1e0 / NULLIF(impressions, 0) AS ctr,
+       CAST(CAST(cost_micros AS DECIMAL(30, 6)) / 1000000 / NULLIF(clicks, 0) AS DECIMAL(24, 6)) AS cpc,
+       CAST(CAST(cost_micros AS DECIMAL(30, 6)) / 1000000 / NULLIF(applies, 0) AS DECIMAL(24, 6)) AS cpa,
+       applies * 1e0 / NULLIF(clicks, 0) AS apply_rate,
+       applies * 1e0 / NULLIF(cost_micros / 1e6, 0) AS roi
+FROM fact_hourly f;
+
+CREATE OR REPLACE VIEW kpi_total AS
+SELECT CAST(COALESCE(SUM(records), 0) AS SIGNED) AS records,
+       CAST(COALESCE(SUM(impressions), 0) AS SIGNED) AS impressions,
+       CAST(COALESCE(SUM(clicks), 0) AS SIGNED) AS clicks,
+       CAST(COALESCE(SUM(applies), 0) AS SIGNED) AS applies,
+       CAST(COALESCE(SUM(cost_micros), 0) AS SIGNED) AS cost_micros,
+       CAST(CAST(COALESCE(SUM(cost_micros), 0) AS DECIMAL(30, 6)) / 1000000 AS DECIMAL(24, 6)) AS spend,
+       SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(applies), 0) AS DECIMAL(24, 6)) AS cpa,
+       SUM(applies) * 1e0 / NULLIF(SUM(clicks), 0) AS apply_rate,
+       SUM(applies) * 1e0 / NULLIF(SUM(cost_micros) / 1e6, 0) AS roi
+FROM fact_hourly;
+
+CREATE OR REPLACE VIEW kpi_device AS
+SELECT device, CAST(SUM(records) AS SIGNED) AS records,
+       CAST(SUM(impressions) AS SIGNED) AS impressions,
+       CAST(SUM(clicks) AS SIGNED) AS clicks, CAST(SUM(applies) AS SIGNED) AS applies,
+       CAST(SUM(cost_micros) AS SIGNED) AS cost_micros,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 AS DECIMAL(24, 6)) AS spend,
+       SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(applies), 0) AS DECIMAL(24, 6)) AS cpa,
+       SUM(applies) * 1e0 / NULLIF(SUM(clicks), 0) AS apply_rate,
+       SUM(applies) * 1e0 / NULLIF(SUM(cost_micros) / 1e6, 0) AS roi
+FROM fact_hourly GROUP BY device;
+
+-- Seed-compatible views: the original's names, columns and definitions over all
+-- processed events (avg_* = plain mean of per-record ratios), then the correct
+-- KPI columns beside them.
+CREATE OR REPLACE VIEW campaign_summary AS
+SELECT campaign_id,
+       CAST(SUM(impressions) AS SIGNED) AS total_impressions,
+       CAST(SUM(clicks) AS SIGNED) AS total_clicks,
+       CAST(SUM(applies) AS SIGNED) AS total_applies,
+       SUM(ctr_sum) / SUM(records) AS avg_ctr,
+       SUM(cpc_sum) / SUM(records) AS avg_cpc,
+       SUM(cpa_sum) / SUM(records) AS avg_cpa,
+       SUM(roi_sum) / SUM(records) AS avg_roi,
+       CAST(SUM(records) AS SIGNED) AS records,
+       CAST(SUM(cost_micros) AS SIGNED) AS cost_micros,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 AS DECIMAL(24, 6)) AS spend,
+       SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(applies), 0) AS DECIMAL(24, 6)) AS cpa,
+       SUM(applies) * 1e0 / NULLIF(SUM(clicks), 0) AS apply_rate,
+       SUM(applies) * 1e0 / NULLIF(SUM(cost_micros) / 1e6, 0) AS roi
+FROM fact_hourly GROUP BY campaign_id;
+
+CREATE OR REPLACE VIEW publisher_summary AS
+SELECT f.publisher_id,
+       (SELECT d.publisher_name FROM dim_publisher d WHERE d.publisher_id = f.publisher_id)
+           AS publisher_name,
+       CAST(SUM(impressions) AS SIGNED) AS total_impressions,
+       CAST(SUM(clicks) AS SIGNED) AS total_clicks,
+       CAST(SUM(applies) AS SIGNED) AS total_applies,
+       SUM(quality_sum) * 1e0 / SUM(records) AS avg_quality_score,
+       SUM(ctr_sum) / SUM(records) AS avg_ctr,
+       SUM(cpc_sum) / SUM(records) AS avg_cpc,
+       SUM(cpa_sum) / SUM(records) AS avg_cpa,
+       SUM(roi_sum) / SUM(records) AS avg_roi,
+       CAST(SUM(records) AS SIGNED) AS records,
+       CAST(SUM(cost_micros) AS SIGNED) AS cost_micros,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 AS DECIMAL(24, 6)) AS spend,
+       SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(applies), 0) AS DECIMAL(24, 6)) AS cpa,
+       SUM(applies) * 1e0 / NULLIF(SUM(clicks), 0) AS apply_rate,
+       SUM(applies) * 1e0 / NULLIF(SUM(cost_micros) / 1e6, 0) AS roi
+FROM fact_hourly f GROUP BY f.publisher_id;
+
+CREATE OR REPLACE VIEW industry_summary AS
+SELECT industry,
+       CAST(SUM(clicks) AS SIGNED) AS clicks,
+       CAST(SUM(applies) AS SIGNED) AS applications,
+       SUM(quality_sum) * 1e0 / SUM(records) AS quality,
+       CAST(SUM(records) AS SIGNED) AS records,
+       CAST(SUM(impressions) AS SIGNED) AS impressions,
+       CAST(SUM(cost_micros) AS SIGNED) AS cost_micros,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 AS DECIMAL(24, 6)) AS spend,
+       SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(applies), 0) AS DECIMAL(24, 6)) AS cpa,
+       SUM(applies) * 1e0 / NULLIF(SUM(clicks), 0) AS apply_rate,
+       SUM(applies) * 1e0 / NULLIF(SUM(cost_micros) / 1e6, 0) AS roi
+FROM fact_hourly GROUP BY industry;
+
+CREATE OR REPLACE VIEW hourly_stats AS
+SELECT (hour_start DIV 3600) % 24 AS hour,
+       CAST(SUM(impressions) AS SIGNED) AS impressions,
+       CAST(SUM(clicks) AS SIGNED) AS clicks,
+       CAST(SUM(applies) AS SIGNED) AS applies,
+       CAST(SUM(records) AS SIGNED) AS records,
+       CAST(SUM(cost_micros) AS SIGNED) AS cost_micros,
+       SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(applies), 0) AS DECIMAL(24, 6)) AS cpa,
+       SUM(applies) * 1e0 / NULLIF(SUM(clicks), 0) AS apply_rate
+FROM fact_hourly GROUP BY (hour_start DIV 3600) % 24;
+
+CREATE OR REPLACE VIEW daily_stats AS
+SELECT ((hour_start DIV 86400) + 3) % 7 + 1 AS day_of_week,
+       CAST(SUM(clicks) AS SIGNED) AS clicks,
+       CAST(SUM(applies) AS SIGNED) AS applies,
+       CAST(SUM(records) AS SIGNED) AS records,
+       CAST(SUM(impressions) AS SIGNED) AS impressions,
+       CAST(SUM(cost_micros) AS SIGNED) AS cost_micros,
+       SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(applies), 0) AS DECIMAL(24, 6)) AS cpa,
+       SUM(applies) * 1e0 / NULLIF(SUM(clicks), 0) AS apply_rate
+FROM fact_hourly GROUP BY ((hour_start DIV 86400) + 3) % 7 + 1;
+
+CREATE TABLE IF NOT EXISTS jobads_schema (
+    store   VARCHAR(16) NOT NULL PRIMARY KEY,
+    version INT         NOT NULL
+) ENGINE = InnoDB;
+INSERT IGNORE INTO jobads_schema (store, version) VALUES ('analytics', 1);

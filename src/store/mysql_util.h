@@ -1,0 +1,124 @@
+/*
+ * mysql_util.h - what the two MySQL/MariaDB backends share: URL parsing (the
+ * password never leaves struct my_url), connecting with timeouts, utf8mb4 and
+ * UTC, error mapping to STORE_RETRY / STORE_ERROR, running the embedded DDL,
+ * and small helpers around prepared statements (parameter and result binds).
+ *
+ * Every value goes to the server as a bound parameter of a prepared statement.
+ * The only text ever put into SQL is a database name, and only after
+ * my_url_parse has checked it is made of [A-Za-z0-9_$].
+ */
+#ifndef JOBADS_MYSQL_UTIL_H
+#define JOBADS_MYSQL_UTIL_H
+
+#include <mysql.h>
+
+#include "jobads/store.h"
+
+/* Schemas from sql/mysql/, embedded at build time (cmake/embed.cmake). */
+extern const char sql_mysql_events[];
+extern const char sql_mysql_analytics[];
+
+/* A parsed mysql:// URL. */
+struct my_url {
+	char user[128];
+	char pass[256]; /* secret: never printed; from JOBADS_MYSQL_PASSWORD when absent */
+	int has_pass;
+	char host[256];
+	unsigned port;	  /* 0: the default (3306) */
+	char db[65];	  /* checked: [A-Za-z0-9_$]{1,64} */
+	char socket[512]; /* ?socket=PATH: connect through a Unix socket */
+	unsigned connect_timeout, read_timeout, write_timeout; /* seconds */
+	int64_t settle_ms;				       /* ?settle=S (event store) */
+	int has_settle;
+};
+
+/*
+ * Parse "//user[:pass]@host[:port]/db[?socket=P&connect_timeout=S&read_timeout=S
+ * &write_timeout=S&settle=S]" (what follows "mysql:"). default_db is used when
+ * the path is empty. *name (you own it) is the URL as given minus the password,
+ * for messages. STORE_ERROR with a message that never holds the password.
+ */
+int my_url_parse(const char *rest, const char *default_db, struct my_url *u, char **name,
+		 struct jerr *err);
+
+/*
+ * Connect with the URL's timeouts, utf8mb4, session time zone UTC and a strict
+ * sql_mode. In STORE_CREATE mode a missing database is created; otherwise it is
+ * an error that says to run 'jobads init'. flags: extra client flags
+ * (CLIENT_FOUND_ROWS). *mariadb says whether the server is MariaDB.
+ */
+int my_connect(const struct my_url *u, const char *name, enum store_mode mode, unsigned long flags,
+	       MYSQL **out, int *mariadb, struct jerr *err);
+
+/* Is code a transient error (connection lost, deadlock, lock wait timeout, ...)? */
+int my_code_retryable(unsigned code);
+
+/* Fill err with "NAME: WHAT: server message" and map the connection's last error. */
+int my_fail(MYSQL *db, const char *name, const char *what, struct jerr *err);
+/* The same for a statement's last error. */
+int my_stmt_fail(MYSQL_STMT *st, const char *name, const char *what, struct jerr *err);
+
+/* Run one statement that carries no values (BEGIN, COMMIT, DDL). */
+int my_exec(MYSQL *db, const char *sql, const char *name, const char *what, struct jerr *err);
+
+/*
+ * Run a DDL script: statements end with ';' at the end of a line. On MySQL
+ * (not MariaDB) the collation utf8mb4_nopad_bin is replaced by its MySQL 8 twin
+ * utf8mb4_0900_bin (both compare bytewise, without padding).
+ */
+int my_exec_script(MYSQL *db, int mariadb, const char *script, const char *name, struct jerr *err);
+
+/* Prepare a statement; STORE_OK or an error naming the store. */
+int my_prepare(MYSQL *db, const char *sql, MYSQL_STMT **st, const char *name, struct jerr *err);
+
+/* Parameter binds: set slot i of an array the caller sized (memset to 0 first). */
+void my_bind_i64(MYSQL_BIND *b, const int64_t *v);
+void my_bind_int(MYSQL_BIND *b, const int32_t *v);
+void my_bind_dbl(MYSQL_BIND *b, const double *v);
+/* Text of n bytes at s (s may be NULL when n == 0 and null is set). *len must live
+ * until execute. null: bind SQL NULL (null points at storage that lives too). */
+void my_bind_str(MYSQL_BIND *b, const char *s, unsigned long *len, my_bool *null);
+
+/*
+ * Result columns, described by a string of types: 'l' int64, 'd' double,
+ * 's' text up to MY_STR_CAP bytes (NUL-terminated in .s), 'T' text that may be
+ * cut at MY_STR_CAP (etl_runs.error). my_cols_bind binds them to st.
+ */
+#define MY_MAX_COLS 24
+#define MY_STR_CAP  1024
+struct my_cols {
+	int n;
+	char type[MY_MAX_COLS];
+	MYSQL_BIND b[MY_MAX_COLS];
+	int64_t i[MY_MAX_COLS];
+	double d[MY_MAX_COLS];
+	char *s[MY_MAX_COLS];
+	unsigned long len[MY_MAX_COLS];
+	my_bool null[MY_MAX_COLS], error[MY_MAX_COLS];
+};
+int my_cols_bind(struct my_cols *c, MYSQL_STMT *st, const char *types, const char *name,
+		 struct jerr *err);
+void my_cols_release(struct my_cols *c);
+/* Fetch the next row: 1 row, 0 end, -1 error (err filled). */
+int my_fetch(struct my_cols *c, MYSQL_STMT *st, const char *name, const char *what,
+	     struct jerr *err);
+/* Column i as a view valid until the next fetch; NULL is empty. */
+static inline struct ev_str my_col_str(const struct my_cols *c, int i)
+{
+	struct ev_str v;
+	v.s = c->null[i] ? "" : c->s[i];
+	v.n = c->null[i] ? 0 : (uint32_t)c->len[i];
+	return v;
+}
+
+/* Read m from columns k .. k+9 (records .. roi_sum, in fact_hourly's order). */
+void my_col_sums(const struct my_cols *c, int k, struct kpi_sums *m);
+/* A row laid out as fact_hourly: the six grain columns, then the sums. Types: */
+#define MY_FACT_TYPES                                                                              \
+	"lllsss"                                                                                   \
+	"llllll"                                                                                   \
+	"dddd"
+void my_fact_row(const struct my_cols *c, struct fact_row *fr);
+
+#endif
