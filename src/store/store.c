@@ -4,24 +4,36 @@
  */
 #include "jobads/store.h"
 
+#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "jobads/banned.h"
 
 static const struct evstore_ops *const ev_backends[] = {
     &evstore_sqlite_ops,
-#ifdef JOBADS_HAVE_MYSQL
-    &evstore_mysql_ops,
-#endif
 };
 
 static const struct anstore_ops *const an_backends[] = {
     &anstore_sqlite_ops,
+};
+
+/*
+ * Backends built as loadable modules (CMakeLists.txt says why): a scheme, the
+ * module's file, and its ops symbols. The module is looked for in
+ * $JOBADS_MODULE_DIR, else next to the running binary.
+ */
+struct module_backend {
+	const char *scheme, *file, *ev_sym, *an_sym;
+};
+static const struct module_backend modules[] = {
 #ifdef JOBADS_HAVE_MYSQL
-    &anstore_mysql_ops,
+    {"mysql", "jobads-mysql.so", "evstore_mysql_ops", "anstore_mysql_ops"},
 #endif
+    {NULL, NULL, NULL, NULL},
 };
 
 /* What this build can open, for "unknown scheme" messages. */
@@ -30,6 +42,43 @@ static const struct anstore_ops *const an_backends[] = {
 #else
 #define BACKENDS "sqlite; mysql needs a build with libmariadb-dev"
 #endif
+
+/* The ops of a module backend for scheme (ev: event store, else analytics), or NULL. */
+static const void *module_ops(const char *scheme, int ev, int *known, struct jerr *err)
+{
+	char dir[4096], path[4200];
+	*known = 0;
+	for (const struct module_backend *m = modules; m->scheme; m++) {
+		if (strcmp(m->scheme, scheme) != 0)
+			continue;
+		*known = 1;
+		const char *env = getenv("JOBADS_MODULE_DIR");
+		if (env && *env) {
+			snprintf(dir, sizeof(dir), "%s", env);
+		} else {
+			ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+			dir[n > 0 ? n : 0] = '\0';
+			char *slash = strrchr(dir, '/');
+			if (slash)
+				*slash = '\0';
+			else
+				snprintf(dir, sizeof(dir), ".");
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, m->file);
+		/* loaded once per process in effect: dlopen counts, and nothing unloads it */
+		void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		if (!h) {
+			jerr_set(err, "the %s:// backend is a module that could not be loaded: %s",
+				 scheme, dlerror());
+			return NULL;
+		}
+		const void *ops = dlsym(h, ev ? m->ev_sym : m->an_sym);
+		if (!ops)
+			jerr_set(err, "%s: no symbol %s in it", path, ev ? m->ev_sym : m->an_sym);
+		return ops;
+	}
+	return NULL;
+}
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -76,6 +125,14 @@ int evstore_open(const char *url, enum store_mode mode, struct evstore **out, st
 		if (strcmp(ev_backends[i]->scheme, scheme) == 0)
 			return ev_backends[i]->open(rest, mode, out, err);
 	char shown[512];
+	int known;
+	const struct evstore_ops *ops = module_ops(scheme, 1, &known, err);
+	if (ops)
+		return ops->open(rest, mode, out, err);
+	if (known) {
+		jerr_prefix(err, "%s", redact(url, shown, sizeof(shown)));
+		return STORE_ERROR;
+	}
 	jerr_set(err, "%s: unknown event store scheme '%s' (this build has: " BACKENDS ")",
 		 redact(url, shown, sizeof(shown)), scheme);
 	return STORE_ERROR;
@@ -96,6 +153,14 @@ int anstore_open(const char *url, enum store_mode mode, struct anstore **out, st
 		if (strcmp(an_backends[i]->scheme, scheme) == 0)
 			return an_backends[i]->open(rest, mode, out, err);
 	char shown[512];
+	int known;
+	const struct anstore_ops *ops = module_ops(scheme, 0, &known, err);
+	if (ops)
+		return ops->open(rest, mode, out, err);
+	if (known) {
+		jerr_prefix(err, "%s", redact(url, shown, sizeof(shown)));
+		return STORE_ERROR;
+	}
 	jerr_set(err, "%s: unknown analytics store scheme '%s' (this build has: " BACKENDS ")",
 		 redact(url, shown, sizeof(shown)), scheme);
 	return STORE_ERROR;

@@ -55,6 +55,13 @@ never_pw "unknown scheme"
 port=1
 assert_status "nothing listening" 1 jobads etl --analytics "mysql://$MY_USER@127.0.0.1:$port/$DB?connect_timeout=2"
 assert_grep "cannot connect, names the store" "mysql://$MY_USER@127.0.0.1:$port/$DB\\?connect_timeout=2: cannot connect" "$WORK/last.err"
+# the backend is a module next to the binary: without it, a clear error, no password
+assert_status "module missing" 1 env JOBADS_MODULE_DIR="$WORK/nowhere" "$JOBADS" report \
+    --analytics "mysql://$MY_USER:$(pct "$PW")@$HOSTPORT/$DB"
+assert_grep "says the module could not be loaded" "^jobads: report: mysql://$MY_USER:\*\*\*@$HOSTPORT/$DB: the mysql:// backend is a module that could not be loaded: .*nowhere/jobads-mysql.so" "$WORK/last.err"
+never_pw "module missing"
+# the binary itself does not load libmariadb: only the module does
+assert_eq "jobads does not link libmariadb" 0 "$(ldd "$JOBADS" | grep -c libmariadb || true)"
 # over the Unix socket
 if [ -S "${JOBADS_TEST_MYSQL_SOCKET:-}" ]; then
     assert_status "?socket=PATH" 0 jobads report --analytics "mysql://$MY_USER@localhost/$DB?socket=$JOBADS_TEST_MYSQL_SOCKET"
