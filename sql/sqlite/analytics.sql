@@ -56,6 +56,10 @@ CREATE TABLE IF NOT EXISTS etl_runs (
     owner          TEXT               -- host:pid of the process that ran it
 );
 
+-- A run with nothing new is recorded too, so the table grows with every slot:
+-- finding runs left 'running' must not scan it.
+CREATE INDEX IF NOT EXISTS etl_runs_state ON etl_runs (state);
+
 -- The run lock: one run at a time across every process sharing this store.
 -- Taken and renewed in BEGIN IMMEDIATE transactions; a holder whose lease ran
 -- out (or whose process is found dead on the same host) loses it.
@@ -193,4 +197,4 @@ SELECT ((hour_start / 86400) + 3) % 7 + 1 AS day_of_week,
        SUM(applies) * 1.0 / NULLIF(SUM(clicks), 0) AS apply_rate
 FROM fact_hourly GROUP BY 1;
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;

@@ -15,7 +15,7 @@
 #include "jobads/banned.h"
 
 /* PRAGMA user_version that sql/sqlite/analytics.sql sets. */
-#define AN_SQLITE_VERSION 2
+#define AN_SQLITE_VERSION 3
 
 struct an_sqlite {
 	struct anstore base;
@@ -115,7 +115,8 @@ static const char *const query_sql[AN__COUNT] = {
 	" finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', ?2 / 1000.0, 'unixepoch')"                  \
 	" WHERE state = 'running'"
 
-/* Version 1 stores lack etl_runs.owner; the schema script adds etl_lock and sets 2. */
+/* Version 1 stores lack etl_runs.owner; the schema script adds etl_lock and the
+ * etl_runs_state index (version 3) to 1 and 2 alike. */
 #define SQL_UPGRADE_1_2 "ALTER TABLE etl_runs ADD COLUMN owner TEXT"
 
 static int an_sqlite_init_from(struct an_sqlite *a, int version, struct jerr *err)

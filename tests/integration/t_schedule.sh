@@ -67,6 +67,20 @@ assert_status "runs --json" 0 jobads runs --json --limit 1
 assert_grep "runs --json has the owner" "\"owner\": \"$HOST:[0-9]+\"" "$WORK/last.out"
 assert_verify "after scheduled runs"
 
+# --- a version 1 analytics store (before the run lock) is upgraded in place
+if [ "$AN_KIND" = sqlite ]; then
+    sq analytics.db 'DROP TABLE etl_lock; DROP INDEX etl_runs_state;
+        ALTER TABLE etl_runs DROP COLUMN owner; PRAGMA user_version = 1'
+    assert_status "runs on a version 1 store" 0 jobads runs --limit 1
+    assert_eq "upgraded to version 3" 3 "$(sq analytics.db 'PRAGMA user_version')"
+    assert_eq "with the lock table, the owner column and the index" "1|1|1" \
+        "$(sq analytics.db "SELECT (SELECT COUNT(*) FROM etl_lock),
+            (SELECT COUNT(*) FROM pragma_table_info('etl_runs') WHERE name = 'owner'),
+            (SELECT COUNT(*) FROM sqlite_master WHERE name = 'etl_runs_state')")"
+    assert_eq "and the history kept" "success|5000 success|0" \
+        "$(rows "SELECT state, events_read FROM etl_runs WHERE \`trigger\` = 'schedule' ORDER BY id")"
+fi
+
 # --- the run lock, held by someone else
 lock() { an_sql "UPDATE etl_lock SET owner = '$1', acquired_ms = 1000, expires_ms = $2"; }
 far=$(( $(date +%s) * 1000 + 3600000 ))
