@@ -61,7 +61,7 @@ assert_eq "two schedule runs recorded" "success|5000 success|0" \
 first_start=$(an_sql "SELECT MIN(started_at) FROM etl_runs WHERE \`trigger\` = 'schedule'")
 last_start=$(an_sql "SELECT MAX(started_at) FROM etl_runs WHERE \`trigger\` = 'schedule'")
 gap=$(( $(to_ms "$last_start") - $(to_ms "$first_start") ))
-assert_eq "the slots were a second apart (${gap} ms)" 1 "$(( gap >= 950 && gap <= 1100 ))"
+assert_eq "the slots were a second apart (${gap} ms)" 1 "$(( gap >= 900 && gap <= 1600 ))"
 assert_eq "the lock is free after" "" "$(lock_owner)"
 assert_status "runs --json" 0 jobads runs --json --limit 1
 assert_grep "runs --json has the owner" "\"owner\": \"$HOST:[0-9]+\"" "$WORK/last.out"
@@ -162,8 +162,8 @@ assert_status "finish the backlog" 0 jobads etl --quiet
 
 # --- no pile-up: a run that overruns its slots delays the next, and the missed
 # slots are skipped, not run back to back once it ends
-assert_status "a backlog of about 2.5 s in chunks of 20" 0 \
-    jobads generate --count $(( per_second * 5 / 2 )) --days 3 --seed 19 --quiet
+assert_status "a backlog of about 4 s in chunks of 20" 0 \
+    jobads generate --count $(( per_second * 4 )) --days 3 --seed 19 --quiet
 first=$(an_sql 'SELECT MAX(id) FROM etl_runs')
 assert_status "three 1 s slots, the first with a long backlog" 0 \
     jobads schedule --every 1s --slots 3 --chunk 20 --timeout 0 --log-file "$WORK/o.log"
