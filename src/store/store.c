@@ -15,6 +15,7 @@ static const struct evstore_ops *const ev_backends[] = {
 #ifdef JOBADS_HAVE_MYSQL
     &evstore_mysql_ops,
 #endif
+    &evstore_cassandra_ops,
 };
 
 static const struct anstore_ops *const an_backends[] = {
@@ -26,9 +27,9 @@ static const struct anstore_ops *const an_backends[] = {
 
 /* What this build can open, for "unknown scheme" messages. */
 #ifdef JOBADS_HAVE_MYSQL
-#define BACKENDS "sqlite, mysql"
+#define BACKENDS "sqlite, mysql, cassandra (event store only)"
 #else
-#define BACKENDS "sqlite; mysql needs a build with libmariadb-dev"
+#define BACKENDS "sqlite, cassandra (event store only); mysql needs a build with libmariadb-dev"
 #endif
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

@@ -16,8 +16,8 @@ assert_status "unknown option" 2 jobads etl --bogus
 assert_status "bad number" 2 jobads generate --count many
 assert_grep "names the option" 'generate: --count: want a number' "$WORK/last.err"
 assert_status "bad time" 2 jobads report --from yesterday-ish
-assert_status "unknown scheme" 1 jobads etl --events cassandra://h/k
-assert_grep "unknown scheme" "unknown event store scheme 'cassandra'" "$WORK/last.err"
+assert_status "unknown scheme" 1 jobads etl --events redis://h/k
+assert_grep "unknown scheme" "unknown event store scheme 'redis'" "$WORK/last.err"
 assert_status "report before init" 1 jobads report
 assert_grep "says to init" "run 'jobads init' first" "$WORK/last.err"
 
