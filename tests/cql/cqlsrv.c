@@ -1947,7 +1947,7 @@ static struct table *make_table(const char *ddl)
 {
 	struct stmt s;
 	struct err e;
-	if (parse(ddl, strlen(ddl), "system", &s, &e) != 0) {
+	if (parse(ddl, strlen(ddl), "", &s, &e) != 0) {
 		fprintf(stderr, "cqlsrv: %s: %s\n", ddl, e.msg);
 		exit(1);
 	}
@@ -1973,6 +1973,26 @@ static void system_tables(const char *listen)
 	make_table("CREATE TABLE system.peers (peer inet PRIMARY KEY, data_center text,"
 		   " host_id uuid, preferred_ip inet, rack text, release_version text,"
 		   " rpc_address inet, schema_version uuid, tokens set<text>)");
+	/*
+	 * Drivers read the schema tables to build their metadata; empty ones say
+	 * "no keyspaces to describe", which they accept.
+	 */
+	snprintf(keyspaces[nkeyspaces++], NAMELEN, "system_schema");
+	make_table("CREATE TABLE system_schema.keyspaces (keyspace_name text PRIMARY KEY,"
+		   " durable_writes boolean, replication map<text, text>)");
+	make_table("CREATE TABLE system_schema.tables (keyspace_name text, table_name text,"
+		   " id uuid, PRIMARY KEY ((keyspace_name), table_name))");
+	make_table("CREATE TABLE system_schema.columns (keyspace_name text, table_name text,"
+		   " column_name text, clustering_order text, kind text, position int, type text,"
+		   " PRIMARY KEY ((keyspace_name), table_name, column_name))");
+	make_table("CREATE TABLE system_schema.types (keyspace_name text, type_name text,"
+		   " PRIMARY KEY ((keyspace_name), type_name))");
+	make_table("CREATE TABLE system_schema.functions (keyspace_name text, function_name text,"
+		   " PRIMARY KEY ((keyspace_name), function_name))");
+	make_table("CREATE TABLE system_schema.aggregates (keyspace_name text, aggregate_name text,"
+		   " PRIMARY KEY ((keyspace_name), aggregate_name))");
+	make_table("CREATE TABLE system_schema.views (keyspace_name text, view_name text,"
+		   " PRIMARY KEY ((keyspace_name), view_name))");
 	struct in_addr a;
 	if (inet_pton(AF_INET, listen, &a) != 1)
 		inet_pton(AF_INET, "127.0.0.1", &a);
