@@ -119,6 +119,8 @@ struct ev_cass {
 	uint64_t last_ticks;
 	uint8_t node[8];
 	int next_shard;
+	/* JOBADS_CQL_STATS: time spent binding values and decoding rows */
+	double bind_s, decode_s;
 	/* scan: where the last scan stopped, to resume by key instead of counting */
 	int64_t cache_seq;
 	uint8_t cache_id[16];
@@ -341,6 +343,15 @@ bad:
 	return STORE_ERROR;
 }
 
+char *evstore_cassandra_read_query(const char *ks)
+{
+	struct strbuf q = {0};
+	const char *t = Q_READ, *at = strstr(t, "%s");
+	strbuf_add(&q, t, (size_t)(at - t));
+	strbuf_addf(&q, "%s%s", ks, at + 2);
+	return q.buf;
+}
+
 /* ---- helpers ---- */
 
 static struct cql_prep *P(struct ev_cass *e, int which)
@@ -487,6 +498,16 @@ static void ev_cass_close(struct evstore *s)
 	struct ev_cass *e = (struct ev_cass *)s;
 	if (!e)
 		return;
+	if (e->sess && getenv("JOBADS_CQL_STATS")) {
+		struct cql_stats st;
+		cql_sess_stats(e->sess, &st);
+		fprintf(stderr,
+			"cql: %" PRId64 " frames out (%" PRId64 " bytes), %" PRId64 " in (%" PRId64
+			" bytes); frames encoded in %.3f s, values bound in %.3f s,"
+			" rows decoded in %.3f s, waiting on the server %.3f s\n",
+			st.frames_out, st.bytes_out, st.frames_in, st.bytes_in, st.encode_s,
+			e->bind_s, e->decode_s, st.wait_s);
+	}
 	cql_sess_close(e->sess);
 	free(e->rows);
 	strbuf_release(&e->arena);
@@ -651,6 +672,18 @@ static void bind_row(struct cql_buf *v, const struct pend *p)
 	cqlv_text(v, ev->device.s, ev->device.n);
 	cqlv_int(v, ev->hour);
 	cqlv_int(v, ev->day_of_week);
+}
+
+void evstore_cassandra_bind_row(struct cql_buf *v, const struct event *ev, const uint8_t uuid[16],
+				const uint8_t id[16], int64_t bucket, int shard)
+{
+	struct pend p;
+	p.ev = *ev;
+	memcpy(p.uuid, uuid, 16);
+	memcpy(p.id, id, 16);
+	p.bucket = bucket;
+	p.shard = shard;
+	bind_row(v, &p);
 }
 
 static void bind_orig(struct cql_buf *v, const struct pend *p)
@@ -885,8 +918,10 @@ static int write_rows(struct ev_cass *e, struct jerr *err)
 			if (p->dup || done[k] || p->bucket != e->rows[i].bucket ||
 			    p->shard != e->rows[i].shard)
 				continue;
+			double tb = time_mono();
 			cqlb_reset(&vals[n]);
 			bind_row(&vals[n], p);
+			e->bind_s += time_mono() - tb;
 			stmts[n] = P(e, P_INSERT_ROW);
 			nv[n] = 22;
 			n++;
@@ -911,8 +946,10 @@ static int write_rows(struct ev_cass *e, struct jerr *err)
 	int n = 0;
 	for (int i = 0; i <= e->nrows && r == STORE_OK; i++) {
 		if (i < e->nrows && !e->rows[i].dup) {
+			double tb = time_mono();
 			cqlb_reset(&vals[n]);
 			bind_orig(&vals[n], &e->rows[i]);
+			e->bind_s += time_mono() - tb;
 			stmts[n] = P(e, P_INSERT_ORIG);
 			nv[n] = 19;
 			n++;
@@ -1067,6 +1104,12 @@ struct walk {
 static int decode_row(struct ev_cass *e, const struct cql_cell *c, struct event *ev, uint8_t id[16],
 		      struct jerr *err)
 {
+	return evstore_cassandra_decode_row(e->base.name, c, ev, id, err);
+}
+
+int evstore_cassandra_decode_row(const char *name, const struct cql_cell *c, struct event *ev,
+				 uint8_t id[16], struct jerr *err)
+{
 	uint8_t u[16];
 	int32_t i32;
 	if (cql_get_uuid(c[0], id) != 0 || cql_get_uuid(c[1], u) != 0 ||
@@ -1079,7 +1122,7 @@ static int decode_row(struct ev_cass *e, const struct cql_cell *c, struct event 
 	    cql_get_int(c[16], &ev->quality_score) != 0 || c[4].len < 0 || c[10].len < 0 ||
 	    c[11].len < 0 || c[17].len < 0) {
 		jerr_set(err, "%s: events_by_bucket: a row with a missing or malformed field",
-			 e->base.name);
+			 name);
 		return STORE_ERROR;
 	}
 	cql_uuid_format(u, ev->event_id);
@@ -1236,6 +1279,7 @@ static int read_part(struct ev_cass *e, struct walk *w, int64_t bucket, int shar
 			}
 		}
 		w->decode_s += time_mono() - t0;
+		e->decode_s += time_mono() - t0;
 		cql_release(e->sess, h);
 		h = hn;
 		hn = -1;

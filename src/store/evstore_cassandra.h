@@ -14,4 +14,18 @@
  */
 int evstore_cassandra_walk_all(struct evstore *s, ev_row_fn fn, void *arg, struct jerr *err);
 
+/*
+ * The row codec the store uses, for the benchmark (bench/cql_codec_bench.c):
+ * decode one row of events_by_bucket as read by a scan (20 cells; texts point
+ * into the cells), and bind the 22 values of one INSERT into it.
+ */
+struct cql_cell;
+struct cql_buf;
+int evstore_cassandra_decode_row(const char *name, const struct cql_cell *c, struct event *ev,
+				 uint8_t id[16], struct jerr *err);
+void evstore_cassandra_bind_row(struct cql_buf *v, const struct event *ev, const uint8_t uuid[16],
+				const uint8_t id[16], int64_t bucket, int shard);
+/* The statement a scan reads a partition with, for keyspace ks (caller frees). */
+char *evstore_cassandra_read_query(const char *ks);
+
 #endif

@@ -231,6 +231,8 @@ struct cql_meta {
 };
 
 struct cql_result {
+	const uint8_t *body; /* the RESULT body parsed (for recording frames) */
+	size_t body_len;
 	int kind;
 	struct cql_meta meta;
 	int32_t nrows;

@@ -378,6 +378,8 @@ int cql_result_parse(const uint8_t *body, size_t n, struct cql_result *res, cons
 	struct cql_rd r;
 	cqlr_init(&r, body, n);
 	memset(res, 0, sizeof(*res));
+	res->body = body;
+	res->body_len = n;
 	res->kind = cqlr_i32(&r);
 	*why = "truncated result";
 	switch (res->kind) {
