@@ -15,15 +15,19 @@ packages=(
     util-linux                         # tests: setpriv, to drop root for a file-mode check
     libmariadb-dev                     # the mysql:// backends (MariaDB Connector/C)
     mariadb-server mariadb-client      # a private test server (scripts/mariadb.sh) and its CLI
+    libcivetweb-dev                    # jobads serve: the HTTP server
+    curl chromium                      # serve tests: HTTP client; the dashboard's browser test
+    clang                              # fuzz targets (libFuzzer)
+    wrk                                # bench/bench_web.sh: HTTP load
 )
+# npm comes with Debian's nodejs, or with a nodejs from elsewhere: ask for the command
+# (the browser test and the CQL driver test, tests/cql/, install their packages with it)
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# The CQL driver test runs the official Node.js driver (from npm): node and npm,
-# from Debian unless some node is already installed.
-command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "bootstrap: installing ${missing[*]}" >&2

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "jobads/web.h"
 
 #include "jobads/banned.h"
 
@@ -102,10 +103,40 @@ static const struct cmd_struct commands[] = {
      "  --log-file FILE    append the log to FILE instead of stderr\n"
      "  --slots N          stop after N slots (default: run until stopped)\n"
      "  --chunk N          events per transaction (default 50000)\n" COMMON_HELP},
+    {"serve", cmd_serve, "dashboard, JSON API, HTTP ingest and /metrics",
+     "usage: jobads serve [--listen HOST:PORT] [--etl-every D] [--ingest-token T]\n"
+     "                    [--admin-token T] [--max-body SIZE] [--threads N]\n"
+     "                    [--request-timeout D] [--chunk N] [--cache-mb N] [options]\n\n"
+     "Serve the dashboard at / and the JSON API under /api (kpis, campaigns, publishers,\n"
+     "industries, devices, heatmap, timeseries, runs, health; from/to and filters as\n"
+     "query parameters), accept events with POST /api/events (NDJSON or a JSON array,\n"
+     "the rules of 'ingest', stored before the reply) and ETL runs with POST /api/runs,\n"
+     "and export Prometheus metrics at /metrics. SIGINT/SIGTERM stop it cleanly.\n\n"
+     "  --listen HOST:PORT  address to listen on (default " WEB_DEFAULT_LISTEN "; port 0:\n"
+     "                     any free port, printed at start). Loopback by default: put\n"
+     "                     a TLS proxy in front before listening elsewhere\n"
+     "  --etl-every D      run the ETL schedule inside the server every D (10s, 5m),\n"
+     "                     as 'jobads schedule --every D' would\n"
+     "  --ingest-token T   require 'Authorization: Bearer T' on POST /api/events\n"
+     "                     (env JOBADS_INGEST_TOKEN; prefer the environment: options\n"
+     "                     show in ps)\n"
+     "  --admin-token T    enable POST /api/runs with 'Authorization: Bearer T'\n"
+     "                     (env JOBADS_ADMIN_TOKEN); without it the route answers 403\n"
+     "  --max-body SIZE    largest POST body, e.g. 8M (default), 512k; larger is 413\n"
+     "  --threads N        worker threads = concurrent connections (default 64)\n"
+     "  --request-timeout D  cut off a client that stalls this long (default 30s)\n"
+     "  --chunk N          events per ETL transaction (default 50000)\n"
+     "  --cache-mb N       keep answers of the read routes, up to N MiB, until the next\n"
+     "                     ETL run changes the data (default 32; 0: off)\n" COMMON_HELP},
     {"demo", cmd_demo, "the whole pipeline on the embedded default",
-     "usage: jobads demo [--count N] [--days D] [--seed S]\n\n"
+     "usage: jobads demo [--count N] [--days D] [--seed S] [--serve] [--listen HOST:PORT]\n\n"
      "Create ./data, generate D days (default 14) of N events (default 200000), run the\n"
-     "ETL, verify it and print the KPI report.\n\n" COMMON_HELP},
+     "ETL, verify it and print the KPI report, then exit.\n\n"
+     "  --serve            then keep going: serve the dashboard (URL printed), with a\n"
+     "                     live generator (2 events/s) and the ETL every 10 s inside the\n"
+     "                     server, until Ctrl-C\n"
+     "  --listen HOST:PORT where to serve (implies --serve; default " WEB_DEFAULT_LISTEN
+     ")\n\n" COMMON_HELP},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -112,6 +112,8 @@ enum an_dim {
 	AN_WEEKDAY,
 	AN_DAY,	   /* time series by UTC day */
 	AN_HOURLY, /* time series by hour_start */
+	/* hour of day by ISO weekday, for heatmaps: key = (weekday - 1) * 24 + hour */
+	AN_WEEKDAY_HOUR,
 	AN__COUNT
 };
 
@@ -222,7 +224,9 @@ void anstore_close(struct anstore *s);
 /* The backends (each in its own file under src/store/). */
 extern const struct evstore_ops evstore_sqlite_ops;
 extern const struct anstore_ops anstore_sqlite_ops;
-extern const struct evstore_ops evstore_cassandra_ops; /* CQL client written here: always built */
+#ifdef JOBADS_HAVE_CASSANDRA /* the CQL client is written here: CMake always builds it */
+extern const struct evstore_ops evstore_cassandra_ops;
+#endif
 #ifdef JOBADS_HAVE_MYSQL
 extern const struct evstore_ops evstore_mysql_ops;
 extern const struct anstore_ops anstore_mysql_ops;

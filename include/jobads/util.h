@@ -53,6 +53,14 @@ char *ts_format_iso(int64_t ms, char *buf, size_t len);
  */
 int parse_duration(const char *s, int64_t *secs);
 
+/*
+ * A time argument as people type it (report --from, the web API's from/to):
+ * ISO-8601, epoch milliseconds, a bare date (its midnight UTC), now, or now
+ * plus or minus a duration (now-7d, now+1h), relative to now_ms. Returns 0
+ * with epoch seconds in *secs, -1 when it is none of these. (src/core/timearg.c)
+ */
+int time_arg_parse(const char *s, size_t n, int64_t now_ms, int64_t *secs);
+
 /* Strict integer parse of a whole string; -1 when not an integer or out of [lo, hi]. */
 int parse_int64(const char *s, size_t n, int64_t lo, int64_t hi, int64_t *out);
 

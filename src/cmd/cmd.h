@@ -63,6 +63,7 @@ int cmd_report(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Shared pieces of commands that demo reuses. */
 struct gen_opts {
@@ -76,5 +77,21 @@ struct gen_opts {
 int generate_into_store(struct evstore *evs, const struct gen_opts *g, int quiet);
 int report_print(struct anstore *as, const struct an_filter *f, int json);
 int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, int quiet, int reset);
+
+/* The scheduler's interval loop, for serve --etl-every: runs until stop_requested. */
+struct etl_result;
+struct sched_hook {
+	/* each attempt's end: state success, failed, retrying or skipped (lock held) */
+	void (*on_run)(void *arg, const char *state, const struct etl_result *res);
+	void *arg;
+};
+int schedule_every(const struct common_opts *co, int64_t every_s, size_t chunk,
+		   const struct sched_hook *hook);
+
+/* Serve until SIGINT/SIGTERM, with the in-server schedule (etl_every_s > 0) and a
+ * live generator (live != NULL); demo --serve uses it too. */
+struct web_opts;
+int serve_run(const struct common_opts *co, struct web_opts *wo, int64_t etl_every_s,
+	      const struct gen_opts *live);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "jobads/etl.h"
+#include "jobads/web.h"
 
 #include "jobads/banned.h"
 
@@ -17,6 +18,8 @@ int cmd_demo(int argc, char **argv)
 	    {"count", required_argument, NULL, 'n'},
 	    {"days", required_argument, NULL, 'd'},
 	    {"seed", required_argument, NULL, 's'},
+	    {"serve", no_argument, NULL, 'S'},
+	    {"listen", required_argument, NULL, 'L'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct common_opts co;
@@ -27,12 +30,14 @@ int cmd_demo(int argc, char **argv)
 	struct an_filter f;
 	struct verify_result vr;
 	int64_t v;
-	int opt, rc = EXIT_FAIL;
+	int opt, rc = EXIT_FAIL, serve = 0;
+	struct web_opts wo;
 
 	memset(&g, 0, sizeof(g));
 	g.count = 200000;
 	g.days = 14;
 	common_init(&co);
+	web_opts_init(&wo);
 	while ((opt = getopt_long(argc, argv, "hn:d:s:", longopts, NULL)) != -1) {
 		if (common_opt(&co, opt, optarg))
 			continue;
@@ -55,6 +60,16 @@ int cmd_demo(int argc, char **argv)
 						   optarg);
 			g.seed = (uint64_t)v;
 			g.has_seed = 1;
+			break;
+		case 'S':
+			serve = 1;
+			break;
+		case 'L':
+			if (!strchr(optarg, ':'))
+				return usage_error("demo", "--listen: want HOST:PORT, got '%s'",
+						   optarg);
+			wo.listen = optarg;
+			serve = 1;
 			break;
 		case 'h':
 			return cmd_help_text("demo");
@@ -99,5 +114,17 @@ int cmd_demo(int argc, char **argv)
 out:
 	evstore_close(evs);
 	anstore_close(as);
+	if (rc == EXIT_OK && serve) {
+		/* the live part: a stream like the original generator's, the ETL every 10 s */
+		struct gen_opts live;
+		memset(&live, 0, sizeof(live));
+		live.follow = 1;
+		live.rate = 2;
+		printf("\n== serve: the dashboard with a live generator (2 events/s) and the ETL "
+		       "every "
+		       "10 s; Ctrl-C stops\n");
+		fflush(stdout);
+		rc = serve_run(&co, &wo, 10, &live);
+	}
 	return rc;
 }

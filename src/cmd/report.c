@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "jobads/kpi_json.h"
 
 #include "jobads/banned.h"
 
@@ -58,16 +59,9 @@ static void collect_free(struct collect *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static json_t *jv(struct kpi_value v)
-{
-	return v.has ? json_real(v.v) : json_null();
-}
-
 static json_t *row_json(const struct an_row *r, const struct section *s)
 {
-	struct kpis k;
 	json_t *o = json_object();
-	kpi_compute(&r->m, &k);
 	if (s) {
 		if (s->key_is_label)
 			json_object_set_new(o, s->key_name, json_string(r->label ? r->label : ""));
@@ -77,19 +71,7 @@ static json_t *row_json(const struct an_row *r, const struct section *s)
 			json_object_set_new(o, "publisher_name",
 					    r->label ? json_string(r->label) : json_null());
 	}
-	json_object_set_new(o, "records", json_integer(r->m.records));
-	json_object_set_new(o, "impressions", json_integer(r->m.impressions));
-	json_object_set_new(o, "clicks", json_integer(r->m.clicks));
-	json_object_set_new(o, "applies", json_integer(r->m.applies));
-	json_object_set_new(o, "cost_micros", json_integer(r->m.cost_micros));
-	json_object_set_new(o, "spend", json_real(k.spend));
-	json_object_set_new(o, "ctr", jv(k.ctr));
-	json_object_set_new(o, "cpc", jv(k.cpc));
-	json_object_set_new(o, "cpa", jv(k.cpa));
-	json_object_set_new(o, "apply_rate", jv(k.apply_rate));
-	json_object_set_new(o, "roi", jv(k.roi));
-	json_object_set_new(o, "avg_quality_score", jv(k.avg_quality));
-	return o;
+	return kpi_json_add(o, &r->m);
 }
 
 static const char *pct(struct kpi_value v, char *b, size_t n)
@@ -221,41 +203,9 @@ int report_print(struct anstore *as, const struct an_filter *f, int json)
 	return rc;
 }
 
-/* ISO-8601, epoch ms, now, now-7d / now+1h. Result in epoch seconds. */
 static int parse_time_arg(const char *s, int64_t *secs)
 {
-	const char *why;
-	int64_t ms, d;
-	if (strncmp(s, "now", 3) == 0) {
-		ms = time_now_ms();
-		if (s[3] == '\0') {
-			*secs = ms / 1000;
-			return 0;
-		}
-		if ((s[3] == '-' || s[3] == '+') && parse_duration(s + 4, &d) == 0) {
-			*secs = ms / 1000 + (s[3] == '-' ? -d : d);
-			return 0;
-		}
-		return -1;
-	}
-	if (parse_int64(s, strlen(s), 0, INT64_MAX, &ms) == 0) {
-		*secs = ms / 1000;
-		return 0;
-	}
-	if (ts_parse_iso(s, strlen(s), &ms, &why) == 0) {
-		*secs = ms / 1000;
-		return 0;
-	}
-	/* a bare date means its midnight UTC */
-	unsigned m, dd;
-	int y;
-	char tail;
-	if (sscanf(s, "%4d-%2u-%2u%c", &y, &m, &dd, &tail) == 3 && m >= 1 && m <= 12 && dd >= 1 &&
-	    dd <= 31) {
-		*secs = days_from_civil(y, m, dd) * 86400;
-		return 0;
-	}
-	return -1;
+	return time_arg_parse(s, strlen(s), time_now_ms(), secs);
 }
 
 int cmd_report(int argc, char **argv)

@@ -48,6 +48,8 @@ struct sched {
 	/* attempts not yet in etl_runs (the store was down when they ended) */
 	struct etl_run_rec pending[PENDING_MAX];
 	int npending;
+	int64_t nap_ms; /* longest sleep between looks at the clock and stop_requested */
+	const struct sched_hook *hook;
 };
 
 static volatile sig_atomic_t reopen_requested;
@@ -152,8 +154,8 @@ static void sleep_until(struct sched *s, int64_t until_ms)
 		int64_t left = until_ms - time_now_ms();
 		if (left <= 0)
 			return;
-		if (left > 60000) /* wake now and then: the wall clock may be stepped */
-			left = 60000;
+		if (left > s->nap_ms) /* wake now and then: the wall clock may be stepped */
+			left = s->nap_ms;
 		struct timespec ts = {(time_t)(left / 1000), (long)(left % 1000) * 1000000L};
 		nanosleep(&ts, NULL); /* a signal cuts it short; the loop looks again */
 	}
@@ -257,6 +259,13 @@ static void run_slot(struct sched *s)
 		slog(s, "info", "run_start", "trigger", "schedule", "attempt", i64(attempt, b1),
 		     NULL);
 		int r = attempt_run(s, attempt, retry_follows, &res, &holder, &err);
+		if (s->hook)
+			s->hook->on_run(s->hook->arg,
+					r == ETL_LOCKED			   ? "skipped"
+					: r == STORE_OK			   ? "success"
+					: retry_follows && !stop_requested ? "retrying"
+									   : "failed",
+					&res);
 		if (r == ETL_LOCKED) {
 			slog(s, "info", "run_skipped", "reason", "a run is in progress", "holder",
 			     holder.owner, NULL);
@@ -290,6 +299,69 @@ static void run_slot(struct sched *s)
 		     r == STORE_RETRY ? "yes" : "no", "error", err.msg, NULL);
 		sleep_until(s, time_now_ms() + delay * 1000);
 	}
+}
+
+static void sched_defaults(struct sched *s)
+{
+	memset(s, 0, sizeof(*s));
+	common_init(&s->co);
+	s->retries = 3;
+	s->retry_delay_s = 10;
+	s->retry_max_s = 300;
+	s->timeout_s = 3600;
+	s->lease_s = ETL_DEFAULT_LEASE_MS / 1000;
+	s->chunk = ETL_DEFAULT_CHUNK;
+	s->nap_ms = 60000;
+}
+
+/* Slots until stop_requested or max_slots; the owner must be set. */
+static int sched_loop(struct sched *s)
+{
+	char b1[24], b2[24];
+	slog(s, "info", "scheduler_start", "owner", s->owner, s->cron_expr ? "cron" : "every_s",
+	     s->cron_expr ? s->cron_expr : i64(s->every_s, b1), "retries", i64(s->retries, b2),
+	     "events", s->co.events, "analytics", s->co.analytics, NULL);
+	/* an interval runs at once, then every interval; cron waits for its first minute */
+	int64_t slot = s->every_s ? time_now_ms() : next_slot(s, 0, time_now_ms());
+	int rc = EXIT_OK;
+	for (int64_t n = 0; !stop_requested && (s->max_slots == 0 || n < s->max_slots); n++) {
+		if (slot < 0) {
+			slog(s, "error", "scheduler_stop", "reason",
+			     "the cron expression matches no time in the next five years", NULL);
+			rc = EXIT_FAIL;
+			break;
+		}
+		sleep_until(s, slot);
+		if (stop_requested)
+			break;
+		run_slot(s);
+#ifdef __GLIBC__
+		malloc_trim(0); /* give a big run's aggregation memory back while idle */
+#endif
+		slot = next_slot(s, slot, time_now_ms());
+	}
+	slog(s, "info", "scheduler_stop", "reason",
+	     stop_requested  ? "signal"
+	     : rc == EXIT_OK ? "slots done"
+			     : "error",
+	     "unrecorded", i64(s->npending, b1), NULL);
+	return rc;
+}
+
+int schedule_every(const struct common_opts *co, int64_t every_s, size_t chunk,
+		   const struct sched_hook *hook)
+{
+	struct sched *s = xmalloc(sizeof(*s));
+	sched_defaults(s);
+	s->co = *co;
+	s->every_s = every_s;
+	s->chunk = chunk;
+	s->nap_ms = 250; /* a server stops promptly: its signal lands in another thread */
+	s->hook = hook;
+	etl_owner_name(s->owner, sizeof(s->owner));
+	int rc = sched_loop(s);
+	free(s);
+	return rc;
 }
 
 static int dur_opt(const char *name, const char *arg, int64_t lo, int64_t *out)
@@ -334,14 +406,7 @@ int cmd_schedule(int argc, char **argv)
 	int64_t v;
 	int opt;
 
-	memset(&s, 0, sizeof(s));
-	common_init(&s.co);
-	s.retries = 3;
-	s.retry_delay_s = 10;
-	s.retry_max_s = 300;
-	s.timeout_s = 3600;
-	s.lease_s = ETL_DEFAULT_LEASE_MS / 1000;
-	s.chunk = ETL_DEFAULT_CHUNK;
+	sched_defaults(&s);
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (common_opt(&s.co, opt, optarg))
 			continue;
@@ -412,34 +477,7 @@ int cmd_schedule(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	etl_owner_name(s.owner, sizeof(s.owner));
 
-	char b1[24], b2[24];
-	slog(&s, "info", "scheduler_start", "owner", s.owner, s.cron_expr ? "cron" : "every_s",
-	     s.cron_expr ? s.cron_expr : i64(s.every_s, b1), "retries", i64(s.retries, b2),
-	     "events", s.co.events, "analytics", s.co.analytics, NULL);
-	/* an interval runs at once, then every interval; cron waits for its first minute */
-	int64_t slot = s.every_s ? time_now_ms() : next_slot(&s, 0, time_now_ms());
-	int rc = EXIT_OK;
-	for (int64_t n = 0; !stop_requested && (s.max_slots == 0 || n < s.max_slots); n++) {
-		if (slot < 0) {
-			slog(&s, "error", "scheduler_stop", "reason",
-			     "the cron expression matches no time in the next five years", NULL);
-			rc = EXIT_FAIL;
-			break;
-		}
-		sleep_until(&s, slot);
-		if (stop_requested)
-			break;
-		run_slot(&s);
-#ifdef __GLIBC__
-		malloc_trim(0); /* give a big run's aggregation memory back while idle */
-#endif
-		slot = next_slot(&s, slot, time_now_ms());
-	}
-	slog(&s, "info", "scheduler_stop", "reason",
-	     stop_requested  ? "signal"
-	     : rc == EXIT_OK ? "slots done"
-			     : "error",
-	     "unrecorded", i64(s.npending, b1), NULL);
+	int rc = sched_loop(&s);
 	if (s.log)
 		fclose(s.log);
 	return rc;

@@ -397,8 +397,8 @@ static int owner_is_dead(const char *owner)
 	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-int etl_run_locked(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
-		   struct etl_result *res, struct run_lock_info *holder, struct jerr *err)
+static int run_locked(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
+		      struct etl_result *res, struct run_lock_info *holder, struct jerr *err)
 {
 	int got = 0, r;
 	int64_t lease = o->lease_ms > 0 ? o->lease_ms : ETL_DEFAULT_LEASE_MS;
@@ -432,6 +432,29 @@ int etl_run_locked(struct evstore *evs, struct anstore *as, const struct etl_opt
 		*err = err2;
 		r = r2;
 	}
+	return r;
+}
+
+/*
+ * Threads of one process share one owner name, and the store's lock takes an
+ * owner's own lock again; so within a process (the web server's API and its
+ * in-server schedule) a mutex keeps runs one at a time, before the store's lock
+ * keeps processes apart. Without it, the second run would also mark the first
+ * one's etl_runs row failed as stale.
+ */
+static pthread_mutex_t process_run_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int etl_run_locked(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
+		   struct etl_result *res, struct run_lock_info *holder, struct jerr *err)
+{
+	if (pthread_mutex_trylock(&process_run_mu) != 0) {
+		memset(res, 0, sizeof(*res));
+		memset(holder, 0, sizeof(*holder));
+		snprintf(holder->owner, sizeof(holder->owner), "%s", o->owner);
+		return ETL_LOCKED;
+	}
+	int r = run_locked(evs, as, o, res, holder, err);
+	pthread_mutex_unlock(&process_run_mu);
 	return r;
 }
 

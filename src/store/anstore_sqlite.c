@@ -82,6 +82,8 @@ static const char *const query_sql[AN__COUNT] = {
     [AN_WEEKDAY] = GROUPED("((hour_start / 86400) + 3) % 7 + 1", "NULL"),
     [AN_DAY] = GROUPED("(hour_start / 86400) * 86400", "NULL"),
     [AN_HOURLY] = GROUPED("hour_start", "NULL"),
+    [AN_WEEKDAY_HOUR] =
+	GROUPED("(((hour_start / 86400) + 3) % 7) * 24 + (hour_start / 3600) % 24", "NULL"),
 };
 
 #define SQL_RUN_BEGIN                                                                              \

@@ -15,7 +15,9 @@ static const struct evstore_ops *const ev_backends[] = {
 #ifdef JOBADS_HAVE_MYSQL
     &evstore_mysql_ops,
 #endif
+#ifdef JOBADS_HAVE_CASSANDRA
     &evstore_cassandra_ops,
+#endif
 };
 
 static const struct anstore_ops *const an_backends[] = {
@@ -26,10 +28,15 @@ static const struct anstore_ops *const an_backends[] = {
 };
 
 /* What this build can open, for "unknown scheme" messages. */
-#ifdef JOBADS_HAVE_MYSQL
-#define BACKENDS "sqlite, mysql, cassandra (event store only)"
+#ifdef JOBADS_HAVE_CASSANDRA
+#define CASSANDRA_ROW ", cassandra (event store only)"
 #else
-#define BACKENDS "sqlite, cassandra (event store only); mysql needs a build with libmariadb-dev"
+#define CASSANDRA_ROW ""
+#endif
+#ifdef JOBADS_HAVE_MYSQL
+#define BACKENDS "sqlite, mysql" CASSANDRA_ROW
+#else
+#define BACKENDS "sqlite" CASSANDRA_ROW "; mysql needs a build with libmariadb-dev"
 #endif
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,0 +1,108 @@
+/*
+ * web.h - `jobads serve`: the HTTP server (civetweb) with the JSON API, HTTP
+ * ingest, /metrics and the dashboard. The server knows the store interfaces
+ * and the core, never a backend.
+ *
+ * The pure parts - query parameters and request bodies - are exposed here so
+ * that unit tests and fuzz targets reach them without a socket.
+ */
+#ifndef JOBADS_WEB_H
+#define JOBADS_WEB_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jobads/etl.h"
+#include "jobads/event.h"
+#include "jobads/store.h"
+#include "jobads/util.h"
+
+#define WEB_DEFAULT_LISTEN   "127.0.0.1:8080"
+#define WEB_DEFAULT_MAX_BODY (8u << 20) /* bytes in one POST /api/events */
+
+struct web_opts {
+	const char *listen;		   /* HOST:PORT; port 0 picks a free one */
+	const char *events, *analytics;	   /* store URLs */
+	const char *ingest_token;	   /* NULL: POST /api/events needs no token */
+	const char *admin_token;	   /* NULL: POST /api/runs is disabled (403) */
+	size_t max_body;		   /* bytes; larger bodies get 413 */
+	int threads;			   /* worker threads (one per open connection) */
+	int request_timeout_ms;		   /* a client slower than this is cut off */
+	size_t chunk;			   /* ETL chunk for POST /api/runs */
+	size_t cache_bytes;		   /* answers kept for repeated queries (0: none) */
+	const volatile sig_atomic_t *stop; /* set to stop a run in flight between chunks */
+};
+
+void web_opts_init(struct web_opts *o);
+
+struct web_server;
+
+/*
+ * Start listening and serving in civetweb's worker threads. Returns STORE_OK
+ * with *out (stop with web_stop), or STORE_ERROR with a reason (port in use,
+ * bad address, a store that cannot be opened).
+ */
+int web_start(const struct web_opts *o, struct web_server **out, struct jerr *err);
+/* The port actually bound (useful with port 0). */
+int web_port(const struct web_server *w);
+/* Stop accepting, finish the requests in flight, free everything. */
+void web_stop(struct web_server *w);
+
+/* Count an ETL run done in this process (the in-server schedule) in /metrics. */
+void web_note_run(struct web_server *w, const char *trigger, const char *state,
+		  const struct etl_result *res);
+
+/* ---- query parameters (src/web/params.c) ---- */
+
+enum api_interval { API_HOUR, API_DAY };
+
+/* Parameters a route accepts; any other is a 400 that names it. */
+enum {
+	AP_RANGE = 1u << 0,    /* from, to */
+	AP_FILTERS = 1u << 1,  /* campaign_id, publisher_id, industry, device */
+	AP_INTERVAL = 1u << 2, /* interval=hour|day */
+	AP_METRIC = 1u << 3,   /* metric=clicks|... */
+	AP_LIMIT = 1u << 4,    /* limit=1..1000 */
+};
+
+struct api_params {
+	struct an_filter f; /* industry and device point into the buffers below */
+	char industry[128], device[64];
+	enum api_interval interval;
+	int metric; /* index into api_metric_names, -1: none given */
+	int limit;  /* 0: not given */
+};
+
+/* Metric names /api/timeseries accepts, NULL-terminated. */
+extern const char *const api_metric_names[];
+
+/*
+ * Parse a raw (percent-encoded) query string of n bytes, accepting the
+ * parameters in `allowed`. Times are read by time_arg_parse against now_ms.
+ * Returns 0, or -1 with "NAME: reason" in why (a 400 for the client).
+ */
+int api_params_parse(const char *qs, size_t n, unsigned allowed, int64_t now_ms,
+		     struct api_params *p, char *why, size_t whylen);
+
+/* ---- request bodies of POST /api/events (src/web/body.c) ---- */
+
+/* Called for each valid event (valid during the call) and each rejected record. */
+typedef int (*body_event_fn)(void *arg, long index, const struct event *ev);
+typedef void (*body_reject_fn)(void *arg, long index, long line, const char *why);
+
+/*
+ * Decode a body: a JSON array of flat objects, or NDJSON (one object per line).
+ * Each record goes through the same decoder and ev_builder rules as `ingest`.
+ * Record indexes count from 0; line is the NDJSON line (0 for an array).
+ * Returns 0 when the body's structure was readable (records may still have
+ * been rejected one by one), -1 with the reason in why when it was not (a 400),
+ * or the non-zero value an event callback returned to stop.
+ */
+int body_decode(const char *body, size_t n, int64_t now_ms, body_event_fn on_event,
+		body_reject_fn on_reject, void *arg, char *why, size_t whylen);
+
+/* 1 when the n bytes of a equal the NUL-terminated secret, in time independent of a. */
+int web_token_equal(const char *a, size_t n, const char *secret);
+
+#endif

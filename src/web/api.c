@@ -1,0 +1,453 @@
+/*
+ * api.c - the JSON API's read routes. Every number comes from the analytics
+ * store's grouped sums through kpi_json_add (kpi_compute), like `report
+ * --json`, so the terminal, the API and the dashboard agree.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "jobads/kpi_json.h"
+
+#include "jobads/banned.h"
+
+/* Parse the query string; on error, reply 400 and return -1. */
+static int params(struct req *r, unsigned allowed, struct api_params *p)
+{
+	char why[400];
+	const char *qs = r->ri->query_string;
+	if (api_params_parse(qs, qs ? strlen(qs) : 0, allowed, r->now_ms, p, why, sizeof(why))) {
+		reply_error(r, 400, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *iso_or_null(int64_t secs, int open)
+{
+	char t[40];
+	return open ? json_null() : json_string(ts_format_iso(secs * 1000, t, sizeof(t)));
+}
+
+static json_t *range_json(const struct an_filter *f)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "from", iso_or_null(f->from_s, f->from_s == INT64_MIN));
+	json_object_set_new(o, "to", iso_or_null(f->to_s, f->to_s == INT64_MAX));
+	return o;
+}
+
+static json_t *filters_json(const struct an_filter *f)
+{
+	json_t *o = json_object();
+	if (f->campaign_id)
+		json_object_set_new(o, "campaign_id", json_integer(f->campaign_id));
+	if (f->publisher_id)
+		json_object_set_new(o, "publisher_id", json_integer(f->publisher_id));
+	if (f->industry)
+		json_object_set_new(o, "industry", json_string(f->industry));
+	if (f->device)
+		json_object_set_new(o, "device", json_string(f->device));
+	return o;
+}
+
+struct rows_ctx {
+	json_t *arr;
+	enum an_dim dim;
+	int metric; /* timeseries: -1 all fields */
+};
+
+static json_t *metric_value(const struct kpi_sums *m, int metric)
+{
+	json_t *o = kpi_json_add(json_object(), m);
+	const char *name = api_metric_names[metric];
+	json_t *v = json_object_get(o, strcmp(name, "spend") == 0 ? "spend" : name);
+	json_incref(v);
+	json_decref(o);
+	return v ? v : json_null();
+}
+
+static int add_row(void *arg, const struct an_row *row)
+{
+	struct rows_ctx *c = arg;
+	json_t *o = json_object();
+	char t[40];
+	switch (c->dim) {
+	case AN_CAMPAIGN:
+		json_object_set_new(o, "campaign_id", json_integer(row->key));
+		break;
+	case AN_PUBLISHER:
+		json_object_set_new(o, "publisher_id", json_integer(row->key));
+		json_object_set_new(o, "publisher_name",
+				    row->label ? json_string(row->label) : json_null());
+		break;
+	case AN_INDUSTRY:
+		json_object_set_new(o, "industry", json_string(row->label ? row->label : ""));
+		break;
+	case AN_DEVICE:
+		json_object_set_new(o, "device", json_string(row->label ? row->label : ""));
+		break;
+	case AN_WEEKDAY_HOUR:
+		json_object_set_new(o, "weekday", json_integer(row->key / 24 + 1));
+		json_object_set_new(o, "hour", json_integer(row->key % 24));
+		break;
+	case AN_DAY:
+	case AN_HOURLY:
+		json_object_set_new(o, "t",
+				    json_string(ts_format_iso(row->key * 1000, t, sizeof(t))));
+		break;
+	default:
+		break;
+	}
+	if (c->metric >= 0)
+		json_object_set_new(o, "value", metric_value(&row->m, c->metric));
+	else
+		kpi_json_add(o, &row->m);
+	json_array_append_new(c->arr, o);
+	return 0;
+}
+
+static int last_run_id(void *arg, const struct etl_run_rec *rec)
+{
+	*(int64_t *)arg = rec->id;
+	return 0;
+}
+
+/* The start of the first whole hour at or after s: the range's effect on hour_start. */
+static int64_t hour_ceil(int64_t s)
+{
+	if (s == INT64_MIN || s == INT64_MAX)
+		return s;
+	int64_t q = s / 3600;
+	if (q * 3600 < s)
+		q++;
+	return q * 3600;
+}
+
+/*
+ * One grouped query's answer as JSON text: the array of rows, or for AN_TOTAL
+ * its one row. From the cache when the data has not changed since it was kept
+ * (cache.c), else from the store. On failure replies 503 itself and returns NULL.
+ */
+static char *query_text(struct req *r, enum an_dim dim, const struct an_filter *f, int metric,
+			size_t *len)
+{
+	struct anstore *as = NULL;
+	struct jerr err;
+	int64_t cursor = 0, run = 0;
+	struct strbuf key = {0};
+	char *text = NULL;
+	int q = pool_an_get(r->w, &as, &err);
+	if (q == STORE_OK)
+		q = as->ops->get_cursor(as, &cursor, &err);
+	if (q == STORE_OK)
+		q = as->ops->runs(as, 1, last_run_id, &run, &err);
+	if (q == STORE_OK) {
+		strbuf_addf(&key, "%d|%d|%" PRId64 "|%" PRId64 "|%d|%d|%zu:%s|%zu:%s", (int)dim,
+			    metric, hour_ceil(f->from_s), hour_ceil(f->to_s), (int)f->campaign_id,
+			    (int)f->publisher_id, f->industry ? strlen(f->industry) : 0,
+			    f->industry ? f->industry : "", f->device ? strlen(f->device) : 0,
+			    f->device ? f->device : "");
+		text = qcache_get(&r->w->cache, key.buf, cursor, run, len);
+	}
+	int claim = QCACHE_COMPUTE;
+	if (q == STORE_OK && !text) {
+		claim = qcache_claim(&r->w->cache, key.buf, cursor, run);
+		if (claim == QCACHE_LOOK_AGAIN)
+			text = qcache_get(&r->w->cache, key.buf, cursor, run, len);
+	}
+	if (q == STORE_OK && !text) {
+		struct rows_ctx c = {json_array(), dim, metric};
+		q = as->ops->query(as, dim, f, add_row, &c, &err);
+		if (q == STORE_OK) {
+			json_t *v = dim == AN_TOTAL ? json_array_get(c.arr, 0) : c.arr;
+			text = json_dumps(v ? v : json_object(),
+					  JSON_COMPACT | JSON_REAL_PRECISION(15));
+			if (text) {
+				*len = strlen(text);
+				qcache_put(&r->w->cache, key.buf, cursor, run, text, *len);
+			}
+		}
+		json_decref(c.arr);
+	}
+	if (claim == QCACHE_CLAIMED)
+		qcache_unclaim(&r->w->cache, key.buf, cursor, run);
+	pool_an_put(r->w, as, q != STORE_OK);
+	strbuf_release(&key);
+	if (q != STORE_OK || !text) {
+		free(text);
+		reply_error(r, 503, "analytics store: %s",
+			    q != STORE_OK ? err.msg : "out of memory");
+		return NULL;
+	}
+	return text;
+}
+
+/* Reply with doc plus "name": text (JSON text, spliced in without parsing it again). */
+static int reply_with(struct req *r, json_t *doc, const char *name, char *text, size_t len)
+{
+	char *head = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	struct strbuf sb = {0};
+	json_decref(doc);
+	if (!head) {
+		free(text);
+		return reply_error(r, 500, "could not encode the reply");
+	}
+	size_t hl = strlen(head); /* "{...}" */
+	strbuf_add(&sb, head, hl - 1);
+	strbuf_addf(&sb, "%s\"%s\":", hl > 2 ? "," : "", name);
+	strbuf_add(&sb, text, len);
+	strbuf_add(&sb, "}", 1);
+	int st = reply(r, 200, "application/json", sb.buf, sb.len, NULL);
+	strbuf_release(&sb);
+	free(head);
+	free(text);
+	return st;
+}
+
+static json_t *doc_for(const struct api_params *p)
+{
+	json_t *doc = json_object();
+	json_object_set_new(doc, "range", range_json(&p->f));
+	json_object_set_new(doc, "filters", filters_json(&p->f));
+	return doc;
+}
+
+static int answer(struct req *r, json_t *doc, enum an_dim dim, const struct api_params *p,
+		  int metric, const char *name)
+{
+	size_t len = 0;
+	char *text = query_text(r, dim, &p->f, metric, &len);
+	if (!text) {
+		json_decref(doc);
+		return r->status;
+	}
+	return reply_with(r, doc, name, text, len);
+}
+
+int api_kpis(struct req *r)
+{
+	struct api_params p;
+	if (params(r, AP_RANGE | AP_FILTERS, &p))
+		return r->status;
+	return answer(r, doc_for(&p), AN_TOTAL, &p, -1, "total");
+}
+
+int api_grouped(struct req *r, enum route_id id)
+{
+	struct api_params p;
+	enum an_dim dim = id == R_CAMPAIGNS    ? AN_CAMPAIGN
+			  : id == R_PUBLISHERS ? AN_PUBLISHER
+			  : id == R_INDUSTRIES ? AN_INDUSTRY
+					       : AN_DEVICE;
+	if (params(r, AP_RANGE | AP_FILTERS, &p))
+		return r->status;
+	return answer(r, doc_for(&p), dim, &p, -1, "rows");
+}
+
+int api_heatmap(struct req *r)
+{
+	struct api_params p;
+	if (params(r, AP_RANGE | AP_FILTERS, &p))
+		return r->status;
+	json_t *doc = doc_for(&p);
+	json_object_set_new(doc, "note",
+			    json_string("weekday is ISO (1 = Monday), hour is UTC; cells without "
+					"data are absent"));
+	return answer(r, doc, AN_WEEKDAY_HOUR, &p, -1, "cells");
+}
+
+int api_timeseries(struct req *r)
+{
+	struct api_params p;
+	if (params(r, AP_RANGE | AP_FILTERS | AP_INTERVAL | AP_METRIC, &p))
+		return r->status;
+	json_t *doc = doc_for(&p);
+	json_object_set_new(doc, "interval", json_string(p.interval == API_DAY ? "day" : "hour"));
+	json_object_set_new(doc, "metric",
+			    p.metric >= 0 ? json_string(api_metric_names[p.metric]) : json_null());
+	return answer(r, doc, p.interval == API_DAY ? AN_DAY : AN_HOURLY, &p, p.metric, "points");
+}
+
+static json_t *ms_iso(int64_t ms)
+{
+	char t[40];
+	return ms > 0 ? json_string(ts_format_iso(ms, t, sizeof(t))) : json_null();
+}
+
+static json_t *run_json(const struct etl_run_rec *rec)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(rec->id));
+	json_object_set_new(o, "trigger", json_string(rec->trigger));
+	json_object_set_new(o, "attempt", json_integer(rec->attempt));
+	json_object_set_new(o, "state", json_string(rec->state));
+	json_object_set_new(o, "owner", json_string(rec->owner));
+	json_object_set_new(o, "started", ms_iso(rec->started_ms));
+	json_object_set_new(o, "finished", ms_iso(rec->finished_ms));
+	json_object_set_new(o, "duration_s",
+			    rec->finished_ms > 0
+				? json_real((double)(rec->finished_ms - rec->started_ms) / 1000.0)
+				: json_null());
+	json_object_set_new(o, "events_read", json_integer(rec->events_read));
+	json_object_set_new(o, "groups_written", json_integer(rec->groups_written));
+	json_object_set_new(o, "cursor_from", json_integer(rec->cursor_from));
+	json_object_set_new(o, "cursor_to", json_integer(rec->cursor_to));
+	json_object_set_new(o, "error", rec->error[0] ? json_string(rec->error) : json_null());
+	return o;
+}
+
+static int add_run(void *arg, const struct etl_run_rec *rec)
+{
+	json_array_append_new(arg, run_json(rec));
+	return 0;
+}
+
+/* Cursor, newest seq and events behind; *ok 0 when a store did not answer. */
+static json_t *pipeline_json(struct req *r, json_t *last_run, int *ev_ok, int *an_ok)
+{
+	struct jerr err;
+	struct evstore *evs;
+	struct anstore *as;
+	int64_t cursor = 0, max_seq = 0, rows = 0;
+	json_t *o = json_object();
+	*ev_ok = *an_ok = 0;
+	if (pool_an_get(r->w, &as, &err) == STORE_OK) {
+		*an_ok = as->ops->get_cursor(as, &cursor, &err) == STORE_OK;
+		if (*an_ok && last_run)
+			*an_ok = as->ops->runs(as, 1, add_run, last_run, &err) == STORE_OK;
+		pool_an_put(r->w, as, !*an_ok);
+	}
+	if (!*an_ok)
+		json_object_set_new(o, "analytics_error", json_string(err.msg));
+	if (pool_ev_get(r->w, &evs, &err) == STORE_OK) {
+		*ev_ok = evs->ops->stats(evs, &max_seq, &rows, &err) == STORE_OK;
+		pool_ev_put(r->w, evs, !*ev_ok);
+	}
+	if (!*ev_ok)
+		json_object_set_new(o, "events_error", json_string(err.msg));
+	if (*an_ok)
+		json_object_set_new(o, "cursor", json_integer(cursor));
+	if (*ev_ok) {
+		json_object_set_new(o, "newest_seq", json_integer(max_seq));
+		json_object_set_new(o, "events_stored", json_integer(rows));
+	}
+	if (*an_ok && *ev_ok)
+		json_object_set_new(o, "events_behind",
+				    json_integer(max_seq > cursor ? max_seq - cursor : 0));
+	return o;
+}
+
+int api_health(struct req *r)
+{
+	struct api_params p;
+	int ev_ok, an_ok;
+	if (params(r, 0, &p))
+		return r->status;
+	json_t *runs = json_array();
+	json_t *doc = pipeline_json(r, runs, &ev_ok, &an_ok);
+	json_t *last = json_array_get(runs, 0);
+	json_object_set(doc, "last_run", last ? last : json_null());
+	json_decref(runs);
+	json_object_set_new(doc, "status", json_string(ev_ok && an_ok ? "ok" : "degraded"));
+	json_object_set_new(doc, "version", json_string(JOBADS_VERSION));
+	json_object_set_new(doc, "time", ms_iso(r->now_ms));
+	return reply_json(r, ev_ok && an_ok ? 200 : 503, doc);
+}
+
+int api_runs_get(struct req *r)
+{
+	struct api_params p;
+	struct anstore *as;
+	struct jerr err;
+	int ev_ok, an_ok;
+	if (params(r, AP_LIMIT, &p))
+		return r->status;
+	json_t *runs = json_array();
+	int q = pool_an_get(r->w, &as, &err);
+	if (q == STORE_OK) {
+		q = as->ops->runs(as, p.limit ? p.limit : 20, add_run, runs, &err);
+		pool_an_put(r->w, as, q != STORE_OK);
+	}
+	if (q != STORE_OK) {
+		json_decref(runs);
+		return reply_error(r, 503, "analytics store: %s", err.msg);
+	}
+	json_t *doc = json_object();
+	json_object_set_new(doc, "runs", runs);
+	json_object_set_new(doc, "pipeline", pipeline_json(r, NULL, &ev_ok, &an_ok));
+	return reply_json(r, 200, doc);
+}
+
+/* The admin token guards actions: 403 when none is configured, 401 when wrong. */
+static int admin_ok(struct req *r)
+{
+	size_t n = 0;
+	const char *tok;
+	if (!r->w->admin_token) {
+		reply_error(r, 403,
+			    "runs over HTTP are disabled: start serve with --admin-token or "
+			    "JOBADS_ADMIN_TOKEN");
+		return 0;
+	}
+	tok = bearer_token(r, &n);
+	if (!tok || !web_token_equal(tok, n, r->w->admin_token)) {
+		reply_error(r, 401, "%s",
+			    tok ? "wrong admin token" : "an admin bearer token is required");
+		return 0;
+	}
+	return 1;
+}
+
+int api_runs_post(struct req *r)
+{
+	struct api_params p;
+	struct evstore *evs = NULL;
+	struct anstore *as = NULL;
+	struct etl_opts o;
+	struct etl_result res;
+	struct run_lock_info holder;
+	struct jerr err;
+	if (!admin_ok(r))
+		return r->status;
+	if (params(r, 0, &p))
+		return r->status;
+	memset(&o, 0, sizeof(o));
+	o.chunk = r->w->o.chunk;
+	o.stop = r->w->o.stop;
+	o.trigger = "api";
+	o.attempt = 1;
+	o.owner = r->w->owner;
+	/* a run gets its own connections: it holds them for its whole length */
+	int q = anstore_open(r->w->analytics, STORE_CREATE, &as, &err);
+	if (q == STORE_OK)
+		q = evstore_open(r->w->events, STORE_OPEN_EXISTING, &evs, &err);
+	if (q == STORE_OK)
+		q = etl_run_locked(evs, as, &o, &res, &holder, &err);
+	evstore_close(evs);
+	anstore_close(as);
+	if (q == ETL_LOCKED) {
+		note_run(r->w, "api", "skipped", NULL);
+		json_t *doc = json_object();
+		json_object_set_new(doc, "error",
+				    json_string("another ETL run is in progress; try again later"));
+		json_object_set_new(doc, "status", json_integer(409));
+		json_object_set_new(doc, "holder", json_string(holder.owner));
+		return reply_json(r, 409, doc);
+	}
+	note_run(r->w, "api", q == STORE_OK ? "success" : "failed", &res);
+	if (q != STORE_OK)
+		return reply_error(r, q == STORE_RETRY ? 503 : 500, "etl: %s", err.msg);
+	json_t *doc = json_object();
+	json_object_set_new(doc, "run_id", json_integer(res.run_id));
+	json_object_set_new(doc, "state", json_string("success"));
+	json_object_set_new(doc, "events", json_integer(res.events));
+	json_object_set_new(doc, "groups", json_integer(res.groups));
+	json_object_set_new(doc, "cursor_from", json_integer(res.cursor_from));
+	json_object_set_new(doc, "cursor_to", json_integer(res.cursor_to));
+	json_object_set_new(doc, "secs", json_real(res.secs));
+	json_object_set_new(doc, "stopped", json_boolean(res.stopped));
+	return reply_json(r, 200, doc);
+}

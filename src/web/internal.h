@@ -1,0 +1,143 @@
+/*
+ * internal.h - what the web server's files share: the request being served,
+ * reply helpers, the store connection pools and the metrics counters.
+ */
+#ifndef JOBADS_WEB_INTERNAL_H
+#define JOBADS_WEB_INTERNAL_H
+
+#include <civetweb.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "jobads/web.h"
+
+/* Routes, for dispatch and for the metrics' route label. */
+enum route_id {
+	R_DASHBOARD,
+	R_ASSET,
+	R_KPIS,
+	R_CAMPAIGNS,
+	R_PUBLISHERS,
+	R_INDUSTRIES,
+	R_DEVICES,
+	R_HEATMAP,
+	R_TIMESERIES,
+	R_RUNS,
+	R_HEALTH,
+	R_EVENTS,
+	R_METRICS,
+	R_OTHER,
+	R__COUNT
+};
+
+/*
+ * A pool of open store connections: SQLite connections are not shared between
+ * threads at once, so each request borrows one and gives it back. Connections
+ * beyond `keep` idle ones are closed.
+ */
+struct store_pool {
+	pthread_mutex_t mu;
+	void *idle[32];
+	int n, keep;
+};
+
+/* Answers of the read routes by query and data version (cache.c). */
+#define QCACHE_MAX 256
+struct qentry {
+	char *key, *text;
+	size_t len;
+	int64_t v1, v2; /* cursor, newest etl_runs id */
+	uint64_t used;
+};
+#define QCACHE_FLIGHTS 64
+struct qflight {
+	char *key; /* NULL: free */
+	int64_t v1, v2;
+};
+struct qcache {
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* a claimed query finished */
+	struct qflight flight[QCACHE_FLIGHTS];
+	struct qentry e[QCACHE_MAX];
+	int n;
+	size_t bytes, max_bytes; /* 0: off */
+	uint64_t clock, hits, misses;
+};
+void qcache_init(struct qcache *c, size_t max_bytes);
+void qcache_release(struct qcache *c);
+/* A copy of the text kept for key at version (v1, v2), or NULL; the caller frees it. */
+char *qcache_get(struct qcache *c, const char *key, int64_t v1, int64_t v2, size_t *len);
+void qcache_put(struct qcache *c, const char *key, int64_t v1, int64_t v2, const char *text,
+		size_t len);
+/*
+ * Before asking the store on a miss: QCACHE_CLAIMED (ask, put, then unclaim),
+ * QCACHE_LOOK_AGAIN (another request asked meanwhile: look in the cache; ask
+ * when it is still not there) or QCACHE_COMPUTE (just ask).
+ */
+enum { QCACHE_COMPUTE, QCACHE_CLAIMED, QCACHE_LOOK_AGAIN };
+int qcache_claim(struct qcache *c, const char *key, int64_t v1, int64_t v2);
+void qcache_unclaim(struct qcache *c, const char *key, int64_t v1, int64_t v2);
+
+struct web_server {
+	struct mg_context *ctx;
+	struct web_opts o;
+	char *listen, *events, *analytics, *ingest_token, *admin_token;
+	int port;
+	char owner[160];
+	struct store_pool an_pool, ev_pool;
+	struct qcache cache;
+	/* metrics */
+	atomic_uint_least64_t http[R__COUNT][600];
+	atomic_uint_least64_t ev_accepted, ev_duplicate, ev_rejected, ev_batches;
+	pthread_mutex_t runs_mu; /* the run counters below */
+	struct run_count {
+		char trigger[16], state[16];
+		uint64_t n;
+	} run_counts[32];
+	int n_run_counts;
+};
+
+struct req {
+	struct mg_connection *c;
+	const struct mg_request_info *ri;
+	struct web_server *w;
+	int status;
+	int64_t now_ms;
+};
+
+/* Replies; each returns the status sent. */
+int reply(struct req *r, int status, const char *ctype, const void *body, size_t n,
+	  const char *extra_headers);
+int reply_str(struct req *r, int status, const char *ctype, const char *body,
+	      const char *extra_headers);
+/* Sends the JSON and drops the reference. */
+int reply_json(struct req *r, int status, json_t *doc);
+int reply_error(struct req *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Borrow a connection (opened on demand) and give it back; bad = close it instead. */
+int pool_an_get(struct web_server *w, struct anstore **out, struct jerr *err);
+void pool_an_put(struct web_server *w, struct anstore *as, int bad);
+int pool_ev_get(struct web_server *w, struct evstore **out, struct jerr *err);
+void pool_ev_put(struct web_server *w, struct evstore *evs, int bad);
+
+/* The bearer token of the request, or NULL; *n its length. */
+const char *bearer_token(struct req *r, size_t *n);
+
+/* Route handlers (api.c, ingest.c, assets.c, server.c). */
+int api_kpis(struct req *r);
+int api_grouped(struct req *r, enum route_id id);
+int api_heatmap(struct req *r);
+int api_timeseries(struct req *r);
+int api_runs_get(struct req *r);
+int api_runs_post(struct req *r);
+int api_health(struct req *r);
+int api_events_post(struct req *r);
+int web_metrics(struct req *r);
+int web_asset(struct req *r, const char *path);
+
+void note_run(struct web_server *w, const char *trigger, const char *state,
+	      const struct etl_result *res);
+
+#endif

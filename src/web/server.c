@@ -1,0 +1,545 @@
+/*
+ * server.c - `jobads serve`'s HTTP server on civetweb: start and stop, one
+ * dispatch table, reply helpers, the store connection pools, and /metrics.
+ *
+ * Every request runs in one of civetweb's worker threads and borrows its own
+ * store connections from a pool, since a SQLite connection must not be used by
+ * two threads at once. Nothing here logs a request's headers: tokens travel in
+ * them and must never reach a log.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#include "jobads/banned.h"
+
+static const char *const route_names[R__COUNT] = {
+    [R_DASHBOARD] = "/",
+    [R_ASSET] = "/assets",
+    [R_KPIS] = "/api/kpis",
+    [R_CAMPAIGNS] = "/api/campaigns",
+    [R_PUBLISHERS] = "/api/publishers",
+    [R_INDUSTRIES] = "/api/industries",
+    [R_DEVICES] = "/api/devices",
+    [R_HEATMAP] = "/api/heatmap",
+    [R_TIMESERIES] = "/api/timeseries",
+    [R_RUNS] = "/api/runs",
+    [R_HEALTH] = "/api/health",
+    [R_EVENTS] = "/api/events",
+    [R_METRICS] = "/metrics",
+    [R_OTHER] = "other",
+};
+
+void web_opts_init(struct web_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->listen = WEB_DEFAULT_LISTEN;
+	o->max_body = WEB_DEFAULT_MAX_BODY;
+	o->threads = 64;
+	o->request_timeout_ms = 30000;
+	o->chunk = ETL_DEFAULT_CHUNK;
+	o->cache_bytes = 32u << 20;
+}
+
+/* ---- replies ---- */
+
+int reply(struct req *r, int status, const char *ctype, const void *body, size_t n,
+	  const char *extra_headers)
+{
+	const char *text = mg_get_response_code_text(r->c, status);
+	const char *extra = extra_headers ? extra_headers : "";
+	mg_printf(r->c,
+		  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		  "%sX-Content-Type-Options: nosniff\r\n%s\r\n",
+		  status, text ? text : "", ctype, n,
+		  strstr(extra, "Cache-Control:") ? "" : "Cache-Control: no-store\r\n", extra);
+	if (n && strcmp(r->ri->request_method, "HEAD") != 0)
+		mg_write(r->c, body, n);
+	r->status = status;
+	return status;
+}
+
+int reply_str(struct req *r, int status, const char *ctype, const char *body,
+	      const char *extra_headers)
+{
+	return reply(r, status, ctype, body, strlen(body), extra_headers);
+}
+
+int reply_json(struct req *r, int status, json_t *doc)
+{
+	char *txt = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(doc);
+	if (!txt)
+		return reply_str(r, 500, "application/json",
+				 "{\"error\":\"could not encode the reply\",\"status\":500}", NULL);
+	int s = reply(r, status, "application/json", txt, strlen(txt), NULL);
+	free(txt);
+	return s;
+}
+
+int reply_error(struct req *r, int status, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* the message may quote client bytes: keep it valid UTF-8 for JSON */
+	if (ev_utf8_len(msg, strlen(msg)) < 0)
+		for (char *p = msg; *p; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+	json_t *o = json_object();
+	json_object_set_new(o, "error", json_string(msg));
+	json_object_set_new(o, "status", json_integer(status));
+	return reply_json(r, status, o);
+}
+
+const char *bearer_token(struct req *r, size_t *n)
+{
+	const char *h = mg_get_header(r->c, "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	*n = strlen(h);
+	while (*n && h[*n - 1] == ' ')
+		(*n)--;
+	return h;
+}
+
+/* ---- pools ---- */
+
+static void *pool_take(struct store_pool *p)
+{
+	void *s = NULL;
+	pthread_mutex_lock(&p->mu);
+	if (p->n > 0)
+		s = p->idle[--p->n];
+	pthread_mutex_unlock(&p->mu);
+	return s;
+}
+
+/* Returns 1 when the pool kept s. */
+static int pool_give(struct store_pool *p, void *s)
+{
+	int kept = 0;
+	pthread_mutex_lock(&p->mu);
+	if (p->n < p->keep) {
+		p->idle[p->n++] = s;
+		kept = 1;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return kept;
+}
+
+int pool_an_get(struct web_server *w, struct anstore **out, struct jerr *err)
+{
+	*out = pool_take(&w->an_pool);
+	if (*out)
+		return STORE_OK;
+	int r = anstore_open(w->analytics, STORE_OPEN_EXISTING, out, err);
+	if (r != STORE_OK)
+		*out = NULL;
+	return r;
+}
+
+void pool_an_put(struct web_server *w, struct anstore *as, int bad)
+{
+	if (as && (bad || !pool_give(&w->an_pool, as)))
+		anstore_close(as);
+}
+
+int pool_ev_get(struct web_server *w, struct evstore **out, struct jerr *err)
+{
+	*out = pool_take(&w->ev_pool);
+	if (*out)
+		return STORE_OK;
+	int r = evstore_open(w->events, STORE_OPEN_EXISTING, out, err);
+	if (r != STORE_OK)
+		*out = NULL;
+	return r;
+}
+
+void pool_ev_put(struct web_server *w, struct evstore *evs, int bad)
+{
+	if (evs && (bad || !pool_give(&w->ev_pool, evs)))
+		evstore_close(evs);
+}
+
+static void pool_drain_an(struct store_pool *p)
+{
+	void *s;
+	while ((s = pool_take(p)) != NULL)
+		anstore_close(s);
+	pthread_mutex_destroy(&p->mu);
+}
+
+static void pool_drain_ev(struct store_pool *p)
+{
+	void *s;
+	while ((s = pool_take(p)) != NULL)
+		evstore_close(s);
+	pthread_mutex_destroy(&p->mu);
+}
+
+/* ---- metrics ---- */
+
+void note_run(struct web_server *w, const char *trigger, const char *state,
+	      const struct etl_result *res)
+{
+	pthread_mutex_lock(&w->runs_mu);
+	int i;
+	for (i = 0; i < w->n_run_counts; i++)
+		if (strcmp(w->run_counts[i].trigger, trigger) == 0 &&
+		    strcmp(w->run_counts[i].state, state) == 0)
+			break;
+	if (i == w->n_run_counts && i < (int)(sizeof(w->run_counts) / sizeof(w->run_counts[0]))) {
+		snprintf(w->run_counts[i].trigger, sizeof(w->run_counts[i].trigger), "%s", trigger);
+		snprintf(w->run_counts[i].state, sizeof(w->run_counts[i].state), "%s", state);
+		w->run_counts[i].n = 0;
+		w->n_run_counts++;
+	}
+	if (i < w->n_run_counts)
+		w->run_counts[i].n++;
+	(void)res;
+	pthread_mutex_unlock(&w->runs_mu);
+}
+
+void web_note_run(struct web_server *w, const char *trigger, const char *state,
+		  const struct etl_result *res)
+{
+	note_run(w, trigger, state, res);
+}
+
+static int copy_run(void *arg, const struct etl_run_rec *rec)
+{
+	*(struct etl_run_rec *)arg = *rec;
+	return 0;
+}
+
+int web_metrics(struct req *r)
+{
+	struct web_server *w = r->w;
+	struct strbuf sb = {0};
+	struct jerr err;
+	struct evstore *evs = NULL;
+	struct anstore *as = NULL;
+	int64_t max_seq = 0, cursor = 0;
+	int ev_ok = 0, an_ok = 0;
+
+	strbuf_addf(&sb,
+		    "# HELP jobads_events_ingested_total Events stored by POST /api/events.\n"
+		    "# TYPE jobads_events_ingested_total counter\n"
+		    "jobads_events_ingested_total %" PRIu64 "\n",
+		    (uint64_t)atomic_load(&w->ev_accepted));
+	strbuf_addf(&sb,
+		    "# HELP jobads_events_duplicate_total Events POSTed again (same event_id and "
+		    "ts): not stored twice.\n"
+		    "# TYPE jobads_events_duplicate_total counter\n"
+		    "jobads_events_duplicate_total %" PRIu64 "\n",
+		    (uint64_t)atomic_load(&w->ev_duplicate));
+	strbuf_addf(&sb,
+		    "# HELP jobads_events_rejected_total Records of POST /api/events that broke "
+		    "a rule.\n"
+		    "# TYPE jobads_events_rejected_total counter\n"
+		    "jobads_events_rejected_total %" PRIu64 "\n",
+		    (uint64_t)atomic_load(&w->ev_rejected));
+
+	pthread_mutex_lock(&w->runs_mu);
+	strbuf_addf(&sb, "# HELP jobads_etl_runs_total ETL runs started by this server, by "
+			 "trigger (api, schedule) and how they ended.\n"
+			 "# TYPE jobads_etl_runs_total counter\n");
+	for (int i = 0; i < w->n_run_counts; i++)
+		strbuf_addf(&sb, "jobads_etl_runs_total{trigger=\"%s\",state=\"%s\"} %" PRIu64 "\n",
+			    w->run_counts[i].trigger, w->run_counts[i].state, w->run_counts[i].n);
+	pthread_mutex_unlock(&w->runs_mu);
+
+	/* the newest run in the store, whoever ran it (this server, a scheduler, a person) */
+	struct etl_run_rec last;
+	memset(&last, 0, sizeof(last));
+	if (pool_an_get(w, &as, &err) == STORE_OK) {
+		an_ok = as->ops->get_cursor(as, &cursor, &err) == STORE_OK &&
+			as->ops->runs(as, 1, copy_run, &last, &err) == STORE_OK;
+		pool_an_put(w, as, !an_ok);
+	}
+	if (pool_ev_get(w, &evs, &err) == STORE_OK) {
+		ev_ok = evs->ops->stats(evs, &max_seq, NULL, &err) == STORE_OK;
+		pool_ev_put(w, evs, !ev_ok);
+	}
+	if (last.id > 0) {
+		strbuf_addf(&sb,
+			    "# HELP jobads_etl_last_run_info The newest ETL run in etl_runs.\n"
+			    "# TYPE jobads_etl_last_run_info gauge\n"
+			    "jobads_etl_last_run_info{id=\"%" PRId64
+			    "\",trigger=\"%s\",state=\"%s\"} 1\n",
+			    last.id, last.trigger, last.state);
+		if (last.finished_ms > 0)
+			strbuf_addf(&sb,
+				    "# HELP jobads_etl_last_run_duration_seconds Wall time of the "
+				    "newest finished-or-running ETL run.\n"
+				    "# TYPE jobads_etl_last_run_duration_seconds gauge\n"
+				    "jobads_etl_last_run_duration_seconds %.3f\n"
+				    "# HELP jobads_etl_last_run_timestamp_seconds When it ended.\n"
+				    "# TYPE jobads_etl_last_run_timestamp_seconds gauge\n"
+				    "jobads_etl_last_run_timestamp_seconds %.3f\n",
+				    (double)(last.finished_ms - last.started_ms) / 1000.0,
+				    (double)last.finished_ms / 1000.0);
+	}
+	strbuf_addf(&sb,
+		    "# HELP jobads_store_up 1 when the store answered this scrape.\n"
+		    "# TYPE jobads_store_up gauge\n"
+		    "jobads_store_up{store=\"events\"} %d\n"
+		    "jobads_store_up{store=\"analytics\"} %d\n",
+		    ev_ok, an_ok);
+	if (ev_ok && an_ok)
+		strbuf_addf(&sb,
+			    "# HELP jobads_events_behind Events stored but not yet aggregated "
+			    "(newest seq minus the ETL cursor).\n"
+			    "# TYPE jobads_events_behind gauge\n"
+			    "jobads_events_behind %" PRId64 "\n"
+			    "# HELP jobads_etl_cursor The ETL cursor (last seq aggregated).\n"
+			    "# TYPE jobads_etl_cursor gauge\n"
+			    "jobads_etl_cursor %" PRId64 "\n",
+			    max_seq > cursor ? max_seq - cursor : 0, cursor);
+
+	pthread_mutex_lock(&w->cache.mu);
+	uint64_t hits = w->cache.hits, misses = w->cache.misses;
+	pthread_mutex_unlock(&w->cache.mu);
+	strbuf_addf(&sb,
+		    "# HELP jobads_query_cache_total Read-route answers served from the cache "
+		    "(hit) or the store (miss).\n"
+		    "# TYPE jobads_query_cache_total counter\n"
+		    "jobads_query_cache_total{result=\"hit\"} %" PRIu64 "\n"
+		    "jobads_query_cache_total{result=\"miss\"} %" PRIu64 "\n",
+		    hits, misses);
+	strbuf_addf(&sb, "# HELP jobads_http_requests_total HTTP requests by route and status.\n"
+			 "# TYPE jobads_http_requests_total counter\n");
+	for (int rt = 0; rt < R__COUNT; rt++)
+		for (int st = 100; st < 600; st++) {
+			uint64_t v = atomic_load(&w->http[rt][st]);
+			if (v)
+				strbuf_addf(
+				    &sb,
+				    "jobads_http_requests_total{route=\"%s\",status=\"%d\"} "
+				    "%" PRIu64 "\n",
+				    route_names[rt], st, v);
+		}
+	int s = reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", sb.buf, sb.len, NULL);
+	strbuf_release(&sb);
+	return s;
+}
+
+/* ---- dispatch ---- */
+
+static int method_is(struct req *r, const char *m)
+{
+	return strcmp(r->ri->request_method, m) == 0;
+}
+
+static int dispatch(struct req *r, enum route_id *id)
+{
+	const char *path = r->ri->local_uri ? r->ri->local_uri : "/";
+	int get = method_is(r, "GET") || method_is(r, "HEAD");
+	static const struct {
+		const char *path;
+		enum route_id id;
+	} gets[] = {
+	    {"/api/kpis", R_KPIS},
+	    {"/api/campaigns", R_CAMPAIGNS},
+	    {"/api/publishers", R_PUBLISHERS},
+	    {"/api/industries", R_INDUSTRIES},
+	    {"/api/devices", R_DEVICES},
+	    {"/api/heatmap", R_HEATMAP},
+	    {"/api/timeseries", R_TIMESERIES},
+	    {"/api/health", R_HEALTH},
+	    {"/metrics", R_METRICS},
+	};
+	for (size_t i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
+		if (strcmp(path, gets[i].path) != 0)
+			continue;
+		*id = gets[i].id;
+		if (!get)
+			return reply_str(
+			    r, 405, "application/json",
+			    "{\"error\":\"method not allowed: use GET\",\"status\":405}",
+			    "Allow: GET, HEAD\r\n");
+		switch (gets[i].id) {
+		case R_KPIS:
+			return api_kpis(r);
+		case R_HEATMAP:
+			return api_heatmap(r);
+		case R_TIMESERIES:
+			return api_timeseries(r);
+		case R_HEALTH:
+			return api_health(r);
+		case R_METRICS:
+			return web_metrics(r);
+		default:
+			return api_grouped(r, gets[i].id);
+		}
+	}
+	if (strcmp(path, "/api/runs") == 0) {
+		*id = R_RUNS;
+		if (get)
+			return api_runs_get(r);
+		if (method_is(r, "POST"))
+			return api_runs_post(r);
+		return reply_str(
+		    r, 405, "application/json",
+		    "{\"error\":\"method not allowed: use GET or POST\",\"status\":405}",
+		    "Allow: GET, HEAD, POST\r\n");
+	}
+	if (strcmp(path, "/api/events") == 0) {
+		*id = R_EVENTS;
+		if (method_is(r, "POST"))
+			return api_events_post(r);
+		return reply_str(r, 405, "application/json",
+				 "{\"error\":\"method not allowed: use POST\",\"status\":405}",
+				 "Allow: POST\r\n");
+	}
+	if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
+	    strncmp(path, "/assets/", 8) == 0) {
+		*id = path[1] == 'a' ? R_ASSET : R_DASHBOARD;
+		if (!get)
+			return reply_str(r, 405, "text/plain", "method not allowed\n",
+					 "Allow: GET, HEAD\r\n");
+		return web_asset(r, path);
+	}
+	*id = R_OTHER;
+	if (strncmp(path, "/api/", 5) == 0)
+		return reply_error(r, 404, "no such route: %.100s", path);
+	return reply_str(r, 404, "text/plain", "not found\n", NULL);
+}
+
+static int on_request(struct mg_connection *c, void *cbdata)
+{
+	struct req r = {c, mg_get_request_info(c), cbdata, 0, time_now_ms()};
+	enum route_id id = R_OTHER;
+	int status = dispatch(&r, &id);
+	if (status < 100 || status > 599)
+		status = 500;
+	atomic_fetch_add(&r.w->http[id][status], 1);
+	return status;
+}
+
+/* While mg_start2 runs (in the starting thread), keep its first complaint for the error. */
+static _Thread_local int starting;
+static _Thread_local char start_msg[256];
+
+static int on_log(const struct mg_connection *c, const char *msg)
+{
+	(void)c;
+	if (starting) {
+		if (!start_msg[0])
+			snprintf(start_msg, sizeof(start_msg), "%s", msg);
+		return 1;
+	}
+	jlog_error("serve: %s", msg);
+	return 1;
+}
+
+int web_start(const struct web_opts *o, struct web_server **out, struct jerr *err)
+{
+	struct web_server *w = xcalloc(1, sizeof(*w));
+	struct evstore *evs = NULL;
+	struct anstore *as = NULL;
+	char threads[16], timeout[16];
+	char errtext[256] = "";
+	unsigned errcode = 0;
+
+	*out = NULL;
+	w->o = *o;
+	/* civetweb takes addresses, not names: localhost is the one name worth knowing */
+	if (strncmp(o->listen, "localhost:", 10) == 0) {
+		struct strbuf sb = {0};
+		strbuf_addf(&sb, "127.0.0.1:%s", o->listen + 10);
+		w->listen = sb.buf;
+	} else {
+		w->listen = xstrdup(o->listen);
+	}
+	w->events = xstrdup(o->events);
+	w->analytics = xstrdup(o->analytics);
+	w->ingest_token = o->ingest_token && *o->ingest_token ? xstrdup(o->ingest_token) : NULL;
+	w->admin_token = o->admin_token && *o->admin_token ? xstrdup(o->admin_token) : NULL;
+	pthread_mutex_init(&w->an_pool.mu, NULL);
+	pthread_mutex_init(&w->ev_pool.mu, NULL);
+	pthread_mutex_init(&w->runs_mu, NULL);
+	w->an_pool.keep = w->ev_pool.keep = 16;
+	qcache_init(&w->cache, o->cache_bytes);
+	etl_owner_name(w->owner, sizeof(w->owner));
+
+	/* create the stores when missing, so that the first request finds them */
+	if (evstore_open(w->events, STORE_CREATE, &evs, err) != STORE_OK ||
+	    anstore_open(w->analytics, STORE_CREATE, &as, err) != STORE_OK) {
+		evstore_close(evs);
+		web_stop(w);
+		return STORE_ERROR;
+	}
+	pool_ev_put(w, evs, 0);
+	pool_an_put(w, as, 0);
+
+	snprintf(threads, sizeof(threads), "%d", o->threads);
+	snprintf(timeout, sizeof(timeout), "%d", o->request_timeout_ms);
+	const char *opts[] = {"listening_ports", w->listen, "num_threads", threads,
+			      "request_timeout_ms", timeout, "enable_keep_alive", "yes",
+			      "keep_alive_timeout_ms", "5000",
+			      /* a reply goes out in two writes (head, body): without this,
+				 Nagle holds the second until the client's delayed ACK, 40 ms */
+			      "tcp_nodelay", "1", NULL};
+	struct mg_callbacks cb;
+	memset(&cb, 0, sizeof(cb));
+	cb.log_message = on_log;
+	struct mg_init_data init = {&cb, w, opts};
+	struct mg_error_data ed = {&errcode, errtext, sizeof(errtext)};
+	mg_init_library(0);
+	starting = 1;
+	start_msg[0] = '\0';
+	w->ctx = mg_start2(&init, &ed);
+	starting = 0;
+	if (!w->ctx) {
+		jerr_set(err, "cannot listen on %s: %s", w->listen,
+			 start_msg[0] ? start_msg
+			 : errtext[0] ? errtext
+				      : "the HTTP server did not start");
+		web_stop(w);
+		return STORE_ERROR;
+	}
+	mg_set_request_handler(w->ctx, "/", on_request, w);
+	struct mg_server_port ports[4];
+	int np = mg_get_server_ports(w->ctx, 4, ports);
+	w->port = np > 0 ? ports[0].port : 0;
+	*out = w;
+	return STORE_OK;
+}
+
+int web_port(const struct web_server *w)
+{
+	return w->port;
+}
+
+void web_stop(struct web_server *w)
+{
+	if (!w)
+		return;
+	if (w->ctx) {
+		mg_stop(w->ctx);
+		mg_exit_library();
+	}
+	pool_drain_an(&w->an_pool);
+	pool_drain_ev(&w->ev_pool);
+	pthread_mutex_destroy(&w->runs_mu);
+	qcache_release(&w->cache);
+	free(w->listen);
+	free(w->events);
+	free(w->analytics);
+	free(w->ingest_token);
+	free(w->admin_token);
+	free(w);
+}

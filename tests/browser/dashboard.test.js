@@ -1,0 +1,153 @@
+// Drives Debian's chromium (playwright-core, no downloaded browser) against a
+// running `jobads serve` with generated data: every panel renders with data,
+// the KPI tiles show the numbers of /api/kpis, changing the time range and a
+// filter changes them, sorting works, the console shows no error. Saves a
+// screenshot. usage: node dashboard.test.js BASE_URL OUT_DIR
+"use strict";
+const { chromium } = require("playwright-core");
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+
+const [base, outDir] = process.argv.slice(2);
+let checks = 0, fails = 0;
+function check(what, ok, detail) {
+  checks++;
+  if (!ok) {
+    fails++;
+    console.log(`FAIL: ${what}${detail ? ": " + detail : ""}`);
+  }
+}
+
+const nf = new Intl.NumberFormat("en-US");
+const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
+const pct = new Intl.NumberFormat("en-US", { style: "percent", minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const FMT = { spend: money, ctr: pct, cpc: money, cpa: money, apply_rate: pct };
+const PANELS = ["gauges", "industries", "devices", "daily", "publishers", "heatmap", "clicks", "campaigns"];
+
+(async () => {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "jobads-chromium-"));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1400, height: 1900 },
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const page = ctx.pages()[0] || (await ctx.newPage());
+  const errors = [];
+  page.on("console", (m) => { if (m.type() === "error") errors.push("console: " + m.text()); });
+  page.on("pageerror", (e) => errors.push("page error: " + e.message));
+  page.on("requestfailed", (r) => errors.push("request failed: " + r.url()));
+  page.on("response", (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()}: ${r.url()}`); });
+  // the page's own /api/kpis answers, to compare the tiles with exactly what it was told
+  const kpiReplies = [];
+  page.on("response", async (r) => {
+    if (new URL(r.url()).pathname === "/api/kpis") kpiReplies.push({ url: r.url(), body: await r.json() });
+  });
+  const offsite = [];
+  page.on("request", (r) => { if (!r.url().startsWith(base) && !r.url().startsWith("data:")) offsite.push(r.url()); });
+
+  const t0 = Date.now();
+  await page.goto(base + "/", { waitUntil: "load" });
+  await page.waitForSelector("body[data-loaded]", { timeout: 20000 });
+  const firstLoad = Date.now() - t0;
+  console.log(`first load (navigation to every panel drawn): ${firstLoad} ms`);
+  check("first load in under 5 s", firstLoad < 5000, `${firstLoad} ms`);
+
+  async function tiles() {
+    return page.$$eval(".tile", (ts) => Object.fromEntries(ts.map((t) => [t.dataset.kpi, { text: t.querySelector(".v").textContent, raw: t.querySelector(".v").dataset.raw }])));
+  }
+  async function waitLoaded(prev) {
+    await page.waitForFunction((p) => document.body.dataset.loaded !== p, prev, { timeout: 20000 });
+    await page.waitForTimeout(300); // let the charts finish their first frame
+  }
+  function compareTiles(what, t, total) {
+    for (const k of Object.keys(FMT)) {
+      const v = total[k];
+      check(`${what}: tile ${k} raw = /api/kpis`, t[k].raw === (v == null ? "" : String(v)), `${t[k].raw} vs ${v}`);
+      check(`${what}: tile ${k} text`, t[k].text === (v == null ? "–" : FMT[k].format(v)), `${t[k].text}`);
+    }
+  }
+
+  // every panel rendered with data: marked ready with points, and a canvas with ink on it
+  for (const name of PANELS) {
+    const info = await page.$eval(`[data-panel="${name}"]`, (p) => {
+      const c = p.querySelector("canvas");
+      let ink = 0;
+      if (c) {
+        const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        for (let i = 0; i < d.length; i += 16) if (d[i + 3] > 0 && (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200)) ink++;
+      }
+      return { state: p.dataset.state, points: Number(p.dataset.points || 0), canvas: !!c, ink, rows: p.querySelectorAll("tbody tr").length };
+    });
+    check(`panel ${name} is drawn`, info.state === "ready", JSON.stringify(info));
+    check(`panel ${name} has data`, info.points > 0, JSON.stringify(info));
+    if (name === "campaigns") check("campaign table has rows", info.rows === info.points && info.rows > 0, JSON.stringify(info));
+    else check(`panel ${name} has ink on its canvas`, info.canvas && info.ink > 50, JSON.stringify(info));
+  }
+
+  // KPI tiles = the /api/kpis the page fetched, and = a fresh fetch with the same query
+  const t14 = await tiles();
+  const r14 = kpiReplies[kpiReplies.length - 1];
+  compareTiles("14 days", t14, r14.body.total);
+  const again = await (await fetch(r14.url.replace(/from=now-14d/, "from=" + encodeURIComponent(r14.body.range.from)))).json();
+  check("tiles equal an independent /api/kpis", again.total.spend === r14.body.total.spend && again.total.clicks === r14.body.total.clicks);
+  check("spend is formatted with separators", /^\$\d{1,3}(,\d{3})+\.\d\d$/.test(t14.spend.text), t14.spend.text);
+  check("CTR is a percentage", /^\d+\.\d\d%$/.test(t14.ctr.text), t14.ctr.text);
+
+  // changing the time range changes them
+  let gen = await page.evaluate(() => document.body.dataset.loaded);
+  await page.selectOption("#range", "now-24h");
+  await waitLoaded(gen);
+  const t1 = await tiles();
+  const r1 = kpiReplies[kpiReplies.length - 1];
+  check("the page asked for the new range", r1.url.includes("from=now-24h"), r1.url);
+  compareTiles("24 hours", t1, r1.body.total);
+  check("the range changed spend", t1.spend.text !== t14.spend.text, `${t1.spend.text} vs ${t14.spend.text}`);
+  check("24 hours has less spend than 14 days", r1.body.total.spend < r14.body.total.spend);
+
+  // a filter changes them too
+  gen = await page.evaluate(() => document.body.dataset.loaded);
+  await page.selectOption("#range", "all");
+  await waitLoaded(gen);
+  gen = await page.evaluate(() => document.body.dataset.loaded);
+  await page.selectOption("#f-campaign", "103");
+  await waitLoaded(gen);
+  const tc = await tiles();
+  const rc = kpiReplies[kpiReplies.length - 1];
+  check("the page asked for the campaign", rc.url.includes("campaign_id=103"), rc.url);
+  compareTiles("campaign 103", tc, rc.body.total);
+  const tableRows = await page.$$eval("#campaign-table tbody tr", (rs) => rs.length);
+  check("the table shows one campaign", tableRows === 1, String(tableRows));
+  gen = await page.evaluate(() => document.body.dataset.loaded);
+  await page.selectOption("#f-campaign", "");
+  await waitLoaded(gen);
+
+  // sorting the campaign table
+  await page.click('#campaign-table th[data-key="clicks"]');
+  const clicks = await page.$$eval("#campaign-table tbody tr td:nth-child(3)", (tds) => tds.map((t) => Number(t.textContent.replace(/,/g, ""))));
+  check("sorted by clicks, largest first", clicks.length > 1 && clicks.every((v, i) => i === 0 || clicks[i - 1] >= v), clicks.join(" "));
+  await page.click('#campaign-table th[data-key="clicks"]');
+  const up = await page.$$eval("#campaign-table tbody tr td:nth-child(3)", (tds) => tds.map((t) => Number(t.textContent.replace(/,/g, ""))));
+  check("a second click sorts the other way", up.every((v, i) => i === 0 || up[i - 1] <= v), up.join(" "));
+
+  // the pipeline strip
+  const strip = await page.$eval("#pipeline", (s) => s.textContent);
+  check("pipeline strip shows the last run", /Last run: #\d+ \(manual\)/.test(strip) && /State: success/.test(strip), strip);
+
+  await page.selectOption("#range", "now-14d");
+  await page.waitForTimeout(800);
+  const shot = path.join(outDir, "dashboard.png");
+  await page.screenshot({ path: shot, fullPage: true });
+  check("screenshot saved", fs.statSync(shot).size > 20000);
+  check("no request left the server", offsite.length === 0, offsite.join(" "));
+  check("no console error", errors.length === 0, errors.join(" | "));
+  await ctx.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+  console.log(`dashboard.test.js: ${checks - fails} passed, ${fails} failed`);
+  process.exit(fails ? 1 : 0);
+})().catch((e) => {
+  console.log("FAIL: " + (e.stack || e));
+  process.exit(1);
+});
