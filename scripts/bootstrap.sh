@@ -21,6 +21,7 @@ packages=(
     wrk                                # bench/bench_web.sh: HTTP load
 )
 # npm comes with Debian's nodejs, or with a nodejs from elsewhere: ask for the command
+# (the browser test and the CQL driver test, tests/cql/, install their packages with it)
 command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()

@@ -224,6 +224,9 @@ void anstore_close(struct anstore *s);
 /* The backends (each in its own file under src/store/). */
 extern const struct evstore_ops evstore_sqlite_ops;
 extern const struct anstore_ops anstore_sqlite_ops;
+#ifdef JOBADS_HAVE_CASSANDRA /* the CQL client is written here: CMake always builds it */
+extern const struct evstore_ops evstore_cassandra_ops;
+#endif
 #ifdef JOBADS_HAVE_MYSQL
 extern const struct evstore_ops evstore_mysql_ops;
 extern const struct anstore_ops anstore_mysql_ops;

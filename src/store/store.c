@@ -15,6 +15,9 @@
 
 static const struct evstore_ops *const ev_backends[] = {
     &evstore_sqlite_ops,
+#ifdef JOBADS_HAVE_CASSANDRA
+    &evstore_cassandra_ops,
+#endif
 };
 
 static const struct anstore_ops *const an_backends[] = {
@@ -37,10 +40,15 @@ static const struct module_backend modules[] = {
 };
 
 /* What this build can open, for "unknown scheme" messages. */
-#ifdef JOBADS_HAVE_MYSQL
-#define BACKENDS "sqlite, mysql"
+#ifdef JOBADS_HAVE_CASSANDRA
+#define CASSANDRA_ROW ", cassandra (event store only)"
 #else
-#define BACKENDS "sqlite; mysql needs a build with libmariadb-dev"
+#define CASSANDRA_ROW ""
+#endif
+#ifdef JOBADS_HAVE_MYSQL
+#define BACKENDS "sqlite, mysql" CASSANDRA_ROW
+#else
+#define BACKENDS "sqlite" CASSANDRA_ROW "; mysql needs a build with libmariadb-dev"
 #endif
 
 /* The ops of a module backend for scheme (ev: event store, else analytics), or NULL. */

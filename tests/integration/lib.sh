@@ -13,6 +13,15 @@
 # no database) and JOBADS_MYSQL_PASSWORD, as `scripts/mariadb.sh env DIR`
 # prints. Each test uses its own databases (jt_<test>_<backend>_<store>),
 # dropped when it starts. Without a server a mysql test exits 77 (skipped).
+#   cassandra-ev  the event store on Cassandra, analytics in SQLite: on the
+#             in-memory CQL test server (tests/cql/cqlsrv, JOBADS_TEST_CQLSRV),
+#             started here on a free loopback port and stopped on exit, or on
+#             a real Cassandra when JOBADS_TEST_CASSANDRA_URL is set
+#             (cassandra://[USER@]HOST[,HOST][:PORT], no keyspace; password in
+#             JOBADS_CASSANDRA_PASSWORD). Keyspaces jt_<test>_<name>, dropped
+#             when the test starts. The raw events are read through
+#             tests/cql/cqltool (JOBADS_TEST_CQLTOOL), which copies them with
+#             their seq into a SQLite file, so ev_sql runs the same SQL.
 set -euo pipefail
 
 JOBADS=$(readlink -f "$1")
@@ -30,8 +39,27 @@ sqlite) EV_KIND=sqlite AN_KIND=sqlite ;;
 mysql-an) EV_KIND=sqlite AN_KIND=mysql ;;
 mysql-ev) EV_KIND=mysql AN_KIND=sqlite ;;
 mysql) EV_KIND=mysql AN_KIND=mysql ;;
-*) echo "JOBADS_TEST_BACKEND: unknown backend '$BACKEND' (sqlite, mysql-an, mysql-ev, mysql)" >&2; exit 2 ;;
+cassandra-ev) EV_KIND=cassandra AN_KIND=sqlite ;;
+*) echo "JOBADS_TEST_BACKEND: unknown backend '$BACKEND' (sqlite, mysql-an, mysql-ev, mysql, cassandra-ev)" >&2; exit 2 ;;
 esac
+
+if [ "$EV_KIND" = cassandra ]; then
+    CQLTOOL=${JOBADS_TEST_CQLTOOL:-$(dirname "$JOBADS")/tests/cqltool}
+    if [ -n "${JOBADS_TEST_CASSANDRA_URL:-}" ]; then
+        CQL_URL=${JOBADS_TEST_CASSANDRA_URL%/}
+    else
+        CQLSRV=${JOBADS_TEST_CQLSRV:-$(dirname "$JOBADS")/tests/cqlsrv}
+        "$CQLSRV" --port 0 --port-file "$WORK/cqlsrv.port" 2>"$WORK/cqlsrv.log" &
+        CQLSRV_PID=$!
+        trap 'kill $CQLSRV_PID 2>/dev/null; wait $CQLSRV_PID 2>/dev/null || true' EXIT
+        for _ in $(seq 100); do [ -s "$WORK/cqlsrv.port" ] && break; sleep 0.05; done
+        [ -s "$WORK/cqlsrv.port" ] || { echo "$TEST_NAME: the CQL test server did not start: $(cat "$WORK/cqlsrv.log")" >&2; exit 1; }
+        CQL_URL="cassandra://127.0.0.1:$(cat "$WORK/cqlsrv.port")"
+    fi
+    CQL_PREFIX="jt_${TEST_NAME#t_}"
+    # one writer, sequential steps: read everything stored (settle 0), 1 s buckets
+    CQL_PARAMS="settle=0&bucket=1"
+fi
 
 if [ "$EV_KIND" = mysql ] || [ "$AN_KIND" = mysql ]; then
     if [ -z "${JOBADS_TEST_MYSQL_URL:-}" ]; then
@@ -73,8 +101,14 @@ if [ -n "${DB_PREFIX:-}" ]; then
     done
 fi
 
+cql_ks() { echo "${CQL_PREFIX}_${1//[^A-Za-z0-9_]/_}" | tr 'A-Z' 'a-z'; }
+
 # Store URLs by name: ev_url NAME, an_url NAME (a name is a file or a database).
-ev_url() { if [ "$EV_KIND" = mysql ]; then echo "$MY_URL/$(my_db "ev_$1")"; else echo "sqlite:$WORK/$1.db"; fi; }
+ev_url() {
+    if [ "$EV_KIND" = mysql ]; then echo "$MY_URL/$(my_db "ev_$1")"
+    elif [ "$EV_KIND" = cassandra ]; then echo "$CQL_URL/$(cql_ks "$1")?$CQL_PARAMS"
+    else echo "sqlite:$WORK/$1.db"; fi
+}
 an_url() { if [ "$AN_KIND" = mysql ]; then echo "$MY_URL/$(my_db "an_$1")"; else echo "sqlite:$WORK/$1.db"; fi; }
 export JOBADS_EVENTS=$(ev_url events)
 export JOBADS_ANALYTICS=$(an_url analytics)
@@ -115,7 +149,10 @@ sq() { sqlite3 -batch -bail "$@"; }
 ev_sql_at() {
     local name=$1
     shift
-    if [ "$EV_KIND" = mysql ]; then my_q "$(my_db "ev_$name")" "$@"; else sq "$WORK/$name.db" "$@"; fi
+    if [ "$EV_KIND" = mysql ]; then my_q "$(my_db "ev_$name")" "$@"
+    elif [ "$EV_KIND" = cassandra ]; then
+        "$CQLTOOL" dump "$(ev_url "$name")" "$WORK/.cql_$name.db" && sq "$WORK/.cql_$name.db" "$@"
+    else sq "$WORK/$name.db" "$@"; fi
 }
 an_sql_at() {
     local name=$1
@@ -126,6 +163,12 @@ ev_sql() { ev_sql_at events "$@"; }
 an_sql() { an_sql_at analytics "$@"; }
 
 events_count() { ev_sql 'SELECT COUNT(*) FROM tracking'; }
+# The seq of the newest stored event: what the cursor reaches when the ETL has
+# read everything (the event count where seq is dense, as on SQLite).
+newest_seq() {
+    if [ "$EV_KIND" = cassandra ]; then "$CQLTOOL" newest "$(ev_url events)"
+    else ev_sql 'SELECT COALESCE(MAX(seq), 0) FROM tracking'; fi
+}
 cursor() { an_sql 'SELECT `cursor` FROM etl_state'; }
 
 # Add 1 to the clicks of one fact row (to show that verify notices).
@@ -202,7 +245,12 @@ check_views() {
         attach_an="ATTACH '$WORK/analytics.db' AS an;"
     fi
     local attach_ev=""
-    [ "$EV_KIND" = mysql ] || attach_ev="ATTACH '$WORK/events.db' AS ev;"
+    if [ "$EV_KIND" = cassandra ]; then
+        "$CQLTOOL" dump "$(ev_url events)" "$WORK/.cql_events.db"
+        attach_ev="ATTACH '$WORK/.cql_events.db' AS ev;"
+    elif [ "$EV_KIND" != mysql ]; then
+        attach_ev="ATTACH '$WORK/events.db' AS ev;"
+    fi
     sq "$db" <<SQL
 $attach_ev
 $attach_an

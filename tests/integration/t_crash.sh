@@ -4,12 +4,13 @@ source "$(dirname "$0")/lib.sh" "$@"
 
 assert_status "generate" 0 jobads generate --count 600000 --days 30 --seed 7 --quiet
 total=$(events_count)
+newest=$(newest_seq)
 kills=0
 attempts=0
 RANDOM=42
 while [ $kills -lt 25 ] && [ $attempts -lt 200 ]; do
     attempts=$((attempts + 1))
-    [ "$(cursor 2>/dev/null || echo 0)" == "$total" ] && break
+    [ "$(cursor 2>/dev/null || echo 0)" == "$newest" ] && break
     "$JOBADS" etl --chunk 200 --quiet 2>/dev/null &
     pid=$!
     # varied moments: from right after start (opening, first read) to deep in a run
@@ -22,11 +23,11 @@ while [ $kills -lt 25 ] && [ $attempts -lt 200 ]; do
 done
 echo "killed the ETL $kills times in $attempts attempts; cursor $(cursor) of $total" >&2
 assert_eq "at least 20 kills landed in a running ETL" 1 "$(( kills >= 20 ))"
-assert_eq "the kills left work to do" 1 "$(( $(cursor) < total ))"
+assert_eq "the kills left work to do" 1 "$(( $(cursor) < newest ))"
 assert_verify "after the kills, before finishing"
 assert_views_match "after the kills"
 assert_status "finish the run" 0 jobads etl --quiet
-assert_eq "cursor reaches the newest event" "$total" "$(cursor)"
+assert_eq "cursor reaches the newest event" "$newest" "$(cursor)"
 assert_eq "every event counted once" "$total" "$(an_sql 'SELECT SUM(records) FROM fact_hourly')"
 assert_verify "after finishing"
 assert_views_match "after finishing"

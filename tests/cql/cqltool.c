@@ -1,0 +1,129 @@
+/*
+ * cqltool.c - what the tests need to look at a cassandra:// event store the
+ * way they look at SQLite files:
+ *
+ *   cqltool dump URL FILE.db   copy every stored row, with its seq, into the
+ *                              table `tracking` of a new SQLite file (the
+ *                              columns of sql/sqlite/events.sql), so the
+ *                              tests' SQL runs on it unchanged
+ *   cqltool newest URL         print the seq of the newest stored row (0: none)
+ */
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../src/store/evstore_cassandra.h"
+
+#include "jobads/banned.h"
+
+struct dump {
+	sqlite3_stmt *ins;
+	int64_t newest;
+	int failed;
+};
+
+static void bind_text(sqlite3_stmt *st, int i, struct ev_str s, int null_if_empty)
+{
+	if (null_if_empty && s.n == 0)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, s.n ? s.s : "", (int)s.n, SQLITE_TRANSIENT);
+}
+
+static int on_row(void *arg, const struct event *ev)
+{
+	struct dump *d = arg;
+	d->newest = ev->seq;
+	if (!d->ins)
+		return 0;
+	sqlite3_stmt *st = d->ins;
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, ev->seq);
+	sqlite3_bind_text(st, 2, ev->event_id, EV_UUID_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, ev->ts_ms);
+	sqlite3_bind_int(st, 4, ev->publisher_id);
+	bind_text(st, 5, ev->publisher_name, 0);
+	bind_text(st, 6, ev->publisher_traffic, 1);
+	bind_text(st, 7, ev->publisher_quality, 1);
+	if (ev->bid < 0)
+		sqlite3_bind_null(st, 8);
+	else
+		sqlite3_bind_int64(st, 8, ev->bid);
+	sqlite3_bind_int(st, 9, ev->job_id);
+	sqlite3_bind_int(st, 10, ev->campaign_id);
+	bind_text(st, 11, ev->industry, 0);
+	bind_text(st, 12, ev->location, 0);
+	sqlite3_bind_int64(st, 13, ev->impressions);
+	sqlite3_bind_int64(st, 14, ev->clicks);
+	sqlite3_bind_int64(st, 15, ev->apply_count);
+	sqlite3_bind_int64(st, 16, ev->cost_micros);
+	sqlite3_bind_int(st, 17, ev->quality_score);
+	bind_text(st, 18, ev->device, 0);
+	sqlite3_bind_int(st, 19, ev->hour);
+	sqlite3_bind_int(st, 20, ev->day_of_week);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		fprintf(stderr, "cqltool: %s\n", sqlite3_errmsg(sqlite3_db_handle(st)));
+		d->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct evstore *s;
+	struct jerr err;
+	struct dump d;
+	sqlite3 *db = NULL;
+	memset(&d, 0, sizeof(d));
+	if (argc < 3 || (strcmp(argv[1], "dump") == 0 && argc != 4) ||
+	    (strcmp(argv[1], "newest") == 0 && argc != 3) ||
+	    (strcmp(argv[1], "dump") != 0 && strcmp(argv[1], "newest") != 0)) {
+		fprintf(stderr, "usage: cqltool dump URL FILE.db | cqltool newest URL\n");
+		return 2;
+	}
+	if (strncmp(argv[2], "cassandra:", 10) != 0) {
+		fprintf(stderr, "cqltool: %s: not a cassandra:// URL\n", argv[2]);
+		return 2;
+	}
+	if (evstore_open(argv[2], STORE_OPEN_EXISTING, &s, &err) != STORE_OK) {
+		fprintf(stderr, "cqltool: %s\n", err.msg);
+		return 1;
+	}
+	if (argc == 4) {
+		remove(argv[3]);
+		if (sqlite3_open(argv[3], &db) != SQLITE_OK ||
+		    sqlite3_exec(
+			db,
+			"PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN;"
+			"CREATE TABLE tracking (seq INTEGER PRIMARY KEY, event_id TEXT, ts "
+			"INTEGER, publisher_id INTEGER, publisher_name TEXT, publisher_traffic "
+			"TEXT, publisher_quality TEXT, bid INTEGER, job_id INTEGER, campaign_id "
+			"INTEGER, industry TEXT, location TEXT, impressions INTEGER, clicks "
+			"INTEGER, apply_count INTEGER, cost_micros INTEGER, quality_score "
+			"INTEGER, device TEXT, hour INTEGER, day_of_week INTEGER)",
+			NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v2(
+			db, "INSERT INTO tracking VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			-1, &d.ins, NULL) != SQLITE_OK) {
+			fprintf(stderr, "cqltool: %s: %s\n", argv[3], sqlite3_errmsg(db));
+			return 1;
+		}
+	}
+	int r = evstore_cassandra_walk_all(s, on_row, &d, &err);
+	evstore_close(s);
+	if (r != STORE_OK && !d.failed)
+		fprintf(stderr, "cqltool: %s\n", err.msg);
+	if (db) {
+		sqlite3_finalize(d.ins);
+		if (r == STORE_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			fprintf(stderr, "cqltool: %s: %s\n", argv[3], sqlite3_errmsg(db));
+			r = STORE_ERROR;
+		}
+		sqlite3_close(db);
+	} else if (r == STORE_OK) {
+		printf("%" PRId64 "\n", d.newest);
+	}
+	return r == STORE_OK ? 0 : 1;
+}
