@@ -129,12 +129,14 @@ static const struct cmd_struct commands[] = {
      "  --cache-mb N       keep answers of the read routes, up to N MiB, until the next\n"
      "                     ETL run changes the data (default 32; 0: off)\n" COMMON_HELP},
     {"demo", cmd_demo, "the whole pipeline on the embedded default",
-     "usage: jobads demo [--count N] [--days D] [--seed S] [--serve] [--listen HOST:PORT]\n\n"
+     "usage: jobads demo [--count N] [--days D] [--seed S] [--serve | --no-serve]\n"
+     "                   [--listen HOST:PORT]\n\n"
      "Create ./data, generate D days (default 14) of N events (default 200000), run the\n"
-     "ETL, verify it and print the KPI report, then exit.\n\n"
-     "  --serve            then keep going: serve the dashboard (URL printed), with a\n"
-     "                     live generator (2 events/s) and the ETL every 10 s inside the\n"
-     "                     server, until Ctrl-C\n"
+     "ETL, verify it and print the KPI report. Then, when run from a terminal (or with\n"
+     "--serve), serve the dashboard (URL printed) with a live generator (2 events/s) and\n"
+     "the ETL every 10 s inside the server, until Ctrl-C; from a script it exits.\n\n"
+     "  --serve            serve after the report even without a terminal\n"
+     "  --no-serve         exit after the report even on a terminal\n"
      "  --listen HOST:PORT where to serve (implies --serve; default " WEB_DEFAULT_LISTEN
      ")\n\n" COMMON_HELP},
 };

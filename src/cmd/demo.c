@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "jobads/etl.h"
@@ -19,6 +20,7 @@ int cmd_demo(int argc, char **argv)
 	    {"days", required_argument, NULL, 'd'},
 	    {"seed", required_argument, NULL, 's'},
 	    {"serve", no_argument, NULL, 'S'},
+	    {"no-serve", no_argument, NULL, 'N'},
 	    {"listen", required_argument, NULL, 'L'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -30,7 +32,7 @@ int cmd_demo(int argc, char **argv)
 	struct an_filter f;
 	struct verify_result vr;
 	int64_t v;
-	int opt, rc = EXIT_FAIL, serve = 0;
+	int opt, rc = EXIT_FAIL, serve = -1; /* -1: serve when run from a terminal */
 	struct web_opts wo;
 
 	memset(&g, 0, sizeof(g));
@@ -64,6 +66,9 @@ int cmd_demo(int argc, char **argv)
 		case 'S':
 			serve = 1;
 			break;
+		case 'N':
+			serve = 0;
+			break;
 		case 'L':
 			if (!strchr(optarg, ':'))
 				return usage_error("demo", "--listen: want HOST:PORT, got '%s'",
@@ -77,6 +82,8 @@ int cmd_demo(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (serve < 0) /* someone at a terminal gets the dashboard; a script gets an exit */
+		serve = isatty(0) && isatty(1);
 	if (optind < argc)
 		return usage_error("demo", "unexpected argument '%s'", argv[optind]);
 
