@@ -229,6 +229,13 @@ static int url_parse(const char *target, struct url *u, char **name, struct jerr
 	if (hlen == 0 || hlen >= sizeof(u->hosts))
 		goto bad_shown;
 	memcpy(u->hosts, t, hlen);
+	if (memchr(u->hosts, ':', hlen)) { /* host1:9042,host2:9042 */
+		strbuf_release(&shown);
+		*name = xstrdup("cassandra://...");
+		jerr_set(err, "cassandra URL: one port for every host, after the last one"
+			      " (cassandra://HOST1,HOST2:PORT/KEYSPACE), not a port per host");
+		return STORE_ERROR;
+	}
 	if (pc) {
 		int64_t port;
 		if (parse_int64(pc + 1, (size_t)(end - pc - 1), 1, 65535, &port) != 0)
