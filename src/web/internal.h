@@ -36,9 +36,10 @@ enum route_id {
  * threads at once, so each request borrows one and gives it back. Connections
  * beyond `keep` idle ones are closed.
  */
+#define POOL_MAX 256 /* most idle connections a pool keeps (keep is clamped to it) */
 struct store_pool {
 	pthread_mutex_t mu;
-	void *idle[32];
+	void *idle[POOL_MAX];
 	int n, keep;
 };
 
