@@ -112,7 +112,7 @@
     chart("industries").setOption({
       tooltip: { trigger: "axis", valueFormatter: (v) => v.toFixed(1) + " %" },
       legend: { data: ["Clicks", "Applications"] },
-      grid: { left: 40, right: 10, bottom: 40, top: 30 },
+      grid: { left: 52, right: 10, bottom: 40, top: 30 }, // room for "100 %"
       xAxis: { type: "category", data: names, axisLabel: { interval: 0, rotate: 30 } },
       yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value} %" } },
       series: [
