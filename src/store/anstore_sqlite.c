@@ -174,7 +174,7 @@ static int an_sqlite_open(const char *path, enum store_mode mode, struct anstore
 	 * power loss can only roll back whole recent transactions, deltas and cursor
 	 * together, which the next run then redoes.
 	 */
-	r = sq_open(path, mode, "NORMAL", 8192, &a->db, err);
+	r = sq_open(path, mode, "NORMAL", 8192, 0, &a->db, err);
 	if (r != STORE_OK)
 		goto fail;
 	r = sq_user_version(a->db, path, &version, err);

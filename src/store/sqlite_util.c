@@ -82,7 +82,7 @@ static void make_parent(const char *path)
 }
 
 int sq_open(const char *path, enum store_mode mode, const char *synchronous, int cache_kib,
-	    sqlite3 **out, struct jerr *err)
+	    int page_size, sqlite3 **out, struct jerr *err)
 {
 	sqlite3 *db = NULL;
 	struct stat stt;
@@ -134,10 +134,11 @@ int sq_open(const char *path, enum store_mode mode, const char *synchronous, int
 	 */
 	if (strcmp(synchronous, "NORMAL") == 0)
 		sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+	/* page_size first: it only takes effect on a new, empty file, before WAL mode is set */
 	snprintf(pragmas, sizeof(pragmas),
-		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-%d;"
-		 " PRAGMA foreign_keys=OFF;",
-		 synchronous, cache_kib);
+		 "PRAGMA page_size=%d; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
+		 " PRAGMA cache_size=-%d; PRAGMA foreign_keys=OFF;",
+		 page_size > 0 ? page_size : 4096, synchronous, cache_kib);
 	r = sq_exec(db, pragmas, path, err);
 	if (r != STORE_OK) {
 		sqlite3_close(db);

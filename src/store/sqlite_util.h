@@ -18,9 +18,10 @@ extern const char sql_sqlite_analytics[];
  * Open path with WAL and a busy timeout. In STORE_OPEN_EXISTING mode a missing
  * file is an error; in STORE_CREATE mode the file (and its parent directory)
  * are created. synchronous is "FULL" or "NORMAL". cache_kib sizes the page cache.
+ * page_size applies to a file created here (0: SQLite's 4096); an existing file keeps its own.
  */
 int sq_open(const char *path, enum store_mode mode, const char *synchronous, int cache_kib,
-	    sqlite3 **db, struct jerr *err);
+	    int page_size, sqlite3 **db, struct jerr *err);
 
 /* Map a SQLite result to STORE_RETRY (busy, locked) or STORE_ERROR, filling err. */
 int sq_fail(sqlite3 *db, int rc, const char *name, const char *what, struct jerr *err);
