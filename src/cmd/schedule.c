@@ -247,6 +247,43 @@ static int attempt_run(struct sched *s, int attempt, int retry_follows, struct e
 	return r;
 }
 
+/*
+ * An attempt recorded as 'retrying' gets no retry (the scheduler is stopping):
+ * record it as failed, in etl_runs or in the pending list, so that the history
+ * never promises a retry that did not come.
+ */
+static void no_retry_after_all(struct sched *s, const struct etl_result *res, int attempt,
+			       const char *error)
+{
+	if (res->run_id <= 0) {
+		if (s->npending > 0 && s->pending[s->npending - 1].attempt == attempt)
+			snprintf(s->pending[s->npending - 1].state, sizeof(s->pending[0].state),
+				 "failed");
+		return;
+	}
+	struct anstore *as = NULL;
+	struct jerr err;
+	struct etl_run_rec rec;
+	memset(&rec, 0, sizeof(rec));
+	rec.id = res->run_id;
+	snprintf(rec.trigger, sizeof(rec.trigger), "schedule");
+	snprintf(rec.state, sizeof(rec.state), "failed");
+	snprintf(rec.owner, sizeof(rec.owner), "%s", s->owner);
+	snprintf(rec.error, sizeof(rec.error), "%s (not retried: the scheduler was stopped)",
+		 error);
+	rec.attempt = attempt;
+	rec.finished_ms = time_now_ms();
+	rec.events_read = res->events;
+	rec.groups_written = res->groups;
+	rec.cursor_from = res->cursor_from;
+	rec.cursor_to = res->cursor_to;
+	if (anstore_open(s->co.analytics, STORE_OPEN_EXISTING, &as, &err) != STORE_OK ||
+	    as->ops->run_end(as, &rec, &err) != STORE_OK)
+		slog(s, "warn", "record_failed", "run", i64(res->run_id, (char[24]){0}), "error",
+		     err.msg, NULL);
+	anstore_close(as);
+}
+
 /* One slot: attempts with backoff until success, a lock held elsewhere, or the last try. */
 static void run_slot(struct sched *s)
 {
@@ -284,6 +321,8 @@ static void run_slot(struct sched *s)
 			return;
 		}
 		if (!retry_follows || stop_requested) {
+			if (retry_follows) /* recorded as retrying, but we are stopping */
+				no_retry_after_all(s, &res, attempt, err.msg);
 			slog(s, "error", "run_end", "run", run_id(res.run_id, b1), "state",
 			     "failed", "attempt", i64(attempt, b2), "events", i64(res.events, b3),
 			     "cursor_to", i64(res.cursor_to, b4), "error", err.msg, NULL);
@@ -298,6 +337,12 @@ static void run_slot(struct sched *s)
 		     i64(attempt, b2), "delay_s", i64(delay, b3), "transient",
 		     r == STORE_RETRY ? "yes" : "no", "error", err.msg, NULL);
 		sleep_until(s, time_now_ms() + delay * 1000);
+		if (stop_requested) {
+			no_retry_after_all(s, &res, attempt, err.msg);
+			slog(s, "error", "run_end", "run", run_id(res.run_id, b1), "state",
+			     "failed", "attempt", i64(attempt, b2), "error",
+			     "stopped while waiting to retry", NULL);
+		}
 	}
 }
 

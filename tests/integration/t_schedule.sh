@@ -158,6 +158,20 @@ assert_eq "and recorded" 1 "$(an_sql "SELECT COUNT(*) FROM etl_runs WHERE state 
 assert_verify "after a timeout"
 # what one second of chunks of 20 applies on this backend, to size the next backlog
 per_second=$(( $(cursor) - before_timeout ))
+# stopped while waiting to retry: the attempt recorded as 'retrying' becomes 'failed'
+bg_jobads schedule --every 1h --chunk 20 --timeout 1s --retries 2 --retry-delay 60s \
+    --log-file "$WORK/r.log"
+pid=$!
+wait_for "the first attempt to time out" 30 grep -q 'event=run_retry' r.log
+kill -TERM $pid
+status=0
+wait $pid || status=$?
+assert_eq "stopped during the backoff: exit status 0" 0 "$status"
+assert_grep "logged as failed" 'event=run_end .*state=failed .*error="stopped while waiting to retry"' r.log
+assert_eq "no run is left 'retrying' in the history" 0 \
+    "$(an_sql "SELECT COUNT(*) FROM etl_runs WHERE state = 'retrying'")"
+assert_eq "the attempt is failed, saying it was not retried" 1 \
+    "$(an_sql "SELECT COUNT(*) FROM etl_runs WHERE state = 'failed' AND error LIKE 'timed out%not retried: the scheduler was stopped%'")"
 assert_status "finish the backlog" 0 jobads etl --quiet
 
 # --- no pile-up: a run that overruns its slots delays the next, and the missed
