@@ -37,19 +37,7 @@ URL=$JOBADS_TEST_MYSQL_URL
 my() { mariadb --no-defaults -S "$JOBADS_TEST_MYSQL_SOCKET" -uroot --local-infile=1 "$@"; }
 drop() { my -e "DROP DATABASE IF EXISTS $1"; }
 
-now() { date +%s.%N; }
-best3() {
-    local best="" t0 t1 d
-    for _ in 1 2 3; do
-        [ -n "${PREP:-}" ] && eval "$PREP"
-        t0=$(now); "$@" >/dev/null 2>&1; t1=$(now)
-        d=$(echo "$t1 - $t0" | bc -l)
-        if [ -z "$best" ] || [ "$(echo "$d < $best" | bc -l)" = 1 ]; then best=$d; fi
-    done
-    printf '%.3f' "$best"
-}
-ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
-rate() { printf '%.0f' "$(echo "$1 / $2" | bc -l)"; }
+source "$top/bench/lib.sh"
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(my -N -B -e 'SELECT VERSION()'), sqlite $(sqlite3 --version | cut -d' ' -f1)"
 echo "data: $N events over 14 days, original distributions, seed 1"

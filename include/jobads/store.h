@@ -218,6 +218,16 @@ struct anstore {
  */
 int evstore_open(const char *url, enum store_mode mode, struct evstore **out, struct jerr *err);
 void evstore_close(struct evstore *s);
+
+/*
+ * How a backend's open goes on with a store whose schema is at `version` (0:
+ * none) when this build knows `known`: STORE_OK with *init = 1 to create or
+ * upgrade it, 0 to use it as it is; STORE_ERROR when it has none and mode does
+ * not allow creating it, or when it is newer. what names the kind in messages
+ * ("event store", "analytics").
+ */
+int store_schema_check(const char *name, const char *what, int version, int known,
+		       enum store_mode mode, int *init, struct jerr *err);
 int anstore_open(const char *url, enum store_mode mode, struct anstore **out, struct jerr *err);
 void anstore_close(struct anstore *s);
 

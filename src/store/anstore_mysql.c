@@ -17,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mysqld_error.h>
-
 #include "jobads/store.h"
 #include "mysql_util.h"
 
@@ -159,11 +157,7 @@ static void rollback(struct an_mysql *a)
 static int run(struct an_mysql *a, MYSQL_STMT *st, MYSQL_BIND *params, const char *what,
 	       struct jerr *err)
 {
-	if (params && mysql_stmt_bind_param(st, params) != 0)
-		return my_stmt_fail(st, a->base.name, what, err);
-	if (mysql_stmt_execute(st) != 0)
-		return my_stmt_fail(st, a->base.name, what, err);
-	return STORE_OK;
+	return my_run(st, params, a->base.name, what, err);
 }
 
 static int an_mysql_init_locked(struct an_mysql *a, struct jerr *err)
@@ -209,43 +203,11 @@ static void an_mysql_close(struct anstore *s)
 	free(a);
 }
 
-/* The schema version recorded by init: 0 when there is none. */
-static int schema_version(struct an_mysql *a, int *version, struct jerr *err)
-{
-	MYSQL_STMT *st;
-	struct my_cols c;
-	int r;
-	*version = 0;
-	st = mysql_stmt_init(a->db);
-	if (!st)
-		return my_fail(a->db, a->base.name, "reading the schema version", err);
-	if (mysql_stmt_prepare(st, SQL_SCHEMA_VERSION, sizeof(SQL_SCHEMA_VERSION) - 1) != 0) {
-		if (mysql_stmt_errno(st) == ER_NO_SUCH_TABLE) {
-			mysql_stmt_close(st);
-			return STORE_OK;
-		}
-		r = my_stmt_fail(st, a->base.name, "reading the schema version", err);
-		mysql_stmt_close(st);
-		return r;
-	}
-	r = run(a, st, NULL, "reading the schema version", err);
-	if (r == STORE_OK && (r = my_cols_bind(&c, st, "l", a->base.name, err)) == STORE_OK) {
-		int f = my_fetch(&c, st, a->base.name, "reading the schema version", err);
-		if (f < 0)
-			r = STORE_ERROR;
-		else if (f > 0)
-			*version = (int)c.i[0];
-		my_cols_release(&c);
-	}
-	mysql_stmt_close(st);
-	return r;
-}
-
 static int an_mysql_open(const char *target, enum store_mode mode, struct anstore **out,
 			 struct jerr *err)
 {
 	struct an_mysql *a = xcalloc(1, sizeof(*a));
-	int r, version;
+	int r, version, init;
 	a->base.ops = &anstore_mysql_ops;
 	pthread_mutex_init(&a->mu, NULL);
 	*out = NULL;
@@ -258,23 +220,12 @@ static int an_mysql_open(const char *target, enum store_mode mode, struct anstor
 	r = my_connect(&a->url, a->base.name, mode, CLIENT_FOUND_ROWS, &a->db, &a->mariadb, err);
 	if (r != STORE_OK)
 		goto fail;
-	if ((r = schema_version(a, &version, err)) != STORE_OK)
+	if ((r = my_schema_version(a->db, SQL_SCHEMA_VERSION, a->base.name, &version, err)) !=
+		STORE_OK ||
+	    (r = store_schema_check(a->base.name, "analytics", version, 1, mode, &init, err)) !=
+		STORE_OK ||
+	    (init && (r = an_mysql_init_locked(a, err)) != STORE_OK))
 		goto fail;
-	if (version < 1) {
-		if (mode != STORE_CREATE) {
-			jerr_set(err, "%s: no analytics schema here (run 'jobads init')",
-				 a->base.name);
-			r = STORE_ERROR;
-			goto fail;
-		}
-		if ((r = an_mysql_init_locked(a, err)) != STORE_OK)
-			goto fail;
-	} else if (version > 1) {
-		jerr_set(err, "%s: schema version %d is newer than this jobads knows (1)",
-			 a->base.name, version);
-		r = STORE_ERROR;
-		goto fail;
-	}
 	if ((r = my_prepare(a->db, SQL_GETCUR, &a->getcur, a->base.name, err)) != STORE_OK)
 		goto fail;
 	*out = &a->base;

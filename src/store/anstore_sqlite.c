@@ -165,7 +165,7 @@ static int an_sqlite_open(const char *path, enum store_mode mode, struct anstore
 			  struct jerr *err)
 {
 	struct an_sqlite *a = xcalloc(1, sizeof(*a));
-	int r, version;
+	int r, version, init;
 	a->base.ops = &anstore_sqlite_ops;
 	a->base.name = xstrdup(path);
 	*out = NULL;
@@ -180,20 +180,10 @@ static int an_sqlite_open(const char *path, enum store_mode mode, struct anstore
 	r = sq_user_version(a->db, path, &version, err);
 	if (r != STORE_OK)
 		goto fail;
-	if (version < 1 && mode != STORE_CREATE) {
-		jerr_set(err, "%s: no analytics schema here (run 'jobads init')", path);
-		r = STORE_ERROR;
+	if ((r = store_schema_check(path, "analytics", version, AN_SQLITE_VERSION, mode, &init,
+				    err)) != STORE_OK ||
+	    (init && (r = an_sqlite_init_from(a, version, err)) != STORE_OK)) /* or upgrade */
 		goto fail;
-	} else if (version < AN_SQLITE_VERSION) {
-		r = an_sqlite_init_from(a, version, err); /* create, or upgrade in place */
-		if (r != STORE_OK)
-			goto fail;
-	} else if (version > AN_SQLITE_VERSION) {
-		jerr_set(err, "%s: schema version %d is newer than this jobads knows (%d)", path,
-			 version, AN_SQLITE_VERSION);
-		r = STORE_ERROR;
-		goto fail;
-	}
 	if ((r = sq_prepare(a->db, SQL_GETCUR, &a->getcur, path, err)) != STORE_OK)
 		goto fail;
 	*out = &a->base;

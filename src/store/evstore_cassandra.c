@@ -527,7 +527,7 @@ static int ev_cass_open(const char *target, enum store_mode mode, struct evstore
 {
 	struct ev_cass *e = xcalloc(1, sizeof(*e));
 	struct url u;
-	int r, version;
+	int r, version, init;
 	e->base.ops = &evstore_cassandra_ops;
 	*out = NULL;
 	r = url_parse(target, &u, &e->base.name, err);
@@ -550,23 +550,11 @@ static int ev_cass_open(const char *target, enum store_mode mode, struct evstore
 	memset(u.password, 0, sizeof(u.password));
 	if (r != STORE_OK)
 		goto fail;
-	if ((r = read_schema(e, &version, err)) != STORE_OK)
+	if ((r = read_schema(e, &version, err)) != STORE_OK ||
+	    (r = store_schema_check(e->base.name, "event store", version, 1, mode, &init, err)) !=
+		STORE_OK ||
+	    (init && (r = ev_cass_init(&e->base, err)) != STORE_OK))
 		goto fail;
-	if (version < 1) {
-		if (mode != STORE_CREATE) {
-			jerr_set(err, "%s: no event store schema here (run 'jobads init' first)",
-				 e->base.name);
-			r = STORE_ERROR;
-			goto fail;
-		}
-		if ((r = ev_cass_init(&e->base, err)) != STORE_OK)
-			goto fail;
-	} else if (version > 1) {
-		jerr_set(err, "%s: schema version %d is newer than this jobads knows (1)",
-			 e->base.name, version);
-		r = STORE_ERROR;
-		goto fail;
-	}
 	if (e->bucket_ms <= 0 || e->bucket_ms > 3600000) {
 		jerr_set(err, "%s: jobads_schema: bucket_ms %" PRId64 " out of range", e->base.name,
 			 e->bucket_ms);

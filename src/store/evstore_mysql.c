@@ -21,8 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <mysqld_error.h>
-
 #include "jobads/store.h"
 #include "mysql_util.h"
 
@@ -111,11 +109,7 @@ struct ev_mysql {
 static int run(struct ev_mysql *e, MYSQL_STMT *st, MYSQL_BIND *params, const char *what,
 	       struct jerr *err)
 {
-	if (params && mysql_stmt_bind_param(st, params) != 0)
-		return my_stmt_fail(st, e->base.name, what, err);
-	if (mysql_stmt_execute(st) != 0)
-		return my_stmt_fail(st, e->base.name, what, err);
-	return STORE_OK;
+	return my_run(st, params, e->base.name, what, err);
 }
 
 static int ev_mysql_init(struct evstore *s, struct jerr *err)
@@ -162,42 +156,11 @@ static void ev_mysql_close(struct evstore *s)
 	free(e);
 }
 
-static int schema_version(struct ev_mysql *e, int *version, struct jerr *err)
-{
-	MYSQL_STMT *st;
-	struct my_cols c;
-	int r;
-	*version = 0;
-	st = mysql_stmt_init(e->db);
-	if (!st)
-		return my_fail(e->db, e->base.name, "reading the schema version", err);
-	if (mysql_stmt_prepare(st, SQL_SCHEMA_VERSION, sizeof(SQL_SCHEMA_VERSION) - 1) != 0) {
-		if (mysql_stmt_errno(st) == ER_NO_SUCH_TABLE) {
-			mysql_stmt_close(st);
-			return STORE_OK;
-		}
-		r = my_stmt_fail(st, e->base.name, "reading the schema version", err);
-		mysql_stmt_close(st);
-		return r;
-	}
-	r = run(e, st, NULL, "reading the schema version", err);
-	if (r == STORE_OK && (r = my_cols_bind(&c, st, "l", e->base.name, err)) == STORE_OK) {
-		int f = my_fetch(&c, st, e->base.name, "reading the schema version", err);
-		if (f < 0)
-			r = STORE_ERROR;
-		else if (f > 0)
-			*version = (int)c.i[0];
-		my_cols_release(&c);
-	}
-	mysql_stmt_close(st);
-	return r;
-}
-
 static int ev_mysql_open(const char *target, enum store_mode mode, struct evstore **out,
 			 struct jerr *err)
 {
 	struct ev_mysql *e = xcalloc(1, sizeof(*e));
-	int r, version;
+	int r, version, init;
 	e->base.ops = &evstore_mysql_ops;
 	*out = NULL;
 	r = my_url_parse(target, "ads_events", &e->url, &e->base.name, err);
@@ -214,23 +177,12 @@ static int ev_mysql_open(const char *target, enum store_mode mode, struct evstor
 		    "setting up the session", err);
 	if (r != STORE_OK)
 		goto fail;
-	if ((r = schema_version(e, &version, err)) != STORE_OK)
+	if ((r = my_schema_version(e->db, SQL_SCHEMA_VERSION, e->base.name, &version, err)) !=
+		STORE_OK ||
+	    (r = store_schema_check(e->base.name, "event store", version, 1, mode, &init, err)) !=
+		STORE_OK ||
+	    (init && (r = ev_mysql_init(&e->base, err)) != STORE_OK))
 		goto fail;
-	if (version < 1) {
-		if (mode != STORE_CREATE) {
-			jerr_set(err, "%s: no event store schema here (run 'jobads init')",
-				 e->base.name);
-			r = STORE_ERROR;
-			goto fail;
-		}
-		if ((r = ev_mysql_init(&e->base, err)) != STORE_OK)
-			goto fail;
-	} else if (version > 1) {
-		jerr_set(err, "%s: schema version %d is newer than this jobads knows (1)",
-			 e->base.name, version);
-		r = STORE_ERROR;
-		goto fail;
-	}
 	if ((r = my_prepare(e->db, SQL_MAXSEQ, &e->maxseq, e->base.name, err)) != STORE_OK)
 		goto fail;
 	*out = &e->base;

@@ -91,7 +91,7 @@ static int ev_sqlite_open(const char *path, enum store_mode mode, struct evstore
 			  struct jerr *err)
 {
 	struct ev_sqlite *e = xcalloc(1, sizeof(*e));
-	int r, version;
+	int r, version, init;
 	e->base.ops = &evstore_sqlite_ops;
 	e->base.name = xstrdup(path);
 	*out = NULL;
@@ -106,21 +106,10 @@ static int ev_sqlite_open(const char *path, enum store_mode mode, struct evstore
 	r = sq_user_version(e->db, path, &version, err);
 	if (r != STORE_OK)
 		goto fail;
-	if (version < 1) {
-		if (mode != STORE_CREATE) {
-			jerr_set(err, "%s: no event store schema here (run 'jobads init')", path);
-			r = STORE_ERROR;
-			goto fail;
-		}
-		r = ev_sqlite_init(&e->base, err);
-		if (r != STORE_OK)
-			goto fail;
-	} else if (version > 1) {
-		jerr_set(err, "%s: schema version %d is newer than this jobads knows (1)", path,
-			 version);
-		r = STORE_ERROR;
+	if ((r = store_schema_check(path, "event store", version, 1, mode, &init, err)) !=
+		STORE_OK ||
+	    (init && (r = ev_sqlite_init(&e->base, err)) != STORE_OK))
 		goto fail;
-	}
 	if ((r = sq_prepare(e->db, SQL_INSERT, &e->ins, path, err)) != STORE_OK ||
 	    (r = sq_prepare(e->db, SQL_SCAN, &e->scan, path, err)) != STORE_OK ||
 	    (r = sq_prepare(e->db, SQL_SCAN_RANGE, &e->scan_range, path, err)) != STORE_OK ||

@@ -621,3 +621,41 @@ void my_fact_row(const struct my_cols *c, struct fact_row *fr)
 	fr->device = my_col_str(c, 5);
 	my_col_sums(c, 6, &fr->m);
 }
+
+int my_run(MYSQL_STMT *st, MYSQL_BIND *params, const char *name, const char *what, struct jerr *err)
+{
+	if (params && mysql_stmt_bind_param(st, params) != 0)
+		return my_stmt_fail(st, name, what, err);
+	if (mysql_stmt_execute(st) != 0)
+		return my_stmt_fail(st, name, what, err);
+	return STORE_OK;
+}
+
+int my_schema_version(MYSQL *db, const char *sql, const char *name, int *version, struct jerr *err)
+{
+	static const char what[] = "reading the schema version";
+	struct my_cols c;
+	int r;
+	*version = 0;
+	MYSQL_STMT *st = mysql_stmt_init(db);
+	if (!st)
+		return my_fail(db, name, what, err);
+	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+		/* no version table: a database that was never initialised */
+		r = mysql_stmt_errno(st) == ER_NO_SUCH_TABLE ? STORE_OK
+							     : my_stmt_fail(st, name, what, err);
+		mysql_stmt_close(st);
+		return r;
+	}
+	r = my_run(st, NULL, name, what, err);
+	if (r == STORE_OK && (r = my_cols_bind(&c, st, "l", name, err)) == STORE_OK) {
+		int f = my_fetch(&c, st, name, what, err);
+		if (f < 0)
+			r = STORE_ERROR;
+		else if (f > 0)
+			*version = (int)c.i[0];
+		my_cols_release(&c);
+	}
+	mysql_stmt_close(st);
+	return r;
+}

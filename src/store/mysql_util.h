@@ -59,6 +59,16 @@ int my_fail(MYSQL *db, const char *name, const char *what, struct jerr *err);
 /* The same for a statement's last error. */
 int my_stmt_fail(MYSQL_STMT *st, const char *name, const char *what, struct jerr *err);
 
+/* Bind params (NULL: none) and execute st; STORE_OK or an error naming the store. */
+int my_run(MYSQL_STMT *st, MYSQL_BIND *params, const char *name, const char *what,
+	   struct jerr *err);
+
+/*
+ * The schema version a store's `init` recorded, read with sql (one integer
+ * column); 0 when the version table is missing or has no row.
+ */
+int my_schema_version(MYSQL *db, const char *sql, const char *name, int *version, struct jerr *err);
+
 /* Run one statement that carries no values (BEGIN, COMMIT, DDL). */
 int my_exec(MYSQL *db, const char *sql, const char *name, const char *what, struct jerr *err);
 

@@ -180,6 +180,23 @@ void anstore_close(struct anstore *s)
 		s->ops->close(s);
 }
 
+int store_schema_check(const char *name, const char *what, int version, int known,
+		       enum store_mode mode, int *init, struct jerr *err)
+{
+	*init = 0;
+	if (version < 1 && mode != STORE_CREATE) {
+		jerr_set(err, "%s: no %s schema here (run 'jobads init')", name, what);
+		return STORE_ERROR;
+	}
+	if (version > known) {
+		jerr_set(err, "%s: schema version %d is newer than this jobads knows (%d)", name,
+			 version, known);
+		return STORE_ERROR;
+	}
+	*init = version < known;
+	return STORE_OK;
+}
+
 void an_filter_all(struct an_filter *f)
 {
 	memset(f, 0, sizeof(*f));
