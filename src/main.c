@@ -56,7 +56,7 @@ static const struct cmd_struct commands[] = {
      "Aggregate every event stored since the last run into fact_hourly. Each chunk of\n"
      "N events is one transaction that also moves the cursor, so an interrupted run\n"
      "loses nothing and counts nothing twice. SIGINT/SIGTERM stop between chunks.\n\n"
-     "  --chunk N          events per transaction (default 50000)\n"
+     "  --chunk N          events per transaction (default 100000)\n"
      "  --quiet            no progress bar or summary\n" COMMON_HELP},
     {"verify", cmd_verify, "prove the aggregates against the raw events",
      "usage: jobads verify [--show N] [options]\n\n"
@@ -102,7 +102,7 @@ static const struct cmd_struct commands[] = {
      "                     holder on another host that stops renewing loses it after D\n"
      "  --log-file FILE    append the log to FILE instead of stderr\n"
      "  --slots N          stop after N slots (default: run until stopped)\n"
-     "  --chunk N          events per transaction (default 50000)\n" COMMON_HELP},
+     "  --chunk N          events per transaction (default 100000)\n" COMMON_HELP},
     {"serve", cmd_serve, "dashboard, JSON API, HTTP ingest and /metrics",
      "usage: jobads serve [--listen HOST:PORT] [--etl-every D] [--ingest-token T]\n"
      "                    [--admin-token T] [--max-body SIZE] [--threads N]\n"
@@ -125,7 +125,7 @@ static const struct cmd_struct commands[] = {
      "  --max-body SIZE    largest POST body, e.g. 8M (default), 512k; larger is 413\n"
      "  --threads N        worker threads = concurrent connections (default 64)\n"
      "  --request-timeout D  cut off a client that stalls this long (default 30s)\n"
-     "  --chunk N          events per ETL transaction (default 50000)\n"
+     "  --chunk N          events per ETL transaction (default 100000)\n"
      "  --cache-mb N       keep answers of the read routes, up to N MiB, until the next\n"
      "                     ETL run changes the data (default 32; 0: off)\n" COMMON_HELP},
     {"demo", cmd_demo, "the whole pipeline on the embedded default",

@@ -12,7 +12,7 @@
 
 #include "jobads/store.h"
 
-#define ETL_DEFAULT_CHUNK 50000
+#define ETL_DEFAULT_CHUNK 100000
 
 struct etl_opts {
 	size_t chunk;			   /* events per transaction */

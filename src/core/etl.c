@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,49 +54,77 @@ static int resolve_publishers(struct evstore *evs, struct agg *a, struct jerr *e
 
 /*
  * Parallel reading: where the event store can scan seq ranges over a second
- * connection (seq is commit order there), each chunk (cursor, hi] is read in two
- * halves at once, the lower one by this thread into its own aggregation, then
- * merged. Below this backlog the second connection is not worth opening.
+ * connection (seq is commit order there), each chunk (cursor, hi] is cut into
+ * PARALLEL_PIECES ranges that this thread and a helper take in turn, each into
+ * its own aggregation, then merged. Taking pieces in turn rather than a half
+ * each keeps both cores busy to the end of the chunk when the applier takes
+ * time from one of them. Below PARALLEL_MIN_BACKLOG the second connection is
+ * not worth opening.
  */
 #define PARALLEL_MIN_BACKLOG 20000
+#define PARALLEL_PIECES	     8
 
 struct half_reader {
 	pthread_t th;
 	struct evstore *evs;
 	struct agg agg;
-	int64_t lo, hi;
+	int64_t lo, hi;	   /* the chunk (lo, hi] */
+	atomic_int next;   /* the next piece to take */
+	atomic_int failed; /* a reader failed: the other stops taking pieces */
 	size_t nread;
 	int rc;
 	struct jerr err;
 };
 
+/* Take pieces of h's chunk until none is left; read each from evs into a. */
+static int read_pieces(struct half_reader *h, struct evstore *evs, struct agg *a, size_t *nread,
+		       struct jerr *err)
+{
+	int64_t span = h->hi - h->lo;
+	int i;
+	*nread = 0;
+	while (!atomic_load(&h->failed) && (i = atomic_fetch_add(&h->next, 1)) < PARALLEL_PIECES) {
+		int64_t lo = h->lo + span * i / PARALLEL_PIECES;
+		int64_t hi = h->lo + span * (i + 1) / PARALLEL_PIECES;
+		size_t n = 0;
+		int r = evs->ops->scan_range(evs, lo, hi, add_row, a, &n, err);
+		*nread += n;
+		if (r != STORE_OK) {
+			atomic_store(&h->failed, 1);
+			return r;
+		}
+	}
+	return STORE_OK;
+}
+
 static void *half_main(void *arg)
 {
 	struct half_reader *h = arg;
 	agg_reset(&h->agg);
-	h->rc = h->evs->ops->scan_range(h->evs, h->lo, h->hi, add_row, &h->agg, &h->nread, &h->err);
+	h->rc = read_pieces(h, h->evs, &h->agg, &h->nread, &h->err);
 	return NULL;
 }
 
 /*
- * Read (cursor, min(cursor + chunk, max_seq)] into a: the lower half on h's
- * thread and connection, the upper half here, then merge. *upto is the range's end.
+ * Read (cursor, min(cursor + chunk, max_seq)] into a, on this thread and h's,
+ * then merge. *upto is the range's end.
  */
 static int read_parallel(struct evstore *evs, struct half_reader *h, struct agg *a, int64_t cursor,
 			 size_t chunk, int64_t max_seq, size_t *nread, int64_t *upto,
 			 struct jerr *err)
 {
 	int64_t hi = max_seq - cursor > (int64_t)chunk ? cursor + (int64_t)chunk : max_seq;
-	int64_t mid = cursor + (hi - cursor) / 2;
 	size_t n = 0;
 	h->lo = cursor;
-	h->hi = mid;
+	h->hi = hi;
 	h->nread = 0;
+	atomic_store(&h->next, 0);
+	atomic_store(&h->failed, 0);
 	if (pthread_create(&h->th, NULL, half_main, h) != 0) {
 		jerr_set(err, "cannot start a reader thread");
 		return STORE_ERROR;
 	}
-	int r = evs->ops->scan_range(evs, mid, hi, add_row, a, &n, err);
+	int r = read_pieces(h, evs, a, &n, err);
 	pthread_join(h->th, NULL);
 	if (r == STORE_OK && h->rc != STORE_OK) {
 		r = h->rc;

@@ -34,8 +34,21 @@ struct ev_sqlite {
 #define SCAN_COLUMNS                                                                               \
 	"SELECT seq, ts, publisher_id, campaign_id, industry, location, device, impressions,"      \
 	" clicks, apply_count, cost_micros, quality_score FROM tracking"
-#define SQL_SCAN       SCAN_COLUMNS " WHERE seq > ?1 ORDER BY seq LIMIT ?2"
-#define SQL_SCAN_RANGE SCAN_COLUMNS " WHERE seq > ?1 AND seq <= ?2 ORDER BY seq"
+#define SQL_SCAN SCAN_COLUMNS " WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+/*
+ * The range scan hands rows to C from inside the statement: jobads_rows() is an
+ * aggregate function whose step calls the ETL's row function with the values
+ * SQLite already holds, so no row crosses sqlite3_step() and no column is read
+ * through sqlite3_column_*() (a fifth of the run's CPU; docs/architecture.md).
+ * The scan context travels as a bound pointer (sqlite3_bind_pointer), which SQL
+ * text cannot forge. A rowid range is read in rowid (seq) order.
+ */
+#define SCAN_FN	     "jobads_rows"
+#define SCAN_PTRTYPE "jobads_scan_ctx"
+#define SQL_SCAN_RANGE                                                                             \
+	"SELECT " SCAN_FN "(?3, seq, ts, publisher_id, campaign_id, industry, location, device,"   \
+	" impressions, clicks, apply_count, cost_micros, quality_score) FROM tracking"             \
+	" WHERE seq > ?1 AND seq <= ?2"
 #define SQL_ROWPUB                                                                                 \
 	"SELECT publisher_id, publisher_name, publisher_traffic, publisher_quality FROM tracking"  \
 	" WHERE seq = ?1"
@@ -55,6 +68,56 @@ struct ev_sqlite {
 	" TOTAL(CASE WHEN cost_micros > 0 THEN apply_count / (cost_micros / 1000000.0) ELSE 0 "    \
 	"END)"                                                                                     \
 	" FROM tracking WHERE seq <= ?1 GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
+
+struct scan_ctx {
+	ev_row_fn fn;
+	void *arg;
+	size_t n;
+	int stop;
+	struct event ev;
+};
+
+static struct ev_str val_str(sqlite3_value *v)
+{
+	struct ev_str r;
+	r.s = (const char *)sqlite3_value_text(v);
+	r.n = r.s ? (uint32_t)sqlite3_value_bytes(v) : 0;
+	if (!r.s)
+		r.s = "";
+	return r;
+}
+
+/* jobads_rows(ctx, seq, ts, ...) step: one row of SQL_SCAN_RANGE to ctx->fn. */
+static void scan_step(sqlite3_context *fc, int argc, sqlite3_value **argv)
+{
+	struct scan_ctx *c = sqlite3_value_pointer(argv[0], SCAN_PTRTYPE);
+	if (!c || argc != 13) {
+		sqlite3_result_error(fc, SCAN_FN "() is for the ETL's own scan", -1);
+		return;
+	}
+	if (c->stop)
+		return;
+	struct event *ev = &c->ev;
+	ev->seq = sqlite3_value_int64(argv[1]);
+	ev->ts_ms = sqlite3_value_int64(argv[2]);
+	ev->publisher_id = sqlite3_value_int(argv[3]);
+	ev->campaign_id = sqlite3_value_int(argv[4]);
+	ev->industry = val_str(argv[5]);
+	ev->location = val_str(argv[6]);
+	ev->device = val_str(argv[7]);
+	ev->impressions = sqlite3_value_int64(argv[8]);
+	ev->clicks = sqlite3_value_int64(argv[9]);
+	ev->apply_count = sqlite3_value_int64(argv[10]);
+	ev->cost_micros = sqlite3_value_int64(argv[11]);
+	ev->quality_score = sqlite3_value_int(argv[12]);
+	c->n++;
+	c->stop = c->fn(c->arg, ev);
+}
+
+static void scan_final(sqlite3_context *fc)
+{
+	sqlite3_result_null(fc);
+}
 
 static int ev_sqlite_init(struct evstore *s, struct jerr *err)
 {
@@ -110,6 +173,11 @@ static int ev_sqlite_open(const char *path, enum store_mode mode, struct evstore
 		STORE_OK ||
 	    (init && (r = ev_sqlite_init(&e->base, err)) != STORE_OK))
 		goto fail;
+	if (sqlite3_create_function_v2(e->db, SCAN_FN, 13, SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL,
+				       NULL, scan_step, scan_final, NULL) != SQLITE_OK) {
+		r = sq_fail(e->db, sqlite3_errcode(e->db), path, "registering the scan", err);
+		goto fail;
+	}
 	if ((r = sq_prepare(e->db, SQL_INSERT, &e->ins, path, err)) != STORE_OK ||
 	    (r = sq_prepare(e->db, SQL_SCAN, &e->scan, path, err)) != STORE_OK ||
 	    (r = sq_prepare(e->db, SQL_SCAN_RANGE, &e->scan_range, path, err)) != STORE_OK ||
@@ -245,10 +313,27 @@ static int ev_sqlite_scan_range(struct evstore *s, int64_t lo, int64_t hi, ev_ro
 				size_t *nread, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
-	int64_t last = lo;
-	sqlite3_bind_int64(e->scan_range, 1, lo);
-	sqlite3_bind_int64(e->scan_range, 2, hi);
-	return scan_rows(e, e->scan_range, fn, arg, nread, &last, err);
+	sqlite3_stmt *st = e->scan_range;
+	struct scan_ctx c;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	c.fn = fn;
+	c.arg = arg;
+	c.ev.bid = -1;
+	sqlite3_bind_int64(st, 1, lo);
+	sqlite3_bind_int64(st, 2, hi);
+	sqlite3_bind_pointer(st, 3, &c, SCAN_PTRTYPE, NULL);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	sqlite3_reset(st);
+	sqlite3_bind_null(st, 3); /* c is about to go out of scope */
+	*nread = c.n;
+	if (c.stop)
+		return c.stop;
+	if (rc != SQLITE_DONE)
+		return sq_fail(e->db, rc, e->base.name, "reading events", err);
+	return STORE_OK;
 }
 
 static int ev_sqlite_row_publisher(struct evstore *s, int64_t seq, ev_row_fn fn, void *arg,

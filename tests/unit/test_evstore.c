@@ -1,0 +1,238 @@
+/*
+ * test_evstore.c - the SQLite event store's reads, on a real file: the ETL's
+ * range scan (rows handed over from inside the statement by jobads_rows()),
+ * the cursor scan, and the publisher read, each against the rows inserted.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jobads/event.h"
+#include "jobads/store.h"
+#include "jobads/util.h"
+
+#define NROWS 50
+
+static char dir[] = "/tmp/test_evstore.XXXXXX";
+static char url[64];
+
+static const char *industries[] = {"Tech", "Health", "O'Brien \"Q\" \\ ; DROP TABLE tracking; --",
+				   "Caf\xc3\xa9 \xf0\x9f\x98\x80"};
+
+static struct ev_str S(const char *s) {
+	struct ev_str v = {s, (uint32_t)strlen(s)};
+	return v;
+}
+
+/* Row i of the test data: every field differs from row to row. */
+static void
+mk(int i, struct event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	snprintf(ev->event_id, sizeof(ev->event_id), "00000000-0000-4000-8000-%012d", i);
+	ev->ts_ms = 1772359200000LL + (int64_t)i * 61000;
+	ev->publisher_id = 1 + i % 3;
+	ev->publisher_name = S(i % 3 == 0 ? "Google Ads" : "LinkedIn");
+	ev->publisher_traffic = i % 2 ? S("high") : S("");
+	ev->bid = -1;
+	ev->job_id = 7;
+	ev->campaign_id = 100 + i;
+	ev->industry = S(industries[i % 4]);
+	ev->location = S(i % 5 ? "Berlin" : "S\xc3\xa3o Paulo");
+	ev->device = S(i % 2 ? "mobile" : "desktop");
+	ev->impressions = 1000 + i;
+	ev->clicks = 10 + i;
+	ev->apply_count = i;
+	ev->cost_micros = 1234567LL * i;
+	ev->quality_score = i % 101;
+}
+
+struct seen {
+	int n;
+	int stop_after; /* 0: never stop */
+	int64_t seq[NROWS];
+	int ok[NROWS];
+};
+
+static int same(struct ev_str a, struct ev_str b)
+{
+	return a.n == b.n && memcmp(a.s, b.s, a.n) == 0;
+}
+
+static int collect(void *arg, const struct event *ev)
+{
+	struct seen *s = arg;
+	struct event want;
+	int i = (int)ev->seq - 1;
+	assert_true(i >= 0 && i < NROWS);
+	mk(i, &want);
+	s->seq[s->n] = ev->seq;
+	s->ok[s->n] = ev->ts_ms == want.ts_ms && ev->publisher_id == want.publisher_id &&
+		      ev->campaign_id == want.campaign_id && same(ev->industry, want.industry) &&
+		      same(ev->location, want.location) && same(ev->device, want.device) &&
+		      ev->impressions == want.impressions && ev->clicks == want.clicks &&
+		      ev->apply_count == want.apply_count && ev->cost_micros == want.cost_micros &&
+		      ev->quality_score == want.quality_score;
+	if (!s->ok[s->n])
+		print_error("row seq %lld differs from what was inserted\n", (long long)ev->seq);
+	s->n++;
+	return s->stop_after && s->n == s->stop_after ? 42 : 0;
+}
+
+static int setup(void **state)
+{
+	struct evstore *es;
+	struct jerr err;
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(url, sizeof(url), "sqlite:%s/ev.db", dir);
+	assert_int_equal(evstore_open(url, STORE_CREATE, &es, &err), STORE_OK);
+	assert_int_equal(es->ops->begin(es, &err), STORE_OK);
+	for (int i = 0; i < NROWS; i++) {
+		struct event ev;
+		int dup = -1;
+		mk(i, &ev);
+		assert_int_equal(es->ops->insert(es, &ev, &dup, &err), STORE_OK);
+		assert_int_equal(dup, 0);
+	}
+	assert_int_equal(es->ops->commit(es, &err), STORE_OK);
+	evstore_close(es);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char path[96];
+	(void)state;
+	const char *suffix[] = {"", "-wal", "-shm"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/ev.db%s", dir, suffix[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+	return 0;
+}
+
+static void scan_range_reads_every_field(void **state)
+{
+	struct evstore *es, *es2;
+	struct jerr err;
+	struct seen s;
+	size_t n = 0;
+	(void)state;
+	assert_int_equal(evstore_open(url, STORE_OPEN_EXISTING, &es, &err), STORE_OK);
+	assert_non_null(es->ops->scan_range);
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(es->ops->scan_range(es, 0, NROWS, collect, &s, &n, &err), STORE_OK);
+	assert_int_equal(n, NROWS);
+	assert_int_equal(s.n, NROWS);
+	for (int i = 0; i < NROWS; i++) {
+		assert_int_equal(s.seq[i], i + 1); /* in seq order */
+		assert_true(s.ok[i]);
+	}
+
+	/* (lo, hi]: lo excluded, hi included; on a second connection too */
+	assert_int_equal(es->ops->reopen(es, &es2, &err), STORE_OK);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(es2->ops->scan_range(es2, 10, 17, collect, &s, &n, &err), STORE_OK);
+	assert_int_equal(n, 7);
+	assert_int_equal(s.seq[0], 11);
+	assert_int_equal(s.seq[6], 17);
+
+	/* an empty range, and a range past the end */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(es->ops->scan_range(es, 20, 20, collect, &s, &n, &err), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(es->ops->scan_range(es, NROWS, NROWS + 100, collect, &s, &n, &err),
+			 STORE_OK);
+	assert_int_equal(n, 0);
+
+	/* the row function's stop is returned, and no row is handed over after it */
+	memset(&s, 0, sizeof(s));
+	s.stop_after = 3;
+	assert_int_equal(es->ops->scan_range(es, 0, NROWS, collect, &s, &n, &err), 42);
+	assert_int_equal(s.n, 3);
+	/* and the statement is usable again */
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(es->ops->scan_range(es, 0, 5, collect, &s, &n, &err), STORE_OK);
+	assert_int_equal(n, 5);
+	evstore_close(es2);
+	evstore_close(es);
+}
+
+static void scan_and_scan_range_agree(void **state)
+{
+	struct evstore *es;
+	struct jerr err;
+	struct seen a, b;
+	size_t n = 0;
+	int64_t upto = 0;
+	(void)state;
+	assert_int_equal(evstore_open(url, STORE_OPEN_EXISTING, &es, &err), STORE_OK);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(es->ops->scan(es, 5, 20, collect, &a, &n, &upto, &err), STORE_OK);
+	assert_int_equal(n, 20);
+	assert_int_equal(upto, 25);
+	assert_int_equal(es->ops->scan_range(es, 5, 25, collect, &b, &n, &err), STORE_OK);
+	assert_int_equal(n, 20);
+	assert_memory_equal(a.seq, b.seq, sizeof(a.seq));
+	for (int i = 0; i < 20; i++)
+		assert_true(a.ok[i] && b.ok[i]);
+	evstore_close(es);
+}
+
+struct pub {
+	int32_t id;
+	char name[32], traffic[32];
+	uint32_t traffic_n;
+};
+
+/* The strings live in the statement until the call returns: copy them. */
+static int pub_row(void *arg, const struct event *ev)
+{
+	struct pub *p = arg;
+	p->id = ev->publisher_id;
+	snprintf(p->name, sizeof(p->name), "%.*s", (int)ev->publisher_name.n, ev->publisher_name.s);
+	snprintf(p->traffic, sizeof(p->traffic), "%.*s", (int)ev->publisher_traffic.n,
+		 ev->publisher_traffic.s);
+	p->traffic_n = ev->publisher_traffic.n;
+	return 0;
+}
+
+static void publisher_read_by_seq(void **state)
+{
+	struct evstore *es;
+	struct jerr err;
+	struct pub got;
+	(void)state;
+	assert_int_equal(evstore_open(url, STORE_OPEN_EXISTING, &es, &err), STORE_OK);
+	assert_int_equal(es->ops->row_publisher(es, 4, pub_row, &got, &err), STORE_OK);
+	assert_int_equal(got.id, 1 + 3 % 3);
+	assert_string_equal(got.name, "Google Ads");
+	assert_string_equal(got.traffic, "high");
+	assert_int_equal(es->ops->row_publisher(es, 3, pub_row, &got, &err), STORE_OK);
+	assert_string_equal(got.name, "LinkedIn");
+	assert_int_equal(got.traffic_n, 0); /* absent */
+	assert_int_equal(es->ops->row_publisher(es, 999, pub_row, &got, &err), STORE_ERROR);
+	assert_non_null(strstr(err.msg, "seq 999"));
+	evstore_close(es);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(scan_range_reads_every_field),
+	    cmocka_unit_test(scan_and_scan_range_agree),
+	    cmocka_unit_test(publisher_read_by_seq),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
