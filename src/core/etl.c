@@ -62,7 +62,7 @@ static int resolve_publishers(struct evstore *evs, struct agg *a, struct jerr *e
  * not worth opening.
  */
 #define PARALLEL_MIN_BACKLOG 20000
-#define PARALLEL_PIECES	     8
+#define PARALLEL_PIECES	     16
 
 struct half_reader {
 	pthread_t th;

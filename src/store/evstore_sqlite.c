@@ -12,11 +12,20 @@
 
 #include "jobads/banned.h"
 
+struct scan_ctx {
+	ev_row_fn fn;
+	void *arg;
+	size_t n;
+	int stop;
+	struct event ev;
+};
+
 struct ev_sqlite {
 	struct evstore base;
 	sqlite3 *db;
 	sqlite3_stmt *ins, *scan, *scan_range, *rowpub, *maxseq;
 	int in_txn;
+	struct scan_ctx *scanning; /* the range scan in progress, for scan_step */
 };
 
 #define SQL_INSERT                                                                                 \
@@ -40,13 +49,13 @@ struct ev_sqlite {
  * aggregate function whose step calls the ETL's row function with the values
  * SQLite already holds, so no row crosses sqlite3_step() and no column is read
  * through sqlite3_column_*() (a fifth of the run's CPU; docs/architecture.md).
- * The scan context travels as a bound pointer (sqlite3_bind_pointer), which SQL
- * text cannot forge. A rowid range is read in rowid (seq) order.
+ * The function finds the scan in progress through its user data (this
+ * connection); called from any other statement it fails. A rowid range is read
+ * in rowid (seq) order.
  */
-#define SCAN_FN	     "jobads_rows"
-#define SCAN_PTRTYPE "jobads_scan_ctx"
+#define SCAN_FN "jobads_rows"
 #define SQL_SCAN_RANGE                                                                             \
-	"SELECT " SCAN_FN "(?3, seq, ts, publisher_id, campaign_id, industry, location, device,"   \
+	"SELECT " SCAN_FN "(seq, ts, publisher_id, campaign_id, industry, location, device,"       \
 	" impressions, clicks, apply_count, cost_micros, quality_score) FROM tracking"             \
 	" WHERE seq > ?1 AND seq <= ?2"
 #define SQL_ROWPUB                                                                                 \
@@ -69,14 +78,6 @@ struct ev_sqlite {
 	"END)"                                                                                     \
 	" FROM tracking WHERE seq <= ?1 GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
 
-struct scan_ctx {
-	ev_row_fn fn;
-	void *arg;
-	size_t n;
-	int stop;
-	struct event ev;
-};
-
 static struct ev_str val_str(sqlite3_value *v)
 {
 	struct ev_str r;
@@ -87,29 +88,29 @@ static struct ev_str val_str(sqlite3_value *v)
 	return r;
 }
 
-/* jobads_rows(ctx, seq, ts, ...) step: one row of SQL_SCAN_RANGE to ctx->fn. */
+/* jobads_rows(seq, ts, ...) step: one row of SQL_SCAN_RANGE to the scan's fn. */
 static void scan_step(sqlite3_context *fc, int argc, sqlite3_value **argv)
 {
-	struct scan_ctx *c = sqlite3_value_pointer(argv[0], SCAN_PTRTYPE);
-	if (!c || argc != 13) {
+	struct scan_ctx *c = ((struct ev_sqlite *)sqlite3_user_data(fc))->scanning;
+	if (!c || argc != 12) {
 		sqlite3_result_error(fc, SCAN_FN "() is for the ETL's own scan", -1);
 		return;
 	}
 	if (c->stop)
 		return;
 	struct event *ev = &c->ev;
-	ev->seq = sqlite3_value_int64(argv[1]);
-	ev->ts_ms = sqlite3_value_int64(argv[2]);
-	ev->publisher_id = sqlite3_value_int(argv[3]);
-	ev->campaign_id = sqlite3_value_int(argv[4]);
-	ev->industry = val_str(argv[5]);
-	ev->location = val_str(argv[6]);
-	ev->device = val_str(argv[7]);
-	ev->impressions = sqlite3_value_int64(argv[8]);
-	ev->clicks = sqlite3_value_int64(argv[9]);
-	ev->apply_count = sqlite3_value_int64(argv[10]);
-	ev->cost_micros = sqlite3_value_int64(argv[11]);
-	ev->quality_score = sqlite3_value_int(argv[12]);
+	ev->seq = sqlite3_value_int64(argv[0]);
+	ev->ts_ms = sqlite3_value_int64(argv[1]);
+	ev->publisher_id = sqlite3_value_int(argv[2]);
+	ev->campaign_id = sqlite3_value_int(argv[3]);
+	ev->industry = val_str(argv[4]);
+	ev->location = val_str(argv[5]);
+	ev->device = val_str(argv[6]);
+	ev->impressions = sqlite3_value_int64(argv[7]);
+	ev->clicks = sqlite3_value_int64(argv[8]);
+	ev->apply_count = sqlite3_value_int64(argv[9]);
+	ev->cost_micros = sqlite3_value_int64(argv[10]);
+	ev->quality_score = sqlite3_value_int(argv[11]);
 	c->n++;
 	c->stop = c->fn(c->arg, ev);
 }
@@ -173,8 +174,8 @@ static int ev_sqlite_open(const char *path, enum store_mode mode, struct evstore
 		STORE_OK ||
 	    (init && (r = ev_sqlite_init(&e->base, err)) != STORE_OK))
 		goto fail;
-	if (sqlite3_create_function_v2(e->db, SCAN_FN, 13, SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL,
-				       NULL, scan_step, scan_final, NULL) != SQLITE_OK) {
+	if (sqlite3_create_function_v2(e->db, SCAN_FN, 12, SQLITE_UTF8 | SQLITE_DIRECTONLY, e, NULL,
+				       scan_step, scan_final, NULL) != SQLITE_OK) {
 		r = sq_fail(e->db, sqlite3_errcode(e->db), path, "registering the scan", err);
 		goto fail;
 	}
@@ -323,11 +324,11 @@ static int ev_sqlite_scan_range(struct evstore *s, int64_t lo, int64_t hi, ev_ro
 	c.ev.bid = -1;
 	sqlite3_bind_int64(st, 1, lo);
 	sqlite3_bind_int64(st, 2, hi);
-	sqlite3_bind_pointer(st, 3, &c, SCAN_PTRTYPE, NULL);
+	e->scanning = &c;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		;
 	sqlite3_reset(st);
-	sqlite3_bind_null(st, 3); /* c is about to go out of scope */
+	e->scanning = NULL; /* c is about to go out of scope */
 	*nread = c.n;
 	if (c.stop)
 		return c.stop;
