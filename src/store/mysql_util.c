@@ -250,10 +250,16 @@ int my_url_parse(const char *rest, const char *default_db, struct my_url *u, cha
 				}
 				u->settle_ms = ms;
 				u->has_settle = 1;
+			} else if (KEY("bulk")) {
+				if (vn != 1 || (*v != '0' && *v != '1')) {
+					jerr_set(err, "%s: bulk: want 0 or 1", nm.buf);
+					goto fail;
+				}
+				u->no_bulk = *v == '0';
 			} else {
 				jerr_set(err,
 					 "%s: unknown parameter '%.*s' (socket, connect_timeout, "
-					 "read_timeout, write_timeout, settle)",
+					 "read_timeout, write_timeout, settle, bulk)",
 					 nm.buf, (int)kn, kv);
 				goto fail;
 			}

@@ -31,6 +31,7 @@ struct my_url {
 	unsigned connect_timeout, read_timeout, write_timeout; /* seconds */
 	int64_t settle_ms;				       /* ?settle=S (event store) */
 	int has_settle;
+	int no_bulk; /* ?bulk=0: no MariaDB array binding, as on MySQL 8 */
 };
 
 /*

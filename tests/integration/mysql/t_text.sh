@@ -79,4 +79,28 @@ assert_eq "the filter matches that industry's records" "${#names[@]}" \
     "$(sq :memory: "SELECT json_extract(readfile('f.json'), '\$.total.records')")"
 assert_status "report in the terminal" 0 jobads report
 assert_grep "the terminal report shows 4-byte UTF-8" $'Emoji \xf0\x9f\x98\x80' "$WORK/last.out"
+
+# The same facts through the multi-row statements that MySQL 8 gets (?bulk=0)
+# as through MariaDB's array binding above: byte for byte.
+AN2_DB=$(my_db an_nobulk)
+FACTS="SELECT hour_start, campaign_id, publisher_id, HEX(industry), HEX(location), HEX(device),
+  records, impressions, clicks, applies, cost_micros, quality_sum, ctr_sum, cpc_sum, cpa_sum, roi_sum
+  FROM fact_hourly ORDER BY hour_start, campaign_id, publisher_id, industry, location, device"
+assert_status "etl without array binding" 0 jobads etl --analytics "$MY_URL/$AN2_DB?bulk=0"
+assert_status "verify without array binding" 0 jobads verify --analytics "$MY_URL/$AN2_DB?bulk=0"
+assert_eq "multi-row statements and array binding store the same facts" \
+    "$(my "$AN_DB" -N -B -e "$FACTS" | md5sum)" "$(my "$AN2_DB" -N -B -e "$FACTS" | md5sum)"
+assert_eq "... and there are facts to compare" "$n" \
+    "$(my "$AN2_DB" -N -B -e 'SELECT SUM(records) FROM fact_hourly')"
+# and a second run over more events adds to what the first stored, on both paths
+for url in "$MY_URL/$AN_DB" "$MY_URL/$AN2_DB?bulk=0"; do
+    assert_status "ingest again" 0 jobads ingest <(sed 's/-0000-4000-8000-000000000000/-0000-4000-8000-000000000001/' hostile.ndjson)
+    assert_status "etl adds" 0 jobads etl --analytics "$url"
+done
+assert_eq "both paths add deltas to existing facts alike" \
+    "$(my "$AN_DB" -N -B -e "$FACTS" | md5sum)" "$(my "$AN2_DB" -N -B -e "$FACTS" | md5sum)"
+assert_eq "... which doubled every fact" "$((2 * n))" \
+    "$(my "$AN_DB" -N -B -e 'SELECT SUM(records) FROM fact_hourly')"
+assert_status "bad bulk parameter" 1 jobads etl --analytics "$MY_URL/$AN2_DB?bulk=yes"
+assert_grep "bad bulk parameter named" "bulk: want 0 or 1" "$WORK/last.err"
 finish
