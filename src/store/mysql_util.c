@@ -628,6 +628,14 @@ void my_fact_row(const struct my_cols *c, struct fact_row *fr)
 	my_col_sums(c, 6, &fr->m);
 }
 
+int my_has_bulk(MYSQL *db)
+{
+	unsigned long caps = 0;
+	if (mariadb_get_infov(db, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &caps) != 0)
+		return 0;
+	return (caps & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32)) != 0;
+}
+
 int my_run(MYSQL_STMT *st, MYSQL_BIND *params, const char *name, const char *what, struct jerr *err)
 {
 	if (params && mysql_stmt_bind_param(st, params) != 0)

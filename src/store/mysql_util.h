@@ -60,6 +60,9 @@ int my_fail(MYSQL *db, const char *name, const char *what, struct jerr *err);
 /* The same for a statement's last error. */
 int my_stmt_fail(MYSQL_STMT *st, const char *name, const char *what, struct jerr *err);
 
+/* 1 when the server takes array binding (COM_STMT_BULK_EXECUTE: MariaDB 10.2+). */
+int my_has_bulk(MYSQL *db);
+
 /* Bind params (NULL: none) and execute st; STORE_OK or an error naming the store. */
 int my_run(MYSQL_STMT *st, MYSQL_BIND *params, const char *name, const char *what,
 	   struct jerr *err);
