@@ -39,25 +39,25 @@ struct ev_sqlite {
  * Only the columns the ETL needs, so a run reads no more than it must; the
  * publisher's name, traffic and quality are read once per publisher and chunk
  * (SQL_ROWPUB, by seq) instead of once per row, which cuts a fifth of the scan.
- */
-#define SCAN_COLUMNS                                                                               \
-	"SELECT seq, ts, publisher_id, campaign_id, industry, location, device, impressions,"      \
-	" clicks, apply_count, cost_micros, quality_score FROM tracking"
-#define SQL_SCAN SCAN_COLUMNS " WHERE seq > ?1 ORDER BY seq LIMIT ?2"
-/*
- * The range scan hands rows to C from inside the statement: jobads_rows() is an
+ *
+ * The scans hand rows to C from inside the statement: jobads_rows() is an
  * aggregate function whose step calls the ETL's row function with the values
  * SQLite already holds, so no row crosses sqlite3_step() and no column is read
  * through sqlite3_column_*() (a fifth of the run's CPU; docs/architecture.md).
  * The function finds the scan in progress through its user data (this
- * connection); called from any other statement it fails. A rowid range is read
- * in rowid (seq) order.
+ * connection); called from any other statement it fails. Rows come in seq
+ * order: a rowid range is read in rowid order, and the LIMIT subquery (which
+ * SQLite does not flatten into an aggregate) delivers its ORDER BY order.
  */
 #define SCAN_FN "jobads_rows"
+#define SCAN_ARGS                                                                                  \
+	"seq, ts, publisher_id, campaign_id, industry, location, device, impressions, clicks,"     \
+	" apply_count, cost_micros, quality_score"
+#define SQL_SCAN                                                                                   \
+	"SELECT " SCAN_FN "(" SCAN_ARGS ") FROM (SELECT " SCAN_ARGS " FROM tracking"               \
+	" WHERE seq > ?1 ORDER BY seq LIMIT ?2)"
 #define SQL_SCAN_RANGE                                                                             \
-	"SELECT " SCAN_FN "(seq, ts, publisher_id, campaign_id, industry, location, device,"       \
-	" impressions, clicks, apply_count, cost_micros, quality_score) FROM tracking"             \
-	" WHERE seq > ?1 AND seq <= ?2"
+	"SELECT " SCAN_FN "(" SCAN_ARGS ") FROM tracking WHERE seq > ?1 AND seq <= ?2"
 #define SQL_ROWPUB                                                                                 \
 	"SELECT publisher_id, publisher_name, publisher_traffic, publisher_quality FROM tracking"  \
 	" WHERE seq = ?1"
@@ -262,40 +262,31 @@ static int ev_sqlite_insert(struct evstore *s, const struct event *ev, int *dup,
 	return STORE_OK;
 }
 
-/* Step st (bound) and hand each row to fn; publisher attributes left for row_publisher. */
-static int scan_rows(struct ev_sqlite *e, sqlite3_stmt *st, ev_row_fn fn, void *arg, size_t *nread,
-		     int64_t *last, struct jerr *err)
+/*
+ * Run a bound scan statement: each row to fn (publisher attributes left for
+ * row_publisher). *last is the seq of the last row handed over, or unchanged.
+ */
+static int run_scan(struct ev_sqlite *e, sqlite3_stmt *st, ev_row_fn fn, void *arg, size_t *nread,
+		    int64_t *last, struct jerr *err)
 {
-	struct event ev;
-	int rc, stop = 0;
-	size_t n = 0;
+	struct scan_ctx c;
+	int rc;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.bid = -1;
-	ev.publisher_name.s = NULL; /* not read: see SQL_ROWPUB */
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ev.seq = sqlite3_column_int64(st, 0);
-		ev.ts_ms = sqlite3_column_int64(st, 1);
-		ev.publisher_id = sqlite3_column_int(st, 2);
-		ev.campaign_id = sqlite3_column_int(st, 3);
-		ev.industry = sq_col_str(st, 4);
-		ev.location = sq_col_str(st, 5);
-		ev.device = sq_col_str(st, 6);
-		ev.impressions = sqlite3_column_int64(st, 7);
-		ev.clicks = sqlite3_column_int64(st, 8);
-		ev.apply_count = sqlite3_column_int64(st, 9);
-		ev.cost_micros = sqlite3_column_int64(st, 10);
-		ev.quality_score = sqlite3_column_int(st, 11);
-		n++;
-		*last = ev.seq;
-		if ((stop = fn(arg, &ev)) != 0)
-			break;
-	}
+	memset(&c, 0, sizeof(c)); /* publisher_name.s == NULL: not read, see SQL_ROWPUB */
+	c.fn = fn;
+	c.arg = arg;
+	c.ev.bid = -1;
+	e->scanning = &c;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
 	sqlite3_reset(st);
-	*nread = n;
-	if (stop)
-		return stop;
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	e->scanning = NULL; /* c is about to go out of scope */
+	*nread = c.n;
+	if (c.n)
+		*last = c.ev.seq;
+	if (c.stop)
+		return c.stop;
+	if (rc != SQLITE_DONE)
 		return sq_fail(e->db, rc, e->base.name, "reading events", err);
 	return STORE_OK;
 }
@@ -307,34 +298,17 @@ static int ev_sqlite_scan(struct evstore *s, int64_t after, size_t limit, ev_row
 	*upto = after;
 	sqlite3_bind_int64(e->scan, 1, after);
 	sqlite3_bind_int64(e->scan, 2, (sqlite3_int64)limit);
-	return scan_rows(e, e->scan, fn, arg, nread, upto, err);
+	return run_scan(e, e->scan, fn, arg, nread, upto, err);
 }
 
 static int ev_sqlite_scan_range(struct evstore *s, int64_t lo, int64_t hi, ev_row_fn fn, void *arg,
 				size_t *nread, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
-	sqlite3_stmt *st = e->scan_range;
-	struct scan_ctx c;
-	int rc;
-
-	memset(&c, 0, sizeof(c));
-	c.fn = fn;
-	c.arg = arg;
-	c.ev.bid = -1;
-	sqlite3_bind_int64(st, 1, lo);
-	sqlite3_bind_int64(st, 2, hi);
-	e->scanning = &c;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		;
-	sqlite3_reset(st);
-	e->scanning = NULL; /* c is about to go out of scope */
-	*nread = c.n;
-	if (c.stop)
-		return c.stop;
-	if (rc != SQLITE_DONE)
-		return sq_fail(e->db, rc, e->base.name, "reading events", err);
-	return STORE_OK;
+	int64_t last = lo;
+	sqlite3_bind_int64(e->scan_range, 1, lo);
+	sqlite3_bind_int64(e->scan_range, 2, hi);
+	return run_scan(e, e->scan_range, fn, arg, nread, &last, err);
 }
 
 static int ev_sqlite_row_publisher(struct evstore *s, int64_t seq, ev_row_fn fn, void *arg,

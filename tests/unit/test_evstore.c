@@ -187,6 +187,18 @@ static void scan_and_scan_range_agree(void **state)
 	assert_memory_equal(a.seq, b.seq, sizeof(a.seq));
 	for (int i = 0; i < 20; i++)
 		assert_true(a.ok[i] && b.ok[i]);
+
+	/* a stop ends the scan at the row that asked for it, which is how far upto goes */
+	memset(&a, 0, sizeof(a));
+	a.stop_after = 3;
+	assert_int_equal(es->ops->scan(es, 5, 20, collect, &a, &n, &upto, &err), 42);
+	assert_int_equal(a.n, 3);
+	assert_int_equal(upto, 8);
+	/* nothing after the newest row: upto stays where it was asked from */
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(es->ops->scan(es, NROWS, 20, collect, &a, &n, &upto, &err), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(upto, NROWS);
 	evstore_close(es);
 }
 
