@@ -461,8 +461,7 @@ static int apply_locked(struct an_mysql *a, const struct agg *ag, int64_t from, 
 				goto rollback;
 		}
 	} else {
-		/* the groups in blocks of 512, 256, ... 1 rows: few statements, each prepared once
-		 */
+		/* blocks of 512, 256, ... 1 rows: few statements, each prepared once */
 		uint32_t i = 0;
 		for (int level = UPS_LEVELS - 1; level >= 0; level--) {
 			uint32_t rows = 1u << level;

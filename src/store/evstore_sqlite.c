@@ -25,7 +25,7 @@ struct ev_sqlite {
 	sqlite3 *db;
 	sqlite3_stmt *ins, *scan, *scan_range, *rowpub, *maxseq;
 	int in_txn;
-	struct scan_ctx *scanning; /* the range scan in progress, for scan_step */
+	struct scan_ctx *scanning; /* the scan in progress, for scan_step */
 };
 
 #define SQL_INSERT                                                                                 \
@@ -78,17 +78,7 @@ struct ev_sqlite {
 	"END)"                                                                                     \
 	" FROM tracking WHERE seq <= ?1 GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
 
-static struct ev_str val_str(sqlite3_value *v)
-{
-	struct ev_str r;
-	r.s = (const char *)sqlite3_value_text(v);
-	r.n = r.s ? (uint32_t)sqlite3_value_bytes(v) : 0;
-	if (!r.s)
-		r.s = "";
-	return r;
-}
-
-/* jobads_rows(seq, ts, ...) step: one row of SQL_SCAN_RANGE to the scan's fn. */
+/* jobads_rows(seq, ts, ...) step: one row of a scan to its fn; a stop ends the statement. */
 static void scan_step(sqlite3_context *fc, int argc, sqlite3_value **argv)
 {
 	struct scan_ctx *c = ((struct ev_sqlite *)sqlite3_user_data(fc))->scanning;
@@ -96,23 +86,22 @@ static void scan_step(sqlite3_context *fc, int argc, sqlite3_value **argv)
 		sqlite3_result_error(fc, SCAN_FN "() is for the ETL's own scan", -1);
 		return;
 	}
-	if (c->stop)
-		return;
 	struct event *ev = &c->ev;
 	ev->seq = sqlite3_value_int64(argv[0]);
 	ev->ts_ms = sqlite3_value_int64(argv[1]);
 	ev->publisher_id = sqlite3_value_int(argv[2]);
 	ev->campaign_id = sqlite3_value_int(argv[3]);
-	ev->industry = val_str(argv[4]);
-	ev->location = val_str(argv[5]);
-	ev->device = val_str(argv[6]);
+	ev->industry = sq_val_str(argv[4]);
+	ev->location = sq_val_str(argv[5]);
+	ev->device = sq_val_str(argv[6]);
 	ev->impressions = sqlite3_value_int64(argv[7]);
 	ev->clicks = sqlite3_value_int64(argv[8]);
 	ev->apply_count = sqlite3_value_int64(argv[9]);
 	ev->cost_micros = sqlite3_value_int64(argv[10]);
 	ev->quality_score = sqlite3_value_int(argv[11]);
 	c->n++;
-	c->stop = c->fn(c->arg, ev);
+	if ((c->stop = c->fn(c->arg, ev)) != 0)
+		sqlite3_result_error(fc, "stopped by the reader", -1);
 }
 
 static void scan_final(sqlite3_context *fc)

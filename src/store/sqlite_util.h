@@ -47,6 +47,17 @@ static inline struct ev_str sq_col_str(sqlite3_stmt *st, int i)
 	return v;
 }
 
+/* The same for a function argument. */
+static inline struct ev_str sq_val_str(sqlite3_value *val)
+{
+	struct ev_str v;
+	v.s = (const char *)sqlite3_value_text(val);
+	v.n = v.s ? (uint32_t)sqlite3_value_bytes(val) : 0;
+	if (!v.s)
+		v.s = "";
+	return v;
+}
+
 /* Read m from columns c .. c+9 (records .. roi_sum, in fact_hourly's order). */
 void sq_col_sums(sqlite3_stmt *st, int c, struct kpi_sums *m);
 /* Read a row laid out as fact_hourly: the six grain columns, then the sums. */
