@@ -53,4 +53,22 @@ CREATE TABLE IF NOT EXISTS jobads_schema (
     store   VARCHAR(16) NOT NULL PRIMARY KEY,
     version INT         NOT NULL
 ) ENGINE = InnoDB;
-INSERT IGNORE INTO jobads_schema (store, version) VALUES ('events', 1);
+-- Version 2: jobads reserves seq ranges and loads rows with LOAD DATA LOCAL.
+-- jobads_seq: where jobads writers reserve seq ranges, past both next_seq and
+-- tracking's AUTO_INCREMENT counter (which other writers take from). MEMORY:
+-- the row is never locked until commit, and after a restart the counter alone
+-- says where to go on.
+CREATE TABLE IF NOT EXISTS jobads_seq (
+    name     VARCHAR(64) NOT NULL PRIMARY KEY,
+    next_seq BIGINT      NOT NULL
+) ENGINE = MEMORY;
+
+-- Seqs a jobads writer reserved but will never use (the row was a duplicate):
+-- the ETL passes over them without waiting the settle time.
+CREATE TABLE IF NOT EXISTS tracking_void (
+    from_seq BIGINT NOT NULL PRIMARY KEY,
+    to_seq   BIGINT NOT NULL
+) ENGINE = InnoDB;
+
+INSERT INTO jobads_schema (store, version) VALUES ('events', 2)
+    ON DUPLICATE KEY UPDATE version = GREATEST(version, 2);

@@ -2,27 +2,51 @@
  * evstore_mysql.c - the event store on MySQL 8 or MariaDB: table `tracking`,
  * seq = AUTO_INCREMENT, unique key (ts, event_id) as on SQLite.
  *
- * Ingest: insert() buffers rows and answers duplicates within the block at
- * once; a full block (and commit) sends them: one SELECT finds the block's
- * keys already stored, then multi-row INSERT IGNORE statements store the rest.
- * Checking first keeps AUTO_INCREMENT from burning a value for each duplicate,
- * which would leave gaps the ETL has to wait on. What the check finds, and the
- * rare row a concurrent writer stored in between, are reported by commit in
- * commit_dups. A transaction starts with the first block sent, so it stays
- * open only while its rows travel.
+ * Ingest goes one of two ways.
  *
- * Scan: AUTO_INCREMENT values are taken at insert and become visible at
- * commit, so seq 100 may appear after 101. scan() reads past a missing seq
- * only when the row after it was stored more than the settle time ago (server
- * clock): by then the writer that held the missing value has committed or
- * rolled back (design.md item 5).
+ * LOAD DATA LOCAL (the default where the server allows it): insert() fills a
+ * chunk of parsed rows and answers duplicates within it at once; a sender
+ * thread takes full chunks and streams each through LOAD DATA LOCAL INFILE on
+ * the batch's transaction while the caller parses the next one. The rows go as
+ * tab-separated text the server stores as is (epoch ms, integer micros), from a
+ * local-infile handler of our own that serves that text and nothing else: it
+ * never opens a file, whatever name a server asks for.
  *
- * No MariaDB array binding here, unlike the analytics store: InnoDB reserves
- * AUTO_INCREMENT values for an array-bound INSERT as for one of unknown size,
- * in growing batches, and leaves the unused rest as gaps (2,000 events in four
- * blocks took seq 1..3533). Every gap makes the ETL wait the settle time; the
- * multi-row statements' exact row count reserves exactly what they use.
+ * LOAD DATA takes AUTO_INCREMENT values the way it takes them for any insert of
+ * unknown size: in growing batches, the unused rest left as a gap at the end of
+ * each statement (10,000 rows took seq 1..16383), and every gap would make the
+ * ETL wait the settle time. So the sender sets seq itself, from a range it
+ * reserves for exactly the chunk's rows (reserve_seq): past both jobads_seq,
+ * where jobads writers reserve, and the table's AUTO_INCREMENT counter, from
+ * which any other writer takes. The chunk's highest seq goes first, which
+ * moves that counter past the whole range before the rest follow. A seq the
+ * chunk did not use, because its row was a duplicate, is recorded in
+ * tracking_void in the same transaction, and scan() passes over it without
+ * waiting; a row whose seq another writer took in between goes in again the
+ * second way (post_check).
+ *
+ * Rows (with ?load=0, or where the server has local_infile off, as MySQL 8 by
+ * default): insert() buffers rows; a full block (and commit) sends them: one
+ * SELECT finds the block's keys already stored, then multi-row INSERT IGNORE
+ * statements store the rest. Checking first keeps AUTO_INCREMENT from burning a
+ * value for each duplicate. What the check finds, and the rare row a
+ * concurrent writer stored in between, are reported by commit in commit_dups.
+ *
+ * Either way a transaction starts with the first rows sent, so it stays open
+ * only while its rows travel.
+ *
+ * Scan: seq values are taken at insert and become visible at commit, so seq
+ * 100 may appear after 101. scan() reads past a missing seq only when the row
+ * after it was stored more than the settle time ago (server clock), or when
+ * tracking_void says no row will ever hold it: by then the writer that held
+ * the missing value has committed or rolled back (design.md item 5).
+ *
+ * No MariaDB array binding here, unlike the analytics store: it takes
+ * AUTO_INCREMENT values as LOAD DATA does, with a gap after every array.
  */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +59,12 @@
 #define INS_LEVELS 10			    /* insert statements of 2^k rows, k < INS_LEVELS */
 #define BLOCK	   (1u << (INS_LEVELS - 1)) /* rows buffered before they are sent: 512 */
 #define INS_COLS   19
-#define NSLOTS	   (BLOCK * 4)
+
+#define LD_CHUNK 4096		 /* rows per LOAD DATA statement (and seq reservation) */
+#define LD_EARLY 128		 /* an idle sender takes a chunk once it holds this many rows */
+#define LD_QUEUE 2		 /* full chunks waiting for the sender */
+#define LD_NAME	 "jobads-events" /* the only "file" our local-infile handler serves */
+#define LD_VOIDS 1024		 /* void ranges read per scan */
 
 struct pend {
 	char event_id[EV_UUID_LEN + 1];
@@ -50,23 +79,63 @@ struct pend {
 	uint32_t hash;
 };
 
+/* Parsed rows waiting to be sent, with a hash of their keys for duplicates. */
+struct rowbuf {
+	struct pend *rows;
+	uint32_t n, cap;
+	struct strbuf arena;
+	uint32_t *slots; /* index + 1 into rows; 0 empty; cap * 4 of them */
+};
+
+struct chunk {
+	struct rowbuf b;
+	int64_t base; /* seq of rows[0]; rows[i] gets base + i */
+	struct chunk *next;
+};
+
+/*
+ * The LOAD DATA sender: a thread started by the first chunk and kept until
+ * close, so that a batch does not wait for a new thread to get going.
+ */
+struct loader {
+	pthread_t th;
+	int running, quit;
+	pthread_mutex_t mu;
+	pthread_cond_t work, space;
+	struct chunk *head, *tail; /* queued full chunks */
+	int queued;
+	int busy;	    /* the sender is sending a chunk */
+	struct chunk *pool; /* free chunks */
+	int rc;		    /* the batch's first failure (STORE_*); later chunks are dropped */
+	struct jerr err;
+	atomic_int idle; /* the sender waits for a chunk */
+	/* the chunk the local-infile handler is serving */
+	struct chunk *cur;
+	uint32_t next_row;
+	struct strbuf line;
+	size_t line_off;
+	MYSQL_STMT *reserve, *post, *voidins;
+};
+
 struct ev_mysql {
 	struct evstore base;
 	struct my_url url;
 	MYSQL *db;
 	int mariadb;
+	int load; /* ingest through LOAD DATA LOCAL */
 	int in_txn, started;
 	MYSQL_STMT *ins[INS_LEVELS];
-	MYSQL_STMT *check, *scan, *maxseq;
-	struct pend *rows;
-	uint32_t nrows;
-	struct strbuf arena;
-	uint32_t slots[NSLOTS]; /* index + 1 into rows; 0 empty */
+	MYSQL_STMT *check, *scan, *maxseq, *voids;
+	struct rowbuf blk;  /* the rows way: the block being filled */
+	struct chunk *fill; /* the LOAD way: the chunk being filled */
+	struct loader ld;
 	MYSQL_BIND *pb;
 	int64_t check_ts[BLOCK];
 	int64_t late_dups;
 	struct my_cols scan_cols;
 	int scan_bound;
+	int64_t void_from[LD_VOIDS], void_to[LD_VOIDS];
+	int nvoids;
 };
 
 #define INS_COLS_SQL                                                                               \
@@ -92,7 +161,34 @@ struct ev_mysql {
 	"l"
 
 #define SQL_MAXSEQ "SELECT COALESCE(MAX(seq), 0) FROM tracking"
-#define SQL_COUNT  "SELECT COUNT(*) FROM tracking"
+
+/*
+ * The LOAD way. Columns as the handler writes them, tab-separated, with
+ * LOAD DATA's default escapes (\\ \t \n \r \0) and \N for NULL.
+ */
+#define SQL_LOAD                                                                                   \
+	"LOAD DATA LOCAL INFILE '" LD_NAME "' IGNORE INTO TABLE tracking CHARACTER SET binary"     \
+	" (seq, " INS_COLS_SQL ")"
+/*
+ * Reserve ? seqs past both jobads_seq and tracking's AUTO_INCREMENT counter,
+ * from which other writers take (live on MariaDB, and on MySQL 8 with the
+ * session's information_schema_stats_expiry at 0). jobads_seq is a MEMORY
+ * table: its row is not locked until commit and costs no log flush. The range
+ * ends at LAST_INSERT_ID(). The three ? are the same count.
+ */
+#define SQL_RESERVE                                                                                \
+	"INSERT INTO jobads_seq (name, next_seq)"                                                  \
+	" SELECT 'tracking', LAST_INSERT_ID(COALESCE(AUTO_INCREMENT, 1) + ?)"                      \
+	" FROM information_schema.tables"                                                          \
+	" WHERE table_schema = DATABASE() AND table_name = 'tracking'"                             \
+	" ON DUPLICATE KEY UPDATE"                                                                 \
+	" next_seq = LAST_INSERT_ID(GREATEST(jobads_seq.next_seq, VALUES(next_seq) - ?) + ?)"
+#define SQL_POST     "SELECT seq, ts, event_id FROM tracking WHERE seq BETWEEN ? AND ?"
+#define SQL_VOID_INS "INSERT INTO tracking_void (from_seq, to_seq) VALUES (?, ?)"
+#define SQL_VOIDS                                                                                  \
+	"SELECT from_seq, to_seq FROM tracking_void WHERE to_seq > ? ORDER BY from_seq LIMIT 1024"
+#define SQL_LOCAL_INFILE "SELECT @@local_infile"
+#define SQL_COUNT	 "SELECT COUNT(*) FROM tracking"
 
 #define SQL_SCHEMA_VERSION "SELECT version FROM jobads_schema WHERE store = 'events'"
 
@@ -131,18 +227,48 @@ static void close_stmt(MYSQL_STMT **st)
 	*st = NULL;
 }
 
-static void clear_pending(struct ev_mysql *e)
+static void rowbuf_init(struct rowbuf *b, uint32_t cap)
 {
-	e->nrows = 0;
-	strbuf_reset(&e->arena);
-	memset(e->slots, 0, sizeof(e->slots));
+	b->rows = xcalloc(cap, sizeof(*b->rows));
+	b->slots = xcalloc((size_t)cap * 4, sizeof(*b->slots));
+	b->cap = cap;
+	b->n = 0;
 }
+
+static void rowbuf_clear(struct rowbuf *b)
+{
+	if (b->n)
+		memset(b->slots, 0, sizeof(*b->slots) * b->cap * 4);
+	b->n = 0;
+	strbuf_reset(&b->arena);
+}
+
+static void rowbuf_release(struct rowbuf *b)
+{
+	free(b->rows);
+	free(b->slots);
+	strbuf_release(&b->arena);
+	memset(b, 0, sizeof(*b));
+}
+
+static void chunks_free(struct chunk *c)
+{
+	while (c) {
+		struct chunk *next = c->next;
+		rowbuf_release(&c->b);
+		free(c);
+		c = next;
+	}
+}
+
+static void ld_stop(struct ev_mysql *e);
 
 static void ev_mysql_close(struct evstore *s)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	if (!e)
 		return;
+	ld_stop(e);
 	if (e->started && e->db)
 		mysql_rollback(e->db);
 	for (int i = 0; i < INS_LEVELS; i++)
@@ -150,31 +276,57 @@ static void ev_mysql_close(struct evstore *s)
 	close_stmt(&e->check);
 	close_stmt(&e->scan);
 	close_stmt(&e->maxseq);
+	close_stmt(&e->voids);
+	close_stmt(&e->ld.reserve);
+	close_stmt(&e->ld.post);
+	close_stmt(&e->ld.voidins);
 	if (e->scan_bound)
 		my_cols_release(&e->scan_cols);
 	if (e->db)
 		mysql_close(e->db);
 	memset(&e->url, 0, sizeof(e->url));
-	strbuf_release(&e->arena);
-	free(e->rows);
+	rowbuf_release(&e->blk);
+	if (e->fill)
+		e->fill->next = e->ld.pool;
+	chunks_free(e->fill ? e->fill : e->ld.pool);
+	strbuf_release(&e->ld.line);
+	pthread_mutex_destroy(&e->ld.mu);
+	pthread_cond_destroy(&e->ld.work);
+	pthread_cond_destroy(&e->ld.space);
 	free(e->pb);
 	free(e->base.name);
 	free(e);
 }
+
+static int one_int(struct ev_mysql *e, MYSQL_STMT *st, const char *what, int64_t *v,
+		   struct jerr *err);
+
+/* The local-infile handler: it serves the sender's current chunk, never a file. */
+static int ld_init(void **ptr, const char *filename, void *userdata);
+static int ld_read(void *ptr, char *buf, unsigned int len);
+static void ld_end(void *ptr);
+static int ld_error(void *ptr, char *msg, unsigned int len);
 
 static int ev_mysql_open(const char *target, enum store_mode mode, struct evstore **out,
 			 struct jerr *err)
 {
 	struct ev_mysql *e = xcalloc(1, sizeof(*e));
 	int r, version, init;
+	int64_t local_infile = 0;
 	e->base.ops = &evstore_mysql_ops;
+	pthread_mutex_init(&e->ld.mu, NULL);
+	pthread_cond_init(&e->ld.work, NULL);
+	pthread_cond_init(&e->ld.space, NULL);
 	*out = NULL;
 	r = my_url_parse(target, "ads_events", &e->url, &e->base.name, err);
 	if (r != STORE_OK)
 		goto fail;
-	r = my_connect(&e->url, e->base.name, mode, 0, &e->db, &e->mariadb, err);
+	r = my_connect(&e->url, e->base.name, mode, e->url.no_load ? 0 : CLIENT_LOCAL_FILES, &e->db,
+		       &e->mariadb, err);
 	if (r != STORE_OK)
 		goto fail;
+	/* whatever file a server asks for, only ld_read answers, with our rows */
+	mysql_set_local_infile_handler(e->db, ld_init, ld_read, ld_end, ld_error, e);
 	/*
 	 * READ COMMITTED: the duplicate check of a later block sees what other
 	 * writers committed meanwhile, and inserts take no gap locks.
@@ -183,14 +335,28 @@ static int ev_mysql_open(const char *target, enum store_mode mode, struct evstor
 		    "setting up the session", err);
 	if (r != STORE_OK)
 		goto fail;
+	/* MySQL 8 caches information_schema.tables.AUTO_INCREMENT; read it live */
+	if (!e->mariadb && (r = my_exec(e->db, "SET SESSION information_schema_stats_expiry = 0",
+					e->base.name, "setting up the session", err)) != STORE_OK)
+		goto fail;
 	if ((r = my_schema_version(e->db, SQL_SCHEMA_VERSION, e->base.name, &version, err)) !=
 		STORE_OK ||
-	    (r = store_schema_check(e->base.name, "event store", version, 1, mode, &init, err)) !=
+	    (r = store_schema_check(e->base.name, "event store", version, 2, mode, &init, err)) !=
 		STORE_OK ||
 	    (init && (r = ev_mysql_init(&e->base, err)) != STORE_OK))
 		goto fail;
 	if ((r = my_prepare(e->db, SQL_MAXSEQ, &e->maxseq, e->base.name, err)) != STORE_OK)
 		goto fail;
+	if (!e->url.no_load) {
+		MYSQL_STMT *st;
+		if ((r = my_prepare(e->db, SQL_LOCAL_INFILE, &st, e->base.name, err)) != STORE_OK)
+			goto fail;
+		r = one_int(e, st, "reading local_infile", &local_infile, err);
+		mysql_stmt_close(st);
+		if (r != STORE_OK)
+			goto fail;
+		e->load = local_infile != 0;
+	}
 	*out = &e->base;
 	return STORE_OK;
 fail:
@@ -202,11 +368,20 @@ static int ev_mysql_begin(struct evstore *s, struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	(void)err;
-	if (!e->rows) {
-		e->rows = xcalloc(BLOCK, sizeof(*e->rows));
+	if (!e->blk.rows) {
+		rowbuf_init(&e->blk, BLOCK);
 		e->pb = xcalloc((size_t)BLOCK * INS_COLS, sizeof(*e->pb));
 	}
-	clear_pending(e);
+	rowbuf_clear(&e->blk);
+	if (e->load && !e->fill) {
+		e->fill = xcalloc(1, sizeof(*e->fill));
+		rowbuf_init(&e->fill->b, LD_CHUNK);
+	}
+	if (e->fill)
+		rowbuf_clear(&e->fill->b);
+	e->ld.rc = STORE_OK; /* the sender is idle between batches */
+	if (!e->ld.running)
+		atomic_store(&e->ld.idle, 1); /* no sender yet: the first chunk may go early */
 	e->in_txn = 1;
 	e->started = 0;
 	e->late_dups = 0;
@@ -222,28 +397,97 @@ static uint32_t key_hash(int64_t ts, const char *id)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
-/* The pending row with this key: its index + 1 slot, or the empty slot to use. */
-static uint32_t *find_slot(struct ev_mysql *e, int64_t ts, const char *id, uint32_t h)
+/* The buffered row with this key: its index + 1 slot, or the empty slot to use. */
+static uint32_t *find_slot(struct rowbuf *b, int64_t ts, const char *id, uint32_t h)
 {
-	uint32_t i = h & (NSLOTS - 1);
+	uint32_t mask = b->cap * 4 - 1;
+	uint32_t i = h & mask;
 	for (;;) {
-		uint32_t v = e->slots[i];
+		uint32_t v = b->slots[i];
 		if (v == 0)
-			return &e->slots[i];
-		const struct pend *p = &e->rows[v - 1];
+			return &b->slots[i];
+		const struct pend *p = &b->rows[v - 1];
 		if (p->hash == h && p->ts == ts && memcmp(p->event_id, id, EV_UUID_LEN) == 0)
-			return &e->slots[i];
-		i = (i + 1) & (NSLOTS - 1);
+			return &b->slots[i];
+		i = (i + 1) & mask;
 	}
 }
 
-static size_t arena_add(struct ev_mysql *e, struct ev_str v, unsigned long *len)
+static size_t arena_add(struct rowbuf *b, struct ev_str v, unsigned long *len)
 {
-	size_t off = e->arena.len;
+	size_t off = b->arena.len;
 	if (v.n) /* an absent field may have no pointer at all */
-		strbuf_add(&e->arena, v.s, v.n);
+		strbuf_add(&b->arena, v.s, v.n);
 	*len = v.n;
 	return off;
+}
+
+/* Add ev to b unless b holds its key already (*dup = 1). b must have room. */
+static void rowbuf_add(struct rowbuf *b, const struct event *ev, int *dup)
+{
+	uint32_t h = key_hash(ev->ts_ms, ev->event_id);
+	uint32_t *slot = find_slot(b, ev->ts_ms, ev->event_id, h);
+	if (*slot) {
+		*dup = 1;
+		return;
+	}
+	struct pend *p = &b->rows[b->n];
+	memset(p, 0, sizeof(*p));
+	memcpy(p->event_id, ev->event_id, EV_UUID_LEN + 1);
+	p->len[0] = EV_UUID_LEN;
+	p->hash = h;
+	p->ts = ev->ts_ms;
+	p->publisher_id = ev->publisher_id;
+	p->off[0] = arena_add(b, ev->publisher_name, &p->len[1]);
+	p->off[1] = arena_add(b, ev->publisher_traffic, &p->len[2]);
+	p->null_traffic = ev->publisher_traffic.n == 0;
+	p->off[2] = arena_add(b, ev->publisher_quality, &p->len[3]);
+	p->null_quality = ev->publisher_quality.n == 0;
+	p->bid = ev->bid;
+	p->null_bid = ev->bid < 0;
+	p->job_id = ev->job_id;
+	p->campaign_id = ev->campaign_id;
+	p->off[3] = arena_add(b, ev->industry, &p->len[4]);
+	p->off[4] = arena_add(b, ev->location, &p->len[5]);
+	p->impressions = ev->impressions;
+	p->clicks = ev->clicks;
+	p->apply_count = ev->apply_count;
+	p->cost_micros = ev->cost_micros;
+	p->quality_score = ev->quality_score;
+	p->doff = arena_add(b, ev->device, &p->len[6]);
+	p->hour = ev->hour;
+	p->day_of_week = ev->day_of_week;
+	*slot = ++b->n;
+	*dup = 0;
+}
+
+/* Row i of b as an event (texts point into b's arena). */
+static void rowbuf_event(const struct rowbuf *b, uint32_t i, struct event *ev)
+{
+	const struct pend *p = &b->rows[i];
+	const char *a = b->arena.buf;
+#define TEXT(k, off) ((struct ev_str){a + (off), (uint32_t)p->len[k]})
+	memset(ev, 0, sizeof(*ev));
+	memcpy(ev->event_id, p->event_id, EV_UUID_LEN + 1);
+	ev->ts_ms = p->ts;
+	ev->publisher_id = p->publisher_id;
+	ev->publisher_name = TEXT(1, p->off[0]);
+	ev->publisher_traffic = TEXT(2, p->off[1]);
+	ev->publisher_quality = TEXT(3, p->off[2]);
+	ev->bid = p->null_bid ? -1 : p->bid;
+	ev->job_id = p->job_id;
+	ev->campaign_id = p->campaign_id;
+	ev->industry = TEXT(4, p->off[3]);
+	ev->location = TEXT(5, p->off[4]);
+	ev->impressions = p->impressions;
+	ev->clicks = p->clicks;
+	ev->apply_count = p->apply_count;
+	ev->cost_micros = p->cost_micros;
+	ev->quality_score = p->quality_score;
+	ev->device = TEXT(6, p->doff);
+	ev->hour = p->hour;
+	ev->day_of_week = p->day_of_week;
+#undef TEXT
 }
 
 static MYSQL_STMT *insert_stmt(struct ev_mysql *e, int level, struct jerr *err)
@@ -262,11 +506,17 @@ static MYSQL_STMT *insert_stmt(struct ev_mysql *e, int level, struct jerr *err)
 	return e->ins[level];
 }
 
-/* Mark the pending rows whose key is already stored. */
+static int stmt_code(MYSQL_STMT *st)
+{
+	return my_code_retryable(mysql_stmt_errno(st)) ? STORE_RETRY : STORE_ERROR;
+}
+
+/* Mark the block's rows whose key is already stored. */
 static int check_stored(struct ev_mysql *e, struct jerr *err)
 {
 	MYSQL_BIND p[BLOCK];
 	struct my_cols c;
+	struct rowbuf *b = &e->blk;
 	int r, f;
 	if (!e->check) {
 		struct strbuf sb = {0};
@@ -282,7 +532,7 @@ static int check_stored(struct ev_mysql *e, struct jerr *err)
 	memset(p, 0, sizeof(p));
 	for (unsigned i = 0; i < BLOCK; i++) {
 		/* a short block repeats its first ts: the same rows, no other plan */
-		e->check_ts[i] = e->rows[i < e->nrows ? i : 0].ts;
+		e->check_ts[i] = b->rows[i < b->n ? i : 0].ts;
 		my_bind_i64(&p[i], &e->check_ts[i]);
 	}
 	if ((r = run(e, e->check, p, "checking for duplicates", err)) != STORE_OK)
@@ -293,63 +543,68 @@ static int check_stored(struct ev_mysql *e, struct jerr *err)
 		if (c.len[1] != EV_UUID_LEN)
 			continue;
 		uint32_t h = key_hash(c.i[0], c.s[1]);
-		uint32_t *slot = find_slot(e, c.i[0], c.s[1], h);
-		if (*slot && !e->rows[*slot - 1].dup) {
-			e->rows[*slot - 1].dup = 1;
+		uint32_t *slot = find_slot(b, c.i[0], c.s[1], h);
+		if (*slot && !b->rows[*slot - 1].dup) {
+			b->rows[*slot - 1].dup = 1;
 			e->late_dups++;
 		}
 	}
 	mysql_stmt_free_result(e->check);
 	my_cols_release(&c);
-	if (f < 0)
-		return my_code_retryable(mysql_stmt_errno(e->check)) ? STORE_RETRY : STORE_ERROR;
-	return STORE_OK;
+	return f < 0 ? stmt_code(e->check) : STORE_OK;
 }
 
-static void bind_row(struct ev_mysql *e, MYSQL_BIND *b, struct pend *p)
+static void bind_row(const struct rowbuf *b, MYSQL_BIND *bd, struct pend *p)
 {
 	static my_bool yes = 1;
-	char *a = e->arena.buf;
-	my_bind_str(&b[0], p->event_id, &p->len[0], NULL);
-	my_bind_i64(&b[1], &p->ts);
-	my_bind_int(&b[2], &p->publisher_id);
-	my_bind_str(&b[3], a + p->off[0], &p->len[1], NULL);
-	my_bind_str(&b[4], a + p->off[1], &p->len[2], &p->null_traffic);
-	my_bind_str(&b[5], a + p->off[2], &p->len[3], &p->null_quality);
-	my_bind_i64(&b[6], &p->bid);
-	b[6].is_null = p->null_bid ? &yes : NULL;
-	my_bind_int(&b[7], &p->job_id);
-	my_bind_int(&b[8], &p->campaign_id);
-	my_bind_str(&b[9], a + p->off[3], &p->len[4], NULL);
-	my_bind_str(&b[10], a + p->off[4], &p->len[5], NULL);
-	my_bind_i64(&b[11], &p->impressions);
-	my_bind_i64(&b[12], &p->clicks);
-	my_bind_i64(&b[13], &p->apply_count);
-	my_bind_i64(&b[14], &p->cost_micros);
-	my_bind_int(&b[15], &p->quality_score);
-	my_bind_str(&b[16], a + p->doff, &p->len[6], NULL);
-	my_bind_int(&b[17], &p->hour);
-	my_bind_int(&b[18], &p->day_of_week);
+	char *a = b->arena.buf;
+	my_bind_str(&bd[0], p->event_id, &p->len[0], NULL);
+	my_bind_i64(&bd[1], &p->ts);
+	my_bind_int(&bd[2], &p->publisher_id);
+	my_bind_str(&bd[3], a + p->off[0], &p->len[1], NULL);
+	my_bind_str(&bd[4], a + p->off[1], &p->len[2], &p->null_traffic);
+	my_bind_str(&bd[5], a + p->off[2], &p->len[3], &p->null_quality);
+	my_bind_i64(&bd[6], &p->bid);
+	bd[6].is_null = p->null_bid ? &yes : NULL;
+	my_bind_int(&bd[7], &p->job_id);
+	my_bind_int(&bd[8], &p->campaign_id);
+	my_bind_str(&bd[9], a + p->off[3], &p->len[4], NULL);
+	my_bind_str(&bd[10], a + p->off[4], &p->len[5], NULL);
+	my_bind_i64(&bd[11], &p->impressions);
+	my_bind_i64(&bd[12], &p->clicks);
+	my_bind_i64(&bd[13], &p->apply_count);
+	my_bind_i64(&bd[14], &p->cost_micros);
+	my_bind_int(&bd[15], &p->quality_score);
+	my_bind_str(&bd[16], a + p->doff, &p->len[6], NULL);
+	my_bind_int(&bd[17], &p->hour);
+	my_bind_int(&bd[18], &p->day_of_week);
 }
 
-/* Send the pending rows: check which are stored, insert the others. */
+static int start_txn(struct ev_mysql *e, struct jerr *err)
+{
+	int r;
+	if (e->started)
+		return STORE_OK;
+	r = my_exec(e->db, "START TRANSACTION", e->base.name, "starting a transaction", err);
+	if (r == STORE_OK)
+		e->started = 1;
+	return r;
+}
+
+/* The rows way: send the block's rows: check which are stored, insert the others. */
 static int flush(struct ev_mysql *e, struct jerr *err)
 {
+	struct rowbuf *b = &e->blk;
 	uint32_t idx[BLOCK], n = 0;
 	int r;
-	if (e->nrows == 0)
+	if (b->n == 0)
 		return STORE_OK;
-	if (!e->started) {
-		r = my_exec(e->db, "START TRANSACTION", e->base.name, "starting a transaction",
-			    err);
-		if (r != STORE_OK)
-			return r;
-		e->started = 1;
-	}
+	if ((r = start_txn(e, err)) != STORE_OK)
+		return r;
 	if ((r = check_stored(e, err)) != STORE_OK)
 		return r;
-	for (uint32_t i = 0; i < e->nrows; i++)
-		if (!e->rows[i].dup)
+	for (uint32_t i = 0; i < b->n; i++)
+		if (!b->rows[i].dup)
 			idx[n++] = i;
 	uint32_t done = 0;
 	for (int level = INS_LEVELS - 1; level >= 0; level--) {
@@ -361,7 +616,7 @@ static int flush(struct ev_mysql *e, struct jerr *err)
 									     : STORE_ERROR;
 			memset(e->pb, 0, sizeof(*e->pb) * rows * INS_COLS);
 			for (uint32_t k = 0; k < rows; k++)
-				bind_row(e, e->pb + (size_t)k * INS_COLS, &e->rows[idx[done + k]]);
+				bind_row(b, e->pb + (size_t)k * INS_COLS, &b->rows[idx[done + k]]);
 			if ((r = run(e, st, e->pb, "inserting events", err)) != STORE_OK)
 				return r;
 			/* a row another writer stored since the check is ignored: a duplicate */
@@ -371,61 +626,484 @@ static int flush(struct ev_mysql *e, struct jerr *err)
 			done += rows;
 		}
 	}
-	clear_pending(e);
+	rowbuf_clear(b);
 	return STORE_OK;
+}
+
+/* ---- the LOAD way ---- */
+
+static void put_u64(struct strbuf *sb, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	strbuf_grow(sb, (size_t)n);
+	while (n)
+		sb->buf[sb->len++] = tmp[--n];
+	sb->buf[sb->len] = '\0';
+}
+
+static void put_i64(struct strbuf *sb, int64_t v)
+{
+	if (v < 0) {
+		strbuf_add(sb, "-", 1);
+		put_u64(sb, 0 - (uint64_t)v);
+	} else {
+		put_u64(sb, (uint64_t)v);
+	}
+}
+
+/* Text with LOAD DATA's escapes: the bytes it would read as a separator or escape. */
+static void put_text(struct strbuf *sb, const char *s, size_t n)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *esc;
+		switch (s[i]) {
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		case '\0':
+			esc = "\\0";
+			break;
+		default:
+			continue;
+		}
+		strbuf_add(sb, s + start, i - start);
+		strbuf_add(sb, esc, 2);
+		start = i + 1;
+	}
+	strbuf_add(sb, s + start, n - start);
+}
+
+/* One line of the chunk: seq, then the columns of INS_COLS_SQL. */
+static void put_row(struct strbuf *sb, const struct chunk *c, uint32_t i)
+{
+	const struct pend *p = &c->b.rows[i];
+	const char *a = c->b.arena.buf;
+	put_i64(sb, c->base + i);
+	strbuf_add(sb, "\t", 1);
+	strbuf_add(sb, p->event_id, EV_UUID_LEN);
+	strbuf_add(sb, "\t", 1);
+	put_i64(sb, p->ts);
+	strbuf_add(sb, "\t", 1);
+	put_i64(sb, p->publisher_id);
+	strbuf_add(sb, "\t", 1);
+	put_text(sb, a + p->off[0], p->len[1]);
+	strbuf_add(sb, "\t", 1);
+	if (p->null_traffic)
+		strbuf_add(sb, "\\N", 2);
+	else
+		put_text(sb, a + p->off[1], p->len[2]);
+	strbuf_add(sb, "\t", 1);
+	if (p->null_quality)
+		strbuf_add(sb, "\\N", 2);
+	else
+		put_text(sb, a + p->off[2], p->len[3]);
+	strbuf_add(sb, "\t", 1);
+	if (p->null_bid)
+		strbuf_add(sb, "\\N", 2);
+	else
+		put_i64(sb, p->bid);
+	strbuf_add(sb, "\t", 1);
+	put_i64(sb, p->job_id);
+	strbuf_add(sb, "\t", 1);
+	put_i64(sb, p->campaign_id);
+	strbuf_add(sb, "\t", 1);
+	put_text(sb, a + p->off[3], p->len[4]);
+	strbuf_add(sb, "\t", 1);
+	put_text(sb, a + p->off[4], p->len[5]);
+	strbuf_add(sb, "\t", 1);
+	put_i64(sb, p->impressions);
+	strbuf_add(sb, "\t", 1);
+	put_i64(sb, p->clicks);
+	strbuf_add(sb, "\t", 1);
+	put_i64(sb, p->apply_count);
+	strbuf_add(sb, "\t", 1);
+	put_i64(sb, p->cost_micros);
+	strbuf_add(sb, "\t", 1);
+	put_i64(sb, p->quality_score);
+	strbuf_add(sb, "\t", 1);
+	put_text(sb, a + p->doff, p->len[6]);
+	strbuf_add(sb, "\t", 1);
+	put_i64(sb, p->hour);
+	strbuf_add(sb, "\t", 1);
+	put_i64(sb, p->day_of_week);
+	strbuf_add(sb, "\n", 1);
+}
+
+static int ld_init(void **ptr, const char *filename, void *userdata)
+{
+	struct ev_mysql *e = userdata;
+	*ptr = e;
+	/* nonzero: refused; ld_error says why */
+	return !e->ld.cur || strcmp(filename, LD_NAME) != 0;
+}
+
+static int ld_read(void *ptr, char *buf, unsigned int len)
+{
+	struct ev_mysql *e = ptr;
+	struct loader *l = &e->ld;
+	struct chunk *c = l->cur;
+	unsigned int out = 0;
+	if (!c)
+		return -1;
+	while (out < len) {
+		if (l->line_off == l->line.len) {
+			if (l->next_row == c->b.n)
+				break;
+			/* the highest seq first: it moves AUTO_INCREMENT past the range */
+			uint32_t k = l->next_row++;
+			strbuf_reset(&l->line);
+			put_row(&l->line, c, k == 0 ? c->b.n - 1 : k - 1);
+			l->line_off = 0;
+		}
+		size_t take = l->line.len - l->line_off;
+		if (take > len - out)
+			take = len - out;
+		memcpy(buf + out, l->line.buf + l->line_off, take);
+		l->line_off += take;
+		out += (unsigned int)take;
+	}
+	return (int)out;
+}
+
+static void ld_end(void *ptr)
+{
+	(void)ptr;
+}
+
+static int ld_error(void *ptr, char *msg, unsigned int len)
+{
+	struct ev_mysql *e = ptr;
+	snprintf(msg, len, "the server asked for a file; jobads sends only its own rows%s",
+		 e->ld.cur ? "" : " (and none were being sent)");
+	return 2000; /* CR_UNKNOWN_ERROR */
+}
+
+/* Reserve c->b.n seqs for chunk c (sets c->base). */
+static int reserve_seq(struct ev_mysql *e, struct chunk *c, struct jerr *err)
+{
+	struct loader *l = &e->ld;
+	MYSQL_BIND p[3];
+	int64_t n = c->b.n;
+	int r;
+	if (!l->reserve && (r = my_prepare(e->db, SQL_RESERVE, &l->reserve, e->base.name, err)))
+		return r;
+	memset(p, 0, sizeof(p));
+	for (int i = 0; i < 3; i++)
+		my_bind_i64(&p[i], &n);
+	if ((r = run(e, l->reserve, p, "reserving seq values", err)) != STORE_OK)
+		return r;
+	c->base = (int64_t)mysql_stmt_insert_id(l->reserve) - n;
+	if (c->base < 1) {
+		jerr_set(err, "%s: reserving seq values: got %" PRId64, e->base.name, c->base);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+/* Record seqs from .. to as never to be used (in the batch's transaction). */
+static int add_void(struct ev_mysql *e, int64_t from, int64_t to, struct jerr *err)
+{
+	struct loader *l = &e->ld;
+	MYSQL_BIND p[2];
+	int r;
+	if (!l->voidins && (r = my_prepare(e->db, SQL_VOID_INS, &l->voidins, e->base.name, err)))
+		return r;
+	memset(p, 0, sizeof(p));
+	my_bind_i64(&p[0], &from);
+	my_bind_i64(&p[1], &to);
+	return run(e, l->voidins, p, "recording unused seq values", err);
+}
+
+/*
+ * Some of chunk c's rows were skipped. Find out which: a row missing at its
+ * seq was a duplicate (its seq goes to tracking_void); a row whose seq holds
+ * another writer's row goes in again the rows way, which checks and counts
+ * duplicates itself.
+ */
+static int post_check(struct ev_mysql *e, struct chunk *c, struct jerr *err)
+{
+	struct loader *l = &e->ld;
+	MYSQL_BIND p[2];
+	struct my_cols cols;
+	int64_t from = c->base, to = c->base + c->b.n - 1;
+	unsigned char *mark = xcalloc(c->b.n, 1); /* 0 missing, 1 ours, 2 another row */
+	int r, f;
+	if (!l->post && (r = my_prepare(e->db, SQL_POST, &l->post, e->base.name, err)))
+		goto out;
+	memset(p, 0, sizeof(p));
+	my_bind_i64(&p[0], &from);
+	my_bind_i64(&p[1], &to);
+	if ((r = run(e, l->post, p, "checking loaded events", err)) != STORE_OK)
+		goto out;
+	if ((r = my_cols_bind(&cols, l->post, "lls", e->base.name, err)) != STORE_OK)
+		goto out;
+	while ((f = my_fetch(&cols, l->post, e->base.name, "checking loaded events", err)) > 0) {
+		uint32_t i = (uint32_t)(cols.i[0] - from);
+		const struct pend *pr = &c->b.rows[i];
+		mark[i] = pr->ts == cols.i[1] && cols.len[2] == EV_UUID_LEN &&
+				  memcmp(pr->event_id, cols.s[2], EV_UUID_LEN) == 0
+			      ? 1
+			      : 2;
+	}
+	mysql_stmt_free_result(l->post);
+	my_cols_release(&cols);
+	if (f < 0) {
+		r = stmt_code(l->post);
+		goto out;
+	}
+	for (uint32_t i = 0; i < c->b.n && r == STORE_OK;) {
+		if (mark[i] == 1) {
+			i++;
+		} else if (mark[i] == 0) {
+			uint32_t j = i;
+			while (j + 1 < c->b.n && mark[j + 1] == 0)
+				j++;
+			e->late_dups += j - i + 1;
+			r = add_void(e, from + i, from + j, err);
+			i = j + 1;
+		} else {
+			struct event ev;
+			int dup;
+			rowbuf_event(&c->b, i, &ev);
+			rowbuf_add(&e->blk, &ev, &dup);
+			if (dup) /* the same key twice in one chunk cannot be: insert() checked */
+				e->late_dups++;
+			if (e->blk.n == e->blk.cap)
+				r = flush(e, err);
+			i++;
+		}
+	}
+	if (r == STORE_OK)
+		r = flush(e, err);
+out:
+	free(mark);
+	return r;
+}
+
+/* Send chunk c: reserve its seqs, LOAD it, account for what was skipped. */
+static int ld_send(struct ev_mysql *e, struct chunk *c, struct jerr *err)
+{
+	struct loader *l = &e->ld;
+	unsigned long records = 0, deleted = 0, skipped = 0, warnings = 0;
+	int r;
+	if ((r = start_txn(e, err)) != STORE_OK || (r = reserve_seq(e, c, err)) != STORE_OK)
+		return r;
+	l->cur = c;
+	l->next_row = 0;
+	strbuf_reset(&l->line);
+	l->line_off = 0;
+	if (mysql_real_query(e->db, SQL_LOAD, (unsigned long)strlen(SQL_LOAD)) != 0) {
+		l->cur = NULL;
+		return my_fail(e->db, e->base.name, "loading events", err);
+	}
+	l->cur = NULL;
+	const char *info = mysql_info(e->db);
+	if (!info || sscanf(info, "Records: %lu Deleted: %lu Skipped: %lu Warnings: %lu", &records,
+			    &deleted, &skipped, &warnings) != 4) {
+		jerr_set(err, "%s: loading events: unexpected reply '%s'", e->base.name,
+			 info ? info : "");
+		return STORE_ERROR;
+	}
+	if (records != c->b.n) {
+		jerr_set(err, "%s: loading events: the server read %lu rows of %u", e->base.name,
+			 records, c->b.n);
+		return STORE_ERROR;
+	}
+	/* IGNORE turns any conversion into a warning: only skipped duplicates may warn */
+	if (warnings > skipped) {
+		jerr_set(err, "%s: loading events: the server changed %lu values (SHOW WARNINGS)",
+			 e->base.name, warnings - skipped);
+		return STORE_ERROR;
+	}
+	return skipped ? post_check(e, c, err) : STORE_OK;
+}
+
+/* Give chunk c back to the pool (l->mu held). */
+static void ld_recycle(struct loader *l, struct chunk *c)
+{
+	rowbuf_clear(&c->b);
+	c->next = l->pool;
+	l->pool = c;
+}
+
+static void *ld_main(void *arg)
+{
+	struct ev_mysql *e = arg;
+	struct loader *l = &e->ld;
+	struct jerr err = {0};
+	mysql_thread_init();
+	pthread_mutex_lock(&l->mu);
+	for (;;) {
+		while (!l->head && !l->quit) {
+			atomic_store(&l->idle, 1);
+			pthread_cond_wait(&l->work, &l->mu);
+		}
+		atomic_store(&l->idle, 0);
+		if (l->quit)
+			break;
+		struct chunk *c = l->head;
+		l->head = c->next;
+		if (!l->head)
+			l->tail = NULL;
+		l->queued--;
+		if (l->rc != STORE_OK) { /* the batch failed: it will be rolled back */
+			ld_recycle(l, c);
+			pthread_cond_broadcast(&l->space);
+			continue;
+		}
+		l->busy = 1;
+		pthread_cond_broadcast(&l->space);
+		pthread_mutex_unlock(&l->mu);
+		int r = ld_send(e, c, &err);
+		pthread_mutex_lock(&l->mu);
+		ld_recycle(l, c);
+		l->busy = 0;
+		if (r != STORE_OK) {
+			l->rc = r;
+			l->err = err;
+		}
+		pthread_cond_broadcast(&l->space);
+	}
+	pthread_mutex_unlock(&l->mu);
+	mysql_thread_end();
+	return NULL;
+}
+
+/* Queue the filled chunk for the sender (started here if need be); take an empty one. */
+static int ld_push(struct ev_mysql *e, struct jerr *err)
+{
+	struct loader *l = &e->ld;
+	pthread_mutex_lock(&l->mu);
+	if (!l->running) {
+		if (pthread_create(&l->th, NULL, ld_main, e) != 0) {
+			pthread_mutex_unlock(&l->mu);
+			jerr_set(err, "%s: cannot start the sender thread", e->base.name);
+			return STORE_ERROR;
+		}
+		l->running = 1;
+	}
+	while (l->queued >= LD_QUEUE && l->rc == STORE_OK)
+		pthread_cond_wait(&l->space, &l->mu);
+	if (l->rc != STORE_OK) {
+		int r = l->rc;
+		*err = l->err;
+		pthread_mutex_unlock(&l->mu);
+		return r;
+	}
+	struct chunk *c = e->fill;
+	c->next = NULL;
+	if (l->tail)
+		l->tail->next = c;
+	else
+		l->head = c;
+	l->tail = c;
+	l->queued++;
+	atomic_store(&l->idle, 0);
+	pthread_cond_signal(&l->work);
+	if (l->pool) {
+		e->fill = l->pool;
+		l->pool = e->fill->next;
+		e->fill->next = NULL;
+	} else {
+		e->fill = NULL;
+	}
+	pthread_mutex_unlock(&l->mu);
+	if (!e->fill) {
+		e->fill = xcalloc(1, sizeof(*e->fill));
+		rowbuf_init(&e->fill->b, LD_CHUNK);
+	}
+	return STORE_OK;
+}
+
+/*
+ * Wait until the sender is done with the batch: every queued chunk sent, or,
+ * with drop, thrown away. The batch's result (the first failure, if any).
+ */
+static int ld_drain(struct ev_mysql *e, int drop, struct jerr *err)
+{
+	struct loader *l = &e->ld;
+	int r;
+	pthread_mutex_lock(&l->mu);
+	if (drop) {
+		while (l->head) {
+			struct chunk *c = l->head;
+			l->head = c->next;
+			ld_recycle(l, c);
+		}
+		l->tail = NULL;
+		l->queued = 0;
+	}
+	while (l->head || l->busy)
+		pthread_cond_wait(&l->space, &l->mu);
+	r = l->rc;
+	if (r != STORE_OK && err)
+		*err = l->err;
+	pthread_mutex_unlock(&l->mu);
+	return r;
+}
+
+static void ld_stop(struct ev_mysql *e)
+{
+	struct loader *l = &e->ld;
+	if (!l->running)
+		return;
+	ld_drain(e, 1, NULL);
+	pthread_mutex_lock(&l->mu);
+	l->quit = 1;
+	pthread_cond_signal(&l->work);
+	pthread_mutex_unlock(&l->mu);
+	pthread_join(l->th, NULL);
+	l->running = 0;
 }
 
 static int ev_mysql_insert(struct evstore *s, const struct event *ev, int *dup, struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
-	uint32_t h = key_hash(ev->ts_ms, ev->event_id);
-	uint32_t *slot;
 	if (!e->in_txn) {
 		jerr_set(err, "%s: insert outside a batch (begin first)", s->name);
 		return STORE_ERROR;
 	}
-	slot = find_slot(e, ev->ts_ms, ev->event_id, h);
-	if (*slot) {
-		*dup = 1;
-		return STORE_OK;
+	if (!e->load) {
+		rowbuf_add(&e->blk, ev, dup);
+		return e->blk.n == BLOCK ? flush(e, err) : STORE_OK;
 	}
-	struct pend *p = &e->rows[e->nrows];
-	memset(p, 0, sizeof(*p));
-	memcpy(p->event_id, ev->event_id, EV_UUID_LEN + 1);
-	p->len[0] = EV_UUID_LEN;
-	p->hash = h;
-	p->ts = ev->ts_ms;
-	p->publisher_id = ev->publisher_id;
-	p->off[0] = arena_add(e, ev->publisher_name, &p->len[1]);
-	p->off[1] = arena_add(e, ev->publisher_traffic, &p->len[2]);
-	p->null_traffic = ev->publisher_traffic.n == 0;
-	p->off[2] = arena_add(e, ev->publisher_quality, &p->len[3]);
-	p->null_quality = ev->publisher_quality.n == 0;
-	p->bid = ev->bid;
-	p->null_bid = ev->bid < 0;
-	p->job_id = ev->job_id;
-	p->campaign_id = ev->campaign_id;
-	p->off[3] = arena_add(e, ev->industry, &p->len[4]);
-	p->off[4] = arena_add(e, ev->location, &p->len[5]);
-	p->impressions = ev->impressions;
-	p->clicks = ev->clicks;
-	p->apply_count = ev->apply_count;
-	p->cost_micros = ev->cost_micros;
-	p->quality_score = ev->quality_score;
-	p->doff = arena_add(e, ev->device, &p->len[6]);
-	p->hour = ev->hour;
-	p->day_of_week = ev->day_of_week;
-	*slot = ++e->nrows;
-	*dup = 0;
-	if (e->nrows == BLOCK)
-		return flush(e, err);
+	struct rowbuf *b = &e->fill->b;
+	rowbuf_add(b, ev, dup);
+	/* a full chunk goes; so does a part of one when the sender would idle */
+	if (!*dup &&
+	    (b->n == LD_CHUNK || (b->n >= LD_EARLY && b->n % 64 == 0 && atomic_load(&e->ld.idle))))
+		return ld_push(e, err);
 	return STORE_OK;
 }
 
 static int ev_mysql_commit(struct evstore *s, struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
-	int r = flush(e, err);
+	int r = STORE_OK;
+	if (e->load) {
+		if (e->fill->b.n)
+			r = ld_push(e, err);
+		int r2 = ld_drain(e, r != STORE_OK, r == STORE_OK ? err : NULL);
+		if (r == STORE_OK)
+			r = r2;
+	} else {
+		r = flush(e, err);
+	}
 	if (r == STORE_OK && e->started && mysql_commit(e->db) != 0)
 		r = my_fail(e->db, s->name, "committing the batch", err);
 	if (r != STORE_OK) {
@@ -435,7 +1113,9 @@ static int ev_mysql_commit(struct evstore *s, struct jerr *err)
 	} else {
 		s->commit_dups = e->late_dups;
 	}
-	clear_pending(e);
+	rowbuf_clear(&e->blk);
+	if (e->fill)
+		rowbuf_clear(&e->fill->b);
 	e->in_txn = e->started = 0;
 	e->late_dups = 0;
 	return r;
@@ -444,11 +1124,56 @@ static int ev_mysql_commit(struct evstore *s, struct jerr *err)
 static void ev_mysql_rollback(struct evstore *s)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
+	if (e->load)
+		ld_drain(e, 1, NULL);
 	if (e->started)
 		mysql_rollback(e->db);
-	clear_pending(e);
+	rowbuf_clear(&e->blk);
+	if (e->fill)
+		rowbuf_clear(&e->fill->b);
 	e->in_txn = e->started = 0;
 	e->late_dups = 0;
+}
+
+/* Read the void ranges that end after seq `after` (the first LD_VOIDS of them). */
+static int read_voids(struct ev_mysql *e, int64_t after, struct jerr *err)
+{
+	MYSQL_BIND p[1];
+	struct my_cols c;
+	int r, f;
+	e->nvoids = 0;
+	if (!e->voids && (r = my_prepare(e->db, SQL_VOIDS, &e->voids, e->base.name, err)))
+		return r;
+	memset(p, 0, sizeof(p));
+	my_bind_i64(&p[0], &after);
+	if ((r = run(e, e->voids, p, "reading unused seq values", err)) != STORE_OK)
+		return r;
+	if ((r = my_cols_bind(&c, e->voids, "ll", e->base.name, err)) != STORE_OK) {
+		mysql_stmt_free_result(e->voids);
+		return r;
+	}
+	while ((f = my_fetch(&c, e->voids, e->base.name, "reading unused seq values", err)) > 0 &&
+	       e->nvoids < LD_VOIDS) {
+		e->void_from[e->nvoids] = c.i[0];
+		e->void_to[e->nvoids++] = c.i[1];
+	}
+	mysql_stmt_free_result(e->voids);
+	my_cols_release(&c);
+	return f < 0 ? stmt_code(e->voids) : STORE_OK;
+}
+
+/* Do the void ranges cover every seq from .. to_excl - 1? */
+static int void_covers(const struct ev_mysql *e, int64_t from, int64_t to_excl)
+{
+	int64_t at = from;
+	for (int i = 0; i < e->nvoids && at < to_excl; i++) {
+		if (e->void_to[i] < at)
+			continue;
+		if (e->void_from[i] > at)
+			return 0;
+		at = e->void_to[i] + 1;
+	}
+	return at >= to_excl;
 }
 
 static int ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
@@ -469,6 +1194,8 @@ static int ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev_row_
 		if ((r = my_prepare(e->db, SQL_SCAN, &e->scan, s->name, err)) != STORE_OK)
 			return r;
 	}
+	if ((r = read_voids(e, after, err)) != STORE_OK)
+		return r;
 	memset(p, 0, sizeof(p));
 	my_bind_i64(&p[0], &settle_us);
 	my_bind_i64(&p[1], &after);
@@ -494,9 +1221,10 @@ static int ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev_row_
 		 * A missing seq before this row belongs to a writer that has not
 		 * committed yet, or to one that rolled back (or to a duplicate a
 		 * foreign writer's INSERT IGNORE skipped). Only time tells them
-		 * apart: stop here unless this row is older than the settle time.
+		 * apart: stop here unless this row is older than the settle time,
+		 * or tracking_void says the missing seqs will never be used.
 		 */
-		if (ev.seq != expect && !c->i[15])
+		if (ev.seq != expect && !c->i[15] && !void_covers(e, expect, ev.seq))
 			break;
 		expect = ev.seq + 1;
 		ev.ts_ms = c->i[1];

@@ -256,10 +256,16 @@ int my_url_parse(const char *rest, const char *default_db, struct my_url *u, cha
 					goto fail;
 				}
 				u->no_bulk = *v == '0';
+			} else if (KEY("load")) {
+				if (vn != 1 || (*v != '0' && *v != '1')) {
+					jerr_set(err, "%s: load: want 0 or 1", nm.buf);
+					goto fail;
+				}
+				u->no_load = *v == '0';
 			} else {
 				jerr_set(err,
 					 "%s: unknown parameter '%.*s' (socket, connect_timeout, "
-					 "read_timeout, write_timeout, settle, bulk)",
+					 "read_timeout, write_timeout, settle, bulk, load)",
 					 nm.buf, (int)kn, kv);
 				goto fail;
 			}

@@ -32,11 +32,12 @@ struct my_url {
 	int64_t settle_ms;				       /* ?settle=S (event store) */
 	int has_settle;
 	int no_bulk; /* ?bulk=0: no MariaDB array binding, as on MySQL 8 */
+	int no_load; /* ?load=0: the event store inserts rows, no LOAD DATA LOCAL */
 };
 
 /*
  * Parse "//user[:pass]@host[:port]/db[?socket=P&connect_timeout=S&read_timeout=S
- * &write_timeout=S&settle=S]" (what follows "mysql:"). default_db is used when
+ * &write_timeout=S&settle=S&bulk=0|1&load=0|1]" (what follows "mysql:"). default_db is used when
  * the path is empty. *name (you own it) is the URL as given minus the password,
  * for messages. STORE_ERROR with a message that never holds the password.
  */
