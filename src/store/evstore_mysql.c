@@ -136,6 +136,12 @@ struct ev_mysql {
 	int scan_bound;
 	int64_t void_from[LD_VOIDS], void_to[LD_VOIDS];
 	int nvoids;
+	/*
+	 * Fault injection for the tests only (JOBADS_TEST_SEQ_SHIFT=K): start each
+	 * chunk K seqs before its reserved range, onto rows already stored, as if
+	 * another writer had taken them in between; post_check must move them.
+	 */
+	int64_t test_shift;
 };
 
 #define INS_COLS_SQL                                                                               \
@@ -357,6 +363,9 @@ static int ev_mysql_open(const char *target, enum store_mode mode, struct evstor
 			goto fail;
 		e->load = local_infile != 0;
 	}
+	const char *shift = getenv("JOBADS_TEST_SEQ_SHIFT");
+	if (shift)
+		e->test_shift = strtoll(shift, NULL, 10);
 	*out = &e->base;
 	return STORE_OK;
 fail:
@@ -807,7 +816,7 @@ static int reserve_seq(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 		my_bind_i64(&p[i], &n);
 	if ((r = run(e, l->reserve, p, "reserving seq values", err)) != STORE_OK)
 		return r;
-	c->base = (int64_t)mysql_stmt_insert_id(l->reserve) - n;
+	c->base = (int64_t)mysql_stmt_insert_id(l->reserve) - n - e->test_shift;
 	if (c->base < 1) {
 		jerr_set(err, "%s: reserving seq values: got %" PRId64, e->base.name, c->base);
 		return STORE_ERROR;
@@ -895,6 +904,39 @@ out:
 	return r;
 }
 
+/*
+ * The server changed n values of chunk c as it loaded them (a column narrower
+ * than jobads validates for, say): name the first one and its event.
+ */
+static int changed_values(struct ev_mysql *e, const struct chunk *c, unsigned long n,
+			  struct jerr *err)
+{
+	char msg[512] = "";
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	if (mysql_query(e->db, "SHOW WARNINGS") == 0 && (res = mysql_store_result(e->db))) {
+		while ((row = mysql_fetch_row(res)))
+			if (row[1] && strcmp(row[1], "1062") != 0 && row[2]) { /* not a duplicate */
+				snprintf(msg, sizeof(msg), "%s", row[2]);
+				break;
+			}
+		mysql_free_result(res);
+	}
+	/* "at row K": the K-th line sent, and the chunk's last row went first */
+	const char *at = strstr(msg, "at row ");
+	unsigned long line = at ? strtoul(at + 7, NULL, 10) : 0;
+	if (line >= 1 && line <= c->b.n) {
+		uint32_t i = line == 1 ? c->b.n - 1 : (uint32_t)(line - 2);
+		jerr_set(err,
+			 "%s: loading events: the server would change %lu value(s); event %s: %s",
+			 e->base.name, n, c->b.rows[i].event_id, msg);
+	} else {
+		jerr_set(err, "%s: loading events: the server would change %lu value(s)%s%s",
+			 e->base.name, n, msg[0] ? ": " : "", msg);
+	}
+	return STORE_ERROR;
+}
+
 /* Send chunk c: reserve its seqs, LOAD it, account for what was skipped. */
 static int ld_send(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 {
@@ -925,11 +967,8 @@ static int ld_send(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 		return STORE_ERROR;
 	}
 	/* IGNORE turns any conversion into a warning: only skipped duplicates may warn */
-	if (warnings > skipped) {
-		jerr_set(err, "%s: loading events: the server changed %lu values (SHOW WARNINGS)",
-			 e->base.name, warnings - skipped);
-		return STORE_ERROR;
-	}
+	if (warnings > skipped)
+		return changed_values(e, c, warnings - skipped, err);
 	return skipped ? post_check(e, c, err) : STORE_OK;
 }
 
