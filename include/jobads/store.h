@@ -57,6 +57,16 @@ struct evstore_ops {
 	int (*insert)(struct evstore *s, const struct event *ev, int *dup, struct jerr *err);
 	/* Sets s->commit_dups: rows of this batch insert() called new that were duplicates. */
 	int (*commit)(struct evstore *s, struct jerr *err);
+	/*
+	 * Optional (NULL: only commit): commit in two halves, so that the caller
+	 * can read the next batch while the server commits this one. After
+	 * commit_start, the next batch may begin and insert; commit_wait gives the
+	 * outcome of the batch commit_start ended (and sets commit_dups as commit
+	 * does) and must come before the next commit_start or commit. When it
+	 * fails, that batch is rolled back; roll back the open one too.
+	 */
+	int (*commit_start)(struct evstore *s, struct jerr *err);
+	int (*commit_wait)(struct evstore *s, struct jerr *err);
 	void (*rollback)(struct evstore *s);
 	/*
 	 * Call fn for at most limit rows with seq > after, in seq order. *upto is the

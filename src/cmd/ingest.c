@@ -27,6 +27,12 @@ struct ingest {
 	const char *reject_path;
 	int64_t batch, in_batch;
 	int64_t accepted, dups, rejected, shown;
+	/* accepted and dups as of the last batch known committed */
+	int64_t ok_accepted, ok_dups;
+	/* a batch whose commit was started (commit_start) and not yet waited for,
+	 * and accepted and dups as of its end */
+	int pending;
+	int64_t pend_accepted, pend_dups;
 	int quiet, failed, tty;
 	int64_t now_ms;
 	double t0;
@@ -97,15 +103,64 @@ static void reject(struct ingest *in, const char *src, long line, const char *re
 	}
 }
 
-/* Commit the open batch; count the duplicates a batching backend only found at commit. */
-static int commit_batch(struct ingest *in)
+/* The batch committed: count the duplicates a batching backend only found at commit. */
+static void batch_committed(struct ingest *in, int64_t accepted, int64_t dups)
 {
+	int64_t late = in->evs->commit_dups;
+	in->accepted -= late;
+	in->dups += late;
+	in->ok_accepted = accepted - late;
+	in->ok_dups = dups + late;
+}
+
+/* Wait for the batch whose commit was started. */
+static int wait_pending(struct ingest *in)
+{
+	if (!in->pending)
+		return 0;
+	in->pending = 0;
+	if (in->evs->ops->commit_wait(in->evs, &in->err) != STORE_OK)
+		return -1;
+	batch_committed(in, in->pend_accepted, in->pend_dups);
+	return 0;
+}
+
+/*
+ * Commit the open batch. With commit_start, the commit goes on while the next
+ * batch is read; its outcome is awaited before the next commit (wait: now).
+ */
+static int commit_batch(struct ingest *in, int wait)
+{
+	if (wait_pending(in))
+		return -1;
 	in->in_batch = 0;
+	if (in->evs->ops->commit_start) {
+		if (in->evs->ops->commit_start(in->evs, &in->err) != STORE_OK)
+			return -1;
+		in->pending = 1;
+		in->pend_accepted = in->accepted;
+		in->pend_dups = in->dups;
+		return wait ? wait_pending(in) : 0;
+	}
 	if (in->evs->ops->commit(in->evs, &in->err) != STORE_OK)
 		return -1;
-	in->accepted -= in->evs->commit_dups;
-	in->dups += in->evs->commit_dups;
+	batch_committed(in, in->accepted, in->dups);
 	return 0;
+}
+
+/* A batch failed: it and any batch still committing are rolled back. */
+static void batch_failed(struct ingest *in)
+{
+	if (in->pending) { /* it may have committed before the failure */
+		struct jerr ignore;
+		in->pending = 0;
+		if (in->evs->ops->commit_wait(in->evs, &ignore) == STORE_OK)
+			batch_committed(in, in->pend_accepted, in->pend_dups);
+	}
+	in->evs->ops->rollback(in->evs);
+	in->accepted = in->ok_accepted;
+	in->dups = in->ok_dups;
+	in->in_batch = 0;
 }
 
 static int store_event(struct ingest *in, const struct event *ev)
@@ -121,7 +176,7 @@ static int store_event(struct ingest *in, const struct event *ev)
 	else
 		in->accepted++;
 	if (in->in_batch >= in->batch) {
-		if (commit_batch(in))
+		if (commit_batch(in, 0))
 			return -1;
 		if (in->tty) {
 			double el = time_mono() - in->t0;
@@ -137,8 +192,8 @@ static int store_event(struct ingest *in, const struct event *ev)
 static int flush_batch(struct ingest *in)
 {
 	if (in->in_batch == 0)
-		return 0;
-	return commit_batch(in);
+		return wait_pending(in);
+	return commit_batch(in, 1);
 }
 
 enum fmt { FMT_AUTO, FMT_NDJSON, FMT_CSV };
@@ -158,7 +213,6 @@ static int ingest_fd(struct ingest *in, int fd, const char *src, enum fmt fmt)
 	size_t n;
 	int too_long, got, have_header = 0;
 	char why[512];
-	int64_t batch_start_accepted = in->accepted, batch_start_dups = in->dups;
 
 	line_reader_init(&lr, fd);
 	if (fmt == FMT_AUTO && ends_with(src, ".csv"))
@@ -241,17 +295,10 @@ static int ingest_fd(struct ingest *in, int fd, const char *src, enum fmt fmt)
 			jlog_error("%s:%ld: %s; the open batch (%" PRId64
 				   " records) was rolled back",
 				   src, line, in->err.msg, in->in_batch);
-			in->evs->ops->rollback(in->evs);
-			in->accepted = batch_start_accepted;
-			in->dups = batch_start_dups;
-			in->in_batch = 0;
+			batch_failed(in);
 			csv_header_release(&hdr);
 			line_reader_release(&lr);
 			return -1;
-		}
-		if (in->in_batch == 0) {
-			batch_start_accepted = in->accepted;
-			batch_start_dups = in->dups;
 		}
 	}
 	if (got < 0) {
@@ -262,9 +309,7 @@ static int ingest_fd(struct ingest *in, int fd, const char *src, enum fmt fmt)
 	line_reader_release(&lr);
 	if (flush_batch(in)) {
 		jlog_error("%s: %s; the last batch was rolled back", src, in->err.msg);
-		in->evs->ops->rollback(in->evs);
-		in->accepted = batch_start_accepted;
-		in->dups = batch_start_dups;
+		batch_failed(in);
 		return -1;
 	}
 	return 0;

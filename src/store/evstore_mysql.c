@@ -88,6 +88,7 @@ struct rowbuf {
 };
 
 struct chunk {
+	int commit; /* not rows: the end of a batch (commit it) */
 	struct rowbuf b;
 	int64_t base; /* seq of rows[0]; rows[i] gets base + i */
 	struct chunk *next;
@@ -106,8 +107,13 @@ struct loader {
 	int queued;
 	int busy;	    /* the sender is sending a chunk */
 	struct chunk *pool; /* free chunks */
-	int rc;		    /* the batch's first failure (STORE_*); later chunks are dropped */
+	int rc;		    /* the batch's first failure (STORE_*); its other chunks are dropped */
 	struct jerr err;
+	/* commit markers queued and done, and the outcome of the last one */
+	uint64_t commits_sent, commits_done;
+	int commit_rc;
+	struct jerr commit_err;
+	int64_t commit_dups;
 	atomic_int idle; /* the sender waits for a chunk */
 	/* the chunk the local-infile handler is serving */
 	struct chunk *cur;
@@ -122,8 +128,9 @@ struct ev_mysql {
 	struct my_url url;
 	MYSQL *db;
 	int mariadb;
-	int load; /* ingest through LOAD DATA LOCAL */
-	int in_txn, started;
+	int load;	     /* ingest through LOAD DATA LOCAL */
+	int in_txn, started; /* started: the sender's, in the LOAD way */
+	int pending;	     /* commit_start called, commit_wait not yet */
 	MYSQL_STMT *ins[INS_LEVELS];
 	MYSQL_STMT *check, *scan, *maxseq, *voids;
 	struct rowbuf blk;  /* the rows way: the block being filled */
@@ -388,12 +395,13 @@ static int ev_mysql_begin(struct evstore *s, struct jerr *err)
 	}
 	if (e->fill)
 		rowbuf_clear(&e->fill->b);
-	e->ld.rc = STORE_OK; /* the sender is idle between batches */
 	if (!e->ld.running)
 		atomic_store(&e->ld.idle, 1); /* no sender yet: the first chunk may go early */
 	e->in_txn = 1;
-	e->started = 0;
-	e->late_dups = 0;
+	if (!e->load) {
+		e->started = 0;
+		e->late_dups = 0;
+	} /* else the sender's, and a batch may still be committing */
 	s->commit_dups = 0;
 	return STORE_OK;
 }
@@ -980,6 +988,31 @@ static void ld_recycle(struct loader *l, struct chunk *c)
 	l->pool = c;
 }
 
+/*
+ * The sender's end of a batch (a commit marker, l->mu held on entry and on
+ * return): COMMIT, or ROLLBACK if a chunk of it failed, and the outcome for
+ * commit_wait. The next batch starts clean.
+ */
+static void ld_end_batch(struct ev_mysql *e)
+{
+	struct loader *l = &e->ld;
+	struct jerr err = {0};
+	int r = l->rc;
+	pthread_mutex_unlock(&l->mu);
+	if (r == STORE_OK && e->started && mysql_commit(e->db) != 0)
+		r = my_fail(e->db, e->base.name, "committing the batch", &err);
+	if (r != STORE_OK && e->started)
+		mysql_rollback(e->db);
+	pthread_mutex_lock(&l->mu);
+	e->started = 0;
+	l->commit_rc = r;
+	l->commit_err = l->rc != STORE_OK ? l->err : err;
+	l->commit_dups = r == STORE_OK ? e->late_dups : 0;
+	e->late_dups = 0;
+	l->rc = STORE_OK;
+	l->commits_done++;
+}
+
 static void *ld_main(void *arg)
 {
 	struct ev_mysql *e = arg;
@@ -993,29 +1026,29 @@ static void *ld_main(void *arg)
 			pthread_cond_wait(&l->work, &l->mu);
 		}
 		atomic_store(&l->idle, 0);
-		if (l->quit)
+		if (!l->head) /* quit, with nothing left to send */
 			break;
 		struct chunk *c = l->head;
 		l->head = c->next;
 		if (!l->head)
 			l->tail = NULL;
 		l->queued--;
-		if (l->rc != STORE_OK) { /* the batch failed: it will be rolled back */
-			ld_recycle(l, c);
-			pthread_cond_broadcast(&l->space);
-			continue;
-		}
 		l->busy = 1;
 		pthread_cond_broadcast(&l->space);
-		pthread_mutex_unlock(&l->mu);
-		int r = ld_send(e, c, &err);
-		pthread_mutex_lock(&l->mu);
+		if (c->commit) {
+			ld_end_batch(e);
+		} else if (l->rc == STORE_OK) {
+			pthread_mutex_unlock(&l->mu);
+			int r = ld_send(e, c, &err);
+			pthread_mutex_lock(&l->mu);
+			if (r != STORE_OK) {
+				l->rc = r;
+				l->err = err;
+			}
+		} /* else the batch failed: its other chunks are dropped */
+		c->commit = 0;
 		ld_recycle(l, c);
 		l->busy = 0;
-		if (r != STORE_OK) {
-			l->rc = r;
-			l->err = err;
-		}
 		pthread_cond_broadcast(&l->space);
 	}
 	pthread_mutex_unlock(&l->mu);
@@ -1023,28 +1056,17 @@ static void *ld_main(void *arg)
 	return NULL;
 }
 
-/* Queue the filled chunk for the sender (started here if need be); take an empty one. */
-static int ld_push(struct ev_mysql *e, struct jerr *err)
+/* Queue c for the sender, started here if need be (l->mu held). */
+static int ld_enqueue(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 {
 	struct loader *l = &e->ld;
-	pthread_mutex_lock(&l->mu);
 	if (!l->running) {
 		if (pthread_create(&l->th, NULL, ld_main, e) != 0) {
-			pthread_mutex_unlock(&l->mu);
 			jerr_set(err, "%s: cannot start the sender thread", e->base.name);
 			return STORE_ERROR;
 		}
 		l->running = 1;
 	}
-	while (l->queued >= LD_QUEUE && l->rc == STORE_OK)
-		pthread_cond_wait(&l->space, &l->mu);
-	if (l->rc != STORE_OK) {
-		int r = l->rc;
-		*err = l->err;
-		pthread_mutex_unlock(&l->mu);
-		return r;
-	}
-	struct chunk *c = e->fill;
 	c->next = NULL;
 	if (l->tail)
 		l->tail->next = c;
@@ -1054,54 +1076,74 @@ static int ld_push(struct ev_mysql *e, struct jerr *err)
 	l->queued++;
 	atomic_store(&l->idle, 0);
 	pthread_cond_signal(&l->work);
-	if (l->pool) {
-		e->fill = l->pool;
-		l->pool = e->fill->next;
-		e->fill->next = NULL;
-	} else {
-		e->fill = NULL;
-	}
-	pthread_mutex_unlock(&l->mu);
-	if (!e->fill) {
-		e->fill = xcalloc(1, sizeof(*e->fill));
-		rowbuf_init(&e->fill->b, LD_CHUNK);
-	}
 	return STORE_OK;
 }
 
-/*
- * Wait until the sender is done with the batch: every queued chunk sent, or,
- * with drop, thrown away. The batch's result (the first failure, if any).
- */
-static int ld_drain(struct ev_mysql *e, int drop, struct jerr *err)
+/* A chunk from the pool, or a new one (l->mu held). */
+static struct chunk *ld_chunk(struct loader *l)
+{
+	struct chunk *c = l->pool;
+	if (c) {
+		l->pool = c->next;
+		c->next = NULL;
+		return c;
+	}
+	c = xcalloc(1, sizeof(*c));
+	rowbuf_init(&c->b, LD_CHUNK);
+	return c;
+}
+
+/* Queue the filled chunk for the sender; take an empty one. */
+static int ld_push(struct ev_mysql *e, struct jerr *err)
 {
 	struct loader *l = &e->ld;
 	int r;
 	pthread_mutex_lock(&l->mu);
-	if (drop) {
-		while (l->head) {
-			struct chunk *c = l->head;
-			l->head = c->next;
-			ld_recycle(l, c);
-		}
-		l->tail = NULL;
-		l->queued = 0;
-	}
-	while (l->head || l->busy)
+	while (l->queued >= LD_QUEUE && l->rc == STORE_OK)
 		pthread_cond_wait(&l->space, &l->mu);
-	r = l->rc;
-	if (r != STORE_OK && err)
+	if (l->rc != STORE_OK) { /* this batch (or the one committing) failed */
+		r = l->rc;
 		*err = l->err;
+	} else if ((r = ld_enqueue(e, e->fill, err)) == STORE_OK) {
+		e->fill = ld_chunk(l);
+	}
 	pthread_mutex_unlock(&l->mu);
 	return r;
 }
 
+/*
+ * Drop what is queued and wait until the sender is idle; a dropped commit
+ * marker counts as a batch rolled back.
+ */
+static void ld_drop(struct ev_mysql *e)
+{
+	struct loader *l = &e->ld;
+	pthread_mutex_lock(&l->mu);
+	while (l->head) {
+		struct chunk *c = l->head;
+		l->head = c->next;
+		if (c->commit) {
+			c->commit = 0;
+			l->commits_done++;
+			l->commit_rc = STORE_ERROR;
+			jerr_set(&l->commit_err, "%s: the batch was rolled back", e->base.name);
+		}
+		ld_recycle(l, c);
+	}
+	l->tail = NULL;
+	l->queued = 0;
+	while (l->busy)
+		pthread_cond_wait(&l->space, &l->mu);
+	l->rc = STORE_OK;
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* Let the sender send what is queued (a batch's rows are never left half-sent), then stop it. */
 static void ld_stop(struct ev_mysql *e)
 {
 	struct loader *l = &e->ld;
 	if (!l->running)
 		return;
-	ld_drain(e, 1, NULL);
 	pthread_mutex_lock(&l->mu);
 	l->quit = 1;
 	pthread_cond_signal(&l->work);
@@ -1130,41 +1172,100 @@ static int ev_mysql_insert(struct evstore *s, const struct event *ev, int *dup, 
 	return STORE_OK;
 }
 
-static int ev_mysql_commit(struct evstore *s, struct jerr *err)
+/* The rows way: commit at once, keeping the outcome for commit_wait. */
+static int rows_commit(struct ev_mysql *e, struct jerr *err)
 {
-	struct ev_mysql *e = (struct ev_mysql *)s;
-	int r = STORE_OK;
-	if (e->load) {
-		if (e->fill->b.n)
-			r = ld_push(e, err);
-		int r2 = ld_drain(e, r != STORE_OK, r == STORE_OK ? err : NULL);
-		if (r == STORE_OK)
-			r = r2;
-	} else {
-		r = flush(e, err);
-	}
+	int r = flush(e, err);
 	if (r == STORE_OK && e->started && mysql_commit(e->db) != 0)
-		r = my_fail(e->db, s->name, "committing the batch", err);
-	if (r != STORE_OK) {
-		if (e->started)
-			mysql_rollback(e->db);
-		s->commit_dups = 0;
-	} else {
-		s->commit_dups = e->late_dups;
-	}
+		r = my_fail(e->db, e->base.name, "committing the batch", err);
+	if (r != STORE_OK && e->started)
+		mysql_rollback(e->db);
+	e->ld.commit_dups = r == STORE_OK ? e->late_dups : 0;
 	rowbuf_clear(&e->blk);
-	if (e->fill)
-		rowbuf_clear(&e->fill->b);
-	e->in_txn = e->started = 0;
+	e->started = 0;
 	e->late_dups = 0;
 	return r;
+}
+
+/*
+ * Start committing the batch: the LOAD way queues its last rows and a commit
+ * marker behind them and returns, so the caller can parse the next batch while
+ * the server commits this one; commit_wait gives the outcome.
+ */
+static int ev_mysql_commit_start(struct evstore *s, struct jerr *err)
+{
+	struct ev_mysql *e = (struct ev_mysql *)s;
+	struct loader *l = &e->ld;
+	int r = STORE_OK;
+	if (e->pending) {
+		jerr_set(err, "%s: a commit is still pending (commit_wait first)", s->name);
+		return STORE_ERROR;
+	}
+	e->in_txn = 0;
+	if (!e->load) {
+		e->pending = 1;
+		l->commit_rc = rows_commit(e, &l->commit_err);
+		return STORE_OK;
+	}
+	if (e->fill->b.n && (r = ld_push(e, err)) != STORE_OK) {
+		ld_drop(e); /* the batch is lost: roll back what was sent */
+		if (e->started)
+			mysql_rollback(e->db);
+		e->started = 0;
+		e->late_dups = 0;
+		rowbuf_clear(&e->fill->b);
+		return r;
+	}
+	pthread_mutex_lock(&l->mu);
+	struct chunk *m = ld_chunk(l);
+	m->commit = 1;
+	r = ld_enqueue(e, m, err);
+	if (r != STORE_OK)
+		ld_recycle(l, m);
+	else
+		l->commits_sent++;
+	pthread_mutex_unlock(&l->mu);
+	if (r == STORE_OK)
+		e->pending = 1;
+	return r;
+}
+
+static int ev_mysql_commit_wait(struct evstore *s, struct jerr *err)
+{
+	struct ev_mysql *e = (struct ev_mysql *)s;
+	struct loader *l = &e->ld;
+	int r;
+	if (!e->pending) {
+		jerr_set(err, "%s: no commit pending", s->name);
+		return STORE_ERROR;
+	}
+	e->pending = 0;
+	pthread_mutex_lock(&l->mu);
+	while (l->commits_done != l->commits_sent)
+		pthread_cond_wait(&l->space, &l->mu);
+	r = l->commit_rc;
+	if (r != STORE_OK)
+		*err = l->commit_err;
+	s->commit_dups = r == STORE_OK ? l->commit_dups : 0;
+	pthread_mutex_unlock(&l->mu);
+	return r;
+}
+
+static int ev_mysql_commit(struct evstore *s, struct jerr *err)
+{
+	int r = ev_mysql_commit_start(s, err);
+	if (r != STORE_OK) {
+		s->commit_dups = 0;
+		return r;
+	}
+	return ev_mysql_commit_wait(s, err);
 }
 
 static void ev_mysql_rollback(struct evstore *s)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	if (e->load)
-		ld_drain(e, 1, NULL);
+		ld_drop(e);
 	if (e->started)
 		mysql_rollback(e->db);
 	rowbuf_clear(&e->blk);
@@ -1172,6 +1273,7 @@ static void ev_mysql_rollback(struct evstore *s)
 		rowbuf_clear(&e->fill->b);
 	e->in_txn = e->started = 0;
 	e->late_dups = 0;
+	e->pending = 0;
 }
 
 /* Read the void ranges that end after seq `after` (the first LD_VOIDS of them). */
@@ -1364,6 +1466,8 @@ const struct evstore_ops evstore_mysql_ops = {
     .begin = ev_mysql_begin,
     .insert = ev_mysql_insert,
     .commit = ev_mysql_commit,
+    .commit_start = ev_mysql_commit_start,
+    .commit_wait = ev_mysql_commit_wait,
     .rollback = ev_mysql_rollback,
     .scan = ev_mysql_scan,
     .stats = ev_mysql_stats,
