@@ -33,7 +33,9 @@
  * concurrent writer stored in between, are reported by commit in commit_dups.
  *
  * Either way a transaction starts with the first rows sent, so it stays open
- * only while its rows travel.
+ * only while its rows travel. In the LOAD way the sender also commits it, at
+ * a marker commit_start queues behind the batch's rows, while the caller reads
+ * the next batch; commit_wait gives the outcome.
  *
  * Scan: seq values are taken at insert and become visible at commit, so seq
  * 100 may appear after 101. scan() reads past a missing seq only when the row
