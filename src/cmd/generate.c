@@ -247,7 +247,8 @@ static int gen_history(struct sink *s, struct rng *r, const struct gen_opts *g, 
 		}
 		for (int64_t i = 0; i < k; i++)
 			offs[i] = rng_range(r, 0, 3599999);
-		qsort(offs, (size_t)k, sizeof(int64_t), cmp_i64);
+		if (k > 1) /* an hour may have no events: offs is still NULL then */
+			qsort(offs, (size_t)k, sizeof(int64_t), cmp_i64);
 		for (int64_t i = 0; i < k && rc == 0; i++) {
 			struct event ev;
 			gen_event(r, start + h * 3600000 + offs[i], &ev);

@@ -52,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jobads/store.h"
 #include "mysql_util.h"
@@ -62,11 +63,12 @@
 #define BLOCK	   (1u << (INS_LEVELS - 1)) /* rows buffered before they are sent: 512 */
 #define INS_COLS   19
 
-#define LD_CHUNK 4096		 /* rows per LOAD DATA statement (and seq reservation) */
-#define LD_EARLY 128		 /* an idle sender takes a chunk once it holds this many rows */
-#define LD_QUEUE 2		 /* full chunks waiting for the sender */
-#define LD_NAME	 "jobads-events" /* the only "file" our local-infile handler serves */
-#define LD_VOIDS 1024		 /* void ranges read per scan */
+#define LD_CHUNK     4096 /* rows per LOAD DATA statement (and seq reservation) */
+#define LD_EARLY     128  /* an idle sender takes a chunk once it holds this many rows */
+#define LD_COMMIT_MS 3.0  /* a COMMIT's reply is read after a chunk sent this much later */
+#define LD_QUEUE     2	  /* full chunks waiting for the sender */
+#define LD_NAME	     "jobads-events" /* the only "file" our local-infile handler serves */
+#define LD_VOIDS     1024	     /* void ranges read per scan */
 
 struct pend {
 	char event_id[EV_UUID_LEN + 1];
@@ -97,6 +99,21 @@ struct chunk {
 };
 
 /*
+ * A connection and what ingest prepares on it. The LOAD way takes turns
+ * between two, a batch each, so that one commits while the next batch loads
+ * on the other (c[0] is the store's own connection, c[1] is opened when the
+ * first batch commits).
+ */
+struct conn {
+	MYSQL *db;
+	int started;	/* a transaction is open */
+	int committing; /* a COMMIT was sent, its reply not read yet */
+	double commit_at;
+	int64_t commit_dups;
+	MYSQL_STMT *ins[INS_LEVELS], *check, *reserve, *post, *voidins;
+};
+
+/*
  * The LOAD DATA sender: a thread started by the first chunk and kept until
  * close, so that a batch does not wait for a new thread to get going.
  */
@@ -116,13 +133,13 @@ struct loader {
 	int commit_rc;
 	struct jerr commit_err;
 	int64_t commit_dups;
+	int inflight;	 /* connections with a COMMIT in flight */
 	atomic_int idle; /* the sender waits for a chunk */
 	/* the chunk the local-infile handler is serving */
 	struct chunk *cur;
 	uint32_t next_row;
 	struct strbuf line;
 	size_t line_off;
-	MYSQL_STMT *reserve, *post, *voidins;
 };
 
 struct ev_mysql {
@@ -130,11 +147,12 @@ struct ev_mysql {
 	struct my_url url;
 	MYSQL *db;
 	int mariadb;
-	int load;	     /* ingest through LOAD DATA LOCAL */
-	int in_txn, started; /* started: the sender's, in the LOAD way */
-	int pending;	     /* commit_start called, commit_wait not yet */
-	MYSQL_STMT *ins[INS_LEVELS];
-	MYSQL_STMT *check, *scan, *maxseq, *voids;
+	int load;    /* ingest through LOAD DATA LOCAL */
+	int in_txn;  /* between begin and commit */
+	int pending; /* commit_start called, commit_wait not yet */
+	struct conn c[2];
+	struct conn *cur; /* the sender's: the connection of the batch it sends */
+	MYSQL_STMT *scan, *maxseq, *voids;
 	struct rowbuf blk;  /* the rows way: the block being filled */
 	struct chunk *fill; /* the LOAD way: the chunk being filled */
 	struct loader ld;
@@ -278,23 +296,35 @@ static void chunks_free(struct chunk *c)
 
 static void ld_stop(struct ev_mysql *e);
 
+/* Roll back what is open on k, close its statements, and its db if own_db. */
+static void conn_release(struct conn *k, int own_db)
+{
+	if (k->started && k->db)
+		mysql_rollback(k->db);
+	k->started = 0;
+	for (int i = 0; i < INS_LEVELS; i++)
+		close_stmt(&k->ins[i]);
+	close_stmt(&k->check);
+	close_stmt(&k->reserve);
+	close_stmt(&k->post);
+	close_stmt(&k->voidins);
+	if (own_db && k->db)
+		mysql_close(k->db);
+	if (own_db)
+		k->db = NULL;
+}
+
 static void ev_mysql_close(struct evstore *s)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	if (!e)
 		return;
 	ld_stop(e);
-	if (e->started && e->db)
-		mysql_rollback(e->db);
-	for (int i = 0; i < INS_LEVELS; i++)
-		close_stmt(&e->ins[i]);
-	close_stmt(&e->check);
+	conn_release(&e->c[1], 1);
+	conn_release(&e->c[0], 0); /* its db is e->db */
 	close_stmt(&e->scan);
 	close_stmt(&e->maxseq);
 	close_stmt(&e->voids);
-	close_stmt(&e->ld.reserve);
-	close_stmt(&e->ld.post);
-	close_stmt(&e->ld.voidins);
 	if (e->scan_bound)
 		my_cols_release(&e->scan_cols);
 	if (e->db)
@@ -322,6 +352,39 @@ static int ld_read(void *ptr, char *buf, unsigned int len);
 static void ld_end(void *ptr);
 static int ld_error(void *ptr, char *msg, unsigned int len);
 
+static int session_setup(struct ev_mysql *e, MYSQL *db, struct jerr *err)
+{
+	int r;
+	/* whatever file a server asks for, only ld_read answers, with our rows */
+	mysql_set_local_infile_handler(db, ld_init, ld_read, ld_end, ld_error, e);
+	/*
+	 * READ COMMITTED: the duplicate check of a later block sees what other
+	 * writers committed meanwhile, and inserts take no gap locks.
+	 */
+	r = my_exec(db, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", e->base.name,
+		    "setting up the session", err);
+	/* MySQL 8 caches information_schema.tables.AUTO_INCREMENT; read it live */
+	if (r == STORE_OK && !e->mariadb)
+		r = my_exec(db, "SET SESSION information_schema_stats_expiry = 0", e->base.name,
+			    "setting up the session", err);
+	return r;
+}
+
+/* The sender's connection for the next batch, connected on first use. */
+static int conn_ready(struct ev_mysql *e, struct conn *k, struct jerr *err)
+{
+	int mariadb, r;
+	if (k->db)
+		return STORE_OK;
+	r = my_connect(&e->url, e->base.name, STORE_OPEN_EXISTING, CLIENT_LOCAL_FILES, &k->db,
+		       &mariadb, err);
+	if (r == STORE_OK && (r = session_setup(e, k->db, err)) != STORE_OK) {
+		mysql_close(k->db);
+		k->db = NULL;
+	}
+	return r;
+}
+
 static int ev_mysql_open(const char *target, enum store_mode mode, struct evstore **out,
 			 struct jerr *err)
 {
@@ -340,19 +403,9 @@ static int ev_mysql_open(const char *target, enum store_mode mode, struct evstor
 		       &e->mariadb, err);
 	if (r != STORE_OK)
 		goto fail;
-	/* whatever file a server asks for, only ld_read answers, with our rows */
-	mysql_set_local_infile_handler(e->db, ld_init, ld_read, ld_end, ld_error, e);
-	/*
-	 * READ COMMITTED: the duplicate check of a later block sees what other
-	 * writers committed meanwhile, and inserts take no gap locks.
-	 */
-	r = my_exec(e->db, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", e->base.name,
-		    "setting up the session", err);
-	if (r != STORE_OK)
-		goto fail;
-	/* MySQL 8 caches information_schema.tables.AUTO_INCREMENT; read it live */
-	if (!e->mariadb && (r = my_exec(e->db, "SET SESSION information_schema_stats_expiry = 0",
-					e->base.name, "setting up the session", err)) != STORE_OK)
+	e->c[0].db = e->db;
+	e->cur = &e->c[0];
+	if ((r = session_setup(e, e->db, err)) != STORE_OK)
 		goto fail;
 	if ((r = my_schema_version(e->db, SQL_SCHEMA_VERSION, e->base.name, &version, err)) !=
 		STORE_OK ||
@@ -401,7 +454,7 @@ static int ev_mysql_begin(struct evstore *s, struct jerr *err)
 		atomic_store(&e->ld.idle, 1); /* no sender yet: the first chunk may go early */
 	e->in_txn = 1;
 	if (!e->load) {
-		e->started = 0;
+		e->c[0].started = 0;
 		e->late_dups = 0;
 	} /* else the sender's, and a batch may still be committing */
 	s->commit_dups = 0;
@@ -509,20 +562,20 @@ static void rowbuf_event(const struct rowbuf *b, uint32_t i, struct event *ev)
 #undef TEXT
 }
 
-static MYSQL_STMT *insert_stmt(struct ev_mysql *e, int level, struct jerr *err)
+static MYSQL_STMT *insert_stmt(struct ev_mysql *e, struct conn *k, int level, struct jerr *err)
 {
-	if (!e->ins[level]) {
+	if (!k->ins[level]) {
 		struct strbuf sb = {0};
 		unsigned rows = 1u << level;
 		strbuf_addf(&sb, "%s", SQL_INSERT_HEAD);
 		for (unsigned i = 0; i < rows; i++)
 			strbuf_addf(&sb, "%s%s", i ? "," : "", SQL_INSERT_ROW);
-		int r = my_prepare(e->db, sb.buf, &e->ins[level], e->base.name, err);
+		int r = my_prepare(k->db, sb.buf, &k->ins[level], e->base.name, err);
 		strbuf_release(&sb);
 		if (r != STORE_OK)
 			return NULL;
 	}
-	return e->ins[level];
+	return k->ins[level];
 }
 
 static int stmt_code(MYSQL_STMT *st)
@@ -531,19 +584,19 @@ static int stmt_code(MYSQL_STMT *st)
 }
 
 /* Mark the block's rows whose key is already stored. */
-static int check_stored(struct ev_mysql *e, struct jerr *err)
+static int check_stored(struct ev_mysql *e, struct conn *k, struct jerr *err)
 {
 	MYSQL_BIND p[BLOCK];
 	struct my_cols c;
 	struct rowbuf *b = &e->blk;
 	int r, f;
-	if (!e->check) {
+	if (!k->check) {
 		struct strbuf sb = {0};
 		strbuf_addf(&sb, "SELECT ts, event_id FROM tracking WHERE ts IN (");
 		for (unsigned i = 0; i < BLOCK; i++)
 			strbuf_addf(&sb, "%s?", i ? "," : "");
 		strbuf_addf(&sb, ")");
-		r = my_prepare(e->db, sb.buf, &e->check, e->base.name, err);
+		r = my_prepare(k->db, sb.buf, &k->check, e->base.name, err);
 		strbuf_release(&sb);
 		if (r != STORE_OK)
 			return r;
@@ -554,11 +607,11 @@ static int check_stored(struct ev_mysql *e, struct jerr *err)
 		e->check_ts[i] = b->rows[i < b->n ? i : 0].ts;
 		my_bind_i64(&p[i], &e->check_ts[i]);
 	}
-	if ((r = run(e, e->check, p, "checking for duplicates", err)) != STORE_OK)
+	if ((r = run(e, k->check, p, "checking for duplicates", err)) != STORE_OK)
 		return r;
-	if ((r = my_cols_bind(&c, e->check, "ls", e->base.name, err)) != STORE_OK)
+	if ((r = my_cols_bind(&c, k->check, "ls", e->base.name, err)) != STORE_OK)
 		return r;
-	while ((f = my_fetch(&c, e->check, e->base.name, "checking for duplicates", err)) > 0) {
+	while ((f = my_fetch(&c, k->check, e->base.name, "checking for duplicates", err)) > 0) {
 		if (c.len[1] != EV_UUID_LEN)
 			continue;
 		uint32_t h = key_hash(c.i[0], c.s[1]);
@@ -568,9 +621,9 @@ static int check_stored(struct ev_mysql *e, struct jerr *err)
 			e->late_dups++;
 		}
 	}
-	mysql_stmt_free_result(e->check);
+	mysql_stmt_free_result(k->check);
 	my_cols_release(&c);
-	return f < 0 ? stmt_code(e->check) : STORE_OK;
+	return f < 0 ? stmt_code(k->check) : STORE_OK;
 }
 
 static void bind_row(const struct rowbuf *b, MYSQL_BIND *bd, struct pend *p)
@@ -599,28 +652,28 @@ static void bind_row(const struct rowbuf *b, MYSQL_BIND *bd, struct pend *p)
 	my_bind_int(&bd[18], &p->day_of_week);
 }
 
-static int start_txn(struct ev_mysql *e, struct jerr *err)
+static int start_txn(struct ev_mysql *e, struct conn *k, struct jerr *err)
 {
 	int r;
-	if (e->started)
+	if (k->started)
 		return STORE_OK;
-	r = my_exec(e->db, "START TRANSACTION", e->base.name, "starting a transaction", err);
+	r = my_exec(k->db, "START TRANSACTION", e->base.name, "starting a transaction", err);
 	if (r == STORE_OK)
-		e->started = 1;
+		k->started = 1;
 	return r;
 }
 
 /* The rows way: send the block's rows: check which are stored, insert the others. */
-static int flush(struct ev_mysql *e, struct jerr *err)
+static int flush(struct ev_mysql *e, struct conn *k, struct jerr *err)
 {
 	struct rowbuf *b = &e->blk;
 	uint32_t idx[BLOCK], n = 0;
 	int r;
 	if (b->n == 0)
 		return STORE_OK;
-	if ((r = start_txn(e, err)) != STORE_OK)
+	if ((r = start_txn(e, k, err)) != STORE_OK)
 		return r;
-	if ((r = check_stored(e, err)) != STORE_OK)
+	if ((r = check_stored(e, k, err)) != STORE_OK)
 		return r;
 	for (uint32_t i = 0; i < b->n; i++)
 		if (!b->rows[i].dup)
@@ -629,13 +682,13 @@ static int flush(struct ev_mysql *e, struct jerr *err)
 	for (int level = INS_LEVELS - 1; level >= 0; level--) {
 		uint32_t rows = 1u << level;
 		while (n - done >= rows) {
-			MYSQL_STMT *st = insert_stmt(e, level, err);
+			MYSQL_STMT *st = insert_stmt(e, k, level, err);
 			if (!st)
-				return my_code_retryable(mysql_errno(e->db)) ? STORE_RETRY
+				return my_code_retryable(mysql_errno(k->db)) ? STORE_RETRY
 									     : STORE_ERROR;
 			memset(e->pb, 0, sizeof(*e->pb) * rows * INS_COLS);
-			for (uint32_t k = 0; k < rows; k++)
-				bind_row(b, e->pb + (size_t)k * INS_COLS, &b->rows[idx[done + k]]);
+			for (uint32_t j = 0; j < rows; j++)
+				bind_row(b, e->pb + (size_t)j * INS_COLS, &b->rows[idx[done + j]]);
 			if ((r = run(e, st, e->pb, "inserting events", err)) != STORE_OK)
 				return r;
 			/* a row another writer stored since the check is ignored: a duplicate */
@@ -813,20 +866,19 @@ static int ld_error(void *ptr, char *msg, unsigned int len)
 }
 
 /* Reserve c->b.n seqs for chunk c (sets c->base). */
-static int reserve_seq(struct ev_mysql *e, struct chunk *c, struct jerr *err)
+static int reserve_seq(struct ev_mysql *e, struct conn *k, struct chunk *c, struct jerr *err)
 {
-	struct loader *l = &e->ld;
 	MYSQL_BIND p[3];
 	int64_t n = c->b.n;
 	int r;
-	if (!l->reserve && (r = my_prepare(e->db, SQL_RESERVE, &l->reserve, e->base.name, err)))
+	if (!k->reserve && (r = my_prepare(k->db, SQL_RESERVE, &k->reserve, e->base.name, err)))
 		return r;
 	memset(p, 0, sizeof(p));
 	for (int i = 0; i < 3; i++)
 		my_bind_i64(&p[i], &n);
-	if ((r = run(e, l->reserve, p, "reserving seq values", err)) != STORE_OK)
+	if ((r = run(e, k->reserve, p, "reserving seq values", err)) != STORE_OK)
 		return r;
-	c->base = (int64_t)mysql_stmt_insert_id(l->reserve) - n - e->test_shift;
+	c->base = (int64_t)mysql_stmt_insert_id(k->reserve) - n - e->test_shift;
 	if (c->base < 1) {
 		jerr_set(err, "%s: reserving seq values: got %" PRId64, e->base.name, c->base);
 		return STORE_ERROR;
@@ -835,17 +887,16 @@ static int reserve_seq(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 }
 
 /* Record seqs from .. to as never to be used (in the batch's transaction). */
-static int add_void(struct ev_mysql *e, int64_t from, int64_t to, struct jerr *err)
+static int add_void(struct ev_mysql *e, struct conn *k, int64_t from, int64_t to, struct jerr *err)
 {
-	struct loader *l = &e->ld;
 	MYSQL_BIND p[2];
 	int r;
-	if (!l->voidins && (r = my_prepare(e->db, SQL_VOID_INS, &l->voidins, e->base.name, err)))
+	if (!k->voidins && (r = my_prepare(k->db, SQL_VOID_INS, &k->voidins, e->base.name, err)))
 		return r;
 	memset(p, 0, sizeof(p));
 	my_bind_i64(&p[0], &from);
 	my_bind_i64(&p[1], &to);
-	return run(e, l->voidins, p, "recording unused seq values", err);
+	return run(e, k->voidins, p, "recording unused seq values", err);
 }
 
 /*
@@ -854,24 +905,23 @@ static int add_void(struct ev_mysql *e, int64_t from, int64_t to, struct jerr *e
  * another writer's row goes in again the rows way, which checks and counts
  * duplicates itself.
  */
-static int post_check(struct ev_mysql *e, struct chunk *c, struct jerr *err)
+static int post_check(struct ev_mysql *e, struct conn *k, struct chunk *c, struct jerr *err)
 {
-	struct loader *l = &e->ld;
 	MYSQL_BIND p[2];
 	struct my_cols cols;
 	int64_t from = c->base, to = c->base + c->b.n - 1;
 	unsigned char *mark = xcalloc(c->b.n, 1); /* 0 missing, 1 ours, 2 another row */
 	int r, f;
-	if (!l->post && (r = my_prepare(e->db, SQL_POST, &l->post, e->base.name, err)))
+	if (!k->post && (r = my_prepare(k->db, SQL_POST, &k->post, e->base.name, err)))
 		goto out;
 	memset(p, 0, sizeof(p));
 	my_bind_i64(&p[0], &from);
 	my_bind_i64(&p[1], &to);
-	if ((r = run(e, l->post, p, "checking loaded events", err)) != STORE_OK)
+	if ((r = run(e, k->post, p, "checking loaded events", err)) != STORE_OK)
 		goto out;
-	if ((r = my_cols_bind(&cols, l->post, "lls", e->base.name, err)) != STORE_OK)
+	if ((r = my_cols_bind(&cols, k->post, "lls", e->base.name, err)) != STORE_OK)
 		goto out;
-	while ((f = my_fetch(&cols, l->post, e->base.name, "checking loaded events", err)) > 0) {
+	while ((f = my_fetch(&cols, k->post, e->base.name, "checking loaded events", err)) > 0) {
 		uint32_t i = (uint32_t)(cols.i[0] - from);
 		const struct pend *pr = &c->b.rows[i];
 		mark[i] = pr->ts == cols.i[1] && cols.len[2] == EV_UUID_LEN &&
@@ -879,10 +929,10 @@ static int post_check(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 			      ? 1
 			      : 2;
 	}
-	mysql_stmt_free_result(l->post);
+	mysql_stmt_free_result(k->post);
 	my_cols_release(&cols);
 	if (f < 0) {
-		r = stmt_code(l->post);
+		r = stmt_code(k->post);
 		goto out;
 	}
 	for (uint32_t i = 0; i < c->b.n && r == STORE_OK;) {
@@ -893,7 +943,7 @@ static int post_check(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 			while (j + 1 < c->b.n && mark[j + 1] == 0)
 				j++;
 			e->late_dups += j - i + 1;
-			r = add_void(e, from + i, from + j, err);
+			r = add_void(e, k, from + i, from + j, err);
 			i = j + 1;
 		} else {
 			struct event ev;
@@ -903,12 +953,12 @@ static int post_check(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 			if (dup) /* the same key twice in one chunk cannot be: insert() checked */
 				e->late_dups++;
 			if (e->blk.n == e->blk.cap)
-				r = flush(e, err);
+				r = flush(e, k, err);
 			i++;
 		}
 	}
 	if (r == STORE_OK)
-		r = flush(e, err);
+		r = flush(e, k, err);
 out:
 	free(mark);
 	return r;
@@ -918,13 +968,13 @@ out:
  * The server changed n values of chunk c as it loaded them (a column narrower
  * than jobads validates for, say): name the first one and its event.
  */
-static int changed_values(struct ev_mysql *e, const struct chunk *c, unsigned long n,
-			  struct jerr *err)
+static int changed_values(struct ev_mysql *e, struct conn *k, const struct chunk *c,
+			  unsigned long n, struct jerr *err)
 {
 	char msg[512] = "";
 	MYSQL_RES *res;
 	MYSQL_ROW row;
-	if (mysql_query(e->db, "SHOW WARNINGS") == 0 && (res = mysql_store_result(e->db))) {
+	if (mysql_query(k->db, "SHOW WARNINGS") == 0 && (res = mysql_store_result(k->db))) {
 		while ((row = mysql_fetch_row(res)))
 			if (row[1] && strcmp(row[1], "1062") != 0 && row[2]) { /* not a duplicate */
 				snprintf(msg, sizeof(msg), "%s", row[2]);
@@ -951,20 +1001,22 @@ static int changed_values(struct ev_mysql *e, const struct chunk *c, unsigned lo
 static int ld_send(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 {
 	struct loader *l = &e->ld;
+	struct conn *k = e->cur;
 	unsigned long records = 0, deleted = 0, skipped = 0, warnings = 0;
 	int r;
-	if ((r = start_txn(e, err)) != STORE_OK || (r = reserve_seq(e, c, err)) != STORE_OK)
+	if ((r = conn_ready(e, k, err)) != STORE_OK || (r = start_txn(e, k, err)) != STORE_OK ||
+	    (r = reserve_seq(e, k, c, err)) != STORE_OK)
 		return r;
 	l->cur = c;
 	l->next_row = 0;
 	strbuf_reset(&l->line);
 	l->line_off = 0;
-	if (mysql_real_query(e->db, SQL_LOAD, (unsigned long)strlen(SQL_LOAD)) != 0) {
+	if (mysql_real_query(k->db, SQL_LOAD, (unsigned long)strlen(SQL_LOAD)) != 0) {
 		l->cur = NULL;
-		return my_fail(e->db, e->base.name, "loading events", err);
+		return my_fail(k->db, e->base.name, "loading events", err);
 	}
 	l->cur = NULL;
-	const char *info = mysql_info(e->db);
+	const char *info = mysql_info(k->db);
 	if (!info || sscanf(info, "Records: %lu Deleted: %lu Skipped: %lu Warnings: %lu", &records,
 			    &deleted, &skipped, &warnings) != 4) {
 		jerr_set(err, "%s: loading events: unexpected reply '%s'", e->base.name,
@@ -978,8 +1030,8 @@ static int ld_send(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 	}
 	/* IGNORE turns any conversion into a warning: only skipped duplicates may warn */
 	if (warnings > skipped)
-		return changed_values(e, c, warnings - skipped, err);
-	return skipped ? post_check(e, c, err) : STORE_OK;
+		return changed_values(e, k, c, warnings - skipped, err);
+	return skipped ? post_check(e, k, c, err) : STORE_OK;
 }
 
 /* Give chunk c back to the pool (l->mu held). */
@@ -990,29 +1042,95 @@ static void ld_recycle(struct loader *l, struct chunk *c)
 	l->pool = c;
 }
 
+static double now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* Record the outcome of the oldest batch not yet done (l->mu held). */
+static void ld_outcome(struct loader *l, int r, const struct jerr *err, int64_t dups)
+{
+	l->commit_rc = r;
+	if (r != STORE_OK)
+		l->commit_err = *err;
+	l->commit_dups = r == STORE_OK ? dups : 0;
+	l->commits_done++;
+	pthread_cond_broadcast(&l->space);
+}
+
+/* Read the reply to the COMMIT in flight on k (l->mu held on entry and on return). */
+static void ld_resolve(struct ev_mysql *e, struct conn *k)
+{
+	struct loader *l = &e->ld;
+	struct jerr err = {0};
+	int r = STORE_OK;
+	pthread_mutex_unlock(&l->mu);
+	if (mysql_read_query_result(k->db) != 0) {
+		r = my_fail(k->db, e->base.name, "committing the batch", &err);
+		mysql_rollback(k->db);
+	}
+	pthread_mutex_lock(&l->mu);
+	k->committing = 0;
+	k->started = 0;
+	l->inflight--;
+	ld_outcome(l, r, &err, k->commit_dups);
+}
+
+/* Read every COMMIT reply still in flight, older batches first (l->mu held). */
+static void ld_resolve_all(struct ev_mysql *e)
+{
+	for (int i = 0; i < 2; i++)
+		if (e->c[i].committing && &e->c[i] != e->cur)
+			ld_resolve(e, &e->c[i]);
+	for (int i = 0; i < 2; i++)
+		if (e->c[i].committing)
+			ld_resolve(e, &e->c[i]);
+}
+
 /*
- * The sender's end of a batch (a commit marker, l->mu held on entry and on
- * return): COMMIT, or ROLLBACK if a chunk of it failed, and the outcome for
- * commit_wait. The next batch starts clean.
+ * The sender's end of a batch (a commit marker; l->mu held on entry and on
+ * return). The COMMIT goes out without waiting for its reply, and the next
+ * batch goes to the other connection meanwhile; the reply is read once that
+ * batch is under way (ld_main), or at the next marker, before this one's
+ * outcome is recorded, so that outcomes stay in batch order. A batch with a
+ * failed chunk is rolled back here.
  */
 static void ld_end_batch(struct ev_mysql *e)
 {
 	struct loader *l = &e->ld;
-	struct jerr err = {0};
+	struct conn *k = e->cur, *other = k == &e->c[0] ? &e->c[1] : &e->c[0];
+	struct jerr err = l->err;
 	int r = l->rc;
-	pthread_mutex_unlock(&l->mu);
-	if (r == STORE_OK && e->started && mysql_commit(e->db) != 0)
-		r = my_fail(e->db, e->base.name, "committing the batch", &err);
-	if (r != STORE_OK && e->started)
-		mysql_rollback(e->db);
-	pthread_mutex_lock(&l->mu);
-	e->started = 0;
-	l->commit_rc = r;
-	l->commit_err = l->rc != STORE_OK ? l->err : err;
-	l->commit_dups = r == STORE_OK ? e->late_dups : 0;
+	int64_t dups = e->late_dups;
+	if (other->committing)
+		ld_resolve(e, other);
 	e->late_dups = 0;
 	l->rc = STORE_OK;
-	l->commits_done++;
+	if (!k->started) { /* nothing sent in this batch, or its chunks were dropped */
+		ld_outcome(l, r, &err, dups);
+		return;
+	}
+	if (r == STORE_OK) {
+		pthread_mutex_unlock(&l->mu);
+		if (mysql_send_query(k->db, "COMMIT", 6) != 0)
+			r = my_fail(k->db, e->base.name, "committing the batch", &err);
+		pthread_mutex_lock(&l->mu);
+		if (r == STORE_OK) {
+			k->committing = 1;
+			k->commit_at = now_ms();
+			k->commit_dups = dups;
+			l->inflight++;
+			e->cur = other;
+			return;
+		}
+	}
+	pthread_mutex_unlock(&l->mu);
+	mysql_rollback(k->db);
+	pthread_mutex_lock(&l->mu);
+	k->started = 0;
+	ld_outcome(l, r, &err, 0);
 }
 
 static void *ld_main(void *arg)
@@ -1023,6 +1141,13 @@ static void *ld_main(void *arg)
 	mysql_thread_init();
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
+		if (!l->head && l->inflight) { /* idle: read the replies first */
+			l->busy = 1;
+			ld_resolve_all(e);
+			l->busy = 0;
+			pthread_cond_broadcast(&l->space);
+			continue;
+		}
 		while (!l->head && !l->quit) {
 			atomic_store(&l->idle, 1);
 			pthread_cond_wait(&l->work, &l->mu);
@@ -1047,6 +1172,10 @@ static void *ld_main(void *arg)
 				l->rc = r;
 				l->err = err;
 			}
+			/* the previous batch's COMMIT has had time: read its reply */
+			struct conn *o = e->cur == &e->c[0] ? &e->c[1] : &e->c[0];
+			if (o->committing && now_ms() - o->commit_at >= LD_COMMIT_MS)
+				ld_resolve(e, o);
 		} /* else the batch failed: its other chunks are dropped */
 		c->commit = 0;
 		ld_recycle(l, c);
@@ -1134,10 +1263,20 @@ static void ld_drop(struct ev_mysql *e)
 	}
 	l->tail = NULL;
 	l->queued = 0;
-	while (l->busy)
+	while (l->busy || l->inflight)
 		pthread_cond_wait(&l->space, &l->mu);
 	l->rc = STORE_OK;
 	pthread_mutex_unlock(&l->mu);
+}
+
+/* Roll back what is open on either connection (the sender idle). */
+static void rollback_conns(struct ev_mysql *e)
+{
+	for (int i = 0; i < 2; i++) {
+		if (e->c[i].started)
+			mysql_rollback(e->c[i].db);
+		e->c[i].started = 0;
+	}
 }
 
 /* Let the sender send what is queued (a batch's rows are never left half-sent), then stop it. */
@@ -1163,7 +1302,7 @@ static int ev_mysql_insert(struct evstore *s, const struct event *ev, int *dup, 
 	}
 	if (!e->load) {
 		rowbuf_add(&e->blk, ev, dup);
-		return e->blk.n == BLOCK ? flush(e, err) : STORE_OK;
+		return e->blk.n == BLOCK ? flush(e, &e->c[0], err) : STORE_OK;
 	}
 	struct rowbuf *b = &e->fill->b;
 	rowbuf_add(b, ev, dup);
@@ -1177,14 +1316,15 @@ static int ev_mysql_insert(struct evstore *s, const struct event *ev, int *dup, 
 /* The rows way: commit at once, keeping the outcome for commit_wait. */
 static int rows_commit(struct ev_mysql *e, struct jerr *err)
 {
-	int r = flush(e, err);
-	if (r == STORE_OK && e->started && mysql_commit(e->db) != 0)
-		r = my_fail(e->db, e->base.name, "committing the batch", err);
-	if (r != STORE_OK && e->started)
-		mysql_rollback(e->db);
+	struct conn *k = &e->c[0];
+	int r = flush(e, k, err);
+	if (r == STORE_OK && k->started && mysql_commit(k->db) != 0)
+		r = my_fail(k->db, e->base.name, "committing the batch", err);
+	if (r != STORE_OK && k->started)
+		mysql_rollback(k->db);
 	e->ld.commit_dups = r == STORE_OK ? e->late_dups : 0;
 	rowbuf_clear(&e->blk);
-	e->started = 0;
+	k->started = 0;
 	e->late_dups = 0;
 	return r;
 }
@@ -1211,9 +1351,7 @@ static int ev_mysql_commit_start(struct evstore *s, struct jerr *err)
 	}
 	if (e->fill->b.n && (r = ld_push(e, err)) != STORE_OK) {
 		ld_drop(e); /* the batch is lost: roll back what was sent */
-		if (e->started)
-			mysql_rollback(e->db);
-		e->started = 0;
+		rollback_conns(e);
 		e->late_dups = 0;
 		rowbuf_clear(&e->fill->b);
 		return r;
@@ -1268,12 +1406,11 @@ static void ev_mysql_rollback(struct evstore *s)
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	if (e->load)
 		ld_drop(e);
-	if (e->started)
-		mysql_rollback(e->db);
+	rollback_conns(e);
 	rowbuf_clear(&e->blk);
 	if (e->fill)
 		rowbuf_clear(&e->fill->b);
-	e->in_txn = e->started = 0;
+	e->in_txn = 0;
 	e->late_dups = 0;
 	e->pending = 0;
 }

@@ -28,6 +28,10 @@ jobads generate --count 500 --days 2 --output c.ndjson
 assert_eq "same seed, same output" "$(md5sum <a.ndjson)" "$(md5sum <b.ndjson)"
 assert_eq "no seed, other output" 0 "$(cmp -s a.ndjson c.ndjson && echo 1 || echo 0)"
 assert_eq "count" 500 "$(wc -l <a.ndjson)"
+# fewer events than hours: most hours get none (qsort was once handed a NULL for them,
+# which UBSan reports)
+assert_status "three events over two days" 0 jobads generate --count 3 --days 2 --seed 5 --output few.ndjson
+assert_eq "three written" 3 "$(wc -l <few.ndjson)"
 
 # the original's distributions
 jobads generate --count 20000 --seed 3 --quiet

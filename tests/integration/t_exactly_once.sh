@@ -41,9 +41,14 @@ JOBADS_EVENTS=$(ev_url a_e) JOBADS_ANALYTICS=$(an_url a_a) jobads ingest --quiet
 JOBADS_EVENTS=$(ev_url b_e) JOBADS_ANALYTICS=$(an_url b_a) jobads ingest --quiet "$WORK/same.csv" 2>/dev/null
 JOBADS_EVENTS=$(ev_url a_e) JOBADS_ANALYTICS=$(an_url a_a) jobads etl --quiet
 JOBADS_EVENTS=$(ev_url b_e) JOBADS_ANALYTICS=$(an_url b_a) jobads etl --quiet
+# Counts and money exactly; the four ratio sums (doubles) to 9 decimals: a store that
+# reads events in another order (Cassandra, by ingest-time bucket) may sum them in
+# another order and differ in the last bits.
+facts='SELECT hour_start, campaign_id, publisher_id, industry, location, device, records,
+  impressions, clicks, applies, cost_micros, quality_sum, ROUND(ctr_sum, 9), ROUND(cpc_sum, 9),
+  ROUND(cpa_sum, 9), ROUND(roi_sum, 9) FROM fact_hourly ORDER BY 1, 2, 3, 4, 5, 6'
 assert_eq "NDJSON and CSV of the same records give the same facts" \
-    "$(an_sql_at a_a 'SELECT * FROM fact_hourly ORDER BY 1,2,3,4,5,6' | md5sum)" \
-    "$(an_sql_at b_a 'SELECT * FROM fact_hourly ORDER BY 1,2,3,4,5,6' | md5sum)"
+    "$(an_sql_at a_a "$facts" | md5sum)" "$(an_sql_at b_a "$facts" | md5sum)"
 
 # rebuild recomputes the same aggregates from scratch
 before=$(an_sql 'SELECT SUM(records), SUM(clicks), SUM(cost_micros) FROM fact_hourly')
