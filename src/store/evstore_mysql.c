@@ -35,7 +35,9 @@
  * Either way a transaction starts with the first rows sent, so it stays open
  * only while its rows travel. In the LOAD way the sender also commits it, at
  * a marker commit_start queues behind the batch's rows, while the caller reads
- * the next batch; commit_wait gives the outcome.
+ * the next batch; commit_wait gives the outcome. Batches take turns on two
+ * connections, so that one's COMMIT (a log flush) overlaps the next one's
+ * load (ld_end_batch).
  *
  * Scan: seq values are taken at insert and become visible at commit, so seq
  * 100 may appear after 101. scan() reads past a missing seq only when the row
