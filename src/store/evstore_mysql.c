@@ -54,7 +54,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "jobads/store.h"
 #include "mysql_util.h"
@@ -65,12 +64,12 @@
 #define BLOCK	   (1u << (INS_LEVELS - 1)) /* rows buffered before they are sent: 512 */
 #define INS_COLS   19
 
-#define LD_CHUNK     4096 /* rows per LOAD DATA statement (and seq reservation) */
-#define LD_EARLY     128  /* an idle sender takes a chunk once it holds this many rows */
-#define LD_COMMIT_MS 3.0  /* a COMMIT's reply is read after a chunk sent this much later */
-#define LD_QUEUE     2	  /* full chunks waiting for the sender */
-#define LD_NAME	     "jobads-events" /* the only "file" our local-infile handler serves */
-#define LD_VOIDS     1024	     /* void ranges read per scan */
+#define LD_CHUNK    4096  /* rows per LOAD DATA statement (and seq reservation) */
+#define LD_EARLY    128	  /* an idle sender takes a chunk once it holds this many rows */
+#define LD_COMMIT_S 0.003 /* a COMMIT's reply is read after a chunk sent this much later */
+#define LD_QUEUE    2	  /* full chunks waiting for the sender */
+#define LD_NAME	    "jobads-events" /* the only "file" our local-infile handler serves */
+#define LD_VOIDS    1024	    /* void ranges read per scan */
 
 struct pend {
 	char event_id[EV_UUID_LEN + 1];
@@ -108,9 +107,9 @@ struct chunk {
  */
 struct conn {
 	MYSQL *db;
-	int started;	/* a transaction is open */
-	int committing; /* a COMMIT was sent, its reply not read yet */
-	double commit_at;
+	int started;	  /* a transaction is open */
+	int committing;	  /* a COMMIT was sent, its reply not read yet */
+	double commit_at; /* time_mono() */
 	int64_t commit_dups;
 	MYSQL_STMT *ins[INS_LEVELS], *check, *reserve, *post, *voidins;
 };
@@ -153,7 +152,7 @@ struct ev_mysql {
 	int in_txn;  /* between begin and commit */
 	int pending; /* commit_start called, commit_wait not yet */
 	struct conn c[2];
-	struct conn *cur; /* the sender's: the connection of the batch it sends */
+	struct conn *sconn; /* the sender's: the connection of the batch it sends */
 	MYSQL_STMT *scan, *maxseq, *voids;
 	struct rowbuf blk;  /* the rows way: the block being filled */
 	struct chunk *fill; /* the LOAD way: the chunk being filled */
@@ -406,7 +405,7 @@ static int ev_mysql_open(const char *target, enum store_mode mode, struct evstor
 	if (r != STORE_OK)
 		goto fail;
 	e->c[0].db = e->db;
-	e->cur = &e->c[0];
+	e->sconn = &e->c[0];
 	if ((r = session_setup(e, e->db, err)) != STORE_OK)
 		goto fail;
 	if ((r = my_schema_version(e->db, SQL_SCHEMA_VERSION, e->base.name, &version, err)) !=
@@ -1003,7 +1002,7 @@ static int changed_values(struct ev_mysql *e, struct conn *k, const struct chunk
 static int ld_send(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 {
 	struct loader *l = &e->ld;
-	struct conn *k = e->cur;
+	struct conn *k = e->sconn;
 	unsigned long records = 0, deleted = 0, skipped = 0, warnings = 0;
 	int r;
 	if ((r = conn_ready(e, k, err)) != STORE_OK || (r = start_txn(e, k, err)) != STORE_OK ||
@@ -1044,13 +1043,6 @@ static void ld_recycle(struct loader *l, struct chunk *c)
 	l->pool = c;
 }
 
-static double now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
 /* Record the outcome of the oldest batch not yet done (l->mu held). */
 static void ld_outcome(struct loader *l, int r, const struct jerr *err, int64_t dups)
 {
@@ -1084,7 +1076,7 @@ static void ld_resolve(struct ev_mysql *e, struct conn *k)
 static void ld_resolve_all(struct ev_mysql *e)
 {
 	for (int i = 0; i < 2; i++)
-		if (e->c[i].committing && &e->c[i] != e->cur)
+		if (e->c[i].committing && &e->c[i] != e->sconn)
 			ld_resolve(e, &e->c[i]);
 	for (int i = 0; i < 2; i++)
 		if (e->c[i].committing)
@@ -1102,7 +1094,7 @@ static void ld_resolve_all(struct ev_mysql *e)
 static void ld_end_batch(struct ev_mysql *e)
 {
 	struct loader *l = &e->ld;
-	struct conn *k = e->cur, *other = k == &e->c[0] ? &e->c[1] : &e->c[0];
+	struct conn *k = e->sconn, *other = k == &e->c[0] ? &e->c[1] : &e->c[0];
 	struct jerr err = l->err;
 	int r = l->rc;
 	int64_t dups = e->late_dups;
@@ -1121,10 +1113,10 @@ static void ld_end_batch(struct ev_mysql *e)
 		pthread_mutex_lock(&l->mu);
 		if (r == STORE_OK) {
 			k->committing = 1;
-			k->commit_at = now_ms();
+			k->commit_at = time_mono();
 			k->commit_dups = dups;
 			l->inflight++;
-			e->cur = other;
+			e->sconn = other;
 			return;
 		}
 	}
@@ -1175,8 +1167,8 @@ static void *ld_main(void *arg)
 				l->err = err;
 			}
 			/* the previous batch's COMMIT has had time: read its reply */
-			struct conn *o = e->cur == &e->c[0] ? &e->c[1] : &e->c[0];
-			if (o->committing && now_ms() - o->commit_at >= LD_COMMIT_MS)
+			struct conn *o = e->sconn == &e->c[0] ? &e->c[1] : &e->c[0];
+			if (o->committing && time_mono() - o->commit_at >= LD_COMMIT_S)
 				ld_resolve(e, o);
 		} /* else the batch failed: its other chunks are dropped */
 		c->commit = 0;
