@@ -761,60 +761,51 @@ static void put_text(struct strbuf *sb, const char *s, size_t n)
 	strbuf_add(sb, s + start, n - start);
 }
 
+/* A field and its tab: an integer, or text (NULL as \N). */
+static void field_i64(struct strbuf *sb, int64_t v)
+{
+	put_i64(sb, v);
+	strbuf_add(sb, "\t", 1);
+}
+
+static void field_text(struct strbuf *sb, const char *s, size_t n, int null)
+{
+	if (null)
+		strbuf_add(sb, "\\N", 2);
+	else
+		put_text(sb, s, n);
+	strbuf_add(sb, "\t", 1);
+}
+
 /* One line of the chunk: seq, then the columns of INS_COLS_SQL. */
 static void put_row(struct strbuf *sb, const struct chunk *c, uint32_t i)
 {
 	const struct pend *p = &c->b.rows[i];
 	const char *a = c->b.arena.buf;
-	put_i64(sb, c->base + i);
-	strbuf_add(sb, "\t", 1);
-	strbuf_add(sb, p->event_id, EV_UUID_LEN);
-	strbuf_add(sb, "\t", 1);
-	put_i64(sb, p->ts);
-	strbuf_add(sb, "\t", 1);
-	put_i64(sb, p->publisher_id);
-	strbuf_add(sb, "\t", 1);
-	put_text(sb, a + p->off[0], p->len[1]);
-	strbuf_add(sb, "\t", 1);
-	if (p->null_traffic)
-		strbuf_add(sb, "\\N", 2);
-	else
-		put_text(sb, a + p->off[1], p->len[2]);
-	strbuf_add(sb, "\t", 1);
-	if (p->null_quality)
-		strbuf_add(sb, "\\N", 2);
-	else
-		put_text(sb, a + p->off[2], p->len[3]);
-	strbuf_add(sb, "\t", 1);
+	field_i64(sb, c->base + i);
+	field_text(sb, p->event_id, EV_UUID_LEN, 0);
+	field_i64(sb, p->ts);
+	field_i64(sb, p->publisher_id);
+	field_text(sb, a + p->off[0], p->len[1], 0);
+	field_text(sb, a + p->off[1], p->len[2], p->null_traffic);
+	field_text(sb, a + p->off[2], p->len[3], p->null_quality);
 	if (p->null_bid)
-		strbuf_add(sb, "\\N", 2);
+		field_text(sb, NULL, 0, 1);
 	else
-		put_i64(sb, p->bid);
-	strbuf_add(sb, "\t", 1);
-	put_i64(sb, p->job_id);
-	strbuf_add(sb, "\t", 1);
-	put_i64(sb, p->campaign_id);
-	strbuf_add(sb, "\t", 1);
-	put_text(sb, a + p->off[3], p->len[4]);
-	strbuf_add(sb, "\t", 1);
-	put_text(sb, a + p->off[4], p->len[5]);
-	strbuf_add(sb, "\t", 1);
-	put_i64(sb, p->impressions);
-	strbuf_add(sb, "\t", 1);
-	put_i64(sb, p->clicks);
-	strbuf_add(sb, "\t", 1);
-	put_i64(sb, p->apply_count);
-	strbuf_add(sb, "\t", 1);
-	put_i64(sb, p->cost_micros);
-	strbuf_add(sb, "\t", 1);
-	put_i64(sb, p->quality_score);
-	strbuf_add(sb, "\t", 1);
-	put_text(sb, a + p->doff, p->len[6]);
-	strbuf_add(sb, "\t", 1);
-	put_i64(sb, p->hour);
-	strbuf_add(sb, "\t", 1);
-	put_i64(sb, p->day_of_week);
-	strbuf_add(sb, "\n", 1);
+		field_i64(sb, p->bid);
+	field_i64(sb, p->job_id);
+	field_i64(sb, p->campaign_id);
+	field_text(sb, a + p->off[3], p->len[4], 0);
+	field_text(sb, a + p->off[4], p->len[5], 0);
+	field_i64(sb, p->impressions);
+	field_i64(sb, p->clicks);
+	field_i64(sb, p->apply_count);
+	field_i64(sb, p->cost_micros);
+	field_i64(sb, p->quality_score);
+	field_text(sb, a + p->doff, p->len[6], 0);
+	field_i64(sb, p->hour);
+	field_i64(sb, p->day_of_week);
+	sb->buf[sb->len - 1] = '\n'; /* the last field's tab ends the line */
 }
 
 static int ld_init(void **ptr, const char *filename, void *userdata)
