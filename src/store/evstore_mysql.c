@@ -123,9 +123,9 @@ struct loader {
 	int running, quit;
 	pthread_mutex_t mu;
 	pthread_cond_t work, space;
-	struct chunk *head, *tail; /* queued full chunks */
+	struct chunk *head, *tail; /* queued chunks and commit markers */
 	int queued;
-	int busy;	    /* the sender is sending a chunk */
+	int busy;	    /* the sender is at work: a chunk, a COMMIT or its reply */
 	struct chunk *pool; /* free chunks */
 	int rc;		    /* the batch's first failure (STORE_*); its other chunks are dropped */
 	struct jerr err;
