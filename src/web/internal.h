@@ -84,6 +84,8 @@ struct web_server {
 	struct mg_context *ctx;
 	struct web_opts o;
 	char *listen, *events, *analytics, *ingest_token, *admin_token;
+	char *listen_host;   /* the host part of --listen, a name Host may carry */
+	char **allowed_host; /* --allowed-host, NULL-terminated */
 	int port;
 	char owner[160];
 	struct store_pool an_pool, ev_pool;
@@ -122,6 +124,13 @@ int pool_an_get(struct web_server *w, struct anstore **out, struct jerr *err);
 void pool_an_put(struct web_server *w, struct anstore *as, int bad);
 int pool_ev_get(struct web_server *w, struct evstore **out, struct jerr *err);
 void pool_ev_put(struct web_server *w, struct evstore *evs, int bad);
+
+/*
+ * Read the request body into sb (grown as bytes arrive) within the body
+ * deadline and minimum rate; 0, or the status already replied with (413 over
+ * --max-body, 408 too slow, 400 cut off).
+ */
+int web_read_body(struct req *r, struct strbuf *sb);
 
 /* The bearer token of the request, or NULL; *n its length. */
 const char *bearer_token(struct req *r, size_t *n);
