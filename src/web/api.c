@@ -8,6 +8,7 @@
  * page's rows become JSON, written one at a time into one buffer. 40,000
  * campaigns as one JSON tree had cost ~100 MB per request.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,6 +334,10 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 		if (claim == QCACHE_LOOK_AGAIN)
 			text = qcache_get(&r->w->cache, key.buf, cursor, run, len);
 	}
+	int slot = q == STORE_OK && !text;
+	if (slot)
+		while (sem_wait(&r->w->query_slots) != 0 && errno == EINTR)
+			;
 	if (q == STORE_OK && !text && paged) {
 		text = page_json(as, dim, p, len, &q, &err);
 		if (text)
@@ -351,6 +356,8 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 		}
 		json_decref(c.arr);
 	}
+	if (slot)
+		sem_post(&r->w->query_slots);
 	if (claim == QCACHE_CLAIMED)
 		qcache_unclaim(&r->w->cache, key.buf, cursor, run);
 	pool_an_put(r->w, as, q != STORE_OK);

@@ -8,6 +8,7 @@
 #include <civetweb.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 
 #include "jobads/web.h"
@@ -90,6 +91,10 @@ struct web_server {
 	char owner[160];
 	struct store_pool an_pool, ev_pool;
 	struct qcache cache;
+	/* Store queries computing an answer at once (query_text): each holds its groups
+	 * in memory, so the count, not --threads, bounds the server's peak memory. */
+	sem_t query_slots;
+	int n_query_slots;
 	/* metrics */
 	atomic_uint_least64_t http[R__COUNT][600];
 	atomic_uint_least64_t ev_accepted, ev_duplicate, ev_rejected, ev_batches;
