@@ -15,6 +15,7 @@
  * come from this server's own pages when a browser says where it comes from
  * (Origin: cross-site requests).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -22,6 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -583,6 +588,40 @@ static int on_log(const struct mg_connection *c, const char *msg)
 	return 1;
 }
 
+/*
+ * A connection that sends nothing must not hold a worker, and civetweb gives
+ * each accepted connection one until its request head arrives. With
+ * TCP_DEFER_ACCEPT the kernel keeps a connection from accept() until its first
+ * bytes come, so idle sockets wait in the listen queue (listen_backlog), not
+ * in a worker; one that sends nothing for about a minute is dropped there (60 s
+ * outlasts the kernel's SYN-ACK retries). Without it 400 idle connections kept
+ * /api/health from answering for 10 s; with a 5 s deferral they still came in
+ * bursts. civetweb has no hook for its listening sockets, so they are found
+ * among this process's descriptors: those listening on our port.
+ */
+static void defer_accept(int port)
+{
+	struct rlimit rl;
+	int max = 4096, secs = 60;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)max)
+		max = (int)rl.rlim_cur;
+	for (int fd = 0; fd < max; fd++) {
+		int on = 0, p = -1;
+		socklen_t len = sizeof(on);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0 || !on ||
+		    getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+			continue;
+		if (ss.ss_family == AF_INET)
+			p = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			p = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		if (p == port)
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
+	}
+}
+
 int web_start(const struct web_opts *o, struct web_server **out, struct jerr *err)
 {
 	struct web_server *w = xcalloc(1, sizeof(*w));
@@ -655,7 +694,10 @@ int web_start(const struct web_opts *o, struct web_server **out, struct jerr *er
 			      "keep_alive_timeout_ms", timeout,
 			      /* a reply goes out in two writes (head, body): without this,
 				 Nagle holds the second until the client's delayed ACK, 40 ms */
-			      "tcp_nodelay", "1", NULL};
+			      "tcp_nodelay", "1",
+			      /* idle connections wait here (defer_accept); the kernel caps it
+				 at net.core.somaxconn */
+			      "listen_backlog", "4096", NULL};
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = on_log;
@@ -678,6 +720,8 @@ int web_start(const struct web_opts *o, struct web_server **out, struct jerr *er
 	struct mg_server_port ports[4];
 	int np = mg_get_server_ports(w->ctx, 4, ports);
 	w->port = np > 0 ? ports[0].port : 0;
+	if (w->port > 0)
+		defer_accept(w->port);
 	*out = w;
 	return STORE_OK;
 }

@@ -92,7 +92,7 @@ T0 = time.monotonic()
 probe = threading.Thread(target=prober, daemon=True)
 probe.start()
 
-# ---- idle connections beyond the worker count, reopened as the server drops them ----
+# ---- idle connections, four times the worker count, reopened if the server drops them ----
 stop_idle = threading.Event()
 
 
@@ -111,9 +111,7 @@ def idle_holder():
         s.close()
 
 
-# half as many again as there are workers: each holds one for header_timeout and
-# is back in the queue at once, so the probes queue behind at most THREADS / 2
-idle = [threading.Thread(target=idle_holder, daemon=True) for _ in range(THREADS + THREADS // 2)]
+idle = [threading.Thread(target=idle_holder, daemon=True) for _ in range(4 * THREADS)]
 for t in idle:
     t.start()
 time.sleep(4)
@@ -121,7 +119,9 @@ stop_idle.set()
 for t in idle:
     t.join(10)
 
-# ---- headers a byte at a time (slowloris) beyond the worker count ----
+# ---- headers a byte at a time (slowloris) beyond the worker count: these hold a
+# worker for header_timeout each, so half as many again as there are workers
+# delay the probes by at most one header_timeout ----
 def slow_headers():
     s = socket.create_connection((HOST, PORT), timeout=10)
     t0 = time.monotonic()
