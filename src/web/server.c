@@ -56,8 +56,8 @@ void web_opts_init(struct web_opts *o)
 	o->listen = WEB_DEFAULT_LISTEN;
 	o->max_body = WEB_DEFAULT_MAX_BODY;
 	o->threads = 64;
-	/* a real client sends its head with the connection's first packet; 500 ms lets
-	 * idle connections beyond the worker count delay others by at most that */
+	/* a real client sends its head with the connection's first packet; a worker
+	 * held by a head sent a byte at a time is free again within 500 ms */
 	o->header_timeout_ms = 500;
 	o->request_timeout_ms = 30000;
 	/* 16 KiB/s: a batch of 1000 events (~300 KB) over a slow uplink still passes */
@@ -482,8 +482,7 @@ static int dispatch(struct req *r, enum route_id *id)
 		*id = R_EVENTS;
 		if (method_is(r, "POST") &&
 		    !web_body_type_ok(mg_get_header(r->c, "Content-Type"))) {
-			/* a cross-site form or text/plain POST needs no CORS preflight; JSON does
-			 */
+			/* a cross-site form or text/plain post needs no preflight; JSON does */
 			mg_disable_keep_alive(r->c);
 			return reply_error(r, 415,
 					   "Content-Type: want application/json or "
