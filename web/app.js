@@ -3,6 +3,11 @@
  * original Grafana panels plus KPI tiles, a heatmap, a sortable campaign table
  * and the pipeline strip. Plain browser JavaScript, no build step; ECharts is
  * embedded in the binary and served from /assets.
+ *
+ * Every text from the data (names of devices, industries, publishers) reaches
+ * the page as text: textContent in the DOM, esc() in ECharts tooltips, which
+ * are HTML. The grouped routes answer pages: the campaign table shows the top
+ * TABLE_ROWS in the order the server sorted them.
  */
 "use strict";
 (function () {
@@ -20,9 +25,12 @@
     pct: (v) => (v == null ? "–" : pct.format(v)),
   };
   const KPI_TYPES = { spend: "money", ctr: "pct", cpc: "money", cpa: "money", apply_rate: "pct" };
+  const TABLE_ROWS = 100;
+  const HTML_ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  /* text into HTML (ECharts tooltip formatters return HTML) */
+  const esc = (v) => String(v).replace(/[&<>"']/g, (c) => HTML_ESC[c]);
 
   const charts = {};
-  let tableRows = [];
   let sortKey = "spend", sortDir = -1;
   let refreshTimer = null;
   let generation = 0;
@@ -125,7 +133,7 @@
 
   function drawDevices(rows) {
     chart("devices").setOption({
-      tooltip: { trigger: "item", formatter: (p) => `${p.name}: ${nf.format(p.value)} clicks (${p.percent}%)` },
+      tooltip: { trigger: "item", formatter: (p) => `${esc(p.name)}: ${esc(nf.format(p.value))} clicks (${esc(p.percent)}%)` },
       legend: { bottom: 0 },
       series: [{ type: "pie", radius: ["35%", "70%"], data: rows.map((r) => ({ name: r.device, value: r.clicks })) }],
     }, true);
@@ -177,7 +185,7 @@
     const data = cells.map((c) => [c.hour, c.weekday - 1, c.clicks]);
     const max = cells.reduce((m, c) => Math.max(m, c.clicks), 0);
     chart("heatmap").setOption({
-      tooltip: { formatter: (p) => `${WEEKDAYS[p.value[1]]} ${String(p.value[0]).padStart(2, "0")}:00 UTC: ${nf.format(p.value[2])} clicks` },
+      tooltip: { formatter: (p) => esc(`${WEEKDAYS[p.value[1]]} ${String(p.value[0]).padStart(2, "0")}:00 UTC: ${nf.format(p.value[2])} clicks`) },
       grid: { left: 40, right: 10, top: 10, bottom: 60 },
       xAxis: { type: "category", data: [...Array(24).keys()].map((h) => String(h).padStart(2, "0")), splitArea: { show: true } },
       yAxis: { type: "category", data: WEEKDAYS, inverse: true, splitArea: { show: true } },
@@ -187,14 +195,16 @@
     markPanel("heatmap", cells.length);
   }
 
-  function drawTable() {
-    const rows = tableRows.slice().sort((a, b) => {
-      const x = a[sortKey], y = b[sortKey];
-      if (x == null && y == null) return 0;
-      if (x == null) return 1;
-      if (y == null) return -1;
-      return (x < y ? -1 : x > y ? 1 : 0) * sortDir;
-    });
+  /* The campaign table's query: the server sorts and cuts (a store may hold 40,000 campaigns). */
+  function tableQuery() {
+    return query({ sort: (sortDir < 0 ? "-" : "") + sortKey, limit: TABLE_ROWS });
+  }
+
+  function drawTable(page) {
+    const rows = page.rows;
+    const table = $("#campaign-table");
+    table.dataset.sort = page.sort;
+    $("#campaign-count").textContent = page.total > rows.length ? `top ${nf.format(rows.length)} of ${nf.format(page.total)}` : "";
     const heads = $$("#campaign-table th");
     for (const th of heads) th.className = th.dataset.key === sortKey ? (sortDir > 0 ? "asc" : "desc") : "";
     const tbody = $("#campaign-table tbody");
@@ -236,8 +246,15 @@
     }
   }
 
+  async function loadTable() {
+    const g = generation;
+    const page = await api("/api/campaigns" + tableQuery());
+    if (g === generation) drawTable(page);
+  }
+
   async function loadFilters() {
-    const [c, p, i, d] = await Promise.all(["/api/campaigns", "/api/publishers", "/api/industries", "/api/devices"].map(api));
+    const [c, p, i, d] = await Promise.all(["/api/campaigns?sort=campaign_id&limit=1000", "/api/publishers?sort=publisher_name&limit=1000",
+      "/api/industries?sort=industry&limit=1000", "/api/devices?sort=device&limit=1000"].map(api));
     fillSelect("f-campaign", c.rows, "campaign_id", (r) => String(r.campaign_id));
     fillSelect("f-publisher", p.rows, "publisher_id", (r) => r.publisher_name || "#" + r.publisher_id);
     fillSelect("f-industry", i.rows, "industry", (r) => r.industry);
@@ -250,7 +267,7 @@
     setStatus("loading…");
     try {
       const [kpis, camps, pubs, inds, devs, heat, daily, clicks, health] = await Promise.all([
-        api("/api/kpis" + q), api("/api/campaigns" + q), api("/api/publishers" + q), api("/api/industries" + q),
+        api("/api/kpis" + q), api("/api/campaigns" + tableQuery()), api("/api/publishers" + query({ sort: "-clicks", limit: 30 })), api("/api/industries" + q),
         api("/api/devices" + q), api("/api/heatmap" + q), api("/api/timeseries" + query({ interval: "day" })),
         api("/api/timeseries" + query({ interval: "hour", metric: "clicks" })), api("/api/health"),
       ]);
@@ -263,8 +280,7 @@
       drawClicks(clicks.points);
       drawPublishers(pubs.rows);
       drawHeatmap(heat.cells);
-      tableRows = camps.rows;
-      drawTable();
+      drawTable(camps);
       drawPipeline(health);
       document.body.dataset.loaded = String(g);
       const r = kpis.range;
@@ -297,7 +313,7 @@
       th.addEventListener("click", () => {
         sortDir = sortKey === th.dataset.key ? -sortDir : -1;
         sortKey = th.dataset.key;
-        drawTable();
+        loadTable().catch((e) => setStatus("Could not load the campaigns: " + e.message, true));
       });
     window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
     loadFilters().catch((e) => setStatus("Could not load the filters: " + e.message, true));

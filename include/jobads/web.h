@@ -18,8 +18,9 @@
 #include "jobads/store.h"
 #include "jobads/util.h"
 
-#define WEB_DEFAULT_LISTEN   "127.0.0.1:8080"
-#define WEB_DEFAULT_MAX_BODY (8u << 20) /* bytes in one POST /api/events */
+#define WEB_DEFAULT_LISTEN    "127.0.0.1:8080"
+#define WEB_DEFAULT_MAX_BODY  (8u << 20) /* bytes in one POST /api/events */
+#define WEB_MAX_ALLOWED_HOSTS 32
 
 struct web_opts {
 	const char *listen;		   /* HOST:PORT; port 0 picks a free one */
@@ -28,12 +29,22 @@ struct web_opts {
 	const char *admin_token;	   /* NULL: POST /api/runs is disabled (403) */
 	size_t max_body;		   /* bytes; larger bodies get 413 */
 	int threads;			   /* worker threads (one per open connection) */
-	int request_timeout_ms;		   /* a client slower than this is cut off */
+	int header_timeout_ms;		   /* see web_opts_init */
+	int request_timeout_ms;		   /* a body must arrive whole within this */
+	size_t min_body_rate;		   /* bytes/s a body must average after 1 s */
+	const char *const *allowed_hosts;  /* names a proxy may send as Host (NULL-ended) */
 	size_t chunk;			   /* ETL chunk for POST /api/runs */
 	size_t cache_bytes;		   /* answers kept for repeated queries (0: none) */
 	const volatile sig_atomic_t *stop; /* set to stop a run in flight between chunks */
 };
 
+/*
+ * Defaults. header_timeout_ms bounds how long a connection may hold a worker
+ * without a whole request head: a new connection's headers, an idle keep-alive
+ * connection, and also any one stall of a reply's writes (civetweb has one
+ * timeout for all three). Short, because every connection holds one of the
+ * `threads` workers while it waits.
+ */
 void web_opts_init(struct web_opts *o);
 
 struct web_server;
@@ -64,6 +75,20 @@ enum {
 	AP_INTERVAL = 1u << 2, /* interval=hour|day */
 	AP_METRIC = 1u << 3,   /* metric=clicks|... */
 	AP_LIMIT = 1u << 4,    /* limit=1..1000 */
+	AP_PAGE = 1u << 5,     /* limit, offset, sort=[-]FIELD (grouped routes) */
+};
+
+#define API_PAGE_DEFAULT 100  /* rows of a grouped route when no limit is given */
+#define API_PAGE_MAX	 1000 /* the most rows one page may have */
+#define API_OFFSET_MAX	 100000000
+
+/* Fields a grouped route may be sorted by, after the metrics (api_metric_names). */
+enum api_sort_key {
+	API_SORT_CAMPAIGN = 100,
+	API_SORT_PUBLISHER_ID,
+	API_SORT_PUBLISHER_NAME,
+	API_SORT_INDUSTRY,
+	API_SORT_DEVICE,
 };
 
 struct api_params {
@@ -72,6 +97,9 @@ struct api_params {
 	enum api_interval interval;
 	int metric; /* index into api_metric_names, -1: none given */
 	int limit;  /* 0: not given */
+	int64_t offset;
+	int sort;      /* index into api_metric_names, an api_sort_key, or -1: not given */
+	int sort_desc; /* "-FIELD" */
 };
 
 /* Metric names /api/timeseries accepts, NULL-terminated. */
@@ -84,6 +112,27 @@ extern const char *const api_metric_names[];
  */
 int api_params_parse(const char *qs, size_t n, unsigned allowed, int64_t now_ms,
 		     struct api_params *p, char *why, size_t whylen);
+
+/* ---- who may ask (src/web/params.c) ---- */
+
+/*
+ * Host header check against DNS rebinding: 1 when host (the header's value)
+ * names this server: an IP address literal, a loopback name, listen_host, or
+ * one of allowed (NULL-terminated, case-insensitive, matched without the port).
+ * A rebinding attack needs a name the attacker controls, so IP literals pass.
+ */
+int web_host_allowed(const char *host, const char *listen_host, const char *const *allowed);
+
+/*
+ * Origin header check against cross-site requests: 1 when origin is
+ * "http(s)://AUTHORITY" with AUTHORITY equal to the request's host (same
+ * origin, default ports normalised) or with a host in allowed (a proxy's public
+ * name). "null" and anything malformed are refused.
+ */
+int web_origin_allowed(const char *origin, const char *host, const char *const *allowed);
+
+/* 1 when a POST body's Content-Type is JSON or NDJSON (parameters such as charset allowed). */
+int web_body_type_ok(const char *content_type);
 
 /* ---- request bodies of POST /api/events (src/web/body.c) ---- */
 

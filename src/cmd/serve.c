@@ -110,6 +110,19 @@ int serve_run(const struct common_opts *co, struct web_opts *wo, int64_t etl_eve
 	return EXIT_OK;
 }
 
+/* "500ms", "2s", "1m": milliseconds. */
+static int parse_ms(const char *s, int64_t *ms)
+{
+	size_t n = strlen(s);
+	int64_t v;
+	if (n > 2 && strcmp(s + n - 2, "ms") == 0)
+		return parse_int64(s, n - 2, 0, INT32_MAX, ms);
+	if (parse_duration(s, &v) || v > INT32_MAX / 1000)
+		return -1;
+	*ms = v * 1000;
+	return 0;
+}
+
 /* "8M", "512k", "1000000": bytes. */
 static int parse_size(const char *s, size_t *out)
 {
@@ -136,7 +149,10 @@ int cmd_serve(int argc, char **argv)
 		O_TIMEOUT,
 		O_ETL_EVERY,
 		O_CHUNK,
-		O_CACHE
+		O_CACHE,
+		O_HEADER_TIMEOUT,
+		O_MIN_RATE,
+		O_ALLOWED_HOST
 	};
 	static const struct option longopts[] = {
 	    COMMON_LONGOPTS,
@@ -149,8 +165,13 @@ int cmd_serve(int argc, char **argv)
 	    {"etl-every", required_argument, NULL, O_ETL_EVERY},
 	    {"chunk", required_argument, NULL, O_CHUNK},
 	    {"cache-mb", required_argument, NULL, O_CACHE},
+	    {"header-timeout", required_argument, NULL, O_HEADER_TIMEOUT},
+	    {"min-body-rate", required_argument, NULL, O_MIN_RATE},
+	    {"allowed-host", required_argument, NULL, O_ALLOWED_HOST},
 	    {NULL, 0, NULL, 0},
 	};
+	const char *hosts[WEB_MAX_ALLOWED_HOSTS + 1] = {NULL}; /* NULL-terminated */
+	int n_hosts = 0;
 	struct common_opts co;
 	struct web_opts wo;
 	int64_t v, every = 0;
@@ -219,6 +240,34 @@ int cmd_serve(int argc, char **argv)
 						   optarg);
 			wo.cache_bytes = (size_t)v << 20;
 			break;
+		case O_HEADER_TIMEOUT:
+			if (parse_ms(optarg, &v) || v < 50 || v > 60000)
+				return usage_error(
+				    "serve",
+				    "--header-timeout: want a duration 50ms..60s, got "
+				    "'%s'",
+				    optarg);
+			wo.header_timeout_ms = (int)v;
+			break;
+		case O_MIN_RATE:
+			if (parse_size(optarg, &wo.min_body_rate))
+				return usage_error(
+				    "serve",
+				    "--min-body-rate: want bytes per second such as 16k, "
+				    "got '%s'",
+				    optarg);
+			break;
+		case O_ALLOWED_HOST:
+			if (!*optarg || strpbrk(optarg, "/ @"))
+				return usage_error("serve",
+						   "--allowed-host: want a host name such as "
+						   "dash.example.com, got '%s'",
+						   optarg);
+			if (n_hosts == WEB_MAX_ALLOWED_HOSTS)
+				return usage_error("serve", "--allowed-host: at most %d names",
+						   WEB_MAX_ALLOWED_HOSTS);
+			hosts[n_hosts++] = optarg;
+			break;
 		case 'h':
 			return cmd_help_text("serve");
 		default:
@@ -227,5 +276,6 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	wo.allowed_hosts = hosts;
 	return serve_run(&co, &wo, every, NULL);
 }

@@ -2,13 +2,20 @@
  * api.c - the JSON API's read routes. Every number comes from the analytics
  * store's grouped sums through kpi_json_add (kpi_compute), like `report
  * --json`, so the terminal, the API and the dashboard agree.
+ *
+ * The grouped routes (campaigns, publishers, industries, devices) answer one
+ * page: the store's groups are kept as compact rows, sorted, and only the
+ * page's rows become JSON, written one at a time into one buffer. 40,000
+ * campaigns as one JSON tree had cost ~100 MB per request.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+#include "jobads/kpi.h"
 #include "jobads/kpi_json.h"
 
 #include "jobads/banned.h"
@@ -126,14 +133,180 @@ static int64_t hour_ceil(int64_t s)
 	return q * 3600;
 }
 
+/* ---- one page of a grouped route ---- */
+
+/* A group kept for sorting: what the page's JSON needs, and its sort value. */
+struct prow {
+	struct an_row row; /* label points into the row's own copy */
+	int64_t iv;	   /* counts, ids */
+	double dv;	   /* spend, ratios */
+	int has;	   /* 0: the value is NULL (a ratio over 0): last either way */
+};
+
+struct page_ctx {
+	struct prow *rows;
+	size_t n, cap;
+	int sort;
+};
+
+static int sort_is_int(int sort)
+{
+	const char *n = sort >= 0 && sort < API_SORT_CAMPAIGN ? api_metric_names[sort] : "";
+	return sort == API_SORT_CAMPAIGN || sort == API_SORT_PUBLISHER_ID ||
+	       strcmp(n, "records") == 0 || strcmp(n, "impressions") == 0 ||
+	       strcmp(n, "clicks") == 0 || strcmp(n, "applies") == 0;
+}
+
+static int sort_is_text(int sort)
+{
+	return sort == API_SORT_PUBLISHER_NAME || sort == API_SORT_INDUSTRY ||
+	       sort == API_SORT_DEVICE;
+}
+
+static int keep_row(void *arg, const struct an_row *row)
+{
+	struct page_ctx *c = arg;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 256;
+		c->rows = xrealloc(c->rows, c->cap * sizeof(*c->rows));
+	}
+	struct prow *p = &c->rows[c->n++];
+	memset(p, 0, sizeof(*p));
+	p->row = *row;
+	p->row.label = row->label ? xstrdup(row->label) : NULL;
+	p->has = 1;
+	if (c->sort == API_SORT_CAMPAIGN || c->sort == API_SORT_PUBLISHER_ID) {
+		p->iv = row->key;
+	} else if (sort_is_text(c->sort)) {
+		p->has = p->row.label != NULL;
+	} else {
+		const char *name = api_metric_names[c->sort];
+		struct kpis k;
+		kpi_compute(&row->m, &k);
+		if (strcmp(name, "records") == 0)
+			p->iv = row->m.records;
+		else if (strcmp(name, "impressions") == 0)
+			p->iv = row->m.impressions;
+		else if (strcmp(name, "clicks") == 0)
+			p->iv = row->m.clicks;
+		else if (strcmp(name, "applies") == 0)
+			p->iv = row->m.applies;
+		else if (strcmp(name, "spend") == 0)
+			p->dv = k.spend;
+		else {
+			const struct kpi_value *kv = strcmp(name, "ctr") == 0	? &k.ctr
+						     : strcmp(name, "cpc") == 0 ? &k.cpc
+						     : strcmp(name, "cpa") == 0 ? &k.cpa
+										: &k.apply_rate;
+			p->has = kv->has;
+			p->dv = kv->v;
+		}
+	}
+	return 0;
+}
+
+static _Thread_local int sort_field, sort_desc; /* for qsort's comparator */
+
+static int cmp_prow(const void *a, const void *b)
+{
+	const struct prow *x = a, *y = b;
+	int c = 0;
+	if (x->has != y->has)
+		return x->has ? -1 : 1; /* NULL last, whichever way */
+	if (x->has) {
+		if (sort_is_text(sort_field))
+			c = strcmp(x->row.label, y->row.label);
+		else if (sort_is_int(sort_field))
+			c = (x->iv > y->iv) - (x->iv < y->iv);
+		else
+			c = (x->dv > y->dv) - (x->dv < y->dv);
+		if (sort_desc)
+			c = -c;
+	}
+	if (c == 0) /* a stable order, so that pages do not overlap */
+		c = (x->row.key > y->row.key) - (x->row.key < y->row.key);
+	if (c == 0 && x->row.label && y->row.label)
+		c = strcmp(x->row.label, y->row.label);
+	return c;
+}
+
+static const char *sort_name(int sort)
+{
+	switch (sort) {
+	case API_SORT_CAMPAIGN:
+		return "campaign_id";
+	case API_SORT_PUBLISHER_ID:
+		return "publisher_id";
+	case API_SORT_PUBLISHER_NAME:
+		return "publisher_name";
+	case API_SORT_INDUSTRY:
+		return "industry";
+	case API_SORT_DEVICE:
+		return "device";
+	default:
+		return api_metric_names[sort];
+	}
+}
+
+/*
+ * The page's members as JSON text: {"total":N,"limit":..,"offset":..,"sort":..,
+ * "rows":[...]}. Returns NULL when the store failed (err set) or out of memory.
+ */
+static char *page_json(struct anstore *as, enum an_dim dim, const struct api_params *p, size_t *len,
+		       int *q, struct jerr *err)
+{
+	struct page_ctx c = {NULL, 0, 0, p->sort};
+	struct strbuf sb = {0};
+	int ok = 1;
+	*q = as->ops->query(as, dim, &p->f, keep_row, &c, err);
+	if (*q == STORE_OK) {
+		sort_field = p->sort;
+		sort_desc = p->sort_desc;
+		if (c.n > 1)
+			qsort(c.rows, c.n, sizeof(*c.rows), cmp_prow);
+		strbuf_addf(&sb,
+			    "{\"total\":%zu,\"limit\":%d,\"offset\":%" PRId64
+			    ",\"sort\":\"%s%s\",\"rows\":[",
+			    c.n, p->limit, p->offset, p->sort_desc ? "-" : "", sort_name(p->sort));
+		for (size_t i = (size_t)p->offset, k = 0; ok && i < c.n && k < (size_t)p->limit;
+		     i++, k++) {
+			struct rows_ctx one = {json_array(), dim, -1};
+			add_row(&one, &c.rows[i].row);
+			char *t = json_dumps(json_array_get(one.arr, 0),
+					     JSON_COMPACT | JSON_REAL_PRECISION(15));
+			json_decref(one.arr);
+			if (!t) {
+				ok = 0;
+				break;
+			}
+			if (k)
+				strbuf_add(&sb, ",", 1);
+			strbuf_add(&sb, t, strlen(t));
+			free(t);
+		}
+		strbuf_add(&sb, "]}", 2);
+	}
+	for (size_t i = 0; i < c.n; i++)
+		free((char *)c.rows[i].row.label);
+	free(c.rows);
+	if (*q != STORE_OK || !ok) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	*len = sb.len;
+	return sb.buf;
+}
+
 /*
  * One grouped query's answer as JSON text: the array of rows, or for AN_TOTAL
  * its one row. From the cache when the data has not changed since it was kept
  * (cache.c), else from the store. On failure replies 503 itself and returns NULL.
  */
-static char *query_text(struct req *r, enum an_dim dim, const struct an_filter *f, int metric,
+static char *query_text(struct req *r, enum an_dim dim, const struct api_params *p, int metric,
 			size_t *len)
 {
+	const struct an_filter *f = &p->f;
+	int paged = p->limit > 0;
 	struct anstore *as = NULL;
 	struct jerr err;
 	int64_t cursor = 0, run = 0;
@@ -150,6 +323,9 @@ static char *query_text(struct req *r, enum an_dim dim, const struct an_filter *
 			    (int)f->publisher_id, f->industry ? strlen(f->industry) : 0,
 			    f->industry ? f->industry : "", f->device ? strlen(f->device) : 0,
 			    f->device ? f->device : "");
+		if (paged)
+			strbuf_addf(&key, "|%d|%" PRId64 "|%d|%d", p->limit, p->offset, p->sort,
+				    p->sort_desc);
 		text = qcache_get(&r->w->cache, key.buf, cursor, run, len);
 	}
 	int claim = QCACHE_COMPUTE;
@@ -158,7 +334,15 @@ static char *query_text(struct req *r, enum an_dim dim, const struct an_filter *
 		if (claim == QCACHE_LOOK_AGAIN)
 			text = qcache_get(&r->w->cache, key.buf, cursor, run, len);
 	}
-	if (q == STORE_OK && !text) {
+	int slot = q == STORE_OK && !text;
+	if (slot)
+		while (sem_wait(&r->w->query_slots) != 0 && errno == EINTR)
+			;
+	if (q == STORE_OK && !text && paged) {
+		text = page_json(as, dim, p, len, &q, &err);
+		if (text)
+			qcache_put(&r->w->cache, key.buf, cursor, run, text, *len);
+	} else if (q == STORE_OK && !text) {
 		struct rows_ctx c = {json_array(), dim, metric};
 		q = as->ops->query(as, dim, f, add_row, &c, &err);
 		if (q == STORE_OK) {
@@ -172,6 +356,8 @@ static char *query_text(struct req *r, enum an_dim dim, const struct an_filter *
 		}
 		json_decref(c.arr);
 	}
+	if (slot)
+		sem_post(&r->w->query_slots);
 	if (claim == QCACHE_CLAIMED)
 		qcache_unclaim(&r->w->cache, key.buf, cursor, run);
 	pool_an_put(r->w, as, q != STORE_OK);
@@ -185,7 +371,8 @@ static char *query_text(struct req *r, enum an_dim dim, const struct an_filter *
 	return text;
 }
 
-/* Reply with doc plus "name": text (JSON text, spliced in without parsing it again). */
+/* Reply with doc plus "name": text (JSON text, spliced in without parsing it again);
+ * with name NULL, text is an object whose members are added to doc's. */
 static int reply_with(struct req *r, json_t *doc, const char *name, char *text, size_t len)
 {
 	char *head = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -197,8 +384,13 @@ static int reply_with(struct req *r, json_t *doc, const char *name, char *text, 
 	}
 	size_t hl = strlen(head); /* "{...}" */
 	strbuf_add(&sb, head, hl - 1);
-	strbuf_addf(&sb, "%s\"%s\":", hl > 2 ? "," : "", name);
-	strbuf_add(&sb, text, len);
+	if (name) {
+		strbuf_addf(&sb, "%s\"%s\":", hl > 2 ? "," : "", name);
+		strbuf_add(&sb, text, len);
+	} else if (len > 2) {
+		strbuf_add(&sb, hl > 2 ? "," : "", hl > 2);
+		strbuf_add(&sb, text + 1, len - 2);
+	}
 	strbuf_add(&sb, "}", 1);
 	int st = reply(r, 200, "application/json", sb.buf, sb.len, NULL);
 	strbuf_release(&sb);
@@ -219,7 +411,7 @@ static int answer(struct req *r, json_t *doc, enum an_dim dim, const struct api_
 		  int metric, const char *name)
 {
 	size_t len = 0;
-	char *text = query_text(r, dim, &p->f, metric, &len);
+	char *text = query_text(r, dim, p, metric, &len);
 	if (!text) {
 		json_decref(doc);
 		return r->status;
@@ -242,9 +434,24 @@ int api_grouped(struct req *r, enum route_id id)
 			  : id == R_PUBLISHERS ? AN_PUBLISHER
 			  : id == R_INDUSTRIES ? AN_INDUSTRY
 					       : AN_DEVICE;
-	if (params(r, AP_RANGE | AP_FILTERS, &p))
+	if (params(r, AP_RANGE | AP_FILTERS | AP_PAGE, &p))
 		return r->status;
-	return answer(r, doc_for(&p), dim, &p, -1, "rows");
+	if (p.sort < 0) { /* spend, largest first: a dashboard's top N */
+		for (p.sort = 0; strcmp(api_metric_names[p.sort], "spend") != 0; p.sort++)
+			;
+		p.sort_desc = 1;
+	}
+	int own = dim == AN_CAMPAIGN ? p.sort == API_SORT_CAMPAIGN
+		  : dim == AN_PUBLISHER
+		      ? p.sort == API_SORT_PUBLISHER_ID || p.sort == API_SORT_PUBLISHER_NAME
+		  : dim == AN_INDUSTRY ? p.sort == API_SORT_INDUSTRY
+				       : p.sort == API_SORT_DEVICE;
+	if (p.sort >= API_SORT_CAMPAIGN && !own)
+		return reply_error(r, 400, "sort: %s is not a field of this route",
+				   sort_name(p.sort));
+	if (!p.limit)
+		p.limit = API_PAGE_DEFAULT;
+	return answer(r, doc_for(&p), dim, &p, -1, NULL);
 }
 
 int api_heatmap(struct req *r)

@@ -56,37 +56,6 @@ static void on_reject(void *arg, long index, long line, const char *why)
 	json_array_append_new(p->rejects, o);
 }
 
-/* Read the whole body into sb; 0, or the status already replied with. */
-static int read_body(struct req *r, struct strbuf *sb)
-{
-	size_t max = r->w->o.max_body;
-	long long cl = r->ri->content_length;
-	char buf[16384];
-	if (cl > (long long)max) {
-		mg_disable_keep_alive(r->c); /* the unread body must not be taken for a request */
-		return reply_error(r, 413, "body of %lld bytes is over the limit of %zu bytes", cl,
-				   max);
-	}
-	if (cl > 0)
-		strbuf_grow(sb, (size_t)cl + 1);
-	for (;;) {
-		int n = mg_read(r->c, buf, sizeof(buf));
-		if (n < 0)
-			return reply_error(r, 400,
-					   "could not read the body (timed out or cut off)");
-		if (n == 0)
-			break;
-		if (sb->len + (size_t)n > max) {
-			mg_disable_keep_alive(r->c);
-			return reply_error(r, 413, "body over the limit of %zu bytes", max);
-		}
-		strbuf_add(sb, buf, (size_t)n);
-	}
-	if (cl >= 0 && (long long)sb->len != cl)
-		return reply_error(r, 400, "body cut off: %zu of %lld bytes", sb->len, cl);
-	return 0;
-}
-
 int api_events_post(struct req *r)
 {
 	struct web_server *w = r->w;
@@ -107,7 +76,7 @@ int api_events_post(struct req *r)
 					 "WWW-Authenticate: Bearer realm=\"jobads\"\r\n");
 		}
 	}
-	if ((s = read_body(r, &body)) != 0) {
+	if ((s = web_read_body(r, &body)) != 0) {
 		strbuf_release(&body);
 		return s;
 	}

@@ -8,6 +8,7 @@
 #include <civetweb.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 
 #include "jobads/web.h"
@@ -84,10 +85,16 @@ struct web_server {
 	struct mg_context *ctx;
 	struct web_opts o;
 	char *listen, *events, *analytics, *ingest_token, *admin_token;
+	char *listen_host;   /* the host part of --listen, a name Host may carry */
+	char **allowed_host; /* --allowed-host, NULL-terminated */
 	int port;
 	char owner[160];
 	struct store_pool an_pool, ev_pool;
 	struct qcache cache;
+	/* Store queries computing an answer at once (query_text): each holds its groups
+	 * in memory, so the count, not --threads, bounds the server's peak memory. */
+	sem_t query_slots;
+	int n_query_slots;
 	/* metrics */
 	atomic_uint_least64_t http[R__COUNT][600];
 	atomic_uint_least64_t ev_accepted, ev_duplicate, ev_rejected, ev_batches;
@@ -122,6 +129,13 @@ int pool_an_get(struct web_server *w, struct anstore **out, struct jerr *err);
 void pool_an_put(struct web_server *w, struct anstore *as, int bad);
 int pool_ev_get(struct web_server *w, struct evstore **out, struct jerr *err);
 void pool_ev_put(struct web_server *w, struct evstore *evs, int bad);
+
+/*
+ * Read the request body into sb (grown as bytes arrive) within the body
+ * deadline and minimum rate; 0, or the status already replied with (413 over
+ * --max-body, 408 too slow, 400 cut off).
+ */
+int web_read_body(struct req *r, struct strbuf *sb);
 
 /* The bearer token of the request, or NULL; *n its length. */
 const char *bearer_token(struct req *r, size_t *n);

@@ -6,13 +6,28 @@
  * store connections from a pool, since a SQLite connection must not be used by
  * two threads at once. Nothing here logs a request's headers: tokens travel in
  * them and must never reach a log.
+ *
+ * A worker is held by its connection for as long as the client takes, so every
+ * wait on a client is bounded: a request head within header_timeout_ms (also
+ * the idle keep-alive wait), a body within request_timeout_ms and at
+ * min_body_rate. Before any route runs, the request must frame its body one
+ * way only (a smuggling guard), name this server in Host (DNS rebinding) and
+ * come from this server's own pages when a browser says where it comes from
+ * (Origin: cross-site requests).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -41,7 +56,12 @@ void web_opts_init(struct web_opts *o)
 	o->listen = WEB_DEFAULT_LISTEN;
 	o->max_body = WEB_DEFAULT_MAX_BODY;
 	o->threads = 64;
+	/* a real client sends its head with the connection's first packet; a worker
+	 * held by a head sent a byte at a time is free again within 500 ms */
+	o->header_timeout_ms = 500;
 	o->request_timeout_ms = 30000;
+	/* 16 KiB/s: a batch of 1000 events (~300 KB) over a slow uplink still passes */
+	o->min_body_rate = 16384;
 	o->chunk = ETL_DEFAULT_CHUNK;
 	o->cache_bytes = 32u << 20;
 }
@@ -112,6 +132,68 @@ const char *bearer_token(struct req *r, size_t *n)
 	while (*n && h[*n - 1] == ' ')
 		(*n)--;
 	return h;
+}
+
+/*
+ * A body read without pre-allocating from Content-Length, within a deadline and
+ * at a minimum rate. civetweb's mg_read returns within header_timeout_ms with
+ * what it has for a sized body, but for a chunked one it waits until the whole
+ * buffer is filled (each byte within header_timeout_ms), so there the read size
+ * follows the client's rate down to a few bytes: a trickle then still comes
+ * back here to be judged within seconds.
+ */
+int web_read_body(struct req *r, struct strbuf *sb)
+{
+	const struct web_opts *o = &r->w->o;
+	size_t max = o->max_body, want = 16384;
+	long long cl = r->ri->content_length;
+	char buf[16384];
+	double t0 = time_mono(), secs = 0;
+	if (cl > (long long)max) {
+		mg_disable_keep_alive(r->c); /* the unread body must not be taken for a request */
+		return reply_error(r, 413, "body of %lld bytes is over the limit of %zu bytes", cl,
+				   max);
+	}
+	/* a client that asks first (curl does for large bodies) would wait a second for it */
+	const char *expect = mg_get_header(r->c, "Expect");
+	if (expect && strcasecmp(expect, "100-continue") == 0)
+		mg_printf(r->c, "HTTP/1.1 100 Continue\r\n\r\n");
+	if (cl < 0)
+		want = 64;
+	while (cl < 0 || (long long)sb->len < cl) {
+		int n = mg_read(r->c, buf, want);
+		secs = time_mono() - t0;
+		if (n < 0)
+			return reply_error(r, 400, "could not read the body (cut off)");
+		if (n == 0 && cl < 0)
+			break; /* the end of a chunked body */
+		if (sb->len + (size_t)n > max) {
+			mg_disable_keep_alive(r->c);
+			return reply_error(r, 413, "body over the limit of %zu bytes", max);
+		}
+		strbuf_add(sb, buf, (size_t)n);
+		if ((long long)sb->len == cl)
+			break;
+		if (secs * 1000 > o->request_timeout_ms) {
+			mg_disable_keep_alive(r->c);
+			return reply_error(r, 408,
+					   "body not complete within %.0f s (%zu bytes read)",
+					   o->request_timeout_ms / 1000.0, sb->len);
+		}
+		double rate = secs > 0 ? (double)sb->len / secs : (double)sizeof(buf);
+		if (secs > 1.0 && rate < (double)o->min_body_rate) {
+			mg_disable_keep_alive(r->c);
+			return reply_error(r, 408,
+					   "body too slow: %zu bytes in %.1f s, under the minimum "
+					   "of %zu bytes/s",
+					   sb->len, secs, o->min_body_rate);
+		}
+		if (cl < 0) /* what a quarter second brings at this rate */
+			want = rate / 4 < 16		? 16
+			       : rate / 4 > sizeof(buf) ? sizeof(buf)
+							: (size_t)(rate / 4);
+	}
+	return 0;
 }
 
 /* ---- pools ---- */
@@ -398,6 +480,14 @@ static int dispatch(struct req *r, enum route_id *id)
 	}
 	if (strcmp(path, "/api/events") == 0) {
 		*id = R_EVENTS;
+		if (method_is(r, "POST") &&
+		    !web_body_type_ok(mg_get_header(r->c, "Content-Type"))) {
+			/* a cross-site form or text/plain post needs no preflight; JSON does */
+			mg_disable_keep_alive(r->c);
+			return reply_error(r, 415,
+					   "Content-Type: want application/json or "
+					   "application/x-ndjson");
+		}
 		if (method_is(r, "POST"))
 			return api_events_post(r);
 		return reply_str(r, 405, "application/json",
@@ -418,11 +508,63 @@ static int dispatch(struct req *r, enum route_id *id)
 	return reply_str(r, 404, "text/plain", "not found\n", NULL);
 }
 
+/*
+ * The checks every request passes before its route: one body framing, a Host
+ * that names this server, an Origin (when a browser sends one) of this server.
+ * Returns 0, or the status replied with.
+ */
+static int guard(struct req *r)
+{
+	int n_cl = 0, n_te = 0;
+	const char *cl = NULL;
+	for (int i = 0; i < r->ri->num_headers; i++) {
+		const char *name = r->ri->http_headers[i].name;
+		if (strcasecmp(name, "Content-Length") == 0) {
+			n_cl++;
+			cl = r->ri->http_headers[i].value;
+		} else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+			n_te++;
+		}
+	}
+	/* a proxy that reads the framing another way would see a second request in the
+	 * body (request smuggling): refuse every ambiguity, and the connection with it */
+	if (n_cl > 1 || n_te > 1 || (n_cl && n_te) ||
+	    (cl && (!*cl || cl[strspn(cl, "0123456789")]))) {
+		mg_disable_keep_alive(r->c);
+		return reply_error(r, 400, "%s",
+				   n_cl > 1   ? "Content-Length: given more than once"
+				   : n_te > 1 ? "Transfer-Encoding: given more than once"
+				   : n_cl     ? (n_te ? "Content-Length: not allowed with "
+							"Transfer-Encoding"
+						      : "Content-Length: want digits only")
+					      : "bad framing");
+	}
+	const char *host = mg_get_header(r->c, "Host");
+	if (!web_host_allowed(host, r->w->listen_host, (const char *const *)r->w->allowed_host)) {
+		mg_disable_keep_alive(r->c);
+		return reply_error(r, 421,
+				   "Host: '%.100s' is not a name of this server (start serve with "
+				   "--allowed-host NAME for a proxy's name)",
+				   host);
+	}
+	const char *origin = mg_get_header(r->c, "Origin");
+	if (origin && !web_origin_allowed(origin, host, (const char *const *)r->w->allowed_host)) {
+		mg_disable_keep_alive(r->c);
+		return reply_error(r, 403,
+				   "Origin: '%.100s' is not this server: cross-site requests are "
+				   "refused",
+				   origin);
+	}
+	return 0;
+}
+
 static int on_request(struct mg_connection *c, void *cbdata)
 {
 	struct req r = {c, mg_get_request_info(c), cbdata, 0, time_now_ms()};
 	enum route_id id = R_OTHER;
-	int status = dispatch(&r, &id);
+	int status = guard(&r);
+	if (status == 0)
+		status = dispatch(&r, &id);
 	if (status < 100 || status > 599)
 		status = 500;
 	atomic_fetch_add(&r.w->http[id][status], 1);
@@ -445,12 +587,46 @@ static int on_log(const struct mg_connection *c, const char *msg)
 	return 1;
 }
 
+/*
+ * A connection that sends nothing must not hold a worker, and civetweb gives
+ * each accepted connection one until its request head arrives. With
+ * TCP_DEFER_ACCEPT the kernel keeps a connection from accept() until its first
+ * bytes come, so idle sockets wait in the listen queue (listen_backlog), not
+ * in a worker; one that sends nothing for about a minute is dropped there (60 s
+ * outlasts the kernel's SYN-ACK retries). Without it 400 idle connections kept
+ * /api/health from answering for 10 s; with a 5 s deferral they still came in
+ * bursts. civetweb has no hook for its listening sockets, so they are found
+ * among this process's descriptors: those listening on our port.
+ */
+static void defer_accept(int port)
+{
+	struct rlimit rl;
+	int max = 4096, secs = 60;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)max)
+		max = (int)rl.rlim_cur;
+	for (int fd = 0; fd < max; fd++) {
+		int on = 0, p = -1;
+		socklen_t len = sizeof(on);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0 || !on ||
+		    getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+			continue;
+		if (ss.ss_family == AF_INET)
+			p = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			p = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		if (p == port)
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
+	}
+}
+
 int web_start(const struct web_opts *o, struct web_server **out, struct jerr *err)
 {
 	struct web_server *w = xcalloc(1, sizeof(*w));
 	struct evstore *evs = NULL;
 	struct anstore *as = NULL;
-	char threads[16], timeout[16];
+	char threads[16], timeout[24];
 	char errtext[256] = "";
 	unsigned errcode = 0;
 
@@ -466,6 +642,17 @@ int web_start(const struct web_opts *o, struct web_server **out, struct jerr *er
 	}
 	w->events = xstrdup(o->events);
 	w->analytics = xstrdup(o->analytics);
+	const char *colon = strrchr(o->listen, ':');
+	size_t hl = colon ? (size_t)(colon - o->listen) : 0;
+	w->listen_host = xmalloc(hl + 1);
+	memcpy(w->listen_host, o->listen, hl);
+	w->listen_host[hl] = '\0';
+	size_t na = 0;
+	while (o->allowed_hosts && o->allowed_hosts[na])
+		na++;
+	w->allowed_host = xcalloc(na + 1, sizeof(char *));
+	for (size_t i = 0; i < na; i++)
+		w->allowed_host[i] = xstrdup(o->allowed_hosts[i]);
 	w->ingest_token = o->ingest_token && *o->ingest_token ? xstrdup(o->ingest_token) : NULL;
 	w->admin_token = o->admin_token && *o->admin_token ? xstrdup(o->admin_token) : NULL;
 	pthread_mutex_init(&w->an_pool.mu, NULL);
@@ -478,6 +665,11 @@ int web_start(const struct web_opts *o, struct web_server **out, struct jerr *er
 					    : o->threads > POOL_MAX ? POOL_MAX
 								    : o->threads;
 	qcache_init(&w->cache, o->cache_bytes);
+	/* the queries are CPU-bound: more than two per core only add memory (64 distinct
+	 * /api/campaigns over 40,000 campaigns at once peaked at 1 GB unbounded) */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	w->n_query_slots = cpus < 1 ? 2 : cpus > 16 ? 32 : (int)cpus * 2;
+	sem_init(&w->query_slots, 0, (unsigned)w->n_query_slots);
 	etl_owner_name(w->owner, sizeof(w->owner));
 
 	/* create the stores when missing, so that the first request finds them */
@@ -491,13 +683,20 @@ int web_start(const struct web_opts *o, struct web_server **out, struct jerr *er
 	pool_an_put(w, as, 0);
 
 	snprintf(threads, sizeof(threads), "%d", o->threads);
-	snprintf(timeout, sizeof(timeout), "%d", o->request_timeout_ms);
+	snprintf(timeout, sizeof(timeout), "%d", o->header_timeout_ms);
+	/* civetweb's request_timeout_ms bounds a request head (from when a worker takes
+	 * the connection), each wait inside mg_read and each stalled write; the body's
+	 * own deadline and rate are web_read_body's. An idle keep-alive connection
+	 * holds a worker too, so it waits no longer than a new one. */
 	const char *opts[] = {"listening_ports", w->listen, "num_threads", threads,
 			      "request_timeout_ms", timeout, "enable_keep_alive", "yes",
-			      "keep_alive_timeout_ms", "5000",
+			      "keep_alive_timeout_ms", timeout,
 			      /* a reply goes out in two writes (head, body): without this,
 				 Nagle holds the second until the client's delayed ACK, 40 ms */
-			      "tcp_nodelay", "1", NULL};
+			      "tcp_nodelay", "1",
+			      /* idle connections wait here (defer_accept); the kernel caps it
+				 at net.core.somaxconn */
+			      "listen_backlog", "4096", NULL};
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = on_log;
@@ -520,6 +719,8 @@ int web_start(const struct web_opts *o, struct web_server **out, struct jerr *er
 	struct mg_server_port ports[4];
 	int np = mg_get_server_ports(w->ctx, 4, ports);
 	w->port = np > 0 ? ports[0].port : 0;
+	if (w->port > 0)
+		defer_accept(w->port);
 	*out = w;
 	return STORE_OK;
 }
@@ -541,7 +742,13 @@ void web_stop(struct web_server *w)
 	pool_drain_ev(&w->ev_pool);
 	pthread_mutex_destroy(&w->runs_mu);
 	qcache_release(&w->cache);
+	if (w->n_query_slots)
+		sem_destroy(&w->query_slots);
 	free(w->listen);
+	free(w->listen_host);
+	for (size_t i = 0; w->allowed_host && w->allowed_host[i]; i++)
+		free(w->allowed_host[i]);
+	free(w->allowed_host);
 	free(w->events);
 	free(w->analytics);
 	free(w->ingest_token);

@@ -1,8 +1,9 @@
 // Drives Debian's chromium (playwright-core, no downloaded browser) against a
 // running `jobads serve` with generated data: every panel renders with data,
 // the KPI tiles show the numbers of /api/kpis, changing the time range and a
-// filter changes them, sorting works, the console shows no error. Saves a
-// screenshot. usage: node dashboard.test.js BASE_URL OUT_DIR
+// filter changes them, sorting works (by the server, the table is a page), names
+// that are HTML show as text in every tooltip and run nothing, the console
+// shows no error. Saves a screenshot. usage: node dashboard.test.js BASE_URL OUT_DIR
 "use strict";
 const { chromium } = require("playwright-core");
 const fs = require("fs");
@@ -24,6 +25,12 @@ const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD
 const pct = new Intl.NumberFormat("en-US", { style: "percent", minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const FMT = { spend: money, ctr: pct, cpc: money, cpa: money, apply_rate: pct };
 const PANELS = ["gauges", "industries", "devices", "daily", "publishers", "heatmap", "clicks", "campaigns"];
+// t_serve_browser.sh ingests events with these names
+const HOSTILE = {
+  devices: "<img src=x onerror=window.__xss=1>",
+  industries: "<img src=x onerror=window.__xss=2>",
+  publishers: "<b>pub</b><img src=x onerror=window.__xss=3>",
+};
 
 (async () => {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "jobads-chromium-"));
@@ -124,11 +131,38 @@ const PANELS = ["gauges", "industries", "devices", "daily", "publishers", "heatm
   await page.selectOption("#f-campaign", "");
   await waitLoaded(gen);
 
-  // sorting the campaign table
-  await page.click('#campaign-table th[data-key="clicks"]');
+  // names from the data reach every tooltip (HTML) as text
+  for (const [panel, name] of Object.entries(HOSTILE)) {
+    const idx = await page.evaluate(({ panel, name }) => {
+      const c = echarts.getInstanceByDom(document.querySelector(`[data-panel="${panel}"] .chart`));
+      const opt = c.getOption();
+      const i = panel === "devices" ? opt.series[0].data.findIndex((d) => d.name === name)
+        : (panel === "industries" ? opt.xAxis[0] : opt.yAxis[0]).data.indexOf(name);
+      if (i >= 0) c.dispatchAction({ type: "showTip", seriesIndex: 0, dataIndex: i });
+      return i;
+    }, { panel, name });
+    check(`${panel}: the hostile name is in the chart`, idx >= 0, String(idx));
+    await page.waitForTimeout(400);
+    const seen = await page.evaluate(({ panel, name }) => {
+      const p = document.querySelector(`[data-panel="${panel}"]`);
+      return { text: p.textContent.includes(name), imgs: document.querySelectorAll("main img, main b").length, xss: window.__xss };
+    }, { panel, name });
+    check(`${panel}: the tooltip shows the name as text`, seen.text, JSON.stringify(seen));
+    check(`${panel}: the tooltip made no element of it`, seen.imgs === 0, JSON.stringify(seen));
+    check(`${panel}: nothing ran`, seen.xss === undefined, JSON.stringify(seen));
+  }
+  const filterText = await page.$eval("#f-device", (s) => Array.from(s.options).map((o) => o.textContent).join("|"));
+  check("the device filter lists the hostile name as text", filterText.includes(HOSTILE.devices), filterText);
+
+  // sorting the campaign table: the server sorts, the page shows what it was given
+  async function sortBy(key, want) {
+    await page.click(`#campaign-table th[data-key="${key}"]`);
+    await page.waitForFunction((w) => document.querySelector("#campaign-table").dataset.sort === w, want, { timeout: 10000 });
+  }
+  await sortBy("clicks", "-clicks");
   const clicks = await page.$$eval("#campaign-table tbody tr td:nth-child(3)", (tds) => tds.map((t) => Number(t.textContent.replace(/,/g, ""))));
   check("sorted by clicks, largest first", clicks.length > 1 && clicks.every((v, i) => i === 0 || clicks[i - 1] >= v), clicks.join(" "));
-  await page.click('#campaign-table th[data-key="clicks"]');
+  await sortBy("clicks", "clicks");
   const up = await page.$$eval("#campaign-table tbody tr td:nth-child(3)", (tds) => tds.map((t) => Number(t.textContent.replace(/,/g, ""))));
   check("a second click sorts the other way", up.every((v, i) => i === 0 || up[i - 1] <= v), up.join(" "));
 

@@ -1,6 +1,7 @@
 # The JSON API against an independent SQL recompute over the raw events, for
-# several time ranges and filters; parameter errors; HEAD, 404, 405; /metrics;
-# the dashboard's files; SIGTERM.
+# several time ranges and filters, and the grouped routes' pages; parameter
+# errors; HEAD, 404, 405; /metrics; the dashboard's files; SIGTERM; Host and
+# Origin with --allowed-host.
 source "$(dirname "$0")/lib.sh" "$@"
 source "$(dirname "$0")/serve_lib.sh"
 
@@ -69,6 +70,21 @@ assert_status "bad --max-body" 2 jobads serve --max-body lots
 assert_grep "names the option" 'serve: --max-body: want bytes' "$WORK/last.err"
 assert_status "demo --listen needs a port" 2 jobads demo --listen 8080
 
+assert_status "bad --header-timeout" 2 jobads serve --header-timeout 10ms
+assert_grep "names the option" 'serve: --header-timeout: want a duration' "$WORK/last.err"
+assert_status "bad --allowed-host" 2 jobads serve --allowed-host 'http://x/'
+assert_eq "a foreign Host is 421" 421 "$(http GET /api/kpis -H 'Host: dash.example.com')"
+assert_grep "421 says how to allow it" '"error":"Host: .dash.example.com. is not a name of this server .*--allowed-host' "$WORK/http.body"
+
 serve_stop
 assert_grep "stopped cleanly" '^serve: stopped$' "$WORK/serve.err"
+
+# behind a proxy: its public name allowed, in Host and in a browser's Origin
+serve_start --allowed-host dash.example.com --allowed-host other.example
+assert_eq "an allowed Host" 200 "$(http GET /api/kpis -H 'Host: dash.example.com')"
+assert_eq "the second allowed Host" 200 "$(http GET /api/kpis -H 'Host: other.example:443')"
+assert_eq "an allowed Origin with the proxy's Host" 200 "$(http GET /api/kpis -H 'Origin: https://dash.example.com')"
+assert_eq "still no other name" 421 "$(http GET /api/kpis -H 'Host: evil.example')"
+assert_eq "nor another origin" 403 "$(http GET /api/kpis -H 'Origin: https://evil.example')"
+serve_stop
 finish

@@ -1,7 +1,8 @@
 # POST /api/events: 10,000 events in batches, then an ETL run over HTTP, counted
 # exactly once; a retried batch adds nothing; bad records are reported one by one
 # and the rest of their batch is kept; 413, 401, 400; the run lock's 409; the
-# in-server schedule; tokens never reach the log.
+# in-server schedule; tokens never reach the log. (A POST without a JSON or
+# NDJSON Content-Type is a 415: t_serve_hostile.)
 source "$(dirname "$0")/lib.sh" "$@"
 source "$(dirname "$0")/serve_lib.sh"
 
@@ -21,7 +22,7 @@ for f in batch.0*; do
         python3 -c 'import sys; print("[" + ",".join(l.strip() for l in open(sys.argv[1]) if l.strip()) + "]")' "$f" >"$f.json"
         body=$f.json
     fi
-    st=$(http POST /api/events -H "Authorization: Bearer $ITOK" -H 'Content-Type: application/x-ndjson' --data-binary "@$body")
+    st=$(http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer $ITOK" --data-binary "@$body")
     assert_eq "batch $f accepted" 200 "$st"
     acc=$((acc + $(jget 'j["accepted"]')))
 done
@@ -29,7 +30,7 @@ assert_eq "10,000 accepted over 10 batches" 10000 "$acc"
 assert_eq "stored before the reply" 10000 "$(events_count)"
 
 # a retried batch adds nothing
-http POST /api/events -H "Authorization: Bearer $ITOK" --data-binary @batch.03 >/dev/null
+http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer $ITOK" --data-binary @batch.03 >/dev/null
 assert_eq "retry: accepted" 0 "$(jget 'j["accepted"]')"
 assert_eq "retry: duplicates" 1000 "$(jget 'j["duplicate"]')"
 assert_eq "retry stores nothing" 10000 "$(events_count)"
@@ -52,7 +53,7 @@ assert_verify "after HTTP ingest and run"
 assert_eq "runs recorded with trigger api" "api" "$(sq "$WORK/analytics.db" "SELECT trigger FROM etl_runs ORDER BY id DESC LIMIT 1")"
 
 # a retry after the run still adds nothing
-http POST /api/events -H "Authorization: Bearer $ITOK" --data-binary @batch.07 >/dev/null
+http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer $ITOK" --data-binary @batch.07 >/dev/null
 http POST /api/runs -H "Authorization: Bearer $ATOK" >/dev/null
 assert_eq "second run reads nothing new" 0 "$(jget 'j["events"]')"
 http GET /api/kpis >/dev/null
@@ -73,7 +74,7 @@ recs = [ev(), ev(clicks=-5), ev(), ev(industry=None), ev(ts="2001-13-01T00:00:00
 open(sys.argv[1], "w").write(json.dumps(recs))
 PY
 before=$(events_count)
-assert_eq "mixed batch" 200 "$(http POST /api/events -H "Authorization: Bearer $ITOK" --data-binary @bad.json)"
+assert_eq "mixed batch" 200 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer $ITOK" --data-binary @bad.json)"
 assert_eq "mixed: accepted" 3 "$(jget 'j["accepted"]')"
 assert_eq "mixed: rejected" 3 "$(jget 'j["rejected"]')"
 assert_eq "mixed: indexes" "1 3 4" "$(jget '" ".join(str(e["index"]) for e in j["errors"])')"
@@ -83,21 +84,21 @@ assert_eq "the good ones are stored" $((before + 3)) "$(events_count)"
 
 # NDJSON reports lines too
 printf '%s\nnot json\n\n%s\n' "$(sed -n 1p batch.05)" "$(sed -n 2p batch.05)" >mixed.ndjson
-http POST /api/events -H "Authorization: Bearer $ITOK" --data-binary @mixed.ndjson >/dev/null
+http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer $ITOK" --data-binary @mixed.ndjson >/dev/null
 assert_eq "ndjson: line of the bad record" "1 2" "$(jget '" ".join(str(e[k]) for e in j["errors"] for k in ("index", "line"))')"
 assert_eq "ndjson: duplicates of stored events" 2 "$(jget 'j["duplicate"]')"
 
 # limits and errors
 head -c 1200000 /dev/zero | tr '\0' ' ' >big.txt
-assert_eq "oversized body is 413" 413 "$(http POST /api/events -H "Authorization: Bearer $ITOK" --data-binary @big.txt)"
-assert_eq "oversized chunked body is 413" 413 "$(http POST /api/events -H "Authorization: Bearer $ITOK" -H 'Transfer-Encoding: chunked' --data-binary @big.txt)"
-assert_eq "no token is 401" 401 "$(http POST /api/events --data-binary @batch.01)"
-assert_eq "wrong token is 401" 401 "$(http POST /api/events -H "Authorization: Bearer ${ITOK}x" --data-binary @batch.01)"
-assert_eq "short token is 401" 401 "$(http POST /api/events -H "Authorization: Bearer x" --data-binary @batch.01)"
-assert_eq "malformed JSON array is 400" 400 "$(http POST /api/events -H "Authorization: Bearer $ITOK" --data-binary '[{"a":1},')"
+assert_eq "oversized body is 413" 413 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer $ITOK" --data-binary @big.txt)"
+assert_eq "oversized chunked body is 413" 413 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer $ITOK" -H 'Transfer-Encoding: chunked' --data-binary @big.txt)"
+assert_eq "no token is 401" 401 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' --data-binary @batch.01)"
+assert_eq "wrong token is 401" 401 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer ${ITOK}x" --data-binary @batch.01)"
+assert_eq "short token is 401" 401 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer x" --data-binary @batch.01)"
+assert_eq "malformed JSON array is 400" 400 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer $ITOK" --data-binary '[{"a":1},')"
 assert_grep "400 says where" '"error":"malformed JSON array' "$WORK/http.body"
-assert_eq "not JSON at all is 400" 400 "$(http POST /api/events -H "Authorization: Bearer $ITOK" --data-binary 'hello')"
-assert_eq "empty body is 400" 400 "$(http POST /api/events -H "Authorization: Bearer $ITOK" --data-binary '')"
+assert_eq "not JSON at all is 400" 400 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer $ITOK" --data-binary 'hello')"
+assert_eq "empty body is 400" 400 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer $ITOK" --data-binary '')"
 assert_eq "GET on /api/events is 405" 405 "$(http GET /api/events)"
 assert_eq "nothing stored by the errors" $((before + 3)) "$(events_count)"
 
@@ -132,7 +133,7 @@ for i in $(seq 1 50); do
 done
 assert_eq "the schedule caught up" "$(sq "$WORK/events.db" 'SELECT MAX(seq) FROM tracking')" "$(cursor)"
 assert_eq "recorded as schedule" schedule "$(sq "$WORK/analytics.db" "SELECT trigger FROM etl_runs ORDER BY id DESC LIMIT 1")"
-assert_eq "no token configured: open ingest" 200 "$(http POST /api/events --data-binary @one.ndjson)"
+assert_eq "no token configured: open ingest" 200 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' --data-binary @one.ndjson)"
 serve_stop
 assert_grep "the schedule stopped with the server" 'event=scheduler_stop reason=signal' "$WORK/serve.err"
 assert_verify "after the in-server schedule"

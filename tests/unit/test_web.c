@@ -1,6 +1,7 @@
 /*
- * test_web.c - the web server's pure parts: query parameters, request bodies
- * and the token comparison (src/web/params.c, body.c).
+ * test_web.c - the web server's pure parts: query parameters, request bodies,
+ * the token comparison and the Host / Origin / Content-Type checks
+ * (src/web/params.c, body.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -152,6 +153,82 @@ static void bodies(void **state)
 			fail_msg("'%s' should be a 400", broken[i]);
 }
 
+static void paging(void **state)
+{
+	struct api_params p;
+	char why[400];
+	(void)state;
+	assert_int_equal(parse("", AP_PAGE, &p, why), 0);
+	assert_true(p.limit == 0 && p.offset == 0 && p.sort == -1);
+	assert_int_equal(parse("limit=50&offset=200&sort=-spend", AP_PAGE, &p, why), 0);
+	assert_true(p.limit == 50 && p.offset == 200 && p.sort_desc == 1);
+	assert_string_equal(api_metric_names[p.sort], "spend");
+	assert_int_equal(parse("sort=campaign_id", AP_PAGE, &p, why), 0);
+	assert_true(p.sort == API_SORT_CAMPAIGN && p.sort_desc == 0);
+	assert_int_equal(parse("sort=publisher_name", AP_PAGE, &p, why), 0);
+	assert_int_equal(p.sort, API_SORT_PUBLISHER_NAME);
+	assert_int_equal(parse("limit=1001", AP_PAGE, &p, why), -1);
+	assert_non_null(strstr(why, "limit: want 1..1000"));
+	assert_int_equal(parse("limit=0", AP_PAGE, &p, why), -1);
+	assert_int_equal(parse("offset=-1", AP_PAGE, &p, why), -1);
+	assert_non_null(strstr(why, "offset: want 0.."));
+	assert_int_equal(parse("sort=bogus", AP_PAGE, &p, why), -1);
+	assert_non_null(strstr(why, "sort: want [-]FIELD"));
+	assert_int_equal(parse("sort=--spend", AP_PAGE, &p, why), -1);
+	/* the routes without paging refuse it */
+	assert_int_equal(parse("offset=1", AP_RANGE | AP_FILTERS, &p, why), -1);
+	assert_int_equal(parse("sort=spend", AP_LIMIT, &p, why), -1);
+}
+
+static void hosts_and_origins(void **state)
+{
+	const char *const none[] = {NULL};
+	const char *const proxy[] = {"dash.example.com", NULL};
+	(void)state;
+	/* Host: loopback names and IP literals pass, other names only when allowed */
+	assert_true(web_host_allowed("127.0.0.1:8080", "127.0.0.1", none));
+	assert_true(web_host_allowed("localhost:8080", "127.0.0.1", none));
+	assert_true(web_host_allowed("LOCALHOST", "127.0.0.1", none));
+	assert_true(web_host_allowed("app.localhost:8080", "127.0.0.1", none));
+	assert_true(web_host_allowed("[::1]:8080", "::1", none));
+	assert_true(web_host_allowed("192.168.1.5:8080", "0.0.0.0", none));
+	assert_true(web_host_allowed(NULL, "127.0.0.1", none));
+	assert_true(web_host_allowed("box:8080", "box", none));
+	assert_false(web_host_allowed("evil.example:8080", "127.0.0.1", none));
+	assert_false(web_host_allowed("localhost.evil.example", "127.0.0.1", none));
+	assert_false(web_host_allowed("dash.example.com", "127.0.0.1", none));
+	assert_true(web_host_allowed("dash.example.com", "127.0.0.1", proxy));
+	assert_true(web_host_allowed("Dash.Example.com:443", "127.0.0.1", proxy));
+	assert_false(web_host_allowed("", "127.0.0.1", none));
+	assert_false(web_host_allowed("a b", "127.0.0.1", none));
+	assert_false(web_host_allowed("[::1", "127.0.0.1", none));
+	assert_false(web_host_allowed("[zz]:1", "127.0.0.1", none));
+	/* Origin: the same origin as Host, or an allowed name */
+	assert_true(web_origin_allowed("http://127.0.0.1:8080", "127.0.0.1:8080", none));
+	assert_true(web_origin_allowed("http://localhost", "localhost:80", none));
+	assert_true(web_origin_allowed("https://dash.example.com", "dash.example.com", none));
+	assert_true(web_origin_allowed("https://dash.example.com", "127.0.0.1:8080", proxy));
+	assert_false(web_origin_allowed("http://127.0.0.1:3000", "127.0.0.1:8080", none));
+	assert_false(web_origin_allowed("http://evil.example", "127.0.0.1:8080", none));
+	assert_false(web_origin_allowed("http://evil.example", "evil.example:8080", none));
+	assert_false(web_origin_allowed("null", "127.0.0.1:8080", none));
+	assert_false(web_origin_allowed("file://", "127.0.0.1:8080", none));
+	assert_false(web_origin_allowed("http://127.0.0.1:8080/x", "127.0.0.1:8080", none));
+	assert_false(web_origin_allowed("http://u@127.0.0.1:8080", "127.0.0.1:8080", none));
+	assert_false(web_origin_allowed("http://", "127.0.0.1:8080", none));
+	/* Content-Type of a POST body */
+	assert_true(web_body_type_ok("application/json"));
+	assert_true(web_body_type_ok("Application/JSON; charset=utf-8"));
+	assert_true(web_body_type_ok("application/x-ndjson"));
+	assert_true(web_body_type_ok("application/ndjson"));
+	assert_false(web_body_type_ok("text/plain"));
+	assert_false(web_body_type_ok("application/x-www-form-urlencoded"));
+	assert_false(web_body_type_ok("multipart/form-data; boundary=x"));
+	assert_false(web_body_type_ok("application/jsonx"));
+	assert_false(web_body_type_ok(""));
+	assert_false(web_body_type_ok(NULL));
+}
+
 static void tokens(void **state)
 {
 	(void)state;
@@ -165,10 +242,9 @@ static void tokens(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(params_ok),
-	    cmocka_unit_test(params_errors_name_the_parameter),
-	    cmocka_unit_test(bodies),
-	    cmocka_unit_test(tokens),
+	    cmocka_unit_test(params_ok), cmocka_unit_test(params_errors_name_the_parameter),
+	    cmocka_unit_test(bodies),	 cmocka_unit_test(tokens),
+	    cmocka_unit_test(paging),	 cmocka_unit_test(hosts_and_origins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
