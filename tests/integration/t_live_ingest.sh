@@ -84,7 +84,7 @@ rc=0
 wait "$LIVE_PID" || rc=$?
 exec 3>&-
 took=$(since "$t0")
-assert_eq "SIGTERM: stopped within 2 s (took $took s)" 1 "$(lt "$took" 2)"
+assert_eq "SIGTERM: stopped within 3 s (took $took s)" 1 "$(lt "$took" 3)"
 assert_eq "SIGTERM: exit status" 0 "$rc"
 assert_grep "SIGTERM: says so" '1 stored.*stopped by signal' c.err
 assert_eq "SIGTERM: the record read was committed" 1 \
@@ -103,23 +103,25 @@ assert_status "--stall wants seconds" 2 jobads ingest --stall soon live.ndjson
 assert_grep "--stall: says what it wants" "stall: want seconds" "$WORK/last.err"
 assert_status "--max-age wants a bound" 2 jobads ingest --max-age 99999 live.ndjson
 
-# --- a CSV record whose quoted field spans 60,000 lines (60 KB) is joined in linear time
+# --- CSV records whose quoted field spans 60,000 lines (60 KB) are joined in
+# linear time (rescanning the record for each line took 1.5 s a record)
 python3 - <<'PY'
 import csv, io, json
 ev = json.loads(open("live.ndjson").readline())
-ev["event_id"] = "9e1c2d3a-0000-4000-8000-00000000c5c5"
 cols = ["event_id", "ts", "publisher_id", "publisher_name", "job_id", "campaign_id", "industry",
         "location", "device", "impressions", "clicks", "apply_count", "cost", "quality_score"]
 with open("long.csv", "w", newline="") as f:
     w = csv.writer(f, lineterminator="\n")
     w.writerow(cols + ["notes"])
-    w.writerow([ev[c] for c in cols] + ["\n" * 60000])
+    for i in range(4):
+        ev["event_id"] = "9e1c2d3a-0000-4000-8000-00000000c5c%d" % i
+        w.writerow([ev[c] for c in cols] + ["\n" * 60000])
 PY
 t0=$(date +%s.%N)
-assert_status "ingest a CSV field of 60,000 lines" 0 jobads ingest long.csv
+assert_status "ingest four CSV fields of 60,000 lines" 0 jobads ingest long.csv
 secs=$(since "$t0")
-assert_eq "joined in well under a second (took $secs s)" 1 "$(lt "$secs" 0.5)"
-assert_eq "stored" 1 "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE event_id = '9e1c2d3a-0000-4000-8000-00000000c5c5'")"
+assert_eq "joined in under a second (took $secs s)" 1 "$(lt "$secs" 1)"
+assert_eq "stored" 4 "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE event_id LIKE '9e1c2d3a-0000-4000-8000-00000000c5c%'")"
 
 assert_status "etl" 0 jobads etl --quiet
 assert_eq "every event counted once" "$(events_count)" "$(an_sql 'SELECT SUM(records) FROM fact_hourly')"

@@ -14,9 +14,9 @@
 source "$(dirname "$0")/../lib.sh" "$@"
 
 EV_DB=$(my_db ev_events)
-# settle 1 s, leases of 2 s: the same protocol as the defaults (5 s, 10 s), faster
+# settle 1 s, leases of 3 s: the same protocol as the defaults (5 s, 10 s), faster
 EV=$(ev_url events)
-export JOBADS_EVENTS="$EV?settle=1&lease=2"
+export JOBADS_EVENTS="$EV?settle=1&lease=3"
 
 assert_status "init" 0 jobads init
 jobads generate --count 1200 --seed 31 --output slow.ndjson --quiet
@@ -59,7 +59,7 @@ assert_eq "2: the open batch holds its seqs" 1 "$(holds)"
 held_from=$(ev_sql "SELECT from_seq FROM jobads_hold")
 assert_eq "2: from the first seq it took" "$(( $(cursor) + 1 ))" "$held_from"
 assert_status "2: another writer commits later seqs" 0 jobads generate --count 100 --seed 33 --quiet
-sleep 3.5 # past the settle time, and past the 2 s lease: only the heartbeat keeps it
+sleep 4 # past the settle time, and past the 3 s lease: only the heartbeat keeps it
 assert_eq "2: its hold outlives the lease" 1 "$(holds)"
 assert_status "2: a run while it is open" 0 jobads etl --quiet
 assert_eq "2: the run stops before the held seqs" "$((held_from - 1))" "$(cursor)"
@@ -72,21 +72,23 @@ assert_grep "2: all of it" '300 stored' b.err
 assert_eq "2: its hold is gone" 0 "$(ev_sql 'SELECT COUNT(*) FROM jobads_hold')"
 check_all "2: after the held batch committed"
 
-# --- 3. a writer killed with its batch open (a 3 s lease): waited for while
+# --- 3. a writer killed with its batch open (a 6 s lease): waited for while
 # its lease lasts, though the rows after it are older than the settle time,
 # and passed once it ran out
-JOBADS_EVENTS="$EV?settle=1&lease=3" start_live c --stall 0 --max-age 0
+JOBADS_EVENTS="$EV?settle=1&lease=6" start_live c --stall 0 --max-age 0
 sed -n '601,900p' slow.ndjson >&3
 for i in $(seq 1 50); do [ "$(holds)" -ge 1 ] && break; sleep 0.1; done
 held_from=$(ev_sql "SELECT from_seq FROM jobads_hold")
 kill -KILL "$LIVE_PID"
+killed=$(date +%s.%N)
 wait "$LIVE_PID" 2>/dev/null || true
 exec 3>&-
 assert_status "3: another writer after it" 0 jobads generate --count 100 --seed 34 --quiet
 sleep 1.2
 assert_status "3: a run inside the dead writer's lease" 0 jobads etl --quiet
 assert_eq "3: it waits for the hold" "$((held_from - 1))" "$(cursor)"
-sleep 2.5
+# renewed at most 2 s before the kill: run out 6.5 s after it
+sleep "$(awk -v k="$killed" -v t="$(date +%s.%N)" 'BEGIN { d = k + 6.5 - t; print (d > 0 ? d : 0) }')"
 check_all "3: after the dead writer's lease"
 
 # --- 4. a writer stopped past its lease must not commit (the ETL may have passed it)
@@ -95,7 +97,7 @@ sed -n '901,1200p' slow.ndjson >&3
 for i in $(seq 1 50); do [ "$(holds)" -ge 1 ] && break; sleep 0.1; done
 kill -STOP "$LIVE_PID"
 assert_status "4: another writer" 0 jobads generate --count 100 --seed 35 --quiet
-sleep 3
+sleep 4
 assert_status "4: a run once the stopped writer's lease ran out" 0 jobads etl --quiet
 assert_eq "4: it passed the stopped writer's seqs" "$(newest_seq)" "$(cursor)"
 kill -CONT "$LIVE_PID"
