@@ -1446,8 +1446,14 @@ static int ev_mysql_insert(struct evstore *s, const struct event *ev, int *dup, 
 		return STORE_ERROR;
 	}
 	if (!e->load) {
+		struct conn *k = &e->c[0];
 		rowbuf_add(&e->blk, ev, dup);
-		return e->blk.n == BLOCK ? flush(e, &e->c[0], err) : STORE_OK;
+		if (e->blk.n == BLOCK)
+			return flush(e, k, err);
+		/* no sender thread here: a batch whose rows come slowly renews its hold itself */
+		if (k->held && time_mono() - k->renewed_at > (double)e->url.lease_ms / 3000.0)
+			return hold_renew(e, k, err);
+		return STORE_OK;
 	}
 	struct rowbuf *b = &e->fill->b;
 	rowbuf_add(b, ev, dup);
