@@ -11,6 +11,7 @@
 # 3. A writer that died: its hold is passed once its lease ran out.
 # 4. A writer stopped (SIGSTOP) past its lease may have been passed: it must
 #    not commit then, and says so.
+# 5. The row way renews its hold from insert() (no sender thread).
 source "$(dirname "$0")/../lib.sh" "$@"
 
 EV_DB=$(my_db ev_events)
@@ -112,5 +113,19 @@ check_all "4: after the stopped writer"
 assert_status "4: its input again" 0 jobads ingest <(sed -n '901,1200p' slow.ndjson)
 sleep 1.2 # the seqs its last chunk reserved before it failed are a rollback's gap
 check_all "4: after its input was sent again"
-assert_eq "the events of the writers that lived, and the other writers', once" 1300 "$(events_count)"
+
+# --- 5. the row way (?load=0, no sender thread): a batch whose rows come
+# slowly, for longer than its 2 s lease, renews its hold itself and commits
+jobads generate --count 612 --seed 36 --output rows.ndjson --quiet
+JOBADS_EVENTS="$EV?settle=1&lease=2&load=0" start_live e --stall 0 --max-age 0
+sed -n '1,600p' rows.ndjson >&3 # a block of 512 goes: the hold is taken
+for i in $(seq 601 612); do sed -n "${i}p" rows.ndjson >&3; sleep 0.25; done
+assert_eq "5: the slow batch still holds its seqs" 1 "$(holds)"
+exec 3>&-
+rc=0
+wait "$LIVE_PID" || rc=$?
+assert_eq "5: it commits" 0 "$rc"
+assert_grep "5: all of it" '612 stored' e.err
+check_all "5: after the row way"
+assert_eq "the events of the writers that lived, and the other writers', once" 1912 "$(events_count)"
 finish
