@@ -149,7 +149,12 @@ struct loader {
 	int commit_rc;
 	struct jerr commit_err;
 	int64_t commit_dups;
-	int inflight;	 /* connections with a COMMIT in flight */
+	int inflight; /* connections with a COMMIT in flight */
+	/*
+	 * The caller is rolling back on the connections itself (ld_drop until the
+	 * next chunk is queued): the heartbeat must not use them meanwhile.
+	 */
+	int hb_off;
 	atomic_int idle; /* the sender waits for a chunk */
 	/* the chunk the local-infile handler is serving */
 	struct chunk *cur;
@@ -1257,7 +1262,7 @@ static void *ld_main(void *arg)
 		}
 		while (!l->head && !l->quit) {
 			atomic_store(&l->idle, 1);
-			if (!e->sconn->held) {
+			if (!e->sconn->held || l->hb_off) {
 				pthread_cond_wait(&l->work, &l->mu);
 				continue;
 			}
@@ -1349,6 +1354,7 @@ static int ld_enqueue(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 		l->head = c;
 	l->tail = c;
 	l->queued++;
+	l->hb_off = 0;
 	atomic_store(&l->idle, 0);
 	pthread_cond_signal(&l->work);
 	return STORE_OK;
@@ -1410,6 +1416,7 @@ static void ld_drop(struct ev_mysql *e)
 	while (l->busy || l->inflight)
 		pthread_cond_wait(&l->space, &l->mu);
 	l->rc = STORE_OK;
+	l->hb_off = 1; /* the caller rolls back on the connections next */
 	pthread_mutex_unlock(&l->mu);
 }
 
