@@ -32,8 +32,9 @@
  * value for each duplicate. What the check finds, and the rare row a
  * concurrent writer stored in between, are reported by commit in commit_dups.
  *
- * Either way a transaction starts with the first rows sent, so it stays open
- * only while its rows travel. In the LOAD way the sender also commits it, at
+ * Either way a transaction starts with the first rows sent and ends with the
+ * batch, which the caller closes within a couple of seconds (src/core/
+ * evbatch.c: on stall and on age). In the LOAD way the sender also commits it, at
  * a marker commit_start queues behind the batch's rows, while the caller reads
  * the next batch; commit_wait gives the outcome. Batches take turns on two
  * connections, so that one's COMMIT (a log flush) overlaps the next one's
