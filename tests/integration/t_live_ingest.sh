@@ -5,10 +5,12 @@
 # with "database is locked"); "now" for the future-timestamp rule is when a
 # record is read, not when the process started; SIGTERM stops it at once,
 # committing what it read; and CSV quoted fields of many lines are joined in
-# linear time.
+# linear time. POST /api/events is not held up either.
 source "$(dirname "$0")/lib.sh" "$@"
+source "$(dirname "$0")/serve_lib.sh"
 
 jobads generate --count 300 --seed 5 --output live.ndjson --quiet
+jobads generate --count 10 --seed 7 --output posted.ndjson --quiet
 
 # since T0: seconds from T0 (date +%s.%N) to now; lt A B: 1 when A < B
 since() { awk -v t0="$1" -v t1="$(date +%s.%N)" 'BEGIN { printf "%.3f\n", t1 - t0 }'; }
@@ -48,16 +50,24 @@ t0=$(date +%s.%N)
 assert_status "a concurrent writer while the pipe is open" 0 jobads generate --count 100 --seed 6
 took=$(since "$t0")
 assert_eq "it did not wait for the pipe's batch (took $took s)" 1 "$(lt "$took" 5)"
+# ... nor is POST /api/events (old code: 503 "database is locked" after 10 s)
+serve_start
+t0=$(date +%s.%N)
+assert_eq "POST while the pipe is open" 200 "$(http POST /api/events --data-binary @posted.ndjson)"
+took=$(since "$t0")
+assert_eq "POST: not held up (took $took s)" 1 "$(lt "$took" 5)"
+assert_eq "POST: stored" 10 "$(jget 'j["accepted"]')"
+serve_stop
 sed -n '101,300p' live.ndjson >&3
-wait_count 400 5 >/dev/null
-assert_eq "the rest of the pipe stored, the pipe still open" 400 "$(events_count)"
+wait_count 410 5 >/dev/null
+assert_eq "the rest of the pipe stored, the pipe still open" 410 "$(events_count)"
 
 # --- "now" is when a record is read: an event 59 min 57 s ahead, sent 6 s after
 # the start, is within the hour of its own reading (not of the process start)
 while [ "$(lt "$(since "$LIVE_T0")" 6)" = 1 ]; do sleep 0.2; done
 ahead=$(python3 -c 'import datetime as d; print((d.datetime.now(d.timezone.utc) + d.timedelta(minutes=59, seconds=57)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:23] + "Z")')
 echo "{\"event_id\":\"9e1c2d3a-0000-4000-8000-00000000a001\",\"ts\":\"$ahead\",\"publisher_id\":2,\"publisher_name\":\"Google Ads\",\"job_id\":1,\"campaign_id\":101,\"industry\":\"IT\",\"location\":\"HCM\",\"device\":\"mobile\",\"impressions\":10,\"clicks\":1,\"apply_count\":0,\"cost\":1,\"quality_score\":50}" >&3
-wait_count 401 5 >/dev/null
+wait_count 411 5 >/dev/null
 assert_eq "an event just under an hour ahead of its reading is stored" 1 \
     "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE event_id = '9e1c2d3a-0000-4000-8000-00000000a001'")"
 
@@ -89,16 +99,16 @@ assert_eq "SIGTERM: exit status" 0 "$rc"
 assert_grep "SIGTERM: says so" '1 stored.*stopped by signal' c.err
 assert_eq "SIGTERM: the record read was committed" 1 \
     "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE event_id = '9e1c2d3a-0000-4000-8000-00000000a002'")"
-assert_eq "every event once" 402 "$(events_count)"
+assert_eq "every event once" 412 "$(events_count)"
 
 # --- --stall 0 --max-age 0: the old behaviour on request (one batch until the end)
 start_live b --stall 0 --max-age 0
 sed -n '1,5p' live.ndjson | sed 's/"event_id":"[0-9a-f]\{8\}/"event_id":"bbbbbbbb/' >&3
 sleep 1.5
-assert_eq "--stall 0 --max-age 0: nothing committed while the pipe is open" 402 "$(events_count)"
+assert_eq "--stall 0 --max-age 0: nothing committed while the pipe is open" 412 "$(events_count)"
 exec 3>&-
 wait "$LIVE_PID" || true
-assert_eq "--stall 0 --max-age 0: committed at the end" 407 "$(events_count)"
+assert_eq "--stall 0 --max-age 0: committed at the end" 417 "$(events_count)"
 assert_status "--stall wants seconds" 2 jobads ingest --stall soon live.ndjson
 assert_grep "--stall: says what it wants" "stall: want seconds" "$WORK/last.err"
 assert_status "--max-age wants a bound" 2 jobads ingest --max-age 99999 live.ndjson
