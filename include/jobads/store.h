@@ -108,6 +108,13 @@ struct evstore {
 	 * knows, as on SQLite). The caller moves that many from stored to duplicates.
 	 */
 	int64_t commit_dups;
+	/*
+	 * Rows of the current batch (or of the last one rolled back) that a store
+	 * without transactions (cassandra) has already stored for good: a rollback
+	 * cannot take them back. Reset by begin; always 0 where a batch is a
+	 * transaction.
+	 */
+	int64_t kept;
 };
 
 /* Report dimensions. */

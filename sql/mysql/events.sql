@@ -70,5 +70,19 @@ CREATE TABLE IF NOT EXISTS tracking_void (
     to_seq   BIGINT NOT NULL
 ) ENGINE = InnoDB;
 
-INSERT INTO jobads_schema (store, version) VALUES ('events', 2)
-    ON DUPLICATE KEY UPDATE version = GREATEST(version, 2);
+-- Version 3: a jobads writer's transaction holds the seqs from its first one
+-- on until it ends, and says so here, so that the ETL never passes a seq it
+-- may still commit, however long the settle time ago the rows after it came
+-- (docs/architecture.md, "Holds"). One row per writer connection
+-- (CONNECTION_ID()), written outside the transaction (MEMORY: seen at once,
+-- never rolled back), renewed while the writer lives, deleted after its
+-- COMMIT or ROLLBACK; a dead writer's row is ignored once lease_until passes.
+CREATE TABLE IF NOT EXISTS jobads_hold (
+    conn_id     BIGINT       NOT NULL PRIMARY KEY,
+    holder      VARCHAR(128) NOT NULL,
+    from_seq    BIGINT       NOT NULL,
+    lease_until DATETIME(6)  NOT NULL
+) ENGINE = MEMORY;
+
+INSERT INTO jobads_schema (store, version) VALUES ('events', 3)
+    ON DUPLICATE KEY UPDATE version = GREATEST(version, 3);

@@ -47,6 +47,12 @@ int cmd_help_text(const char *cmd);
 extern volatile sig_atomic_t stop_requested;
 void signals_install(void);
 
+/*
+ * Seconds for an option: "0.5", "2s", "500ms", within [lo, hi]. 0, or -1 when
+ * malformed or out of range.
+ */
+int parse_seconds(const char *s, double lo, double hi, double *out);
+
 /* "1,234,567" */
 const char *fmt_int(int64_t v, char *buf, size_t len);
 /* "1,234.57" */

@@ -1,6 +1,7 @@
 /*
  * common.c - options, signals and formatting shared by the commands.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,25 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "jobads: %s: %s\n", cmd, msg);
 	return EXIT_USAGE;
+}
+
+int parse_seconds(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v, scale = 1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		scale = 0.001;
+	else if (strcmp(end, "s") != 0 && *end)
+		return -1;
+	v *= scale;
+	if (!(v >= lo && v <= hi)) /* NaN too */
+		return -1;
+	*out = v;
+	return 0;
 }
 
 const char *fmt_int(int64_t v, char *buf, size_t len)

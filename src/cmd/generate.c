@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "jobads/evbatch.h"
 
 #include "jobads/banned.h"
 
@@ -92,33 +93,31 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Output sinks: a store (batched transactions) or a file (NDJSON / CSV). */
+/* Output sinks: a store (batches: src/core/evbatch.c) or a file (NDJSON / CSV). */
 struct sink {
 	struct evstore *evs;
+	struct evbatch batch;
 	FILE *out;
 	int csv;
-	int64_t in_batch, stored, dups;
-	double last_commit;
+	int64_t stored; /* records written to the file */
 	struct jerr err;
 };
 
-#define GEN_BATCH 10000
+/* The store's batch failed: its message is the sink's. */
+static int sink_failed(struct sink *s)
+{
+	s->err = s->batch.err;
+	return -1;
+}
 
 static int sink_commit(struct sink *s)
 {
-	if (s->evs && s->in_batch > 0) {
-		if (s->evs->ops->commit(s->evs, &s->err) != STORE_OK)
-			return -1;
-		/* duplicates a batching backend only found at commit */
-		s->stored -= s->evs->commit_dups;
-		s->dups += s->evs->commit_dups;
-		s->in_batch = 0;
-	}
+	if (s->evs && evbatch_commit(&s->batch, NULL))
+		return sink_failed(s);
 	if (s->out && fflush(s->out) != 0) {
 		jerr_set(&s->err, "write: %s", strerror(errno));
 		return -1;
 	}
-	s->last_commit = time_mono();
 	return 0;
 }
 
@@ -142,17 +141,9 @@ static int sink_put(struct sink *s, const struct event *ev)
 {
 	if (s->evs) {
 		int dup;
-		if (s->in_batch == 0 && s->evs->ops->begin(s->evs, &s->err) != STORE_OK)
-			return -1;
-		if (s->evs->ops->insert(s->evs, ev, &dup, &s->err) != STORE_OK)
-			return -1;
-		s->in_batch++;
-		if (dup)
-			s->dups++;
-		else
-			s->stored++;
-		if (s->in_batch >= GEN_BATCH)
-			return sink_commit(s);
+		/* a batch also closes when it grows old: --follow at a high --rate never stalls */
+		if (evbatch_insert(&s->batch, ev, &dup) || evbatch_tick(&s->batch, time_mono()))
+			return sink_failed(s);
 		return 0;
 	}
 	char ts[40];
@@ -278,7 +269,10 @@ static int gen_live(struct sink *s, struct rng *r, const struct gen_opts *g)
 		if (rate > 0) {
 			double due = t0 + (double)i / rate, now = time_mono();
 			if (due > now) {
-				/* flush what we have before sleeping, so readers see a live stream
+				/*
+				 * A pause is a stalled input: commit what we have before
+				 * sleeping, so readers see a live stream and other writers
+				 * get the store.
 				 */
 				if (sink_commit(s))
 					return -1;
@@ -319,14 +313,15 @@ int generate_into_store(struct evstore *evs, const struct gen_opts *g, int quiet
 	struct sink s;
 	memset(&s, 0, sizeof(s));
 	s.evs = evs;
+	evbatch_init(&s.batch, evs, NULL);
 	if (generate_run(&s, g, quiet)) {
-		evs->ops->rollback(evs);
+		evbatch_abort(&s.batch);
 		jlog_error("generate: %s", s.err.msg);
 		return EXIT_FAIL;
 	}
 	if (!quiet)
-		printf("generate: %" PRId64 " events stored, %" PRId64 " duplicates%s\n", s.stored,
-		       s.dups, stop_requested ? " (stopped by signal)" : "");
+		printf("generate: %" PRId64 " events stored, %" PRId64 " duplicates%s\n",
+		       s.batch.stored, s.batch.dups, stop_requested ? " (stopped by signal)" : "");
 	return EXIT_OK;
 }
 

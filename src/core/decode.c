@@ -10,6 +10,7 @@
 #include "jobads/decode.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,41 @@ void line_reader_release(struct line_reader *r)
 	r->buf = NULL;
 }
 
+/*
+ * Longest wait for input between looks at r->stop: a signal that lands just
+ * before poll() (or in another thread) does not interrupt it.
+ */
+#define STOP_POLL_MS 200
+
+/*
+ * Wait until r->fd is readable: LR_LINE when it is, LR_IDLE at the deadline,
+ * LR_STOPPED once *r->stop is set, LR_ERROR when poll fails.
+ */
+static int wait_input(struct line_reader *r)
+{
+	for (;;) {
+		if (r->stop && *r->stop)
+			return LR_STOPPED;
+		int ms = -1;
+		if (r->deadline > 0) {
+			double left = r->deadline - time_mono();
+			if (left <= 0)
+				return LR_IDLE;
+			ms = (int)(left * 1000.0) + 1;
+		}
+		if (r->stop && (ms < 0 || ms > STOP_POLL_MS))
+			ms = STOP_POLL_MS;
+		struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
+		int n = poll(&pfd, 1, ms);
+		if (n > 0)
+			return LR_LINE; /* readable, at its end, or failed: read() says which */
+		if (n < 0 && errno != EINTR) {
+			r->err = errno;
+			return LR_ERROR;
+		}
+	}
+}
+
 static int fill(struct line_reader *r)
 {
 	if (r->start > 0) {
@@ -41,26 +77,29 @@ static int fill(struct line_reader *r)
 		r->start = 0;
 	}
 	if (r->end == r->cap)
-		return 1;
+		return LR_LINE;
 	for (;;) {
+		if (r->deadline > 0 || r->stop) {
+			int w = wait_input(r);
+			if (w != LR_LINE)
+				return w;
+		}
 		ssize_t got = read(r->fd, r->buf + r->end, r->cap - r->end);
 		if (got < 0) {
-			if (errno == EINTR)
-				continue;
+			if (errno == EINTR || errno == EAGAIN)
+				continue; /* wait_input looks at the deadline and r->stop */
 			r->err = errno;
-			return -1;
+			return LR_ERROR;
 		}
 		if (got == 0)
 			r->eof = 1;
 		r->end += (size_t)got;
-		return 0;
+		return LR_LINE;
 	}
 }
 
 int line_reader_next(struct line_reader *r, const char **p, size_t *n, int *too_long)
 {
-	size_t skipped = 0;
-	int skipping = 0;
 	*too_long = 0;
 	for (;;) {
 		char *s = r->buf + r->start;
@@ -70,43 +109,48 @@ int line_reader_next(struct line_reader *r, const char **p, size_t *n, int *too_
 			size_t len = (size_t)(nl - s);
 			r->start += len + 1;
 			r->lineno++;
-			if (skipping || len > EV_MAX_RECORD) {
+			if (r->skipping || len > EV_MAX_RECORD) {
 				*too_long = 1;
 				*p = NULL;
-				*n = skipped + len;
-				return 1;
+				*n = r->skipped + len;
+				r->skipping = 0;
+				r->skipped = 0;
+				return LR_LINE;
 			}
 			if (len > 0 && s[len - 1] == '\r')
 				len--;
 			*p = s;
 			*n = len;
-			return 1;
+			return LR_LINE;
 		}
 		if (r->eof) {
-			if (avail == 0 && !skipping)
-				return 0;
+			if (avail == 0 && !r->skipping)
+				return LR_EOF;
 			r->start = r->end;
 			r->lineno++;
-			if (skipping || avail > EV_MAX_RECORD) {
+			if (r->skipping || avail > EV_MAX_RECORD) {
 				*too_long = 1;
 				*p = NULL;
-				*n = skipped + avail;
-				return 1;
+				*n = r->skipped + avail;
+				r->skipping = 0;
+				r->skipped = 0;
+				return LR_LINE;
 			}
 			if (avail > 0 && s[avail - 1] == '\r')
 				avail--;
 			*p = s;
 			*n = avail;
-			return 1;
+			return LR_LINE;
 		}
 		if (avail > EV_MAX_RECORD) {
 			/* drop what we have of an over-long line and keep reading to its end */
-			skipping = 1;
-			skipped += avail;
+			r->skipping = 1;
+			r->skipped += avail;
 			r->start = r->end;
 		}
-		if (fill(r) < 0)
-			return -1;
+		int f = fill(r);
+		if (f != LR_LINE)
+			return f;
 	}
 }
 
@@ -428,13 +472,22 @@ malformed:
 
 /* ---- CSV ---- */
 
+int csv_quote_scan(const char *p, size_t n, int inq)
+{
+	if (n == 0)
+		return inq;
+	/* a doubled quote inside a field flips twice: the count's parity is the state */
+	const char *q = p, *end = p + n;
+	while (q < end && (q = memchr(q, '"', (size_t)(end - q))) != NULL) {
+		inq = !inq;
+		q++;
+	}
+	return inq;
+}
+
 int csv_open_quote(const char *rec, size_t n)
 {
-	int inq = 0;
-	for (size_t i = 0; i < n; i++)
-		if (rec[i] == '"')
-			inq = !inq;
-	return inq;
+	return csv_quote_scan(rec, n, 0);
 }
 
 int csv_split(char *rec, size_t n, char **fields, size_t *lens, int max, char *why, size_t whylen)

@@ -586,6 +586,7 @@ static int ev_cass_begin(struct evstore *s, struct jerr *err)
 	e->in_txn = 1;
 	e->late_dups = 0;
 	s->commit_dups = 0;
+	s->kept = 0;
 	return STORE_OK;
 }
 
@@ -1011,6 +1012,9 @@ static int flush(struct ev_cass *e, struct jerr *err)
 			  err)) != STORE_OK)
 		return r;
 	r = write_rows(e, err);
+	/* no transaction: a block written is stored for good, whatever follows (evstore.kept) */
+	for (int i = 0; i < e->nrows && r == STORE_OK; i++)
+		e->base.kept += !e->rows[i].dup;
 	e->nrows = 0;
 	strbuf_reset(&e->arena);
 	memset(e->slots, 0, sizeof(e->slots));

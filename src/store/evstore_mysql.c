@@ -32,8 +32,9 @@
  * value for each duplicate. What the check finds, and the rare row a
  * concurrent writer stored in between, are reported by commit in commit_dups.
  *
- * Either way a transaction starts with the first rows sent, so it stays open
- * only while its rows travel. In the LOAD way the sender also commits it, at
+ * Either way a transaction starts with the first rows sent and ends with the
+ * batch, which the caller closes within a couple of seconds (src/core/
+ * evbatch.c: on stall and on age). In the LOAD way the sender also commits it, at
  * a marker commit_start queues behind the batch's rows, while the caller reads
  * the next batch; commit_wait gives the outcome. Batches take turns on two
  * connections, so that one's COMMIT (a log flush) overlaps the next one's
@@ -45,15 +46,26 @@
  * tracking_void says no row will ever hold it: by then the writer that held
  * the missing value has committed or rolled back (design.md item 5).
  *
+ * Holds: that "by then" is an assumption about foreign writers only. A jobads
+ * writer's transaction says which seqs it holds in jobads_hold (its first seq
+ * on, from its first chunk or block until its COMMIT or ROLLBACK is done),
+ * renewing a lease while it lives, and scan() never passes a missing seq at
+ * or after a live hold, however old the rows after it. A writer whose lease
+ * ran out (it died, or stopped for longer than the lease) may have been
+ * passed: it checks its lease just before COMMIT and rolls back instead.
+ *
  * No MariaDB array binding here, unlike the analytics store: it takes
  * AUTO_INCREMENT values as LOAD DATA does, with a gap after every array.
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "jobads/store.h"
 #include "mysql_util.h"
@@ -111,7 +123,11 @@ struct conn {
 	int committing;	  /* a COMMIT was sent, its reply not read yet */
 	double commit_at; /* time_mono() */
 	int64_t commit_dups;
-	MYSQL_STMT *ins[INS_LEVELS], *check, *reserve, *post, *voidins;
+	/* this connection's row in jobads_hold: its transaction holds hold_from on */
+	int held;
+	int64_t hold_from;
+	double renewed_at; /* time_mono() */
+	MYSQL_STMT *ins[INS_LEVELS], *check, *reserve, *post, *voidins, *hold, *renew;
 };
 
 /*
@@ -134,7 +150,12 @@ struct loader {
 	int commit_rc;
 	struct jerr commit_err;
 	int64_t commit_dups;
-	int inflight;	 /* connections with a COMMIT in flight */
+	int inflight; /* connections with a COMMIT in flight */
+	/*
+	 * The caller is rolling back on the connections itself (ld_drop until the
+	 * next chunk is queued): the heartbeat must not use them meanwhile.
+	 */
+	int hb_off;
 	atomic_int idle; /* the sender waits for a chunk */
 	/* the chunk the local-infile handler is serving */
 	struct chunk *cur;
@@ -153,7 +174,8 @@ struct ev_mysql {
 	int pending; /* commit_start called, commit_wait not yet */
 	struct conn c[2];
 	struct conn *sconn; /* the sender's: the connection of the batch it sends */
-	MYSQL_STMT *scan, *maxseq, *voids;
+	MYSQL_STMT *scan, *maxseq, *voids, *holds;
+	char holder[128];   /* host:pid, in jobads_hold for people to read */
 	struct rowbuf blk;  /* the rows way: the block being filled */
 	struct chunk *fill; /* the LOAD way: the chunk being filled */
 	struct loader ld;
@@ -221,6 +243,21 @@ struct ev_mysql {
 #define SQL_VOID_INS "INSERT INTO tracking_void (from_seq, to_seq) VALUES (?, ?)"
 #define SQL_VOIDS                                                                                  \
 	"SELECT from_seq, to_seq FROM tracking_void WHERE to_seq > ? ORDER BY from_seq LIMIT 1024"
+/*
+ * Holds (the file header): taken with a transaction's first seq, renewed only
+ * while still live (an expired hold may have been passed: the batch must not
+ * commit), dropped, with any dead writer's, once the transaction is over.
+ * The lease always moves, so a live hold always counts as changed.
+ */
+#define SQL_HOLD                                                                                   \
+	"REPLACE INTO jobads_hold (conn_id, holder, from_seq, lease_until)"                        \
+	" VALUES (CONNECTION_ID(), ?, ?, NOW(6) + INTERVAL ? MICROSECOND)"
+#define SQL_RENEW                                                                                  \
+	"UPDATE jobads_hold SET lease_until = GREATEST(lease_until + INTERVAL 1 MICROSECOND,"      \
+	" NOW(6) + INTERVAL ? MICROSECOND) WHERE conn_id = CONNECTION_ID() AND lease_until > "     \
+	"NOW(6)"
+#define SQL_UNHOLD	 "DELETE FROM jobads_hold WHERE conn_id = CONNECTION_ID() OR lease_until < NOW(6)"
+#define SQL_HELD	 "SELECT COALESCE(MIN(from_seq), 0) FROM jobads_hold WHERE lease_until > NOW(6)"
 #define SQL_LOCAL_INFILE "SELECT @@local_infile"
 #define SQL_COUNT	 "SELECT COUNT(*) FROM tracking"
 
@@ -298,17 +335,22 @@ static void chunks_free(struct chunk *c)
 static void ld_stop(struct ev_mysql *e);
 
 /* Roll back what is open on k, close its statements, and its db if own_db. */
+static void hold_release(struct conn *k);
+
 static void conn_release(struct conn *k, int own_db)
 {
 	if (k->started && k->db)
 		mysql_rollback(k->db);
 	k->started = 0;
+	hold_release(k);
 	for (int i = 0; i < INS_LEVELS; i++)
 		close_stmt(&k->ins[i]);
 	close_stmt(&k->check);
 	close_stmt(&k->reserve);
 	close_stmt(&k->post);
 	close_stmt(&k->voidins);
+	close_stmt(&k->hold);
+	close_stmt(&k->renew);
 	if (own_db && k->db)
 		mysql_close(k->db);
 	if (own_db)
@@ -326,6 +368,7 @@ static void ev_mysql_close(struct evstore *s)
 	close_stmt(&e->scan);
 	close_stmt(&e->maxseq);
 	close_stmt(&e->voids);
+	close_stmt(&e->holds);
 	if (e->scan_bound)
 		my_cols_release(&e->scan_cols);
 	if (e->db)
@@ -410,7 +453,7 @@ static int ev_mysql_open(const char *target, enum store_mode mode, struct evstor
 		goto fail;
 	if ((r = my_schema_version(e->db, SQL_SCHEMA_VERSION, e->base.name, &version, err)) !=
 		STORE_OK ||
-	    (r = store_schema_check(e->base.name, "event store", version, 2, mode, &init, err)) !=
+	    (r = store_schema_check(e->base.name, "event store", version, 3, mode, &init, err)) !=
 		STORE_OK ||
 	    (init && (r = ev_mysql_init(&e->base, err)) != STORE_OK))
 		goto fail;
@@ -426,6 +469,11 @@ static int ev_mysql_open(const char *target, enum store_mode mode, struct evstor
 			goto fail;
 		e->load = local_infile != 0;
 	}
+	char host[64] = "";
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	snprintf(e->holder, sizeof(e->holder), "%s:%ld", host, (long)getpid());
 	const char *shift = getenv("JOBADS_TEST_SEQ_SHIFT");
 	if (shift)
 		e->test_shift = strtoll(shift, NULL, 10);
@@ -664,6 +712,76 @@ static int start_txn(struct ev_mysql *e, struct conn *k, struct jerr *err)
 	return r;
 }
 
+/* ---- holds (the file header) ---- */
+
+/* Extend k's hold; STORE_RETRY when it had run out (a scan may have passed its seqs). */
+static int hold_renew(struct ev_mysql *e, struct conn *k, struct jerr *err)
+{
+	MYSQL_BIND p[1];
+	int64_t lease_us = e->url.lease_ms * 1000;
+	int r;
+	if (!k->held)
+		return STORE_OK;
+	if (!k->renew && (r = my_prepare(k->db, SQL_RENEW, &k->renew, e->base.name, err)))
+		return r;
+	memset(p, 0, sizeof(p));
+	my_bind_i64(&p[0], &lease_us);
+	if ((r = run(e, k->renew, p, "renewing the hold on seq values", err)) != STORE_OK)
+		return r;
+	if (mysql_stmt_affected_rows(k->renew) != 1) {
+		jerr_set(err,
+			 "%s: the batch's hold on seq values from %" PRId64 " ran out (not renewed "
+			 "for %.1f s, over the %.1f s lease): rolled back, since the ETL may have "
+			 "passed them",
+			 e->base.name, k->hold_from, time_mono() - k->renewed_at,
+			 (double)e->url.lease_ms / 1000.0);
+		return STORE_RETRY;
+	}
+	k->renewed_at = time_mono();
+	return STORE_OK;
+}
+
+/*
+ * Say in jobads_hold that k's transaction holds the seqs from `from` on, or
+ * renew the hold it has. Taken after the first seq is (reserve_seq, or an
+ * insert's AUTO_INCREMENT): a scan meanwhile is held back by the settle time.
+ */
+static int hold_take(struct ev_mysql *e, struct conn *k, int64_t from, struct jerr *err)
+{
+	MYSQL_BIND p[3];
+	unsigned long hlen = (unsigned long)strlen(e->holder);
+	int64_t lease_us = e->url.lease_ms * 1000;
+	int r;
+	if (k->held)
+		return hold_renew(e, k, err);
+	if (!k->hold && (r = my_prepare(k->db, SQL_HOLD, &k->hold, e->base.name, err)))
+		return r;
+	memset(p, 0, sizeof(p));
+	my_bind_str(&p[0], e->holder, &hlen, NULL);
+	my_bind_i64(&p[1], &from);
+	my_bind_i64(&p[2], &lease_us);
+	if ((r = run(e, k->hold, p, "holding seq values", err)) != STORE_OK)
+		return r;
+	k->held = 1;
+	k->hold_from = from;
+	k->renewed_at = time_mono();
+	return STORE_OK;
+}
+
+/*
+ * k's transaction is over (committed or rolled back): drop its hold, and any
+ * dead writer's. When that fails (the connection is gone), the hold lapses
+ * with its lease.
+ */
+static void hold_release(struct conn *k)
+{
+	if (!k->held)
+		return;
+	k->held = 0;
+	if (k->db)
+		(void)mysql_real_query(k->db, SQL_UNHOLD, (unsigned long)strlen(SQL_UNHOLD));
+}
+
 /* The rows way: send the block's rows: check which are stored, insert the others. */
 static int flush(struct ev_mysql *e, struct conn *k, struct jerr *err)
 {
@@ -691,6 +809,11 @@ static int flush(struct ev_mysql *e, struct conn *k, struct jerr *err)
 			for (uint32_t j = 0; j < rows; j++)
 				bind_row(b, e->pb + (size_t)j * INS_COLS, &b->rows[idx[done + j]]);
 			if ((r = run(e, st, e->pb, "inserting events", err)) != STORE_OK)
+				return r;
+			/* the transaction holds seqs from its first AUTO_INCREMENT value on */
+			my_ulonglong first = mysql_stmt_insert_id(st);
+			if (!k->held && first > 0 &&
+			    (r = hold_take(e, k, (int64_t)first, err)) != STORE_OK)
 				return r;
 			/* a row another writer stored since the check is ignored: a duplicate */
 			my_ulonglong stored = mysql_stmt_affected_rows(st);
@@ -997,7 +1120,8 @@ static int ld_send(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 	unsigned long records = 0, deleted = 0, skipped = 0, warnings = 0;
 	int r;
 	if ((r = conn_ready(e, k, err)) != STORE_OK || (r = start_txn(e, k, err)) != STORE_OK ||
-	    (r = reserve_seq(e, k, c, err)) != STORE_OK)
+	    (r = reserve_seq(e, k, c, err)) != STORE_OK ||
+	    (r = hold_take(e, k, c->base, err)) != STORE_OK)
 		return r;
 	l->cur = c;
 	l->next_row = 0;
@@ -1056,6 +1180,7 @@ static void ld_resolve(struct ev_mysql *e, struct conn *k)
 		r = my_fail(k->db, e->base.name, "committing the batch", &err);
 		mysql_rollback(k->db);
 	}
+	hold_release(k); /* only now: the rows are visible, or will never be */
 	pthread_mutex_lock(&l->mu);
 	k->committing = 0;
 	k->started = 0;
@@ -1099,7 +1224,9 @@ static void ld_end_batch(struct ev_mysql *e)
 	}
 	if (r == STORE_OK) {
 		pthread_mutex_unlock(&l->mu);
-		if (mysql_send_query(k->db, "COMMIT", 6) != 0)
+		/* a batch whose hold ran out may have been passed by the ETL: never commit it */
+		r = hold_renew(e, k, &err);
+		if (r == STORE_OK && mysql_send_query(k->db, "COMMIT", 6) != 0)
 			r = my_fail(k->db, e->base.name, "committing the batch", &err);
 		pthread_mutex_lock(&l->mu);
 		if (r == STORE_OK) {
@@ -1113,6 +1240,7 @@ static void ld_end_batch(struct ev_mysql *e)
 	}
 	pthread_mutex_unlock(&l->mu);
 	mysql_rollback(k->db);
+	hold_release(k);
 	pthread_mutex_lock(&l->mu);
 	k->started = 0;
 	ld_outcome(l, r, &err, 0);
@@ -1135,7 +1263,38 @@ static void *ld_main(void *arg)
 		}
 		while (!l->head && !l->quit) {
 			atomic_store(&l->idle, 1);
-			pthread_cond_wait(&l->work, &l->mu);
+			if (!e->sconn->held || l->hb_off) {
+				pthread_cond_wait(&l->work, &l->mu);
+				continue;
+			}
+			/*
+			 * A batch is open and its next rows are slow to come: keep its
+			 * hold alive (the heartbeat), three times a lease.
+			 */
+			struct conn *k = e->sconn;
+			double left =
+			    k->renewed_at + (double)e->url.lease_ms / 3000.0 - time_mono();
+			if (left > 0) {
+				struct timespec ts;
+				clock_gettime(CLOCK_REALTIME, &ts);
+				double at = (double)ts.tv_nsec / 1e9 + left;
+				ts.tv_sec += (time_t)at;
+				ts.tv_nsec = (long)((at - (double)(time_t)at) * 1e9);
+				pthread_cond_timedwait(&l->work, &l->mu, &ts);
+				continue;
+			}
+			l->busy = 1;
+			pthread_mutex_unlock(&l->mu);
+			struct jerr herr;
+			int hr = hold_renew(e, k, &herr);
+			pthread_mutex_lock(&l->mu);
+			k->renewed_at = time_mono(); /* failed or not: the next try a third later */
+			if (hr != STORE_OK && l->rc == STORE_OK) {
+				l->rc = hr; /* the batch fails at its next chunk or its commit */
+				l->err = herr;
+			}
+			l->busy = 0;
+			pthread_cond_broadcast(&l->space);
 		}
 		atomic_store(&l->idle, 0);
 		if (!l->head) /* quit, with nothing left to send */
@@ -1177,7 +1336,13 @@ static int ld_enqueue(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 {
 	struct loader *l = &e->ld;
 	if (!l->running) {
-		if (pthread_create(&l->th, NULL, ld_main, e) != 0) {
+		/* signals are the caller's: a stop request must reach its read loop */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		int t = pthread_create(&l->th, NULL, ld_main, e);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (t != 0) {
 			jerr_set(err, "%s: cannot start the sender thread", e->base.name);
 			return STORE_ERROR;
 		}
@@ -1190,6 +1355,7 @@ static int ld_enqueue(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 		l->head = c;
 	l->tail = c;
 	l->queued++;
+	l->hb_off = 0;
 	atomic_store(&l->idle, 0);
 	pthread_cond_signal(&l->work);
 	return STORE_OK;
@@ -1251,6 +1417,7 @@ static void ld_drop(struct ev_mysql *e)
 	while (l->busy || l->inflight)
 		pthread_cond_wait(&l->space, &l->mu);
 	l->rc = STORE_OK;
+	l->hb_off = 1; /* the caller rolls back on the connections next */
 	pthread_mutex_unlock(&l->mu);
 }
 
@@ -1261,6 +1428,7 @@ static void rollback_conns(struct ev_mysql *e)
 		if (e->c[i].started)
 			mysql_rollback(e->c[i].db);
 		e->c[i].started = 0;
+		hold_release(&e->c[i]);
 	}
 }
 
@@ -1286,8 +1454,14 @@ static int ev_mysql_insert(struct evstore *s, const struct event *ev, int *dup, 
 		return STORE_ERROR;
 	}
 	if (!e->load) {
+		struct conn *k = &e->c[0];
 		rowbuf_add(&e->blk, ev, dup);
-		return e->blk.n == BLOCK ? flush(e, &e->c[0], err) : STORE_OK;
+		if (e->blk.n == BLOCK)
+			return flush(e, k, err);
+		/* no sender thread here: a batch whose rows come slowly renews its hold itself */
+		if (k->held && time_mono() - k->renewed_at > (double)e->url.lease_ms / 3000.0)
+			return hold_renew(e, k, err);
+		return STORE_OK;
 	}
 	struct rowbuf *b = &e->fill->b;
 	rowbuf_add(b, ev, dup);
@@ -1303,10 +1477,14 @@ static int rows_commit(struct ev_mysql *e, struct jerr *err)
 {
 	struct conn *k = &e->c[0];
 	int r = flush(e, k, err);
+	/* a batch whose hold ran out may have been passed by the ETL: never commit it */
+	if (r == STORE_OK)
+		r = hold_renew(e, k, err);
 	if (r == STORE_OK && k->started && mysql_commit(k->db) != 0)
 		r = my_fail(k->db, e->base.name, "committing the batch", err);
 	if (r != STORE_OK && k->started)
 		mysql_rollback(k->db);
+	hold_release(k);
 	e->ld.commit_dups = r == STORE_OK ? e->late_dups : 0;
 	rowbuf_clear(&e->blk);
 	k->started = 0;
@@ -1449,7 +1627,7 @@ static int ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev_row_
 	MYSQL_BIND p[3];
 	struct event ev;
 	int64_t settle_us = e->url.settle_ms * 1000, lim = (int64_t)limit;
-	int64_t expect = after + 1;
+	int64_t expect = after + 1, held = 0;
 	int f, r, stop = 0;
 	size_t n = 0;
 
@@ -1460,6 +1638,15 @@ static int ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev_row_
 			return r;
 	}
 	if ((r = read_voids(e, after, err)) != STORE_OK)
+		return r;
+	/*
+	 * Before the rows: a hold dropped after this look belongs to a transaction
+	 * already over, whose rows the scan below sees; one taken after it is on
+	 * seqs newer than the settle time.
+	 */
+	if (!e->holds && (r = my_prepare(e->db, SQL_HELD, &e->holds, s->name, err)) != STORE_OK)
+		return r;
+	if ((r = one_int(e, e->holds, "reading the writers' holds", &held, err)) != STORE_OK)
 		return r;
 	memset(p, 0, sizeof(p));
 	my_bind_i64(&p[0], &settle_us);
@@ -1486,10 +1673,12 @@ static int ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev_row_
 		 * A missing seq before this row belongs to a writer that has not
 		 * committed yet, or to one that rolled back (or to a duplicate a
 		 * foreign writer's INSERT IGNORE skipped). Only time tells them
-		 * apart: stop here unless this row is older than the settle time,
-		 * or tracking_void says the missing seqs will never be used.
+		 * apart: stop here unless this row is older than the settle time
+		 * and no live jobads writer holds the missing seqs, or
+		 * tracking_void says they will never be used.
 		 */
-		if (ev.seq != expect && !c->i[15] && !void_covers(e, expect, ev.seq))
+		if (ev.seq != expect && (!c->i[15] || (held > 0 && held < ev.seq)) &&
+		    !void_covers(e, expect, ev.seq))
 			break;
 		expect = ev.seq + 1;
 		ev.ts_ms = c->i[1];

@@ -19,6 +19,7 @@
  */
 #define DEFAULT_READ_TIMEOUT 120
 #define DEFAULT_SETTLE_MS    5000
+#define DEFAULT_LEASE_MS     10000
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 
@@ -106,6 +107,7 @@ int my_url_parse(const char *rest, const char *default_db, struct my_url *u, cha
 	u->read_timeout = DEFAULT_READ_TIMEOUT;
 	u->write_timeout = 0;
 	u->settle_ms = DEFAULT_SETTLE_MS;
+	u->lease_ms = DEFAULT_LEASE_MS;
 
 	if (strncmp(p, "//", 2) != 0) {
 		jerr_set(err, "mysql:%s: want mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
@@ -250,6 +252,13 @@ int my_url_parse(const char *rest, const char *default_db, struct my_url *u, cha
 				}
 				u->settle_ms = ms;
 				u->has_settle = 1;
+			} else if (KEY("lease")) {
+				if (parse_secs(v, vn, 1000, 86400000, &ms)) {
+					jerr_set(err, "%s: lease: want seconds in 1..86400",
+						 nm.buf);
+					goto fail;
+				}
+				u->lease_ms = ms;
 			} else if (KEY("bulk")) {
 				if (vn != 1 || (*v != '0' && *v != '1')) {
 					jerr_set(err, "%s: bulk: want 0 or 1", nm.buf);
@@ -265,7 +274,7 @@ int my_url_parse(const char *rest, const char *default_db, struct my_url *u, cha
 			} else {
 				jerr_set(err,
 					 "%s: unknown parameter '%.*s' (socket, connect_timeout, "
-					 "read_timeout, write_timeout, settle, bulk, load)",
+					 "read_timeout, write_timeout, settle, lease, bulk, load)",
 					 nm.buf, (int)kn, kv);
 				goto fail;
 			}

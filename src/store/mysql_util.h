@@ -33,6 +33,8 @@ struct my_url {
 	int has_settle;
 	int no_bulk; /* ?bulk=0: no MariaDB array binding, as on MySQL 8 */
 	int no_load; /* ?load=0: the event store inserts rows, no LOAD DATA LOCAL */
+	/* ?lease=S (event store): how long a writer's hold on its seqs lasts unrenewed */
+	int64_t lease_ms;
 };
 
 /*
@@ -40,6 +42,7 @@ struct my_url {
  * &write_timeout=S&settle=S&bulk=0|1&load=0|1]" (what follows "mysql:"). default_db is used when
  * the path is empty. *name (you own it) is the URL as given minus the password,
  * for messages. STORE_ERROR with a message that never holds the password.
+ * (Also &lease=S for the event store.)
  */
 int my_url_parse(const char *rest, const char *default_db, struct my_url *u, char **name,
 		 struct jerr *err);

@@ -3,14 +3,20 @@
  * (up to --max-body; more is a 413), decoded record by record with ingest's
  * rules (body.c), and every valid event is inserted in ONE event-store
  * transaction that is committed before the reply: a 200 means stored durably.
- * A client that gets no reply re-sends the batch; the store's duplicate check
- * on (event_id, ts) makes that safe.
+ * The batch protocol is ingest's (src/core/evbatch.c), with one batch per
+ * request: the counts in the reply are as of its commit, where a store that
+ * sends rows in blocks (mysql) finds some duplicates only. A client that gets
+ * no reply re-sends the batch; the store's duplicate check on (event_id, ts)
+ * makes that safe.
  */
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+#include "jobads/evbatch.h"
 
 #include "jobads/banned.h"
 
@@ -19,9 +25,9 @@
 
 struct post {
 	struct evstore *evs;
-	int64_t accepted, dups, rejected;
+	struct evbatch batch;
+	int64_t rejected;
 	json_t *rejects;
-	struct jerr err;
 	int failed;
 };
 
@@ -30,14 +36,10 @@ static int on_event(void *arg, long index, const struct event *ev)
 	struct post *p = arg;
 	int dup = 0;
 	(void)index;
-	if (p->evs->ops->insert(p->evs, ev, &dup, &p->err) != STORE_OK) {
+	if (evbatch_insert(&p->batch, ev, &dup)) {
 		p->failed = 1;
 		return -2; /* stop: the batch will be rolled back */
 	}
-	if (dup)
-		p->dups++;
-	else
-		p->accepted++;
 	return 0;
 }
 
@@ -82,21 +84,24 @@ int api_events_post(struct req *r)
 	}
 	memset(&p, 0, sizeof(p));
 	p.rejects = json_array();
-	if (pool_ev_get(w, &p.evs, &p.err) != STORE_OK ||
-	    p.evs->ops->begin(p.evs, &p.err) != STORE_OK) {
+	struct jerr err;
+	if (pool_ev_get(w, &p.evs, &err) != STORE_OK) {
 		pool_ev_put(w, p.evs, 1);
 		json_decref(p.rejects);
 		strbuf_release(&body);
-		return reply_error(r, 503, "event store: %s", p.err.msg);
+		return reply_error(r, 503, "event store: %s", err.msg);
 	}
+	/* one request, one batch: all of it or (where the store has transactions) none */
+	struct evbatch_opts bo = {.max_rows = INT64_MAX, .stall_s = 0, .max_age_s = 0};
+	evbatch_init(&p.batch, p.evs, &bo);
 	int d = body_decode(body.buf ? body.buf : "", body.len, r->now_ms, on_event, on_reject, &p,
 			    why, sizeof(why));
-	if (d == 0 && p.evs->ops->commit(p.evs, &p.err) != STORE_OK) {
+	if (d == 0 && evbatch_commit(&p.batch, NULL)) {
 		p.failed = 1;
 		d = -2;
 	}
 	if (d != 0)
-		p.evs->ops->rollback(p.evs);
+		evbatch_abort(&p.batch);
 	pool_ev_put(w, p.evs, p.failed);
 	strbuf_release(&body);
 	if (d == -1) {
@@ -105,17 +110,28 @@ int api_events_post(struct req *r)
 	}
 	if (p.failed) {
 		json_decref(p.rejects);
+		if (p.batch.kept > 0) {
+			/* a store without transactions (cassandra) keeps the blocks it wrote */
+			atomic_fetch_add(&w->ev_accepted, (uint64_t)p.batch.kept);
+			return reply_error(
+			    r, 503,
+			    "event store: %s; %" PRId64
+			    " events of this batch were stored before the failure "
+			    "and stay stored, and part of the rest may be: the client "
+			    "may send it again as it is (each event is stored once)",
+			    p.batch.err.msg, p.batch.kept);
+		}
 		/* nothing of the batch was stored: the client may send it again as it is */
 		return reply_error(r, 503, "event store: %s; nothing of this batch was stored",
-				   p.err.msg);
+				   p.batch.err.msg);
 	}
-	atomic_fetch_add(&w->ev_accepted, (uint64_t)p.accepted);
-	atomic_fetch_add(&w->ev_duplicate, (uint64_t)p.dups);
+	atomic_fetch_add(&w->ev_accepted, (uint64_t)p.batch.ok_stored);
+	atomic_fetch_add(&w->ev_duplicate, (uint64_t)p.batch.ok_dups);
 	atomic_fetch_add(&w->ev_rejected, (uint64_t)p.rejected);
 	atomic_fetch_add(&w->ev_batches, 1);
 	json_t *doc = json_object();
-	json_object_set_new(doc, "accepted", json_integer(p.accepted));
-	json_object_set_new(doc, "duplicate", json_integer(p.dups));
+	json_object_set_new(doc, "accepted", json_integer(p.batch.ok_stored));
+	json_object_set_new(doc, "duplicate", json_integer(p.batch.ok_dups));
 	json_object_set_new(doc, "rejected", json_integer(p.rejected));
 	json_object_set_new(doc, "errors", p.rejects);
 	return reply_json(r, 200, doc);

@@ -19,7 +19,18 @@ serve_start() {
         exit 1
     fi
     BASE="http://127.0.0.1:$port"
-    trap serve_kill EXIT
+    serve_prev_trap
+    trap 'serve_kill; eval "$SERVE_PREV_EXIT"' EXIT
+}
+
+# What lib.sh had set to run at exit (the CQL test server's stop), kept beside serve_kill.
+SERVE_PREV_EXIT=""
+serve_prev_trap() {
+    local p
+    p=$(trap -p EXIT)
+    case $p in "" | *serve_kill*) return 0 ;; esac
+    eval "set -- ${p#trap -- }"
+    SERVE_PREV_EXIT=$1
 }
 
 serve_kill() {

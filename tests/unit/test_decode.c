@@ -992,9 +992,69 @@ static void test_reader_read_error(void **state)
 	line_reader_release(&r);
 }
 
+/*
+ * A pipe that stays open: the reader gives up at its deadline (LR_IDLE), keeps
+ * what it has of a line, returns LR_STOPPED once the stop flag is set (the old
+ * reader retried read() forever), and goes on afterwards.
+ */
+static void test_reader_idle_and_stop(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct line_reader r;
+	volatile sig_atomic_t stop = 0;
+	const char *s;
+	size_t n;
+	int too_long;
+	line_reader_init(&r, p[0]);
+	r.stop = &stop;
+	assert_int_equal(write(p[1], "first\nhalf", 10), 10);
+	r.deadline = time_mono() + 0.05;
+	assert_int_equal(line_reader_next(&r, &s, &n, &too_long), LR_LINE);
+	assert_int_equal(n, 5);
+	double t0 = time_mono();
+	assert_int_equal(line_reader_next(&r, &s, &n, &too_long), LR_IDLE);
+	assert_true(time_mono() - t0 < 1.0);
+	stop = 1;
+	r.deadline = 0; /* no deadline: only the stop ends the wait */
+	assert_int_equal(line_reader_next(&r, &s, &n, &too_long), LR_STOPPED);
+	stop = 0;
+	assert_int_equal(write(p[1], " line\n", 6), 6);
+	assert_int_equal(line_reader_next(&r, &s, &n, &too_long), LR_LINE);
+	assert_int_equal(n, 9);
+	assert_memory_equal(s, "half line", 9);
+	assert_int_equal(r.lineno, 2);
+	close(p[1]);
+	assert_int_equal(line_reader_next(&r, &s, &n, &too_long), LR_EOF);
+	line_reader_release(&r);
+	close(p[0]);
+}
+
+/* Joining a record's lines one at a time gives the state a rescan would. */
+static void test_csv_quote_scan(void **state)
+{
+	(void)state;
+	const char *lines[] = {"a,\"b", "c\"\"d", "", "e\",f", "\"g", "h\""};
+	int inq = 0;
+	struct strbuf joined = {0};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		inq = csv_quote_scan(lines[i], strlen(lines[i]), inq);
+		if (i)
+			strbuf_add(&joined, "\n", 1);
+		strbuf_add(&joined, lines[i], strlen(lines[i]));
+		assert_int_equal(inq, csv_open_quote(joined.buf, joined.len));
+	}
+	strbuf_release(&joined);
+	assert_int_equal(inq, 0);
+	assert_int_equal(csv_quote_scan(NULL, 0, 1), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_reader_idle_and_stop),
+	    cmocka_unit_test(test_csv_quote_scan),
 	    cmocka_unit_test(test_json_valid),
 	    cmocka_unit_test(test_json_cost_exact_text),
 	    cmocka_unit_test(test_json_escapes),

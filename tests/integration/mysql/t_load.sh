@@ -115,13 +115,13 @@ assert_eq "every event counted once" "$(events_count)" "$(an_sql 'SELECT SUM(rec
 assert_verify "after the row way"
 
 # --- a store made by an older jobads (schema version 1) is upgraded when opened
-my "$EV_DB" -e "DROP TABLE jobads_seq, tracking_void; UPDATE jobads_schema SET version = 1 WHERE store = 'events'"
+my "$EV_DB" -e "DROP TABLE jobads_seq, tracking_void, jobads_hold; UPDATE jobads_schema SET version = 1 WHERE store = 'events'"
 jobads generate --count 100 --days 1 --seed 47 --output v1.ndjson --quiet
 before=$(events_count)
 assert_status "ingest into a version-1 store" 0 jobads ingest v1.ndjson
 assert_grep "stored" "100 stored, 0 duplicates" "$WORK/last.err"
-assert_eq "upgraded to version 2" 2 "$(ev_sql "SELECT version FROM jobads_schema WHERE store = 'events'")"
-assert_eq "its tables are back" 2 "$(ev_sql "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN ('jobads_seq', 'tracking_void')")"
+assert_eq "upgraded to version 3" 3 "$(ev_sql "SELECT version FROM jobads_schema WHERE store = 'events'")"
+assert_eq "its tables are back" 3 "$(ev_sql "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN ('jobads_seq', 'tracking_void', 'jobads_hold')")"
 assert_eq "the new rows follow the old ones" "$((before + 100))|$((before + 100))" \
     "$(ev_sql "SELECT COUNT(*), COUNT(DISTINCT seq) FROM tracking")"
 assert_status "etl" 0 jobads etl --events "$(ev_url events)?settle=0"
