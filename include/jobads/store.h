@@ -104,8 +104,9 @@ struct evstore {
 	char *name; /* for messages: a path, or a URL without its password */
 	/*
 	 * Set by a successful commit: how many of the batch's rows that insert()
-	 * reported as stored turned out to be duplicates (0 where insert() always
-	 * knows, as on SQLite). The caller moves that many from stored to duplicates.
+	 * reported as stored turned out to be duplicates (SQLite, MySQL's LOAD
+	 * way and Cassandra write a batch's rows in blocks and learn it only then). The caller
+	 * moves that many from stored to duplicates.
 	 */
 	int64_t commit_dups;
 	/*

@@ -105,7 +105,11 @@ def post(path, url, state, stop, batch, rate):
             time.sleep(0.1)
         acked += len(lines[acked:acked + batch])
         write_state(os.path.join(state, "acked"), acked)
-        slowest = max(slowest, time.monotonic() - t0)
+        took = time.monotonic() - t0
+        if took > 1:
+            print(f"soak post: {time.strftime('%H:%M:%S')} lines {acked - batch}.. took {took:.2f} s"
+                  f" ({retries} retries so far)", file=sys.stderr)
+        slowest = max(slowest, took)
         write_state(os.path.join(state, "slowest"), round(slowest, 3))
         delay = period - (time.monotonic() - t0)
         if delay > 0:

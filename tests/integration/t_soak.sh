@@ -94,18 +94,21 @@ while [ $SECONDS -lt $end ]; do
         from=$((pos > REWIND ? pos - REWIND : 0))
         start_feed "$from"
         kills_ingest=$((kills_ingest + 1))
+        echo "soak: $(date +%T) killed ingest, feed restarted at line $from" >>kills.log
         ;;
     1)
         kill -KILL "$SERVE_PID" 2>/dev/null || true
         wait "$SERVE_PID" 2>/dev/null || true
         start_serve
         kills_serve=$((kills_serve + 1))
+        echo "soak: $(date +%T) killed serve" >>kills.log
         ;;
     2)
         kill -KILL "$SCHED_PID" 2>/dev/null || true
         wait "$SCHED_PID" 2>/dev/null || true
         start_sched
         kills_sched=$((kills_sched + 1))
+        echo "soak: $(date +%T) killed schedule" >>kills.log
         ;;
     esac
 done
