@@ -26,8 +26,12 @@
 #include "jobads/util.h"
 #include "jobads/banned.h"
 
-/* Longest host part kept: Linux's HOST_NAME_MAX, so that an owner fits 128 bytes. */
-#define HOST_MAX 64
+/*
+ * Longest host part kept, so that an owner fits the 128 bytes stored (etl_lock,
+ * etl_runs.owner): 60 + pid 10 + space 37 + instance 16 + 3 colons = 126. Hosts
+ * alike in their first 60 bytes still differ in their boot id.
+ */
+#define HOST_MAX 60
 
 /* "<16 hex of the boot id>-<pid namespace inode>", or "?" when /proc cannot say. */
 static void pid_space(char *buf, size_t len)

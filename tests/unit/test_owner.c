@@ -85,6 +85,11 @@ static void test_owner_name(void **state)
 	assert_string_equal(me, again); /* drawn once per process */
 	snprintf(want_pid, sizeof(want_pid), ":%ld:", (long)getpid());
 	assert_non_null(strstr(me, want_pid));
+	/* host:pid:space:instance, the instance 16 hex digits */
+	const char *inst = strrchr(me, ':');
+	assert_non_null(inst);
+	assert_int_equal(strlen(inst + 1), 16);
+	assert_int_equal(strspn(inst + 1, "0123456789abcdef"), 16);
 	int fds[2];
 	assert_int_equal(pipe(fds), 0);
 	pid_t pid = fork();
