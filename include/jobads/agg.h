@@ -52,8 +52,13 @@ struct agg {
 	uint32_t ngroups, gcap;
 	uint32_t *gslots; /* open addressing into groups: index + 1 */
 	uint32_t ngslots;
-	struct agg_publisher *pubs;
+	struct agg_publisher *pubs; /* dense array, first-seen order */
 	uint32_t npubs, pcap;
+	uint32_t *pslots; /* open addressing into pubs: index + 1 */
+	uint32_t npslots;
+	/* slots looked at by every lookup (strings, groups, publishers) since
+	 * agg_init: a cost that tests can bound without a clock */
+	uint64_t probes;
 };
 
 void agg_init(struct agg *a);

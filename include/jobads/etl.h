@@ -52,12 +52,30 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 /* etl_run_locked's answer when another live process holds the run lock. */
 #define ETL_LOCKED 3
 
-/* This process's name as a lock owner: "host:pid". */
+/*
+ * This process's name as a lock owner: "host:pid:space:instance", where space
+ * names the boot and pid namespace the pid belongs to ("?" when unknown) and
+ * instance is 64 random bits drawn once per process (src/core/owner.c).
+ */
 void etl_owner_name(char *buf, size_t len);
 
+/* Where a lock holder runs, as seen from the owner me (both etl_owner_name forms). */
+enum etl_owner_where {
+	ETL_OWNER_SELF,	     /* holder is me */
+	ETL_OWNER_ELSEWHERE, /* another host, container or boot, or an older "host:pid"
+				name: its pid means nothing here, only its lease counts */
+	ETL_OWNER_LOCAL,     /* my pid namespace: *pid can be looked up here */
+	ETL_OWNER_GONE,	     /* my pid namespace and my pid, another instance: an earlier
+				process that had my pid, so certainly gone */
+};
+/* The policy behind taking a dead holder's lock; *pid gets the holder's pid when local. */
+enum etl_owner_where etl_owner_where(const char *holder, const char *me, int64_t *pid);
+/* 1 when holder is proven dead: it ran in this pid namespace and its process is gone. */
+int etl_owner_is_dead(const char *holder);
+
 /*
- * etl_run under the run lock: take it (from a holder on this host whose process
- * is gone, too), mark runs left 'running' by dead processes failed, run, release.
+ * etl_run under the run lock: take it (from a holder in this pid namespace whose
+ * process is gone, too), mark runs left 'running' by dead processes failed, run, release.
  * o->owner must be set. Returns ETL_LOCKED with *holder filled when another live
  * process holds the lock (nothing is run or recorded), else as etl_run.
  */

@@ -159,7 +159,7 @@ struct etl_run_rec {
 	char trigger[16]; /* schedule, manual, api */
 	int attempt;
 	char state[16];	 /* running, success, failed, retrying */
-	char owner[128]; /* who ran it: host:pid (the run lock's owner) */
+	char owner[128]; /* who ran it: the run lock's owner (etl_owner_name) */
 	int64_t started_ms, finished_ms;
 	int64_t events_read, groups_written, cursor_from, cursor_to;
 	char error[512];
@@ -168,7 +168,7 @@ typedef int (*run_row_fn)(void *arg, const struct etl_run_rec *r);
 
 /* The run lock's current holder, as stored. */
 struct run_lock_info {
-	char owner[128];		 /* host:pid, "" when nobody holds it */
+	char owner[128];		 /* etl_owner_name, "" when nobody holds it */
 	int64_t acquired_ms, expires_ms; /* unix ms, the caller's clock */
 };
 

@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS etl_runs (
     `trigger`      VARCHAR(16)  NOT NULL,  -- schedule, manual, api
     attempt        INT          NOT NULL,
     state          VARCHAR(16)  NOT NULL,  -- running, success, failed, retrying
-    owner          VARCHAR(128) NOT NULL DEFAULT '',  -- host:pid of the run lock's holder
+    owner          VARCHAR(128) NOT NULL DEFAULT '',  -- the run lock holder's host:pid:space:instance
     started_at     DATETIME(3)  NOT NULL,  -- UTC
     finished_at    DATETIME(3)  NULL,
     events_read    BIGINT       NOT NULL DEFAULT 0,

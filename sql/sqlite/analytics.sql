@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS etl_runs (
     cursor_from    INTEGER,
     cursor_to      INTEGER,
     error          TEXT,
-    owner          TEXT               -- host:pid of the process that ran it
+    owner          TEXT               -- host:pid:space:instance of the process that ran it
 );
 
 -- A run with nothing new is recorded too, so the table grows with every slot:

@@ -1,8 +1,10 @@
 /*
  * agg.c - hash aggregation for the ETL. Strings are interned into one byte
- * arena; groups live in a dense array indexed by an open-addressing table of
- * 32-bit slots. Both tables are kept between chunks (agg_reset clears them
- * without freeing), so a run allocates only while the number of groups grows.
+ * arena; groups and publishers live in dense arrays, each indexed by an
+ * open-addressing table of 32-bit slots, so every lookup costs the same however
+ * many groups or publishers a chunk has. The tables are kept between chunks
+ * (agg_reset clears them without freeing), so a run allocates only while the
+ * number of groups grows.
  */
 #include "jobads/agg.h"
 
@@ -56,6 +58,7 @@ void agg_release(struct agg *a)
 	free(a->groups);
 	free(a->gslots);
 	free(a->pubs);
+	free(a->pslots);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -69,6 +72,8 @@ void agg_reset(struct agg *a)
 	if (a->gslots)
 		memset(a->gslots, 0, a->ngslots * sizeof(uint32_t));
 	a->npubs = 0;
+	if (a->pslots)
+		memset(a->pslots, 0, a->npslots * sizeof(uint32_t));
 }
 
 static void strs_rehash(struct agg_strtab *t, uint32_t nslots)
@@ -94,6 +99,7 @@ uint32_t agg_intern(struct agg *a, const char *s, size_t n)
 	uint32_t i = (uint32_t)h & (t->nslots - 1);
 	while (t->slots[i]) {
 		uint32_t id = t->slots[i] - 1;
+		a->probes++;
 		if (t->slen[id] == n && memcmp(t->bytes + t->off[id], s, n) == 0)
 			return id;
 		i = (i + 1) & (t->nslots - 1);
@@ -155,6 +161,7 @@ static struct kpi_sums *group_for(struct agg *a, const struct agg_key *k)
 	uint32_t i = (uint32_t)hash_key(k) & (a->ngslots - 1);
 	while (a->gslots[i]) {
 		struct agg_group *g = &a->groups[a->gslots[i] - 1];
+		a->probes++;
 		if (key_eq(&g->key, k))
 			return &g->val;
 		i = (i + 1) & (a->ngslots - 1);
@@ -191,26 +198,61 @@ static int same_str(const struct agg *a, uint32_t id, struct ev_str v)
 	return a->strs.slen[id] == v.n && memcmp(a->strs.bytes + a->strs.off[id], v.s, v.n) == 0;
 }
 
+static uint32_t hash_pub(int32_t id)
+{
+	uint64_t h = (uint64_t)(uint32_t)id * 0x9e3779b97f4a7c15ULL;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static void pubs_rehash(struct agg *a, uint32_t nslots)
+{
+	free(a->pslots);
+	a->pslots = xcalloc(nslots, sizeof(uint32_t));
+	a->npslots = nslots;
+	for (uint32_t p = 0; p < a->npubs; p++) {
+		uint32_t i = hash_pub(a->pubs[p].publisher_id) & (nslots - 1);
+		while (a->pslots[i])
+			i = (i + 1) & (nslots - 1);
+		a->pslots[i] = p + 1;
+	}
+}
+
+/*
+ * The publisher entry of id, new if unseen. A hash, not a list: a chunk can
+ * hold tens of thousands of publishers (a linear search took 1.2 s for 40,000
+ * and 4.7 s for 80,000 in one chunk), and agg_merge looks up every one again.
+ */
+static struct agg_publisher *publisher_for(struct agg *a, int32_t id)
+{
+	if (a->npslots == 0)
+		pubs_rehash(a, 64);
+	uint32_t i = hash_pub(id) & (a->npslots - 1);
+	while (a->pslots[i]) {
+		struct agg_publisher *p = &a->pubs[a->pslots[i] - 1];
+		a->probes++;
+		if (p->publisher_id == id)
+			return p;
+		i = (i + 1) & (a->npslots - 1);
+	}
+	if (a->npubs == a->pcap) {
+		a->pcap = a->pcap ? a->pcap * 2 : 16;
+		a->pubs = xrealloc(a->pubs, a->pcap * sizeof(*a->pubs));
+	}
+	uint32_t pi = a->npubs++;
+	struct agg_publisher *p = &a->pubs[pi];
+	p->publisher_id = id;
+	p->last_seq = -1;
+	p->name = p->traffic = p->quality = AGG_NONE;
+	p->pending = 0;
+	a->pslots[i] = pi + 1;
+	if (a->npubs * 2 > a->npslots)
+		pubs_rehash(a, a->npslots * 2);
+	return p;
+}
+
 void agg_note_publisher(struct agg *a, const struct event *ev)
 {
-	struct agg_publisher *p = NULL;
-	/* a handful of publishers per chunk: a linear search beats a table */
-	for (uint32_t i = 0; i < a->npubs; i++)
-		if (a->pubs[i].publisher_id == ev->publisher_id) {
-			p = &a->pubs[i];
-			break;
-		}
-	if (!p) {
-		if (a->npubs == a->pcap) {
-			a->pcap = a->pcap ? a->pcap * 2 : 16;
-			a->pubs = xrealloc(a->pubs, a->pcap * sizeof(*a->pubs));
-		}
-		p = &a->pubs[a->npubs++];
-		p->publisher_id = ev->publisher_id;
-		p->last_seq = -1;
-		p->name = p->traffic = p->quality = AGG_NONE;
-		p->pending = 0;
-	}
+	struct agg_publisher *p = publisher_for(a, ev->publisher_id);
 	if (ev->seq >= p->last_seq) {
 		p->last_seq = ev->seq;
 		p->pending = ev->publisher_name.s == NULL;

@@ -401,31 +401,6 @@ record:
 	return r;
 }
 
-void etl_owner_name(char *buf, size_t len)
-{
-	char host[256];
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(buf, len, "%s:%ld", host, (long)getpid());
-}
-
-/* 1 when owner names a process on this host that no longer exists. */
-static int owner_is_dead(const char *owner)
-{
-	char me[256];
-	const char *colon = strrchr(owner, ':');
-	int64_t pid;
-	etl_owner_name(me, sizeof(me));
-	const char *mycolon = strrchr(me, ':');
-	if (!colon || !mycolon || colon - owner != mycolon - me ||
-	    memcmp(owner, me, (size_t)(colon - owner)) != 0)
-		return 0; /* another host: only its lease can say */
-	if (parse_int64(colon + 1, strlen(colon + 1), 1, INT32_MAX, &pid) != 0)
-		return 0;
-	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-}
-
 static int run_locked(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 		      struct etl_result *res, struct run_lock_info *holder, struct jerr *err)
 {
@@ -435,7 +410,7 @@ static int run_locked(struct evstore *evs, struct anstore *as, const struct etl_
 	lo.lease_ms = lease;
 	memset(res, 0, sizeof(*res));
 	r = as->ops->lock_acquire(as, o->owner, NULL, time_now_ms(), lease, &got, holder, err);
-	if (r == STORE_OK && !got && owner_is_dead(holder->owner)) {
+	if (r == STORE_OK && !got && etl_owner_is_dead(holder->owner)) {
 		char dead[sizeof(holder->owner)];
 		snprintf(dead, sizeof(dead), "%s", holder->owner);
 		r = as->ops->lock_acquire(as, o->owner, dead, time_now_ms(), lease, &got, holder,

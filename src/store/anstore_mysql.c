@@ -33,8 +33,9 @@ struct an_mysql {
 	MYSQL *db;
 	int mariadb;
 	pthread_mutex_t mu;
-	MYSQL_STMT *getcur, *setcur, *pub;
+	MYSQL_STMT *getcur, *setcur;
 	MYSQL_STMT *ups[UPS_LEVELS];
+	MYSQL_STMT *pubs[UPS_LEVELS]; /* dim_publisher, 2^k rows */
 	MYSQL_STMT *q[AN__COUNT];
 	MYSQL_BIND *pb;	     /* UPS_MAX_ROWS * UPS_COLS parameter binds */
 	unsigned long *plen; /* 3 text lengths per row */
@@ -81,9 +82,14 @@ struct bulk_cols {
  * Assignments run left to right and see the columns already assigned, so
  * last_seq is moved last: every other column compares against the old one.
  */
-#define SQL_PUBLISHER                                                                              \
+/* dim_publisher rows go in blocks of 2^k like the upserts: one round trip per
+ * publisher took 1.1 s of a 1.5 s run for 40,000 publishers in one chunk */
+#define SQL_PUBLISHER_HEAD                                                                         \
 	"INSERT INTO dim_publisher (publisher_id, publisher_name, publisher_traffic,"              \
-	" publisher_quality, last_seq) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE"             \
+	" publisher_quality, last_seq) VALUES "
+#define SQL_PUBLISHER_ROW "(?, ?, ?, ?, ?)"
+#define SQL_PUBLISHER_TAIL                                                                         \
+	" ON DUPLICATE KEY UPDATE"                                                                 \
 	" publisher_name = IF(VALUES(last_seq) > last_seq, VALUES(publisher_name),"                \
 	" publisher_name),"                                                                        \
 	" publisher_traffic = IF(VALUES(last_seq) > last_seq,"                                     \
@@ -210,9 +216,10 @@ static void an_mysql_close(struct anstore *s)
 		return;
 	close_stmt(&a->getcur);
 	close_stmt(&a->setcur);
-	close_stmt(&a->pub);
-	for (int i = 0; i < UPS_LEVELS; i++)
+	for (int i = 0; i < UPS_LEVELS; i++) {
 		close_stmt(&a->ups[i]);
+		close_stmt(&a->pubs[i]);
+	}
 	close_stmt(&a->ups1);
 	free(a->bc);
 	for (int i = 0; i < AN__COUNT; i++)
@@ -359,6 +366,37 @@ static int upsert_block(struct an_mysql *a, const struct agg *ag, uint32_t from,
 	return run(a, st, a->pb, "adding deltas to fact_hourly", err);
 }
 
+/* Write publishers [from, from + 2^level) of ag to dim_publisher in one statement. */
+static int publisher_block(struct an_mysql *a, const struct agg *ag, uint32_t from, int level,
+			   struct jerr *err)
+{
+	unsigned rows = 1u << level;
+	if (!a->pubs[level]) {
+		struct strbuf sb = {0};
+		strbuf_addf(&sb, "%s", SQL_PUBLISHER_HEAD);
+		for (unsigned i = 0; i < rows; i++)
+			strbuf_addf(&sb, "%s%s", i ? "," : "", SQL_PUBLISHER_ROW);
+		strbuf_addf(&sb, "%s", SQL_PUBLISHER_TAIL);
+		int r = my_prepare(a->db, sb.buf, &a->pubs[level], a->base.name, err);
+		strbuf_release(&sb);
+		if (r != STORE_OK)
+			return r;
+	}
+	/* a->pb and a->plen are sized for UPS_COLS binds a row: five fit */
+	memset(a->pb, 0, sizeof(*a->pb) * rows * 5);
+	for (unsigned i = 0; i < rows; i++) {
+		struct agg_publisher *pu = (struct agg_publisher *)&ag->pubs[from + i];
+		MYSQL_BIND *b = a->pb + (size_t)i * 5;
+		unsigned long *len = a->plen + (size_t)i * 3;
+		my_bind_int(&b[0], &pu->publisher_id);
+		bind_interned(&b[1], ag, pu->name, &len[0]);
+		bind_interned(&b[2], ag, pu->traffic, &len[1]);
+		bind_interned(&b[3], ag, pu->quality, &len[2]);
+		my_bind_i64(&b[4], &pu->last_seq);
+	}
+	return run(a, a->pubs[level], a->pb, "updating dim_publisher", err);
+}
+
 /* Add groups [from, from + n) of ag in one array-bound execution (n <= BULK_MAX_ROWS). */
 static int upsert_bulk(struct an_mysql *a, const struct agg *ag, uint32_t from, unsigned n,
 		       struct jerr *err)
@@ -422,12 +460,10 @@ static int apply_locked(struct an_mysql *a, const struct agg *ag, int64_t from, 
 			struct jerr *err)
 {
 	const char *name = a->base.name;
-	MYSQL_BIND p[5];
-	unsigned long len[3];
+	MYSQL_BIND p[2];
 	int r;
 
-	if (!a->setcur && ((r = my_prepare(a->db, SQL_SETCUR, &a->setcur, name, err)) ||
-			   (r = my_prepare(a->db, SQL_PUBLISHER, &a->pub, name, err))))
+	if (!a->setcur && (r = my_prepare(a->db, SQL_SETCUR, &a->setcur, name, err)))
 		return r;
 	if (!a->pb) {
 		a->pb = xcalloc((size_t)UPS_MAX_ROWS * UPS_COLS, sizeof(*a->pb));
@@ -472,17 +508,10 @@ static int apply_locked(struct an_mysql *a, const struct agg *ag, int64_t from, 
 			}
 		}
 	}
-	for (uint32_t i = 0; i < ag->npubs; i++) {
-		struct agg_publisher *pu = (struct agg_publisher *)&ag->pubs[i];
-		memset(p, 0, sizeof(p));
-		my_bind_int(&p[0], &pu->publisher_id);
-		bind_interned(&p[1], ag, pu->name, &len[0]);
-		bind_interned(&p[2], ag, pu->traffic, &len[1]);
-		bind_interned(&p[3], ag, pu->quality, &len[2]);
-		my_bind_i64(&p[4], &pu->last_seq);
-		if ((r = run(a, a->pub, p, "updating dim_publisher", err)) != STORE_OK)
-			goto rollback;
-	}
+	for (uint32_t i = 0, level = UPS_LEVELS; level-- > 0;)
+		for (uint32_t rows = 1u << level; ag->npubs - i >= rows; i += rows)
+			if ((r = publisher_block(a, ag, i, (int)level, err)) != STORE_OK)
+				goto rollback;
 	if (mysql_commit(a->db) != 0) {
 		r = my_fail(a->db, name, "committing the deltas and the cursor", err);
 		goto rollback;

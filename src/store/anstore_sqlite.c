@@ -129,11 +129,11 @@ static int an_sqlite_init_from(struct an_sqlite *a, int version, struct jerr *er
 		r = sq_exec(a->db, SQL_UPGRADE_1_2, name, err);
 	if (r == STORE_OK)
 		r = sq_exec(a->db, sql_sqlite_analytics, name, err);
-	if (r != STORE_OK) {
+	if (r == STORE_OK)
+		r = sq_exec(a->db, "COMMIT", name, err);
+	if (r != STORE_OK && !sqlite3_get_autocommit(a->db))
 		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
-		return r;
-	}
-	return sq_exec(a->db, "COMMIT", name, err);
+	return r;
 }
 
 static int an_sqlite_init(struct anstore *s, struct jerr *err)
@@ -298,11 +298,24 @@ rollback:
 static int an_sqlite_reset(struct anstore *s, struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
-	return sq_exec(a->db,
-		       "BEGIN IMMEDIATE; DELETE FROM fact_hourly; DELETE FROM dim_publisher;"
-		       " UPDATE etl_state SET cursor = 0,"
-		       " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = 1; COMMIT;",
-		       s->name, err);
+	int r = sq_exec(a->db, "BEGIN IMMEDIATE", s->name, err);
+	if (r != STORE_OK)
+		return r;
+	r = sq_exec(a->db,
+		    "DELETE FROM fact_hourly; DELETE FROM dim_publisher;"
+		    " UPDATE etl_state SET cursor = 0,"
+		    " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = 1",
+		    s->name, err);
+	if (r == STORE_OK)
+		r = sq_exec(a->db, "COMMIT", s->name, err);
+	/*
+	 * A statement that fails (or a COMMIT that is busy) leaves the transaction
+	 * open; the run lock's release would then go into it and be lost with it,
+	 * leaving the lock held until its lease ends.
+	 */
+	if (r != STORE_OK && !sqlite3_get_autocommit(a->db))
+		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
 }
 
 static int an_sqlite_facts(struct anstore *s, fact_row_fn fn, void *arg, struct jerr *err)
@@ -491,8 +504,12 @@ static int an_sqlite_lock_acquire(struct anstore *s, const char *owner, const ch
 		goto rollback;
 	}
 	if (holder->owner[0] && strcmp(holder->owner, owner) != 0 && holder->expires_ms > now_ms &&
-	    !(steal && strcmp(holder->owner, steal) == 0))
-		return sq_exec(a->db, "COMMIT", s->name, err); /* held by someone alive */
+	    !(steal && strcmp(holder->owner, steal) == 0)) {
+		/* held by someone alive */
+		if ((r = sq_exec(a->db, "COMMIT", s->name, err)) != STORE_OK)
+			goto rollback;
+		return STORE_OK;
+	}
 	if ((r = sq_prepare(a->db, SQL_LOCK_SET, &st, s->name, err)) != STORE_OK)
 		goto rollback;
 	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);

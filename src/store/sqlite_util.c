@@ -11,38 +11,56 @@
 
 #include "jobads/banned.h"
 
-int sq_fail(sqlite3 *db, int rc, const char *name, const char *what, struct jerr *err)
+int sq_code(int rc)
 {
-	int prim = rc & 0xff;
-	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-	if (prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT) {
-		jerr_set(err, "%s: not a valid SQLite database (%s)", name, msg);
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return STORE_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_RETRY;
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+		return STORE_RETRY; /* the file may become writable or the disk free again */
+	default:
 		return STORE_ERROR;
 	}
-	jerr_set(err, "%s: %s: %s", name, what, msg);
-	if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
-		return STORE_RETRY;
-	if (prim == SQLITE_READONLY || prim == SQLITE_CANTOPEN || prim == SQLITE_IOERR ||
-	    prim == SQLITE_FULL)
-		return STORE_RETRY; /* the file may become writable or the disk free again */
-	return STORE_ERROR;
+}
+
+/* Fill err for rc: a file that is not a database says so, anything else names what failed. */
+static void sq_message(int rc, const char *msg, const char *name, const char *what,
+		       struct jerr *err)
+{
+	int prim = rc & 0xff;
+	if (prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT)
+		jerr_set(err, "%s: not a valid SQLite database (%s)", name, msg);
+	else if (what)
+		jerr_set(err, "%s: %s: %s", name, what, msg);
+	else
+		jerr_set(err, "%s: %s", name, msg);
+}
+
+int sq_fail(sqlite3 *db, int rc, const char *name, const char *what, struct jerr *err)
+{
+	sq_message(rc, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), name, what, err);
+	int r = sq_code(rc);
+	return r == STORE_OK ? STORE_ERROR : r; /* called on a failure: never "fine" */
 }
 
 int sq_exec(sqlite3 *db, const char *sql, const char *name, struct jerr *err)
 {
 	char *msg = NULL;
 	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-	if (rc != SQLITE_OK) {
-		int prim = rc & 0xff;
-		if (prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT)
-			jerr_set(err, "%s: not a valid SQLite database (%s)", name,
-				 msg ? msg : sqlite3_errstr(rc));
-		else
-			jerr_set(err, "%s: %s", name, msg ? msg : sqlite3_errstr(rc));
-		sqlite3_free(msg);
-		return (prim == SQLITE_BUSY || prim == SQLITE_LOCKED) ? STORE_RETRY : STORE_ERROR;
-	}
-	return STORE_OK;
+	if (rc == SQLITE_OK)
+		return STORE_OK;
+	sq_message(rc, msg ? msg : sqlite3_errstr(rc), name, NULL, err);
+	sqlite3_free(msg);
+	int r = sq_code(rc);
+	return r == STORE_OK ? STORE_ERROR : r;
 }
 
 int sq_user_version(sqlite3 *db, const char *name, int *version, struct jerr *err)

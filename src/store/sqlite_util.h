@@ -23,10 +23,18 @@ extern const char sql_sqlite_analytics[];
 int sq_open(const char *path, enum store_mode mode, const char *synchronous, int cache_kib,
 	    int page_size, sqlite3 **db, struct jerr *err);
 
-/* Map a SQLite result to STORE_RETRY (busy, locked) or STORE_ERROR, filling err. */
+/*
+ * The one mapping of a SQLite result code to the project's: STORE_OK for OK,
+ * ROW and DONE; STORE_RETRY for busy, locked, read-only, cannot open, I/O error
+ * and full disk (each can pass: another writer ends, the file becomes writable,
+ * the disk is freed); STORE_ERROR for the rest. sq_fail and sq_exec use it.
+ */
+int sq_code(int rc);
+
+/* A failed rc as STORE_RETRY or STORE_ERROR (sq_code), with err naming name and what. */
 int sq_fail(sqlite3 *db, int rc, const char *name, const char *what, struct jerr *err);
 
-/* Run a script (several statements); STORE_OK or an error naming the store. */
+/* Run a script (several statements); STORE_OK, or sq_code's answer with err naming the store. */
 int sq_exec(sqlite3 *db, const char *sql, const char *name, struct jerr *err);
 
 /* PRAGMA user_version of the main database, or -1 with err set. */

@@ -17,6 +17,9 @@ fi
 jobads() { "${AS[@]}" "$JOBADS" "$@"; }
 bg_jobads() { "${AS[@]}" "$JOBADS" "$@" & }
 HOST=$(hostname)
+# this machine's boot and pid namespace, as lock owners name them (src/core/owner.c)
+SPACE="$(tr -d '-' </proc/sys/kernel/random/boot_id | cut -c1-16)-$(readlink /proc/self/ns/pid | tr -dc 0-9)"
+OWNER_RE="$HOST:[0-9]+:[0-9a-f]{16}-[0-9]+:[0-9a-f]{16}"
 running() { an_sql "SELECT COUNT(*) FROM etl_runs WHERE state = 'running'"; }
 max_seq() { ev_sql 'SELECT MAX(seq) FROM tracking'; }
 lock_owner() { an_sql 'SELECT owner FROM etl_lock'; }
@@ -55,7 +58,7 @@ assert_status "generate" 0 jobads generate --count 5000 --days 3 --seed 11 --qui
 assert_status "two slots" 0 jobads schedule --every 1s --slots 2 --log-file "$WORK/s.log"
 assert_eq "two run_start lines" 2 "$(grep -c 'level=info event=run_start trigger=schedule attempt=1' s.log)"
 assert_grep "run_end with counts" "event=run_end run=[0-9]+ state=success events=5000 groups=[0-9]+ cursor_from=0 cursor_to=5000" s.log
-assert_grep "start line names the owner" "event=scheduler_start owner=$HOST:[0-9]+ every_s=1" s.log
+assert_grep "start line names the owner" "event=scheduler_start owner=$OWNER_RE every_s=1" s.log
 assert_eq "two schedule runs recorded" "success|5000 success|0" \
     "$(rows "SELECT state, events_read FROM etl_runs WHERE \`trigger\` = 'schedule' ORDER BY id")"
 first_start=$(an_sql "SELECT MIN(started_at) FROM etl_runs WHERE \`trigger\` = 'schedule'")
@@ -64,7 +67,7 @@ gap=$(( $(to_ms "$last_start") - $(to_ms "$first_start") ))
 assert_eq "the slots were a second apart (${gap} ms)" 1 "$(( gap >= 900 && gap <= 1600 ))"
 assert_eq "the lock is free after" "" "$(lock_owner)"
 assert_status "runs --json" 0 jobads runs --json --limit 1
-assert_grep "runs --json has the owner" "\"owner\": \"$HOST:[0-9]+\"" "$WORK/last.out"
+assert_grep "runs --json has the owner" "\"owner\": \"$OWNER_RE\"" "$WORK/last.out"
 assert_verify "after scheduled runs"
 
 # --- a version 1 analytics store (before the run lock) is upgraded in place
@@ -92,7 +95,7 @@ assert_grep "says a run is in progress and by whom" 'a run is in progress by oth
 assert_status "a scheduler slot while the lock is held" 0 jobads schedule --every 1s --slots 1
 assert_grep "the slot is skipped, naming the holder" 'event=run_skipped reason="a run is in progress" holder=otherhost:4242' "$WORK/last.err"
 assert_eq "nothing was run or recorded" "$before 5000" "$(echo $(an_sql 'SELECT COUNT(*) FROM etl_runs') $(cursor))"
-lock "$HOST:$$" "$far" # this shell: a live process on this host
+lock "$HOST:$$:$SPACE:00000000000000aa" "$far" # this shell: a live process here
 assert_status "a live local holder keeps the lock" 3 jobads etl
 facts=$(an_sql 'SELECT COUNT(*), SUM(records) FROM fact_hourly')
 assert_status "rebuild waits for the lock too" 3 jobads rebuild
@@ -104,7 +107,7 @@ assert_eq "and the run applied" "$(max_seq)" "$(cursor)"
 sleep 0.01 &
 deadpid=$!
 wait $deadpid
-lock "$HOST:$deadpid" "$far"
+lock "$HOST:$deadpid:$SPACE:00000000000000bb" "$far"
 assert_status "generate again" 0 jobads generate --count 100 --seed 13 --quiet
 assert_status "a dead local holder's lock is taken at once" 0 jobads etl --quiet
 assert_eq "and that run applied" "$(max_seq)" "$(cursor)"
@@ -119,7 +122,7 @@ kill -9 $pid
 wait $pid 2>/dev/null || true
 assert_eq "the killed run is left 'running'" 1 "$(running)"
 assert_eq "with part of the backlog applied" 1 "$(( $(cursor) < $(max_seq) ))"
-assert_grep "the dead scheduler still holds the lock" "^$HOST:[0-9]+$" <(lock_owner)
+assert_grep "the dead scheduler still holds the lock" "^$OWNER_RE$" <(lock_owner)
 assert_status "a restarted scheduler" 0 jobads schedule --every 1h --slots 1 --log-file "$WORK/k2.log"
 assert_grep "it marks the old run failed" 'level=warn event=stale_runs_failed count=1' k2.log
 assert_grep "and goes on" 'event=run_end run=[0-9]+ state=success' k2.log

@@ -725,6 +725,132 @@ static void test_merge_pending_publisher(void **state)
 	agg_release(&hi);
 }
 
+/*
+ * Distinct publisher ids of three kinds: multiples of 2^16 (they differ only
+ * in high bits), negative ones and small odd ones, so that a weak hash would
+ * pile them into few slots.
+ */
+static int32_t many_pub_id(int i)
+{
+	int32_t k = i / 3;
+	if (i % 3 == 0)
+		return k * 65536;
+	if (i % 3 == 1)
+		return -k - 1;
+	return 2 * k + 1;
+}
+
+static int cmp_pub_id(const void *x, const void *y)
+{
+	int32_t a = ((const struct agg_publisher *)x)->publisher_id;
+	int32_t b = ((const struct agg_publisher *)y)->publisher_id;
+	return a < b ? -1 : a > b;
+}
+
+/* Two rows per publisher, the newer (seq) first for odd i; names say which row. */
+static void add_many_pubs(struct agg *a, int from, int to, int round)
+{
+	char name[48];
+	for (int i = from; i < to; i++) {
+		struct event ev = mk(H10_MS, 1, many_pub_id(i), "i", "l", "d");
+		int k = (i % 2) ? 1 - round : round;
+		snprintf(name, sizeof(name), "pub-%d-%d", i, k);
+		ev.publisher_name = S(name);
+		ev.seq = (int64_t)k * 1000000 + i;
+		agg_add(a, &ev);
+	}
+}
+
+/* Every publisher i in [0, n) once, with the newest row's name and seq. */
+static void check_many_pubs(const struct agg *a, int n)
+{
+	char name[48];
+	assert_int_equal(a->npubs, n);
+	struct agg_publisher *sorted = xmalloc((size_t)n * sizeof(*sorted));
+	memcpy(sorted, a->pubs, (size_t)n * sizeof(*sorted));
+	qsort(sorted, (size_t)n, sizeof(*sorted), cmp_pub_id);
+	for (int i = 0; i < n; i++) {
+		struct agg_publisher key = {.publisher_id = many_pub_id(i)};
+		const struct agg_publisher *p =
+		    bsearch(&key, sorted, (size_t)n, sizeof(*sorted), cmp_pub_id);
+		assert_non_null(p);
+		snprintf(name, sizeof(name), "pub-%d-1", i);
+		assert_true(str_is(a, p->name, name));
+		assert_int_equal(p->last_seq, 1000000 + i);
+	}
+	/* ids are distinct, so n of them sorted have no neighbours alike */
+	for (int i = 1; i < n; i++)
+		assert_true(sorted[i - 1].publisher_id < sorted[i].publisher_id);
+	free(sorted);
+}
+
+/* Tens of thousands of publishers in one chunk, added, merged and reset. */
+static void test_publisher_distinct_many(void **state)
+{
+	(void)state;
+	enum { N = 30000 };
+	struct agg one, lo, hi;
+	agg_init(&one);
+	agg_init(&lo);
+	agg_init(&hi);
+	add_many_pubs(&one, 0, N, 0);
+	add_many_pubs(&one, 0, N, 1);
+	check_many_pubs(&one, N);
+	assert_int_equal(one.ngroups, N);
+	/* halves that overlap: each side has one row of the publishers in between */
+	add_many_pubs(&lo, 0, 2 * N / 3, 0);
+	add_many_pubs(&hi, N / 3, N, 1);
+	add_many_pubs(&lo, 0, N / 3, 1);
+	add_many_pubs(&hi, 2 * N / 3, N, 0);
+	agg_merge(&hi, &lo);
+	check_many_pubs(&hi, N);
+	assert_int_equal(hi.ngroups, N);
+	/* a reset table forgets them all and fills again */
+	agg_reset(&one);
+	assert_int_equal(one.npubs, 0);
+	add_many_pubs(&one, 0, N / 2, 1);
+	add_many_pubs(&one, 0, N / 2, 0);
+	check_many_pubs(&one, N / 2);
+	agg_release(&one);
+	agg_release(&lo);
+	agg_release(&hi);
+}
+
+/* Lookup probes to add n distinct publishers (two rows each) and merge them into another agg. */
+static uint64_t probes_for_publishers(int n)
+{
+	struct agg src, dst;
+	agg_init(&src);
+	agg_init(&dst);
+	add_many_pubs(&src, 0, n, 0);
+	add_many_pubs(&src, 0, n, 1);
+	add_many_pubs(&dst, n / 2, n, 0);
+	agg_merge(&dst, &src);
+	assert_int_equal(dst.npubs, n);
+	uint64_t probes = src.probes + dst.probes;
+	agg_release(&src);
+	agg_release(&dst);
+	return probes;
+}
+
+/*
+ * The work per event does not grow with the number of publishers in a chunk:
+ * counted in lookup probes, not time. A linear search of the publishers makes
+ * n^2 / 2 probes (4e8 for 20,000) and 16 times as many for four times n.
+ */
+static void test_publisher_lookup_cost(void **state)
+{
+	(void)state;
+	uint64_t p20 = probes_for_publishers(20000);
+	uint64_t p80 = probes_for_publishers(80000);
+	/* 2.5 rows per publisher, each a handful of lookups at a table at most half full */
+	print_message("probes: 20k publishers %llu, 80k %llu\n", (unsigned long long)p20,
+		      (unsigned long long)p80);
+	assert_true(p20 < 20000ULL * 40);
+	assert_true(p80 < 80000ULL * 40);
+	assert_true(p80 < p20 * 6);
+}
+
 static void test_record_ratios(void **state)
 {
 	(void)state;
@@ -905,6 +1031,8 @@ int main(void)
 	    cmocka_unit_test(test_publisher_pending),
 	    cmocka_unit_test(test_merge_equals_one_pass),
 	    cmocka_unit_test(test_merge_pending_publisher),
+	    cmocka_unit_test(test_publisher_distinct_many),
+	    cmocka_unit_test(test_publisher_lookup_cost),
 	    cmocka_unit_test(test_record_ratios),
 	    cmocka_unit_test(test_kpi_compute_values),
 	    cmocka_unit_test(test_kpi_compute_zero_denominators),
