@@ -66,9 +66,10 @@ start_sched() {
 }
 cleanup() {
     local p
-    for p in $FEED_PID $INGEST_PID $SERVE_PID $SCHED_PID $POST_PID; do kill -KILL "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    [ -z "${CQLSRV_PID:-}" ] || kill "$CQLSRV_PID" 2>/dev/null || true
+    for p in $FEED_PID $INGEST_PID $SERVE_PID $SCHED_PID $POST_PID ${CQLSRV_PID:-}; do
+        kill -KILL "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
 }
 trap cleanup EXIT
 
