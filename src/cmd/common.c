@@ -61,6 +61,13 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int usage_unexpected(const char *cmd, const char *arg)
+{
+	char shown[512];
+	return usage_error(cmd, "unexpected argument '%s'",
+			   store_url_redact(arg, shown, sizeof(shown)));
+}
+
 const char *fmt_int(int64_t v, char *buf, size_t len)
 {
 	char tmp[32];
