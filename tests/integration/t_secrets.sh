@@ -115,6 +115,8 @@ if [ -f "$(dirname "$JOBADS")/jobads-mysql.so" ] && command -v mariadb >/dev/nul
     run my-no-slashes 1 jobads report --analytics "mysql:jobads:$PCT@$HP/jt_secrets_an"
     run my-unreachable 1 jobads etl --events "mysql://jobads:$PCT@127.0.0.1:1/x?connect_timeout=1" --analytics "$good_an"
     run my-wrong-password 1 jobads report --analytics "mysql://jobads:$PCT-no@$HP/jt_secrets_an"
+    run my-url-as-file 1 jobads ingest "mysql://jobads:$PCT@$HP/jt_secrets_ev"
+    assert_grep "a URL given as a file is named, redacted" "^jobads: mysql://jobads:\*\*\*@.*: No such file" "$WORK/last.err"
     run my-stray-argument 2 jobads etl "mysql://jobads:$PCT@$HP/jt_secrets_an"
     assert_grep "a stray URL is named, redacted" "unexpected argument 'mysql://jobads:\*\*\*@" "$WORK/last.err"
     run my-unknown-scheme 1 jobads report --analytics "postgres://jobads:$PW@$HP/jt_secrets_an"
