@@ -82,7 +82,8 @@ int ev_field_lookup(const char *name, size_t n);
  * Building an event from (field, value) pairs: ev_builder_begin, then
  * ev_builder_set for each pair, then ev_builder_finish, which checks that every
  * required field is there, derives hour and weekday, fills a missing event_id
- * from *rng_or_null (or the OS) and checks the time window against now_ms.
+ * with ev_derive_id and checks the time window against now_ms. rng_or_null is
+ * no longer used (ids are derived, not drawn); callers may pass NULL.
  * Each returns 0, or -1 with "field: reason" in why (why >= 256 bytes).
  */
 struct ev_builder {
@@ -100,6 +101,24 @@ int ev_builder_finish(struct ev_builder *b, int64_t now_ms, struct rng *rng_or_n
 /* Checks and conversions used by the builder, exposed for tests and other decoders. */
 int ev_parse_uuid(const char *s, size_t n, char out[EV_UUID_LEN + 1]);
 void ev_uuid_v4(char out[EV_UUID_LEN + 1], struct rng *rng_or_null);
+/* UUIDv5 (RFC 9562 sec. 5.5): SHA-1 over the namespace's 16 bytes and the name. */
+void ev_uuid_v5(const unsigned char ns[16], const void *name, size_t n, char out[EV_UUID_LEN + 1]);
+/*
+ * The id of a record that came without one: ev_uuid_v5 under the jobads
+ * namespace 88e27c8c-896f-416f-bee8-b623bfd3c7f9 over ev_canonical(ev), so the
+ * same record sent twice is one event (README.md, "Input records").
+ */
+void ev_derive_id(struct event *ev);
+/*
+ * The validated values of ev as compact JSON: keys sorted, no whitespace,
+ * integers in decimal (ts as ts_ms, cost as cost_micros), strings escaped as
+ * RFC 8785 does, absent optional fields and the derived hour and day_of_week
+ * left out. Writes a NUL-terminated string into buf and returns its length.
+ * Text fields within their limits fit EV_CANONICAL_MAX: at most 450 characters
+ * of text, 6 bytes each when escaped, plus under 600 bytes of keys and numbers.
+ */
+#define EV_CANONICAL_MAX 4096
+size_t ev_canonical(const struct event *ev, char *buf, size_t len);
 /* Decimal text ("12", "12.5", "1e-3") to micros, rounded half up at the 7th decimal. */
 int ev_parse_cost(const char *s, size_t n, int64_t *micros, const char **why);
 /* Count UTF-8 code points; -1 when the bytes are not valid UTF-8 or hold a NUL. */

@@ -238,6 +238,27 @@ int evstore_open(const char *url, enum store_mode mode, struct evstore **out, st
 void evstore_close(struct evstore *s);
 
 /*
+ * url as it may be printed, for every scheme: in "SCHEME://USER:PASSWORD@REST"
+ * all between the user's ':' and the last '@' becomes "***". The last '@', not
+ * the first after the host, so that a password holding a raw '/', '?', '#' or
+ * '@' (which a parser may misread) is still hidden; a '@' in a later part (a
+ * socket path) hides more than needed, never less. Text without "://" or '@'
+ * is returned as it is. Returns buf (len >= 16), truncated to fit.
+ */
+const char *store_url_redact(const char *url, char *buf, size_t len);
+
+/*
+ * The '@' that ends the user part of a SCHEME:// URL's authority [auth, end)
+ * (auth just past "//", end at the first '/' or '?' after it), or NULL when it
+ * has none. Fails with a message naming the redacted URL when a '@' also
+ * appears past end: a '/' or '?' left raw in the user name or password ends
+ * the authority early, and parsing on would take part of the password for a
+ * host or a port and echo it in a message. A '@' in a parameter is written %40.
+ */
+int store_url_userinfo_end(const char *scheme, const char *auth, const char *end, const char **at,
+			   struct jerr *err);
+
+/*
  * How a backend's open goes on with a store whose schema is at `version` (0:
  * none) when this build knows `known`: STORE_OK with *init = 1 to create or
  * upgrade it, 0 to use it as it is; STORE_ERROR when it has none and mode does

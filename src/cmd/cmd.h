@@ -40,6 +40,8 @@ int common_opt(struct common_opts *c, int opt, const char *arg);
 
 /* A usage error: "jobads: CMD: msg" and exit status 2. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* usage_error for a stray argument, shown redacted: it may be a URL with a password. */
+int usage_unexpected(const char *cmd, const char *arg);
 /* Print a command's help text (from the table in main.c) on stdout. */
 int cmd_help_text(const char *cmd);
 

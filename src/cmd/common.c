@@ -81,6 +81,13 @@ int parse_seconds(const char *s, double lo, double hi, double *out)
 	return 0;
 }
 
+int usage_unexpected(const char *cmd, const char *arg)
+{
+	char shown[512];
+	return usage_error(cmd, "unexpected argument '%s'",
+			   store_url_redact(arg, shown, sizeof(shown)));
+}
+
 const char *fmt_int(int64_t v, char *buf, size_t len)
 {
 	char tmp[32];

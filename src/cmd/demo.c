@@ -85,7 +85,7 @@ int cmd_demo(int argc, char **argv)
 	if (serve < 0) /* someone at a terminal gets the dashboard; a script gets an exit */
 		serve = isatty(0) && isatty(1);
 	if (optind < argc)
-		return usage_error("demo", "unexpected argument '%s'", argv[optind]);
+		return usage_unexpected("demo", argv[optind]);
 
 	if (evstore_open(co.events, STORE_CREATE, &evs, &err) != STORE_OK ||
 	    anstore_open(co.analytics, STORE_CREATE, &as, &err) != STORE_OK) {

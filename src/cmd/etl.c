@@ -100,7 +100,7 @@ static int etl_main(const char *name, int argc, char **argv, int rebuild)
 		}
 	}
 	if (optind < argc)
-		return usage_error(name, "unexpected argument '%s'", argv[optind]);
+		return usage_unexpected(name, argv[optind]);
 	if (evstore_open(co.events, STORE_OPEN_EXISTING, &evs, &err) != STORE_OK ||
 	    anstore_open(co.analytics, STORE_CREATE, &as, &err) != STORE_OK) {
 		jlog_error("%s: %s", name, err.msg);

@@ -405,7 +405,7 @@ int cmd_generate(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return usage_error("generate", "unexpected argument '%s'", argv[optind]);
+		return usage_unexpected("generate", argv[optind]);
 	if (g.days && (g.follow || g.rate > 0))
 		return usage_error("generate", "--days makes history; --rate and --follow make a "
 					       "live stream: choose one");

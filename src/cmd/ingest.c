@@ -372,8 +372,10 @@ int cmd_ingest(int argc, char **argv)
 		} else {
 			struct stat st;
 			fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0) {
-				jlog_error("%s: %s", path, strerror(errno));
+			if (fd < 0) { /* redacted: a store URL given as a file by mistake */
+				char shown[512];
+				jlog_error("%s: %s", store_url_redact(path, shown, sizeof(shown)),
+					   strerror(errno));
 				in.failed = 1;
 				continue;
 			}

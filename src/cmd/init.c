@@ -25,7 +25,7 @@ int cmd_init(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (optind < argc)
-		return usage_error("init", "unexpected argument '%s'", argv[optind]);
+		return usage_unexpected("init", argv[optind]);
 	if (evstore_open(co.events, STORE_CREATE, &evs, &err) != STORE_OK ||
 	    evs->ops->init(evs, &err) != STORE_OK)
 		goto out;

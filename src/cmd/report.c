@@ -270,7 +270,7 @@ int cmd_report(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return usage_error("report", "unexpected argument '%s'", argv[optind]);
+		return usage_unexpected("report", argv[optind]);
 	if (f.from_s != INT64_MIN && f.to_s != INT64_MAX && f.from_s >= f.to_s)
 		return usage_error("report", "--from must be before --to");
 	if (anstore_open(co.analytics, STORE_OPEN_EXISTING, &as, &err) != STORE_OK) {

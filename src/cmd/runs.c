@@ -79,7 +79,7 @@ int cmd_runs(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return usage_error("runs", "unexpected argument '%s'", argv[optind]);
+		return usage_unexpected("runs", argv[optind]);
 	if (anstore_open(co.analytics, STORE_OPEN_EXISTING, &as, &err) != STORE_OK) {
 		jlog_error("runs: %s", err.msg);
 		return EXIT_FAIL;

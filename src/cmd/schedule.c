@@ -362,10 +362,12 @@ static void sched_defaults(struct sched *s)
 /* Slots until stop_requested or max_slots; the owner must be set. */
 static int sched_loop(struct sched *s)
 {
-	char b1[24], b2[24];
+	char b1[24], b2[24], ev[512], an[512];
+	/* the URLs redacted: a URL may hold a password */
 	slog(s, "info", "scheduler_start", "owner", s->owner, s->cron_expr ? "cron" : "every_s",
 	     s->cron_expr ? s->cron_expr : i64(s->every_s, b1), "retries", i64(s->retries, b2),
-	     "events", s->co.events, "analytics", s->co.analytics, NULL);
+	     "events", store_url_redact(s->co.events, ev, sizeof(ev)), "analytics",
+	     store_url_redact(s->co.analytics, an, sizeof(an)), NULL);
 	/* an interval runs at once, then every interval; cron waits for its first minute */
 	int64_t slot = s->every_s ? time_now_ms() : next_slot(s, 0, time_now_ms());
 	int rc = EXIT_OK;
@@ -508,7 +510,7 @@ int cmd_schedule(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return usage_error("schedule", "unexpected argument '%s'", argv[optind]);
+		return usage_unexpected("schedule", argv[optind]);
 	if (!!s.every_s == !!s.cron_expr)
 		return usage_error("schedule", "give one of --every DURATION or --cron EXPRESSION");
 	if (s.retry_max_s < s.retry_delay_s)

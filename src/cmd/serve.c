@@ -74,9 +74,12 @@ int serve_run(const struct common_opts *co, struct web_opts *wo, int64_t etl_eve
 	const char *host = wo->listen;
 	const char *colon = strrchr(host, ':');
 	int hostlen = colon ? (int)(colon - host) : 0;
+	char ev[512], an[512]; /* the URLs redacted: a URL may hold a password */
 	printf("serve: listening on http://%.*s:%d/ (events %s, analytics %s%s%s)\n",
-	       hostlen ? hostlen : 9, hostlen ? host : "127.0.0.1", web_port(w), co->events,
-	       co->analytics, wo->ingest_token ? ", ingest token required" : "",
+	       hostlen ? hostlen : 9, hostlen ? host : "127.0.0.1", web_port(w),
+	       store_url_redact(co->events, ev, sizeof(ev)),
+	       store_url_redact(co->analytics, an, sizeof(an)),
+	       wo->ingest_token ? ", ingest token required" : "",
 	       wo->admin_token ? ", admin token set" : "");
 	fflush(stdout);
 
@@ -275,7 +278,7 @@ int cmd_serve(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return usage_error("serve", "unexpected argument '%s'", argv[optind]);
+		return usage_unexpected("serve", argv[optind]);
 	wo.allowed_hosts = hosts;
 	return serve_run(&co, &wo, every, NULL);
 }

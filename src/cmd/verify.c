@@ -42,7 +42,7 @@ int cmd_verify(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return usage_error("verify", "unexpected argument '%s'", argv[optind]);
+		return usage_unexpected("verify", argv[optind]);
 	if (evstore_open(co.events, STORE_OPEN_EXISTING, &evs, &err) != STORE_OK ||
 	    anstore_open(co.analytics, STORE_OPEN_EXISTING, &as, &err) != STORE_OK ||
 	    etl_verify(evs, as, stderr, (int)show, &vr, &err) != STORE_OK) {

@@ -5,6 +5,8 @@
  */
 #include "jobads/event.h"
 
+#include <assert.h>
+#include <nettle/sha1.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -131,6 +133,135 @@ void ev_uuid_v4(char out[EV_UUID_LEN + 1], struct rng *rng)
 		out[o++] = "0123456789abcdef"[b[i] & 15];
 	}
 	out[o] = '\0';
+}
+
+void ev_uuid_v5(const unsigned char ns[16], const void *name, size_t n, char out[EV_UUID_LEN + 1])
+{
+	struct sha1_ctx ctx;
+	unsigned char d[SHA1_DIGEST_SIZE];
+	sha1_init(&ctx);
+	sha1_update(&ctx, 16, ns);
+	sha1_update(&ctx, n, name);
+	sha1_digest(&ctx, sizeof(d), d);
+	d[6] = (unsigned char)((d[6] & 0x0f) | 0x50);
+	d[8] = (unsigned char)((d[8] & 0x3f) | 0x80);
+	size_t o = 0;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = "0123456789abcdef"[d[i] >> 4];
+		out[o++] = "0123456789abcdef"[d[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+/* Bounded appends for ev_canonical; the bound is proved by EV_CANONICAL_MAX's comment. */
+struct cbuf {
+	char *p;
+	size_t n, len;
+};
+
+static void cb_add(struct cbuf *b, const char *s, size_t n)
+{
+	assert(b->n + n < b->len);
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+}
+
+/* ,"key": before a value; no comma for the first */
+static void cb_key(struct cbuf *b, const char *key)
+{
+	if (b->n > 1)
+		cb_add(b, ",", 1);
+	cb_add(b, "\"", 1);
+	cb_add(b, key, strlen(key));
+	cb_add(b, "\":", 2);
+}
+
+/* Decimal by hand: this runs for a dozen integers of every id-less record. */
+static void cb_int(struct cbuf *b, const char *key, int64_t v)
+{
+	char num[24];
+	size_t i = sizeof(num);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	do {
+		num[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		num[--i] = '-';
+	cb_key(b, key);
+	cb_add(b, num + i, sizeof(num) - i);
+}
+
+/* A JSON string as RFC 8785 writes it: only '"', '\\' and controls escaped. */
+static void cb_text(struct cbuf *b, const char *key, struct ev_str s)
+{
+	cb_key(b, key);
+	cb_add(b, "\"", 1);
+	for (uint32_t i = 0; i < s.n; i++) {
+		unsigned char c = (unsigned char)s.s[i];
+		char esc[8];
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			cb_add(b, esc, 2);
+		} else if (c < 0x20) {
+			const char *shortf = c == '\b'	 ? "\\b"
+					     : c == '\t' ? "\\t"
+					     : c == '\n' ? "\\n"
+					     : c == '\f' ? "\\f"
+					     : c == '\r' ? "\\r"
+							 : NULL;
+			if (shortf)
+				cb_add(b, shortf, 2);
+			else
+				cb_add(b, esc, (size_t)snprintf(esc, sizeof(esc), "\\u%04x", c));
+		} else {
+			cb_add(b, (const char *)&c, 1);
+		}
+	}
+	cb_add(b, "\"", 1);
+}
+
+size_t ev_canonical(const struct event *ev, char *buf, size_t len)
+{
+	struct cbuf b = {buf, 0, len};
+	/* keys in code-point order, as RFC 8785 sorts them */
+	cb_add(&b, "{", 1);
+	cb_int(&b, "apply_count", ev->apply_count);
+	if (ev->bid >= 0)
+		cb_int(&b, "bid", ev->bid);
+	cb_int(&b, "campaign_id", ev->campaign_id);
+	cb_int(&b, "clicks", ev->clicks);
+	cb_int(&b, "cost_micros", ev->cost_micros);
+	cb_text(&b, "device", ev->device);
+	cb_int(&b, "impressions", ev->impressions);
+	cb_text(&b, "industry", ev->industry);
+	cb_int(&b, "job_id", ev->job_id);
+	cb_text(&b, "location", ev->location);
+	cb_int(&b, "publisher_id", ev->publisher_id);
+	cb_text(&b, "publisher_name", ev->publisher_name);
+	if (ev->publisher_quality.n)
+		cb_text(&b, "publisher_quality", ev->publisher_quality);
+	if (ev->publisher_traffic.n)
+		cb_text(&b, "publisher_traffic", ev->publisher_traffic);
+	cb_int(&b, "quality_score", ev->quality_score);
+	cb_int(&b, "ts_ms", ev->ts_ms);
+	cb_add(&b, "}", 1);
+	buf[b.n] = '\0';
+	return b.n;
+}
+
+/* The namespace of derived event ids: a random v4 drawn once, never to change. */
+static const unsigned char jobads_ns[16] = {0x88, 0xe2, 0x7c, 0x8c, 0x89, 0x6f, 0x41, 0x6f,
+					    0xbe, 0xe8, 0xb6, 0x23, 0xbf, 0xd3, 0xc7, 0xf9};
+
+void ev_derive_id(struct event *ev)
+{
+	char canon[EV_CANONICAL_MAX];
+	size_t n = ev_canonical(ev, canon, sizeof(canon));
+	ev_uuid_v5(jobads_ns, canon, n, ev->event_id);
 }
 
 int ev_parse_cost(const char *s, size_t n, int64_t *micros, const char **why)
@@ -467,8 +598,13 @@ int ev_builder_finish(struct ev_builder *b, int64_t now_ms, struct rng *rng, cha
 			 ts_format_iso(ev->ts_ms, buf, sizeof(buf)));
 		return -1;
 	}
+	/*
+	 * A random id would make a retried record a new event; derived from the
+	 * validated values, a re-sent record gets the same id and counts once.
+	 */
+	(void)rng;
 	if (!(b->seen & (1u << EVF_EVENT_ID)))
-		ev_uuid_v4(ev->event_id, rng);
+		ev_derive_id(ev);
 	ev_derive(ev);
 	return 0;
 }

@@ -204,10 +204,11 @@ static int url_parse(const char *target, struct url *u, char **name, struct jerr
 	t += 2;
 	const char *slash = strchr(t, '/');
 	const char *end = slash ? slash : t + strlen(t);
-	const char *at = NULL;
-	for (const char *c = t; c < end; c++)
-		if (*c == '@')
-			at = c;
+	const char *at;
+	if (store_url_userinfo_end("cassandra", t, end, &at, err) != STORE_OK) {
+		*name = xstrdup("cassandra://...");
+		return STORE_ERROR;
+	}
 	struct strbuf shown = {0};
 	strbuf_addf(&shown, "cassandra://");
 	if (at) {

@@ -116,10 +116,9 @@ int my_url_parse(const char *rest, const char *default_db, struct my_url *u, cha
 	}
 	p += 2;
 	end = p + strcspn(p, "/?");
-	at = NULL;
-	for (const char *c = p; c < end; c++)
-		if (*c == '@')
-			at = c; /* the last '@' before the path: a password may hold one */
+	/* the last '@' before the path (a password may hold one), and none after */
+	if (store_url_userinfo_end("mysql", p, end, &at, err) != STORE_OK)
+		return STORE_ERROR;
 	strbuf_addf(&nm, "mysql://");
 	if (at) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));

@@ -90,22 +90,39 @@ static const void *module_ops(const char *scheme, int ev, int *known, struct jer
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* url for a message: "scheme://user:PASSWORD@host" loses its password. */
-static const char *redact(const char *url, char *buf, size_t len)
+const char *store_url_redact(const char *url, char *buf, size_t len)
 {
 	const char *auth = strstr(url, "://");
-	if (!auth)
-		return url;
+	const char *at = strrchr(url, '@'), *colon;
+	snprintf(buf, len, "%s", url);
+	if (!auth || !at || at < auth)
+		return buf;
 	auth += 3;
-	const char *end = auth + strcspn(auth, "/?");
-	const char *at = NULL, *colon;
-	for (const char *c = auth; c < end; c++)
-		if (*c == '@')
-			at = c;
-	if (!at || !(colon = memchr(auth, ':', (size_t)(at - auth))))
-		return url;
+	/* no ':' before the '@': a user name alone, nothing secret */
+	if (!(colon = memchr(auth, ':', (size_t)(at - auth))))
+		return buf;
 	snprintf(buf, len, "%.*s:***%s", (int)(colon - url), url, at);
 	return buf;
+}
+
+int store_url_userinfo_end(const char *scheme, const char *auth, const char *end, const char **at,
+			   struct jerr *err)
+{
+	*at = NULL;
+	for (const char *c = auth; c < end; c++)
+		if (*c == '@')
+			*at = c;
+	if (!strchr(end, '@'))
+		return STORE_OK;
+	struct strbuf url = {0};
+	char shown[512];
+	strbuf_addf(&url, "%s://%s", scheme, auth);
+	jerr_set(err,
+		 "%s: '@' after the host: a '/' or '?' in the user name or password, or a '@' "
+		 "in a parameter, must be percent-encoded (%%2F, %%3F, %%40)",
+		 store_url_redact(url.buf, shown, sizeof(shown)));
+	strbuf_release(&url);
+	return STORE_ERROR;
 }
 
 /* Split "scheme:rest"; a string with no scheme is a path for the sqlite backend. */
@@ -138,11 +155,11 @@ int evstore_open(const char *url, enum store_mode mode, struct evstore **out, st
 	if (ops)
 		return ops->open(rest, mode, out, err);
 	if (known) {
-		jerr_prefix(err, "%s", redact(url, shown, sizeof(shown)));
+		jerr_prefix(err, "%s", store_url_redact(url, shown, sizeof(shown)));
 		return STORE_ERROR;
 	}
 	jerr_set(err, "%s: unknown event store scheme '%s' (this build has: " BACKENDS ")",
-		 redact(url, shown, sizeof(shown)), scheme);
+		 store_url_redact(url, shown, sizeof(shown)), scheme);
 	return STORE_ERROR;
 }
 
@@ -166,11 +183,11 @@ int anstore_open(const char *url, enum store_mode mode, struct anstore **out, st
 	if (ops)
 		return ops->open(rest, mode, out, err);
 	if (known) {
-		jerr_prefix(err, "%s", redact(url, shown, sizeof(shown)));
+		jerr_prefix(err, "%s", store_url_redact(url, shown, sizeof(shown)));
 		return STORE_ERROR;
 	}
 	jerr_set(err, "%s: unknown analytics store scheme '%s' (this build has: " BACKENDS ")",
-		 redact(url, shown, sizeof(shown)), scheme);
+		 store_url_redact(url, shown, sizeof(shown)), scheme);
 	return STORE_ERROR;
 }
 

@@ -16,7 +16,7 @@ core=("$src"/src/core/*.c "$src"/src/store/store.c "$src"/src/store/*sqlite*.c "
       "$src/src/web/params.c" "$src/src/web/body.c")
 flags=(-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE '-DJOBADS_VERSION="fuzz"'
        -I"$src/include" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
-libs=($(pkg-config --libs sqlite3 jansson) -lpthread -lm)
+libs=($(pkg-config --libs sqlite3 jansson nettle) -lpthread -lm)
 fails=0
 for t in body params; do
     if [ ! -x "$out/fuzz_$t" ] || [ -n "$(find "${core[@]}" "$src/tests/fuzz/fuzz_$t.c" -newer "$out/fuzz_$t" 2>/dev/null | head -1)" ]; then

@@ -205,7 +205,7 @@ static void test_uuid_parse_bad(void **state)
 	}
 }
 
-static void check_uuid_v4_format(const char *u)
+static void check_uuid_format(const char *u, char version)
 {
 	assert_int_equal(strlen(u), EV_UUID_LEN);
 	for (int i = 0; i < EV_UUID_LEN; i++) {
@@ -215,7 +215,7 @@ static void check_uuid_v4_format(const char *u)
 		}
 		assert_true((u[i] >= '0' && u[i] <= '9') || (u[i] >= 'a' && u[i] <= 'f'));
 	}
-	assert_int_equal(u[14], '4');
+	assert_int_equal(u[14], version);
 	assert_true(u[19] == '8' || u[19] == '9' || u[19] == 'a' || u[19] == 'b');
 	/* it is a UUID by our own parser too */
 	char back[EV_UUID_LEN + 1];
@@ -232,7 +232,7 @@ static void test_uuid_v4_format(void **state)
 	rng_seed(&r, 1);
 	for (int i = 0; i < 1000; i++) {
 		ev_uuid_v4(u, &r);
-		check_uuid_v4_format(u);
+		check_uuid_format(u, '4');
 		variants[u[19] >= 'a' ? u[19] - 'a' + 2 : u[19] - '8']++;
 	}
 	/* all four variant nibbles occur */
@@ -242,8 +242,8 @@ static void test_uuid_v4_format(void **state)
 	char v[EV_UUID_LEN + 1];
 	ev_uuid_v4(u, NULL);
 	ev_uuid_v4(v, NULL);
-	check_uuid_v4_format(u);
-	check_uuid_v4_format(v);
+	check_uuid_format(u, '4');
+	check_uuid_format(v, '4');
 	assert_string_not_equal(u, v);
 }
 
@@ -364,6 +364,18 @@ static const struct kv base_record[] = {
     {EVF_DEVICE, "mobile", EVK_STRING},
 };
 #define NBASE (sizeof(base_record) / sizeof(base_record[0]))
+/*
+ * base_record's derived id, computed apart from this code: Python's
+ * uuid.uuid5(UUID("88e27c8c-896f-416f-bee8-b623bfd3c7f9"), json.dumps(fields,
+ * sort_keys=True, separators=(",", ":"), ensure_ascii=False)), fields as in BASE_CANON.
+ */
+#define BASE_ID "d2f874e9-313a-501c-a8fa-b566144cc83c"
+#define BASE_CANON                                                                                 \
+	"{\"apply_count\":3,\"bid\":250,\"campaign_id\":42,\"clicks\":25,\"cost_micros\":"         \
+	"12500000,\"device\":\"mobile\",\"impressions\":1000,\"industry\":\"Tech\",\"job_id\":"    \
+	"9001,\"location\":\"H\xc3\xa0 N\xe1\xbb\x99i\",\"publisher_id\":17,\"publisher_name\":"   \
+	"\"Acme Jobs\",\"publisher_quality\":\"MED\",\"publisher_traffic\":\"HIGH\","              \
+	"\"quality_score\":87,\"ts_ms\":1772360130250}"
 
 enum { STAGE_OK, STAGE_SET, STAGE_FINISH };
 
@@ -430,13 +442,9 @@ static void test_builder_full_record(void **state)
 	/* derived from ts: 10:15 UTC on a Sunday */
 	assert_int_equal(ev->hour, 10);
 	assert_int_equal(ev->day_of_week, 7);
-	/* generated event_id: a v4 UUID drawn from the rng passed */
-	check_uuid_v4_format(ev->event_id);
-	struct rng r;
-	char want[EV_UUID_LEN + 1];
-	rng_seed(&r, 99);
-	ev_uuid_v4(want, &r);
-	assert_string_equal(ev->event_id, want);
+	/* no event_id given: derived from the values (test_derived_id_* below) */
+	check_uuid_format(ev->event_id, '5');
+	assert_string_equal(ev->event_id, BASE_ID);
 }
 
 static void test_builder_event_id_given(void **state)
@@ -466,12 +474,12 @@ static void test_builder_event_id_given(void **state)
 	assert_true(starts_with(why, "event_id:"));
 }
 
-static void test_builder_generated_ids_differ(void **state)
+static void test_builder_same_record_same_id(void **state)
 {
 	(void)state;
 	struct ev_builder b1, b2;
 	char why[256];
-	/* no rng: the OS source; two records get different ids */
+	/* a retried record without an id must not become a second event */
 	for (int k = 0; k < 2; k++) {
 		struct ev_builder *b = k ? &b2 : &b1;
 		ev_builder_begin(b);
@@ -481,9 +489,9 @@ static void test_builder_generated_ids_differ(void **state)
 							why, sizeof(why)),
 					 0);
 		assert_int_equal(ev_builder_finish(b, NOW_MS, NULL, why, sizeof(why)), 0);
-		check_uuid_v4_format(b->ev.event_id);
+		check_uuid_format(b->ev.event_id, '5');
 	}
-	assert_string_not_equal(b1.ev.event_id, b2.ev.event_id);
+	assert_string_equal(b1.ev.event_id, b2.ev.event_id);
 }
 
 static void test_builder_missing_each_required(void **state)
@@ -815,6 +823,169 @@ static void test_builder_derive_boundary(void **state)
 	assert_int_equal(b.ev.day_of_week, 4);
 }
 
+/* ---- derived event ids (UUIDv5 over the canonical fields) ---- */
+
+static void test_uuid_v5_known_answers(void **state)
+{
+	(void)state;
+	/* RFC 9562 appendix A.4, and Python's uuid.uuid5 for the other two */
+	static const unsigned char dns[16] = {0x6b, 0xa7, 0xb8, 0x10, 0x9d, 0xad, 0x11, 0xd1,
+					      0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8};
+	static const unsigned char url[16] = {0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1,
+					      0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8};
+	char u[EV_UUID_LEN + 1];
+	ev_uuid_v5(dns, "www.example.com", 15, u);
+	assert_string_equal(u, "2ed6657d-e927-568b-95e1-2665a8aea6a2");
+	ev_uuid_v5(dns, "python.org", 10, u);
+	assert_string_equal(u, "886313e1-3b8a-5372-9b90-0c9aee199e5d");
+	ev_uuid_v5(url, "http://www.ietf.org/rfc/rfc4122.txt", 35, u);
+	assert_string_equal(u, "d0690b3c-b29d-52e7-81b0-d573b503f2d4");
+	check_uuid_format(u, '5');
+}
+
+/* Build from rec[0..n) in that order; 0, or -1 with why. */
+static int build_list(struct ev_builder *b, const struct kv *rec, size_t n, char *why,
+		      size_t whylen)
+{
+	ev_builder_begin(b);
+	for (size_t i = 0; i < n; i++)
+		if (ev_builder_set(b, rec[i].f, rec[i].v, strlen(rec[i].v), rec[i].k, why, whylen))
+			return -1;
+	return ev_builder_finish(b, NOW_MS, NULL, why, whylen);
+}
+
+static void test_canonical_form(void **state)
+{
+	(void)state;
+	struct ev_builder b;
+	char why[256], canon[EV_CANONICAL_MAX];
+	assert_int_equal(build_list(&b, base_record, NBASE, why, sizeof(why)), 0);
+	assert_int_equal(ev_canonical(&b.ev, canon, sizeof(canon)), strlen(BASE_CANON));
+	assert_string_equal(canon, BASE_CANON);
+
+	/* escapes as RFC 8785 writes them; absent optional fields left out */
+	struct kv rec[NBASE];
+	size_t n = 0;
+	for (size_t i = 0; i < NBASE; i++) {
+		if (base_record[i].f == EVF_BID || base_record[i].f == EVF_PUBLISHER_QUALITY)
+			continue;
+		rec[n] = base_record[i];
+		if (rec[n].f == EVF_PUBLISHER_NAME)
+			rec[n].v = "a\"b\\c\x01\n\x7f/";
+		n++;
+	}
+	assert_int_equal(build_list(&b, rec, n, why, sizeof(why)), 0);
+	ev_canonical(&b.ev, canon, sizeof(canon));
+	assert_string_equal(
+	    canon,
+	    "{\"apply_count\":3,\"campaign_id\":42,\"clicks\":25,\"cost_micros\":12500000,"
+	    "\"device\":\"mobile\",\"impressions\":1000,\"industry\":\"Tech\",\"job_id\":9001,"
+	    "\"location\":\"H\xc3\xa0 N\xe1\xbb\x99i\",\"publisher_id\":17,"
+	    "\"publisher_name\":\"a\\\"b\\\\c\\u0001\\n\x7f/\",\"publisher_traffic\":\"HIGH\","
+	    "\"quality_score\":87,\"ts_ms\":1772360130250}");
+	/* Python's uuid5 of the same text, as for BASE_ID */
+	assert_string_equal(b.ev.event_id, "c709316f-6081-50ac-9982-93bb901331b6");
+}
+
+/* The id of base_record with field f written as (v, k) instead. */
+static void id_with(int f, const char *v, enum ev_kind k, char out[EV_UUID_LEN + 1])
+{
+	struct ev_builder b;
+	char why[256];
+	struct kv rec[NBASE + 1];
+	size_t n = 0;
+	int found = 0;
+	for (size_t i = 0; i < NBASE; i++) {
+		rec[n] = base_record[i];
+		if (rec[n].f == f) {
+			found = 1;
+			if (!v)
+				continue;
+			rec[n].v = v;
+			rec[n].k = k;
+		}
+		n++;
+	}
+	if (!found && v)
+		rec[n++] = (struct kv){f, v, k};
+	if (build_list(&b, rec, n, why, sizeof(why)))
+		print_error("field %d = '%s': %s\n", f, v ? v : "(absent)", why);
+	assert_int_equal(build_list(&b, rec, n, why, sizeof(why)), 0);
+	memcpy(out, b.ev.event_id, EV_UUID_LEN + 1);
+}
+
+static void test_derived_id_equivalent_spellings(void **state)
+{
+	(void)state;
+	static const struct kv same[] = {
+	    {EVF_COST, "12.50", EVK_STRING},
+	    {EVF_COST, "1.25e1", EVK_RAW},
+	    {EVF_COST, "12.5000001", EVK_NUMBER}, /* the same micros after rounding */
+	    {EVF_TS, "1772360130250", EVK_NUMBER},
+	    {EVF_TS, "1772360130250", EVK_RAW},
+	    {EVF_TS, "2026-03-01T11:15:30.250+01:00", EVK_STRING},
+	    {EVF_TS, "2026-03-01T10:15:30.25Z", EVK_STRING},
+	    {EVF_JOB_ID, "9001", EVK_NUMBER},
+	    {EVF_PUBLISHER_QUALITY, "MED", EVK_STRING},
+	    {EVF_HOUR, "3", EVK_NUMBER}, /* derived fields: ignored */
+	    {EVF_DAY_OF_WEEK, "5", EVK_NUMBER},
+	};
+	char u[EV_UUID_LEN + 1];
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		id_with(same[i].f, same[i].v, same[i].k, u);
+		if (strcmp(u, BASE_ID) != 0)
+			print_error("%s = '%s' changed the id\n", ev_field_name(same[i].f),
+				    same[i].v);
+		assert_string_equal(u, BASE_ID);
+	}
+	/* key order does not count */
+	struct kv rev[NBASE];
+	for (size_t i = 0; i < NBASE; i++)
+		rev[i] = base_record[NBASE - 1 - i];
+	struct ev_builder b;
+	char why[256];
+	assert_int_equal(build_list(&b, rev, NBASE, why, sizeof(why)), 0);
+	assert_string_equal(b.ev.event_id, BASE_ID);
+}
+
+static void test_derived_id_each_field_counts(void **state)
+{
+	(void)state;
+	static const struct kv other[] = {
+	    {EVF_TS, "2026-03-01T10:15:30.251Z", EVK_STRING},
+	    {EVF_PUBLISHER_ID, "18", EVK_NUMBER},
+	    {EVF_PUBLISHER_NAME, "Acme jobs", EVK_STRING},
+	    {EVF_PUBLISHER_TRAFFIC, "LOW", EVK_STRING},
+	    {EVF_PUBLISHER_TRAFFIC, NULL, EVK_NULL},
+	    {EVF_PUBLISHER_QUALITY, NULL, EVK_NULL},
+	    {EVF_BID, "251", EVK_NUMBER},
+	    {EVF_BID, "0", EVK_NUMBER},
+	    {EVF_BID, NULL, EVK_NULL},
+	    {EVF_JOB_ID, "9002", EVK_NUMBER},
+	    {EVF_CAMPAIGN_ID, "43", EVK_NUMBER},
+	    {EVF_INDUSTRY, "Tech ", EVK_STRING},
+	    {EVF_LOCATION, "Ha Noi", EVK_STRING},
+	    {EVF_IMPRESSIONS, "1001", EVK_NUMBER},
+	    {EVF_CLICKS, "26", EVK_NUMBER},
+	    {EVF_APPLY_COUNT, "4", EVK_NUMBER},
+	    {EVF_COST, "12.500001", EVK_NUMBER},
+	    {EVF_QUALITY_SCORE, "88", EVK_NUMBER},
+	    {EVF_DEVICE, "desktop", EVK_STRING},
+	};
+	enum { N = sizeof(other) / sizeof(other[0]) };
+	char ids[N][EV_UUID_LEN + 1];
+	for (size_t i = 0; i < N; i++) {
+		id_with(other[i].f, other[i].v, other[i].k, ids[i]);
+		check_uuid_format(ids[i], '5');
+		if (strcmp(ids[i], BASE_ID) == 0)
+			print_error("%s = '%s' kept the id\n", ev_field_name(other[i].f),
+				    other[i].v ? other[i].v : "(absent)");
+		assert_string_not_equal(ids[i], BASE_ID);
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(ids[i], ids[j]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -834,7 +1005,11 @@ int main(void)
 	    cmocka_unit_test(test_field_names),
 	    cmocka_unit_test(test_builder_full_record),
 	    cmocka_unit_test(test_builder_event_id_given),
-	    cmocka_unit_test(test_builder_generated_ids_differ),
+	    cmocka_unit_test(test_builder_same_record_same_id),
+	    cmocka_unit_test(test_uuid_v5_known_answers),
+	    cmocka_unit_test(test_canonical_form),
+	    cmocka_unit_test(test_derived_id_equivalent_spellings),
+	    cmocka_unit_test(test_derived_id_each_field_counts),
 	    cmocka_unit_test(test_builder_missing_each_required),
 	    cmocka_unit_test(test_builder_optional_absent),
 	    cmocka_unit_test(test_builder_counts),

@@ -2,7 +2,8 @@
  * test_evstore.c - the SQLite event store's reads, on a real file: the ETL's
  * range scan (rows handed over from inside the statement by jobads_rows()),
  * the cursor scan, and the publisher read, each against the rows inserted;
- * and its ingest batch, which holds its rows until commit.
+ * its ingest batch, which holds its rows until commit; and store.c's URL
+ * helpers that keep a password out of every message.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -315,6 +316,53 @@ static void open_batch_leaves_the_write_lock(void **state)
 	}
 }
 
+static void url_redact(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+	    {"mysql://u:pw@h:3306/db", "mysql://u:***@h:3306/db"},
+	    {"mysql://u@h/db", "mysql://u@h/db"}, /* no password: nothing hidden */
+	    {"sqlite:/data/a@b:c.db", "sqlite:/data/a@b:c.db"},
+	    {"data/events.db", "data/events.db"},
+	    /* raw '/', '?', '#', '@', ':' in the password: hidden up to the last '@' */
+	    {"mysql://u:a/b@c:d?e#f@h/db", "mysql://u:***@h/db"},
+	    {"cassandra://bob:12/x@h1,h2:9042/ks?settle=0",
+	     "cassandra://bob:***@h1,h2:9042/ks?settle=0"},
+	    {"postgres://u:p?w@h/x", "postgres://u:***@h/x"},
+	    /* a '@' in a parameter hides more than needed, never less */
+	    {"mysql://u:pw@h/db?socket=/a@b", "mysql://u:***@b"},
+	};
+	char buf[128];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(store_url_redact(cases[i][0], buf, sizeof(buf)), cases[i][1]);
+	/* truncated to fit, never overrun */
+	char small[16];
+	assert_int_equal(
+	    strlen(store_url_redact("mysql://u:pw@a-long-host-name/db", small, sizeof(small))),
+	    sizeof(small) - 1);
+}
+
+static void url_userinfo_end(void **state)
+{
+	(void)state;
+	struct jerr err;
+	const char *at, *auth = "u:p@ss@h:1/db?x=1";
+	assert_int_equal(store_url_userinfo_end("mysql", auth, auth + 10, &at, &err), STORE_OK);
+	assert_ptr_equal(at, auth + 6); /* the last '@' before the path */
+	auth = "h:1/db";
+	assert_int_equal(store_url_userinfo_end("mysql", auth, auth + 3, &at, &err), STORE_OK);
+	assert_null(at);
+	/* a raw '/' in the password: the '@' lands past the authority's end */
+	auth = "u:Sx7/Kw9@h/db";
+	assert_int_equal(store_url_userinfo_end("cassandra", auth, auth + 5, &at, &err),
+			 STORE_ERROR);
+	assert_string_equal(err.msg, "cassandra://u:***@h/db: '@' after the host: a '/' or '?' in "
+				     "the user name or password, or a '@' in a parameter, must be "
+				     "percent-encoded (%2F, %3F, %40)");
+	assert_null(strstr(err.msg, "Sx7"));
+	assert_null(strstr(err.msg, "Kw9"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +370,8 @@ int main(void)
 	    cmocka_unit_test(scan_and_scan_range_agree),
 	    cmocka_unit_test(publisher_read_by_seq),
 	    cmocka_unit_test(open_batch_leaves_the_write_lock),
+	    cmocka_unit_test(url_redact),
+	    cmocka_unit_test(url_userinfo_end),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
