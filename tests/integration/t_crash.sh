@@ -33,7 +33,7 @@ while [ $kills -lt 25 ] && [ $attempts -lt 200 ]; do
         done
     fi
     # varied moments: from the first read to deep in a run
-    delay=$(printf '0.%03d' $((RANDOM % 60 + 3)))
+    delay=$(printf '0.%03d' $((RANDOM % 30 + 3)))
     sleep "$delay"
     if kill -9 $pid 2>/dev/null; then
         kills=$((kills + 1))
