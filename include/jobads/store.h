@@ -239,6 +239,17 @@ void evstore_close(struct evstore *s);
 int store_schema_check(const char *name, const char *what, int version, int known,
 		       enum store_mode mode, int *init, struct jerr *err);
 int anstore_open(const char *url, enum store_mode mode, struct anstore **out, struct jerr *err);
+
+/*
+ * fact_hourly's measures are int64 columns; a chunk's sums are 128-bit. Before a
+ * backend adds group g it asks store_fact_over for the first measure of g's
+ * delta that does not fit (NULL: none); store_fact_refuse sets err to say which
+ * measure of which grain would pass int64 and returns STORE_ERROR. An apply that
+ * refuses rolls back, so the cursor stays at `cursor`.
+ */
+const char *store_fact_over(const struct kpi_sums *v);
+int store_fact_refuse(const char *name, const struct agg *ag, const struct agg_group *g,
+		      const char *measure, int64_t cursor, struct jerr *err);
 void anstore_close(struct anstore *s);
 
 /* The backends (each in its own file under src/store/). */

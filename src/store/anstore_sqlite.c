@@ -24,18 +24,44 @@ struct an_sqlite {
 	sqlite3_stmt *q[AN__COUNT];
 };
 
-#define SQL_UPSERT                                                                                 \
-	"INSERT INTO fact_hourly (hour_start, campaign_id, publisher_id, industry, location,"      \
-	" device, records, impressions, clicks, applies, cost_micros, quality_sum, ctr_sum,"       \
-	" cpc_sum, cpa_sum, roi_sum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"   \
-	" ?13, ?14, ?15, ?16)"                                                                     \
-	" ON CONFLICT (hour_start, campaign_id, publisher_id, industry, location, device)"         \
-	" DO UPDATE SET records = records + excluded.records,"                                     \
-	" impressions = impressions + excluded.impressions, clicks = clicks + excluded.clicks,"    \
-	" applies = applies + excluded.applies, cost_micros = cost_micros + excluded.cost_micros," \
-	" quality_sum = quality_sum + excluded.quality_sum, ctr_sum = ctr_sum + excluded.ctr_sum," \
-	" cpc_sum = cpc_sum + excluded.cpc_sum, cpa_sum = cpa_sum + excluded.cpa_sum,"             \
-	" roi_sum = roi_sum + excluded.roi_sum"
+/*
+ * SQLite's + turns an int64 overflow into a REAL, which the INTEGER column
+ * would then keep, rounded. Every measure is >= 0, so a sum that would pass
+ * INT64_MAX is made NULL instead, and NOT NULL refuses the row (apply names it).
+ */
+#define ADD_CHECKED(c)                                                                             \
+	" " c " = CASE WHEN excluded." c " <= 9223372036854775807 - " c " THEN " c                 \
+	" + excluded." c " END"
+
+#define SQL_UPSERT                                                                                                   \
+	"INSERT INTO fact_hourly (hour_start, campaign_id, publisher_id, industry, location,"                        \
+	" device, records, impressions, clicks, applies, cost_micros, quality_sum, ctr_sum,"                         \
+	" cpc_sum, cpa_sum, roi_sum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"                     \
+	" ?13, ?14, ?15, ?16)"                                                                                       \
+	" ON CONFLICT (hour_start, campaign_id, publisher_id, industry, location, device)"                           \
+	" DO UPDATE SET" ADD_CHECKED("records") "," ADD_CHECKED("impressions") "," ADD_CHECKED("c"                   \
+											       "l"                   \
+											       "i"                   \
+											       "c"                   \
+											       "k"                   \
+											       "s") "," ADD_CHECKED( \
+	    "applies") "," ADD_CHECKED("cost_micros") "," ADD_CHECKED("quality_sum") ", ctr_sum "                    \
+										     "= ctr_sum "                    \
+										     "+ "                            \
+										     "excluded."                     \
+										     "ctr_sum,"                      \
+										     " cpc_sum = "                   \
+										     "cpc_sum + "                    \
+										     "excluded."                     \
+										     "cpc_sum, "                     \
+										     "cpa_sum = "                    \
+										     "cpa_sum + "                    \
+										     "excluded."                     \
+										     "cpa_sum,"                      \
+										     " roi_sum = "                   \
+										     "roi_sum + "                    \
+										     "excluded."                     \
+										     "roi_sum"
 
 #define SQL_PUBLISHER                                                                              \
 	"INSERT INTO dim_publisher (publisher_id, publisher_name, publisher_traffic,"              \
@@ -57,10 +83,10 @@ struct an_sqlite {
 	" location, device"
 
 /* Report queries: one key expression, one label expression, the shared filter. */
+/* jobads_sum (sqlite_util.c): exact past int64, where SUM would fail the query. */
 #define MEASURES                                                                                   \
-	" COALESCE(SUM(records), 0), COALESCE(SUM(impressions), 0), COALESCE(SUM(clicks), 0),"     \
-	" COALESCE(SUM(applies), 0), COALESCE(SUM(cost_micros), 0), COALESCE(SUM(quality_sum), "   \
-	"0),"                                                                                      \
+	" jobads_sum(records), jobads_sum(impressions), jobads_sum(clicks), jobads_sum(applies),"  \
+	" jobads_sum(cost_micros), jobads_sum(quality_sum),"                                       \
 	" TOTAL(ctr_sum), TOTAL(cpc_sum), TOTAL(cpa_sum), TOTAL(roi_sum) FROM fact_hourly f"
 
 #define FILTER                                                                                     \
@@ -251,18 +277,34 @@ static int an_sqlite_apply(struct anstore *s, const struct agg *ag, int64_t from
 		bind_interned(st, 4, ag, g->key.industry);
 		bind_interned(st, 5, ag, g->key.location);
 		bind_interned(st, 6, ag, g->key.device);
-		sqlite3_bind_int64(st, 7, g->val.records);
-		sqlite3_bind_int64(st, 8, g->val.impressions);
-		sqlite3_bind_int64(st, 9, g->val.clicks);
-		sqlite3_bind_int64(st, 10, g->val.applies);
-		sqlite3_bind_int64(st, 11, g->val.cost_micros);
-		sqlite3_bind_int64(st, 12, g->val.quality_sum);
+		const char *over = store_fact_over(&g->val);
+		if (over) {
+			r = store_fact_refuse(s->name, ag, g, over, from, err);
+			goto rollback;
+		}
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)g->val.records);
+		sqlite3_bind_int64(st, 8, (sqlite3_int64)g->val.impressions);
+		sqlite3_bind_int64(st, 9, (sqlite3_int64)g->val.clicks);
+		sqlite3_bind_int64(st, 10, (sqlite3_int64)g->val.applies);
+		sqlite3_bind_int64(st, 11, (sqlite3_int64)g->val.cost_micros);
+		sqlite3_bind_int64(st, 12, (sqlite3_int64)g->val.quality_sum);
 		sqlite3_bind_double(st, 13, g->val.ctr_sum);
 		sqlite3_bind_double(st, 14, g->val.cpc_sum);
 		sqlite3_bind_double(st, 15, g->val.cpa_sum);
 		sqlite3_bind_double(st, 16, g->val.roi_sum);
-		if ((r = step_done(a, st, "adding deltas to fact_hourly", err)) != STORE_OK)
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc == SQLITE_CONSTRAINT_NOTNULL) {
+			/* "NOT NULL constraint failed: fact_hourly.COLUMN": ADD_CHECKED's NULL */
+			const char *col = strstr(sqlite3_errmsg(a->db), "fact_hourly.");
+			r = store_fact_refuse(s->name, ag, g, col ? col + 12 : "a measure", from,
+					      err);
 			goto rollback;
+		}
+		if (rc != SQLITE_DONE) {
+			r = sq_fail(a->db, rc, s->name, "adding deltas to fact_hourly", err);
+			goto rollback;
+		}
 	}
 	for (uint32_t i = 0; i < ag->npubs; i++) {
 		const struct agg_publisher *p = &ag->pubs[i];
