@@ -183,8 +183,13 @@ struct anstore_ops {
 		     struct jerr *err);
 	/* One transaction: delete every fact and publisher, cursor back to 0. */
 	int (*reset)(struct anstore *s, struct jerr *err);
-	/* Every fact row, in grain order (bytewise text). */
-	int (*facts)(struct anstore *s, fact_row_fn fn, void *arg, struct jerr *err);
+	/*
+	 * Every fact row, in grain order (bytewise text), and in *cursor the cursor
+	 * they cover: both read in one snapshot, so that a run applying meanwhile
+	 * shows either before or after, never half of each (verify relies on it).
+	 */
+	int (*facts)(struct anstore *s, int64_t *cursor, fact_row_fn fn, void *arg,
+		     struct jerr *err);
 	int (*query)(struct anstore *s, enum an_dim dim, const struct an_filter *f, an_row_fn fn,
 		     void *arg, struct jerr *err);
 	/* etl_runs: insert a row (sets r->id), update it, list the newest first. */

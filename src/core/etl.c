@@ -631,15 +631,15 @@ int etl_verify(struct evstore *evs, struct anstore *as, FILE *out, int show,
 	v.out = out;
 	v.show = show;
 	v.res = res;
-	if ((r = as->ops->get_cursor(as, &res->cursor, err)) != STORE_OK)
-		return r;
-	if ((r = evs->ops->stats(evs, &res->max_seq, NULL, err)) != STORE_OK)
-		return r;
 	/*
-	 * fact_hourly is copied first, then the raw side streams past it. The copy is
-	 * the size of the aggregate, not of the raw table.
+	 * fact_hourly is copied first, with the cursor from the same snapshot, then
+	 * the raw side up to that cursor streams past it. Raw rows at or below the
+	 * cursor no longer change, so a run applying meanwhile cannot show as a
+	 * difference. The copy is the size of the aggregate, not of the raw table.
 	 */
-	r = as->ops->facts(as, collect_fact, &v, err);
+	r = as->ops->facts(as, &res->cursor, collect_fact, &v, err);
+	if (r == STORE_OK)
+		r = evs->ops->stats(evs, &res->max_seq, NULL, err);
 	if (r == STORE_OK)
 		r = evs->ops->recompute(evs, res->cursor, check_row, &v, err);
 	if (r == STORE_OK)

@@ -659,16 +659,34 @@ static int fact_rows(struct an_mysql *a, MYSQL_STMT *st, MYSQL_BIND *params, fac
 	return stop ? stop : r;
 }
 
-static int an_mysql_facts(struct anstore *s, fact_row_fn fn, void *arg, struct jerr *err)
+static int an_mysql_facts(struct anstore *s, int64_t *cursor, fact_row_fn fn, void *arg,
+			  struct jerr *err)
 {
 	struct an_mysql *a = (struct an_mysql *)s;
+	const char *name = s->name;
 	MYSQL_STMT *st;
+	int r;
 	LOCKED(a);
-	int r = my_prepare(a->db, SQL_FACTS, &st, s->name, err);
-	if (r == STORE_OK) {
+	/*
+	 * The cursor and the facts from one snapshot, so that a run committing in
+	 * between cannot make them disagree: REPEATABLE READ for this transaction
+	 * whatever the server's default, and the snapshot taken at its start.
+	 */
+	if ((r = my_exec(a->db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", name,
+			 "starting a snapshot", err)) != STORE_OK ||
+	    (r = my_exec(a->db, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", name,
+			 "starting a snapshot", err)) != STORE_OK)
+		goto out;
+	r = get_cursor_locked(a, cursor, err);
+	if (r == STORE_OK && (r = my_prepare(a->db, SQL_FACTS, &st, name, err)) == STORE_OK) {
 		r = fact_rows(a, st, NULL, fn, arg, "reading fact_hourly", err);
 		mysql_stmt_close(st);
 	}
+	if (r == STORE_OK && mysql_commit(a->db) != 0)
+		r = my_fail(a->db, name, "ending the snapshot", err);
+	if (r != STORE_OK)
+		rollback(a);
+out:
 	UNLOCK(a);
 	return r;
 }

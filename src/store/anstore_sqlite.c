@@ -347,14 +347,24 @@ static int an_sqlite_reset(struct anstore *s, struct jerr *err)
 		       s->name, err);
 }
 
-static int an_sqlite_facts(struct anstore *s, fact_row_fn fn, void *arg, struct jerr *err)
+static int an_sqlite_facts(struct anstore *s, int64_t *cursor, fact_row_fn fn, void *arg,
+			   struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	struct fact_row fr;
-	int rc, stop = 0, r = sq_prepare(a->db, SQL_FACTS, &st, s->name, err);
+	int rc, stop = 0;
+	/*
+	 * One read transaction: in WAL mode its snapshot is taken at the first read
+	 * and kept to COMMIT, so the cursor and the facts agree even while a run
+	 * commits in between (two autocommit reads would straddle it).
+	 */
+	int r = sq_exec(a->db, "BEGIN DEFERRED", s->name, err);
 	if (r != STORE_OK)
 		return r;
+	if ((r = an_sqlite_get_cursor(s, cursor, err)) != STORE_OK ||
+	    (r = sq_prepare(a->db, SQL_FACTS, &st, s->name, err)) != STORE_OK)
+		goto out;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		sq_fact_row(st, &fr);
 		if ((stop = fn(arg, &fr)) != 0)
@@ -362,7 +372,9 @@ static int an_sqlite_facts(struct anstore *s, fact_row_fn fn, void *arg, struct 
 	}
 	if (!stop && rc != SQLITE_DONE)
 		r = sq_fail(a->db, rc, s->name, "reading fact_hourly", err);
+out:
 	sqlite3_finalize(st);
+	sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL); /* a read: nothing to keep or lose */
 	return stop ? stop : r;
 }
 
