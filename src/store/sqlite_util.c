@@ -157,19 +157,23 @@ int sq_open(const char *path, enum store_mode mode, const char *synchronous, int
  * decimal as text (sq_col_int reads both). 0 over no rows, like COALESCE(SUM(x), 0).
  */
 struct sum_ctx {
-	kpi_int sum;
+	/* SQLite aligns the aggregate context to 8 bytes, a kpi_int wants 16: copied in and out */
+	unsigned char sum[sizeof(kpi_int)];
 	int bad; /* a value that is not an integer: fact columns never hold one */
 };
 
 static void sum_step(sqlite3_context *fc, int argc, sqlite3_value **argv)
 {
 	struct sum_ctx *c = sqlite3_aggregate_context(fc, sizeof(*c));
+	kpi_int v;
 	(void)argc;
 	if (!c)
 		return;
 	switch (sqlite3_value_type(argv[0])) {
 	case SQLITE_INTEGER:
-		c->sum += sqlite3_value_int64(argv[0]);
+		memcpy(&v, c->sum, sizeof(v));
+		v += sqlite3_value_int64(argv[0]);
+		memcpy(c->sum, &v, sizeof(v));
 		break;
 	case SQLITE_NULL:
 		break;
@@ -187,7 +191,9 @@ static void sum_final(sqlite3_context *fc)
 		sqlite3_result_error(fc, "jobads_sum: a value that is not an integer", -1);
 		return;
 	}
-	kpi_int v = c ? c->sum : 0;
+	kpi_int v = 0;
+	if (c)
+		memcpy(&v, c->sum, sizeof(v));
 	if (kpi_int_fits64(v))
 		sqlite3_result_int64(fc, (sqlite3_int64)v);
 	else

@@ -50,6 +50,11 @@ assert_eq "the fact row is as it was" "$((INT64_MAX - 500000000000))" \
     "$(an_sql 'SELECT cost_micros FROM fact_hourly WHERE campaign_id = 101')"
 assert_status "and so does the next run, the same way" 1 jobads etl
 assert_grep "same refusal" 'cost_micros would pass' last.err
+if [ "$AN_KIND" = mysql ]; then # the multi-row upserts (MySQL 8's way) refuse alike
+    assert_status "bulk=0 refuses too" 1 jobads etl --analytics "$JOBADS_ANALYTICS?bulk=0"
+    assert_grep "bulk=0 names the grain" 'cost_micros would pass .* in hour 2026-01-05T10:00:00.000Z campaign 101 publisher 2 IT/HCM/mobile' last.err
+    assert_eq "bulk=0: the cursor did not move" "$before" "$(cursor)"
+fi
 
 # --- totals past int64: exact everywhere, never an error ---
 an_sql "UPDATE fact_hourly SET cost_micros = $((INT64_MAX - 7)), clicks = $((INT64_MAX - 1)) WHERE campaign_id = 102 AND hour_start = $(python3 -c 'import calendar; print(calendar.timegm((2026,1,6,10,0,0)))')"
