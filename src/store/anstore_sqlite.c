@@ -29,39 +29,23 @@ struct an_sqlite {
  * would then keep, rounded. Every measure is >= 0, so a sum that would pass
  * INT64_MAX is made NULL instead, and NOT NULL refuses the row (apply names it).
  */
-#define ADD_CHECKED(c)                                                                             \
+#define CHECKED_ADD(c)                                                                             \
 	" " c " = CASE WHEN excluded." c " <= 9223372036854775807 - " c " THEN " c                 \
 	" + excluded." c " END"
+#define CHECKED_SET                                                                                \
+	CHECKED_ADD("records")                                                                     \
+	"," CHECKED_ADD("impressions") "," CHECKED_ADD("clicks") "," CHECKED_ADD(                  \
+	    "applies") "," CHECKED_ADD("cost_micros") "," CHECKED_ADD("quality_sum")
 
-#define SQL_UPSERT                                                                                                   \
-	"INSERT INTO fact_hourly (hour_start, campaign_id, publisher_id, industry, location,"                        \
-	" device, records, impressions, clicks, applies, cost_micros, quality_sum, ctr_sum,"                         \
-	" cpc_sum, cpa_sum, roi_sum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"                     \
-	" ?13, ?14, ?15, ?16)"                                                                                       \
-	" ON CONFLICT (hour_start, campaign_id, publisher_id, industry, location, device)"                           \
-	" DO UPDATE SET" ADD_CHECKED("records") "," ADD_CHECKED("impressions") "," ADD_CHECKED("c"                   \
-											       "l"                   \
-											       "i"                   \
-											       "c"                   \
-											       "k"                   \
-											       "s") "," ADD_CHECKED( \
-	    "applies") "," ADD_CHECKED("cost_micros") "," ADD_CHECKED("quality_sum") ", ctr_sum "                    \
-										     "= ctr_sum "                    \
-										     "+ "                            \
-										     "excluded."                     \
-										     "ctr_sum,"                      \
-										     " cpc_sum = "                   \
-										     "cpc_sum + "                    \
-										     "excluded."                     \
-										     "cpc_sum, "                     \
-										     "cpa_sum = "                    \
-										     "cpa_sum + "                    \
-										     "excluded."                     \
-										     "cpa_sum,"                      \
-										     " roi_sum = "                   \
-										     "roi_sum + "                    \
-										     "excluded."                     \
-										     "roi_sum"
+#define SQL_UPSERT                                                                                 \
+	"INSERT INTO fact_hourly (hour_start, campaign_id, publisher_id, industry, location,"      \
+	" device, records, impressions, clicks, applies, cost_micros, quality_sum, ctr_sum,"       \
+	" cpc_sum, cpa_sum, roi_sum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"   \
+	" ?13, ?14, ?15, ?16)"                                                                     \
+	" ON CONFLICT (hour_start, campaign_id, publisher_id, industry, location, device)"         \
+	" DO UPDATE SET" CHECKED_SET ", ctr_sum = ctr_sum + excluded.ctr_sum,"                     \
+	" cpc_sum = cpc_sum + excluded.cpc_sum, cpa_sum = cpa_sum + excluded.cpa_sum,"             \
+	" roi_sum = roi_sum + excluded.roi_sum"
 
 #define SQL_PUBLISHER                                                                              \
 	"INSERT INTO dim_publisher (publisher_id, publisher_name, publisher_traffic,"              \
