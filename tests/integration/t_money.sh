@@ -92,6 +92,9 @@ body=$(for i in $(seq 0 19); do rec "2026-01-07T10:0$((i % 10)):00Z" 1e12 103; d
 assert_eq "POST of twenty 1e12 costs: 200" 200 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' --data-binary "$body")"
 assert_eq "all twenty rejected" "0 20" "$(jget 'j["accepted"], j["rejected"]' | tr -d '(),')"
 assert_eq "each names the field" "cost: out of range (at most 1000000): '1e12'" "$(jget 'j["errors"][0]["reason"]')"
+body=$(for i in $(seq 0 9); do rec "2026-01-07T11:0${i}:00Z" 1000000 104; done)
+assert_eq "POST of ten at the bound: 200" 200 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' --data-binary "$body")"
+assert_eq "all ten accepted" "10 0" "$(jget 'j["accepted"], j["rejected"]' | tr -d '(),')"
 assert_eq "GET /api/kpis still answers" 200 "$(http GET /api/kpis)"
 serve_stop
 

@@ -609,6 +609,11 @@ static void test_builder_ids(void **state)
 	expect_set_fail(EVF_BID, "-1", EVK_NUMBER, ">= 0");
 	expect_ok(EVF_BID, "0", EVK_NUMBER);
 	expect_ok(EVF_BID, "1000000", EVK_NUMBER);
+	/* an event's ts is judged by the same calendar as every other time */
+	expect_set_fail(EVF_TS, "2025-02-29T10:00:00Z", EVK_STRING, "day out of range");
+	expect_set_fail(EVF_TS, "2026-04-31T10:00:00Z", EVK_RAW, "day out of range");
+	expect_set_fail(EVF_TS, "2026-03-01T24:00:00Z", EVK_STRING, "out of range");
+	expect_set_fail(EVF_TS, "2026-03-01T10:15:60Z", EVK_STRING, "leap second");
 	expect_set_fail(EVF_BID, "1000001", EVK_NUMBER, "out of range 0..1000000");
 	expect_set_fail(EVF_BID, "2147483647", EVK_NUMBER, NULL);
 	expect_ok(EVF_CLICKS, "1000000000", EVK_NUMBER);
