@@ -1625,7 +1625,7 @@ static int ev_cass_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, vo
 			r = STORE_ERROR;
 		}
 	}
-	if (r == STORE_OK) {
+	if (r == STORE_OK && x.n > 0) { /* nothing read (cursor 0): x.g is NULL, no qsort */
 		qsort(x.g, x.n, sizeof(*x.g), grain_cmp);
 		for (size_t i = 0; i < x.n; i++)
 			if ((r = fn(arg, &x.g[i].f)) != 0)
