@@ -38,7 +38,7 @@ static int record(const char *host, int port, const char *ks, const char *file)
 	struct cql_cell c[2];
 	int32_t left;
 	if (cql_run(s, &rq, &res, &h, &err) != CQL_OK ||
-	    (left = res.nrows, cql_row_next(&res, &left, c)) != 1) {
+	    (left = res.nrows, cql_row_next(&res, &left, c, 2)) != 1) {
 		fprintf(stderr, "record: no partition listed today in %s: %s\n", ks, err.msg);
 		return 1;
 	}
@@ -99,7 +99,7 @@ static int decode(const char *file, double secs)
 			struct event ev;
 			uint8_t id[16];
 			int32_t left = res.nrows;
-			while (cql_row_next(&res, &left, c) == 1) {
+			while (cql_row_next(&res, &left, c, 20) == 1) {
 				if (evstore_cassandra_decode_row("bench", c, &ev, id, &err) != 0) {
 					fprintf(stderr, "%s\n", err.msg);
 					return 1;

@@ -72,7 +72,13 @@ extern const char cql_events[];
 	"SELECT version, bucket_ms, created_ms FROM %s.jobads_schema WHERE store = 'events'"
 #define Q_SCHEMA_SET                                                                               \
 	"INSERT INTO %s.jobads_schema (store, version, bucket_ms, created_ms)"                     \
-	" VALUES ('events', 1, ?, ?) IF NOT EXISTS"
+	" VALUES ('events', 2, ?, ?) IF NOT EXISTS"
+/* version 1 to 2: scan_marks (created by events.cql); bucket and creation time kept */
+#define Q_SCHEMA_UP    "INSERT INTO %s.jobads_schema (store, version) VALUES ('events', 2)"
+#define SCHEMA_VERSION 2
+#define Q_MARK_SET     "INSERT INTO %s.scan_marks (seq, id) VALUES (?, ?)"
+#define Q_MARK_GET     "SELECT id FROM %s.scan_marks WHERE seq = ?"
+#define Q_DELETE_ROW   "DELETE FROM %s.events_by_bucket WHERE bucket = ? AND shard = ? AND id = ?"
 
 enum {
 	P_CLAIM,
@@ -85,11 +91,14 @@ enum {
 	P_NEWEST,
 	P_READ,
 	P_IDS,
+	P_MARK_SET,
+	P_MARK_GET,
+	P_DELETE_ROW,
 	P__COUNT
 };
-static const char *const prep_sql[P__COUNT] = {Q_CLAIM,	      Q_REPOINT, Q_HAS_ROW, Q_INSERT_ROW,
-					       Q_INSERT_ORIG, Q_INDEX,	 Q_LIST,    Q_NEWEST,
-					       Q_READ,	      Q_IDS};
+static const char *const prep_sql[P__COUNT] = {
+    Q_CLAIM,  Q_REPOINT, Q_HAS_ROW, Q_INSERT_ROW, Q_INSERT_ORIG, Q_INDEX,     Q_LIST,
+    Q_NEWEST, Q_READ,	 Q_IDS,	    Q_MARK_SET,	  Q_MARK_GET,	 Q_DELETE_ROW};
 
 struct pend {
 	struct event ev; /* text fields point into the arena (offsets until flush) */
@@ -119,6 +128,13 @@ struct ev_cass {
 	uint64_t last_ticks;
 	uint8_t node[8];
 	int next_shard;
+	/*
+	 * The write bound: a block's rows must be stored within write_bound_ms of
+	 * the clock reading that made their ids (half the settle time), so that
+	 * no reader has passed their place yet; ids_t is when they were made.
+	 */
+	int64_t write_bound_ms;
+	double ids_t;
 	/* JOBADS_CQL_STATS: time spent binding values and decoding rows */
 	double bind_s, decode_s;
 	/* scan: where the last scan stopped, to resume by key instead of counting */
@@ -394,6 +410,23 @@ static int run1(struct ev_cass *e, struct cql_prep *p, const char *text, struct 
 	return r;
 }
 
+/* A result that is not rows of the width asked for: the server's protocol error. */
+static int bad_shape(struct ev_cass *e, const char *table, const struct cql_result *res, int want,
+		     struct jerr *err)
+{
+	if (res->kind != CQL_RES_ROWS)
+		jerr_set(err, "%s: %s: %s: protocol error: result kind %d where rows were expected",
+			 e->base.name, cql_sess_host(e->sess), table, res->kind);
+	else if (res->meta.ncols != want)
+		jerr_set(err,
+			 "%s: %s: %s: protocol error: rows of %d columns where %d were expected",
+			 e->base.name, cql_sess_host(e->sess), table, res->meta.ncols, want);
+	else
+		jerr_set(err, "%s: %s: %s: protocol error: a malformed row", e->base.name,
+			 cql_sess_host(e->sess), table);
+	return STORE_ERROR;
+}
+
 /* The index of a named column in a result, or -1. */
 static int col_of(const struct cql_result *res, const char *name)
 {
@@ -425,7 +458,8 @@ static int read_schema(struct ev_cass *e, int *version, struct jerr *err)
 		return r;
 	}
 	int32_t left = res.nrows;
-	if (res.meta.ncols == 3 && cql_row_next(&res, &left, c) == 1) {
+	int k = cql_row_next(&res, &left, c, 3);
+	if (k == 1) {
 		int32_t v;
 		if (cql_get_int(c[0], &v) == 0)
 			*version = v;
@@ -433,6 +467,8 @@ static int read_schema(struct ev_cass *e, int *version, struct jerr *err)
 		cql_get_bigint(c[2], &e->created_ms);
 	}
 	cql_release(e->sess, h);
+	if (k < 0)
+		return bad_shape(e, "jobads_schema", &res, 3, err);
 	return STORE_OK;
 }
 
@@ -496,6 +532,13 @@ static int ev_cass_init(struct evstore *s, struct jerr *err)
 		return r;
 	}
 	cql_release(e->sess, h);
+	snprintf(q, sizeof(q), Q_SCHEMA_UP, e->ks);
+	struct cql_req up = {.query = q, .consistency = e->cl};
+	if ((r = cql_run(e->sess, &up, &res, &h, err)) != STORE_OK) {
+		jerr_prefix(err, "upgrading the schema version");
+		return r;
+	}
+	cql_release(e->sess, h);
 	int version;
 	return read_schema(e, &version, err);
 }
@@ -539,6 +582,7 @@ static int ev_cass_open(const char *target, enum store_mode mode, struct evstore
 	e->settle_ms = u.settle_ms;
 	e->url_bucket_ms = u.bucket_ms;
 	e->bucket_ms = u.bucket_ms;
+	e->write_bound_ms = u.settle_ms / 2;
 	struct cql_opts o = {.hosts = u.hosts,
 			     .port = u.port,
 			     .user = u.user,
@@ -551,8 +595,8 @@ static int ev_cass_open(const char *target, enum store_mode mode, struct evstore
 	if (r != STORE_OK)
 		goto fail;
 	if ((r = read_schema(e, &version, err)) != STORE_OK ||
-	    (r = store_schema_check(e->base.name, "event store", version, 1, mode, &init, err)) !=
-		STORE_OK ||
+	    (r = store_schema_check(e->base.name, "event store", version, SCHEMA_VERSION, mode,
+				    &init, err)) != STORE_OK ||
 	    (init && (r = ev_cass_init(&e->base, err)) != STORE_OK))
 		goto fail;
 	if (e->bucket_ms <= 0 || e->bucket_ms > 3600000) {
@@ -800,7 +844,8 @@ static int done_claim(struct ev_cass *e, int i, struct cql_result *res, struct j
 	struct cql_cell c[CQL_MAX_COLS];
 	int32_t left = res->nrows;
 	int applied = 1;
-	if (res->kind != CQL_RES_ROWS || cql_row_next(res, &left, c) != 1 ||
+	if (res->kind != CQL_RES_ROWS || res->meta.ncols < 1 ||
+	    cql_row_next(res, &left, c, res->meta.ncols) != 1 ||
 	    cql_get_boolean(c[0], &applied) != 0) {
 		jerr_set(err, "%s: event_keys: no [applied] in the answer to IF NOT EXISTS",
 			 e->base.name);
@@ -869,6 +914,16 @@ static int bind_repoint(struct ev_cass *e, int i, struct cql_buf *v)
 	p->shard = e->rows[0].shard;
 	bind_key(v, p);
 	return 5;
+}
+
+static int sel_stored(struct ev_cass *e, int i)
+{
+	return !e->rows[i].dup;
+}
+
+static int bind_place(struct ev_cass *e, int i, struct cql_buf *v)
+{
+	return bind_has_row(e, i, v);
 }
 
 /* Send the index rows, then one unlogged batch per partition, then the original rows. */
@@ -993,6 +1048,7 @@ static int flush(struct ev_cass *e, struct jerr *err)
 	/* a place for each row: one shard per block, the bucket of its id's time */
 	int shard = e->next_shard;
 	e->next_shard = (e->next_shard + 1) % SHARDS;
+	e->ids_t = time_mono();
 	for (int i = 0; i < e->nrows; i++) {
 		struct pend *p = &e->rows[i];
 		int64_t ms;
@@ -1007,10 +1063,55 @@ static int flush(struct ev_cass *e, struct jerr *err)
 	if ((r = pipeline(e, P(e, P_HAS_ROW), sel_dup_check, bind_has_row, done_has_row,
 			  "checking claimed keys", err)) != STORE_OK)
 		return r;
-	if ((r = pipeline(e, P(e, P_REPOINT), sel_relocate, bind_repoint, done_ok, "moving a claim",
+	/*
+	 * A claimed place that holds no row gets a new one; its old place is
+	 * cleared first, so that a copy of the row that lands there late (a write
+	 * of the writer that died, still on its way) is removed, not kept beside
+	 * the new one. Clearing a place that holds nothing is harmless.
+	 */
+	if ((r = pipeline(e, P(e, P_DELETE_ROW), sel_relocate, bind_place, done_ok,
+			  "clearing a claimed place", err)) != STORE_OK ||
+	    (r = pipeline(e, P(e, P_REPOINT), sel_relocate, bind_repoint, done_ok, "moving a claim",
 			  err)) != STORE_OK)
 		return r;
-	r = write_rows(e, err);
+	/*
+	 * The write bound (see struct ev_cass): the claim rounds may have taken a
+	 * good part of it (each request may take up to the request timeout), so
+	 * ids older than half the bound are made again, and their claims moved,
+	 * before any row is written. A write that still took longer than the
+	 * bound may have landed after a reader passed its place: its rows are
+	 * taken back and written again at new places, at most three times.
+	 */
+	for (int attempt = 0;; attempt++) {
+		double bound_s = (double)e->write_bound_ms / 1000;
+		if (e->write_bound_ms > 0 && time_mono() - e->ids_t > bound_s / 2) {
+			for (int i = 0; i < e->nrows; i++)
+				e->rows[i].relocate = !e->rows[i].dup;
+			e->ids_t = time_mono();
+			if ((r = pipeline(e, P(e, P_REPOINT), sel_relocate, bind_repoint, done_ok,
+					  "moving a claim", err)) != STORE_OK)
+				return r;
+		}
+		r = write_rows(e, err);
+		double took = time_mono() - e->ids_t;
+		if (r != STORE_OK || e->write_bound_ms == 0 || took <= bound_s)
+			break;
+		int rr = pipeline(e, P(e, P_DELETE_ROW), sel_stored, bind_place, done_ok,
+				  "taking back rows written too late", err);
+		if (rr != STORE_OK)
+			return rr;
+		if (attempt == 2) {
+			jerr_set(err,
+				 "%s: storing events: three writes took longer than the bound of"
+				 " %" PRId64
+				 " ms (half the settle time), the last %.0f ms; the rows"
+				 " were taken back, send the batch again",
+				 e->base.name, e->write_bound_ms, took * 1000);
+			r = STORE_RETRY;
+			break;
+		}
+		e->ids_t = 0; /* new places for every row */
+	}
 	e->nrows = 0;
 	strbuf_reset(&e->arena);
 	memset(e->slots, 0, sizeof(e->slots));
@@ -1085,7 +1186,11 @@ struct walk {
 	int64_t after;
 	size_t limit;
 	int64_t stop_seq; /* emit nothing past this seq */
-	int all;	  /* every partition, settled or not (tools and tests) */
+	/* recompute: in the partition of stop_seq, stop at the row with this id instead */
+	int stop_by_id, stop_found;
+	uint8_t stop_id[16];
+	int all;      /* every partition, settled or not (tools and tests) */
+	int remember; /* a scan: keep the last row's id to resume from it */
 	ev_row_fn fn;
 	void *arg;
 	size_t n;
@@ -1159,11 +1264,17 @@ static int id_at(struct ev_cass *e, int64_t bucket, int shard, int64_t pos, uint
 			break;
 		struct cql_cell c[1];
 		int32_t left = res.nrows;
-		while (cql_row_next(&res, &left, c) == 1)
+		int k;
+		while ((k = cql_row_next(&res, &left, c, 1)) == 1)
 			if (++seen == pos) {
 				found = cql_get_uuid(c[0], id) == 0;
 				break;
 			}
+		if (k < 0) {
+			r = bad_shape(e, "events_by_bucket", &res, 1, err);
+			cql_release(e->sess, h);
+			break;
+		}
 		free(ps);
 		ps = NULL;
 		if (!found && res.meta.paging_state) {
@@ -1188,16 +1299,83 @@ static int id_at(struct ev_cass *e, int64_t bucket, int shard, int64_t pos, uint
 	return r;
 }
 
+/*
+ * The id of the row a scan returned as `upto` = seq, from scan_marks; *found
+ * 0 when there is none (a cursor written before schema version 2).
+ */
+static int mark_get(struct ev_cass *e, int64_t seq, uint8_t id[16], int *found, struct jerr *err)
+{
+	struct cql_buf v = {0};
+	struct cql_result res;
+	int h = -1;
+	*found = 0;
+	cqlv_bigint(&v, seq);
+	int r = run1(e, P(e, P_MARK_GET), NULL, &v, 1, 0, NULL, 0, &res, &h,
+		     "reading the cursor's mark", err);
+	cqlb_release(&v);
+	if (r != STORE_OK)
+		return r;
+	struct cql_cell c[1];
+	int32_t left = res.nrows;
+	int k = cql_row_next(&res, &left, c, 1);
+	if (k == 1 && cql_get_uuid(c[0], id) == 0)
+		*found = 1;
+	else if (k < 0)
+		r = bad_shape(e, "scan_marks", &res, 1, err);
+	cql_release(e->sess, h);
+	return r;
+}
+
+static int mark_set(struct ev_cass *e, int64_t seq, const uint8_t id[16], struct jerr *err)
+{
+	struct cql_buf v = {0};
+	struct cql_result res;
+	int h = -1;
+	cqlv_bigint(&v, seq);
+	cqlv_uuid(&v, id);
+	int r = run1(e, P(e, P_MARK_SET), NULL, &v, 2, 0, NULL, 0, &res, &h,
+		     "writing the cursor's mark", err);
+	if (h >= 0)
+		cql_release(e->sess, h);
+	cqlb_release(&v);
+	return r;
+}
+
+/*
+ * Where to resume inside a partition after the cursor `after`: after the id
+ * of the row that the scan returned as `after` (remembered in this process,
+ * else from scan_marks), never at a position, which a row that appeared
+ * later in the partition would shift. Only a cursor older than scan_marks is
+ * found by position, once (the way schema version 1 did).
+ */
+static int resume_id(struct ev_cass *e, int64_t after, int64_t bucket, int shard, int64_t skip,
+		     uint8_t from[16], struct jerr *err)
+{
+	int found, r;
+	if (after == e->cache_seq && e->cache_seq != 0) {
+		memcpy(from, e->cache_id, 16);
+		return STORE_OK;
+	}
+	if ((r = mark_get(e, after, from, &found, err)) != STORE_OK || found)
+		return r;
+	return id_at(e, bucket, shard, skip, from, err);
+}
+
 /* Read one partition from position skip (rows 1..skip already read). */
 static int read_part(struct ev_cass *e, struct walk *w, int64_t bucket, int shard, int64_t skip,
 		     struct jerr *err)
 {
 	uint8_t from[16];
 	int r;
-	if (skip > 0 && w->after == e->cache_seq && e->cache_seq != 0) {
-		memcpy(from, e->cache_id, 16);
-	} else if (skip > 0) {
-		if ((r = id_at(e, bucket, shard, skip, from, err)) != STORE_OK)
+	int stop_here = 0;
+	if (w->stop_by_id) {
+		int64_t sb, sp;
+		int ss;
+		seq_split(e, w->stop_seq, &sb, &ss, &sp);
+		stop_here = sb == bucket && ss == shard;
+	}
+	if (skip > 0) {
+		if ((r = resume_id(e, w->after, bucket, shard, skip, from, err)) != STORE_OK)
 			return r;
 	} else {
 		static const uint8_t low[8] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
@@ -1247,7 +1425,8 @@ static int read_part(struct ev_cass *e, struct walk *w, int64_t bucket, int shar
 		struct cql_cell c[20];
 		int32_t left = res.nrows;
 		double t0 = time_mono();
-		while (cql_row_next(&res, &left, c) == 1) {
+		int k;
+		while ((k = cql_row_next(&res, &left, c, 20)) == 1) {
 			if ((r = decode_row(e, c, &ev, id, err)) != STORE_OK)
 				break;
 			if (++pos > POS_MAX) {
@@ -1259,20 +1438,28 @@ static int read_part(struct ev_cass *e, struct walk *w, int64_t bucket, int shar
 				break;
 			}
 			ev.seq = seq_make(e, bucket, shard, pos);
-			if (ev.seq > w->stop_seq) {
+			if (stop_here && memcmp(id, w->stop_id, 16) == 0) {
+				/* the cursor's row, at whatever position it now has */
+				w->stop_found = 1;
+				ev.seq = w->stop_seq;
+			} else if (ev.seq > w->stop_seq && !stop_here) {
 				w->done = 1;
 				break;
 			}
 			w->n++;
 			w->upto = ev.seq;
-			memcpy(e->cache_id, id, 16);
-			e->cache_seq = ev.seq;
+			if (w->remember) {
+				memcpy(e->cache_id, id, 16);
+				e->cache_seq = ev.seq;
+			}
 			if ((w->stop = w->fn(w->arg, &ev)) != 0 || w->n >= w->limit ||
-			    ev.seq == w->stop_seq) {
+			    ev.seq == w->stop_seq || w->stop_found) {
 				w->done = 1;
 				break;
 			}
 		}
+		if (k < 0 && r == STORE_OK)
+			r = bad_shape(e, "events_by_bucket", &res, 20, err);
 		w->decode_s += time_mono() - t0;
 		e->decode_s += time_mono() - t0;
 		cql_release(e->sess, h);
@@ -1321,7 +1508,8 @@ static int list_day(struct ev_cass *e, int64_t day, int64_t from, struct part_re
 			break;
 		struct cql_cell c[2];
 		int32_t left = res.nrows;
-		while (cql_row_next(&res, &left, c) == 1) {
+		int k;
+		while ((k = cql_row_next(&res, &left, c, 2)) == 1) {
 			int64_t b;
 			int32_t s;
 			if (cql_get_bigint(c[0], &b) != 0 || cql_get_int(c[1], &s) != 0 || s < 0 ||
@@ -1333,6 +1521,11 @@ static int list_day(struct ev_cass *e, int64_t day, int64_t from, struct part_re
 			}
 			(*out)[*n].bucket = b;
 			(*out)[(*n)++].shard = s;
+		}
+		if (k < 0) {
+			r = bad_shape(e, "buckets", &res, 2, err);
+			cql_release(e->sess, h);
+			break;
 		}
 		if (res.meta.paging_state) {
 			psl = res.meta.paging_len;
@@ -1397,15 +1590,22 @@ static int ev_cass_scan(struct evstore *s, int64_t after, size_t limit, ev_row_f
 			size_t *nread, int64_t *upto, struct jerr *err)
 {
 	struct ev_cass *e = (struct ev_cass *)s;
-	struct walk w = {
-	    .after = after, .limit = limit, .stop_seq = INT64_MAX, .fn = fn, .arg = arg};
+	struct walk w = {.after = after,
+			 .limit = limit,
+			 .stop_seq = INT64_MAX,
+			 .remember = 1,
+			 .fn = fn,
+			 .arg = arg};
 	*nread = 0;
 	*upto = after;
 	if (limit == 0)
 		return STORE_OK;
 	int r = walk(e, &w, err);
-	*nread = w.n;
-	*upto = w.upto;
+	/* the id of the row at upto, for the process that resumes from it */
+	if (r == STORE_OK && !w.stop && w.n > 0 && w.upto == e->cache_seq)
+		r = mark_set(e, w.upto, e->cache_id, err);
+	*nread = r == STORE_OK ? w.n : 0;
+	*upto = r == STORE_OK ? w.upto : after;
 	return w.stop ? w.stop : r;
 }
 
@@ -1444,8 +1644,13 @@ static int ev_cass_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, str
 		struct cql_cell c[1];
 		int32_t left = res.nrows;
 		int64_t b;
-		int found = cql_row_next(&res, &left, c) == 1 && cql_get_bigint(c[0], &b) == 0;
+		int k = cql_row_next(&res, &left, c, 1);
+		int found = k == 1 && cql_get_bigint(c[0], &b) == 0;
+		if (k < 0)
+			r = bad_shape(e, "buckets", &res, 1, err);
 		cql_release(e->sess, h);
+		if (r != STORE_OK)
+			return r;
 		if (found) {
 			*max_seq = seq_make(e, b + e->bucket_ms, 0, 0);
 			break;
@@ -1611,8 +1816,18 @@ static int ev_cass_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, vo
 	if (upto > 0) {
 		struct walk w = {
 		    .limit = SIZE_MAX, .stop_seq = upto, .all = 1, .fn = rc_add, .arg = &x};
-		r = walk(e, &w, err);
-		if (r == STORE_OK && w.upto != upto) {
+		/* the rows the cursor covers: up to its row by id (scan_marks), else by position */
+		r = mark_get(e, upto, w.stop_id, &w.stop_by_id, err);
+		if (r == STORE_OK)
+			r = walk(e, &w, err);
+		if (r == STORE_OK && w.stop_by_id && !w.stop_found) {
+			jerr_set(err,
+				 "%s: the cursor (%" PRId64
+				 ") names a row that is not stored in its"
+				 " partition",
+				 s->name, upto);
+			r = STORE_ERROR;
+		} else if (r == STORE_OK && !w.stop_by_id && w.upto != upto) {
 			jerr_set(err,
 				 "%s: the cursor (%" PRId64 ") is not a stored row (the last row at"
 				 " or before it is %" PRId64 ")",

@@ -5,6 +5,10 @@
  * is how the tests make a client see Unprepared).
  *
  *   cqlsrv [--listen ADDR] [--port N] [--port-file F] [--auth USER:PASS] [--dc NAME]
+ *          [--delay-match TEXT --delay-ms MS [--delay-count N] [--delay-mode answer|timeout]]
+ *
+ * Faults: --delay-* hold matching requests (see hold_frame), to show what a
+ * slow or timed-out write does to the event store.
  *
  * Protocol: STARTUP (then AUTHENTICATE / SASL PLAIN when --auth), OPTIONS,
  * QUERY, PREPARE, EXECUTE, BATCH, REGISTER; stream ids answered as they come;
@@ -12,7 +16,8 @@
  * protocol version", in that version's header layout, as Cassandra does.
  *
  * CQL: CREATE/DROP KEYSPACE, CREATE/DROP TABLE, TRUNCATE, USE, INSERT
- * [IF NOT EXISTS], SELECT cols|*|COUNT(*) with WHERE col op term [AND ...]
+ * [IF NOT EXISTS], DELETE of a row by its whole primary key, SELECT cols|*|COUNT(*) with WHERE col
+ * op term [AND ...]
  * (=, <, <=, >, >=; a partition is looked up when its whole key is given by =,
  * any other condition filters), ORDER BY the clustering column [DESC], LIMIT,
  * paging. system.local and system.peers exist, as a one-node cluster.
@@ -33,6 +38,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../src/store/cql/cql.h"
@@ -525,7 +531,8 @@ enum {
 	S_DROP_KS,
 	S_DROP_TABLE,
 	S_TRUNCATE,
-	S_USE
+	S_USE,
+	S_DELETE
 };
 
 struct stmt {
@@ -877,6 +884,12 @@ static int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, s
 			s->if_exists = 1;
 		}
 		if (ks ? ident(&L, s->ks, e) : qualified(&L, cur_ks, s->ks, s->name, e))
+			return -1;
+	} else if (accept_kw(&L, "delete")) {
+		/* DELETE FROM t WHERE <the whole primary key by => (a row) */
+		s->type = S_DELETE;
+		if (expect_kw(&L, "from", e) || qualified(&L, cur_ks, s->ks, s->name, e) ||
+		    resolve_table(s, e) || expect_kw(&L, "where", e) || parse_where(&L, s, e))
 			return -1;
 	} else if (accept_kw(&L, "truncate")) {
 		s->type = S_TRUNCATE;
@@ -1415,6 +1428,51 @@ static void forget_prepared(void)
 	npreps = 0;
 }
 
+static int exec_delete(struct stmt *s, const struct vals *v, struct cql_buf *out, struct err *e)
+{
+	struct table *t = s->t;
+	struct cql_buf key = {0};
+	int k = where_key(s, v, &key, e);
+	if (k != 0) {
+		cqlb_release(&key);
+		return k == -2 ? -1
+			       : fail(e, CQL_E_INVALID, "Some partition key parts are missing: %s",
+				      t->cols[t->pk[0]].name);
+	}
+	for (int i = 0; i < t->nck; i++) {
+		int found = 0;
+		for (int c = 0; c < s->nconds; c++)
+			found |= s->conds[c].col == t->ck[i] && s->conds[c].op == OP_EQ;
+		if (!found) {
+			cqlb_release(&key);
+			return fail(e, CQL_E_INVALID, "Some clustering keys are missing: %s",
+				    t->cols[t->ck[i]].name);
+		}
+	}
+	const uint8_t *cp[MAXCONDS];
+	int32_t cl[MAXCONDS];
+	for (int c = 0; c < s->nconds; c++)
+		if (term_bytes(&s->conds[c].t, t->cols[s->conds[c].col].type, v, litbuf[c], &cp[c],
+			       &cl[c], e)) {
+			cqlb_release(&key);
+			return -1;
+		}
+	struct part *p = find_part(t, key.p, key.len, 0, NULL);
+	cqlb_release(&key);
+	if (p) {
+		size_t j = 0;
+		for (size_t i = 0; i < p->n; i++) {
+			if (row_matches(s, p->rows[i], cp, cl))
+				free(p->rows[i]);
+			else
+				p->rows[j++] = p->rows[i];
+		}
+		p->n = j;
+	}
+	cqlb_i32(out, CQL_RES_VOID);
+	return 0;
+}
+
 static int execute(struct stmt *s, const struct vals *v, int32_t page_size, const uint8_t *ps,
 		   size_t psl, int skip_meta, char *cur_ks, struct cql_buf *out, struct err *e)
 {
@@ -1423,6 +1481,8 @@ static int execute(struct stmt *s, const struct vals *v, int32_t page_size, cons
 		return exec_select(s, v, page_size, ps, psl, skip_meta, out, e);
 	case S_INSERT:
 		return exec_insert(s, v, out, e);
+	case S_DELETE:
+		return exec_delete(s, v, out, e);
 	case S_USE:
 		if (!ks_exists(s->ks))
 			return fail(e, CQL_E_INVALID, "Keyspace '%s' does not exist", s->ks);
@@ -1915,6 +1975,131 @@ static void version_error(struct client *c)
 	c->closing = 1;
 }
 
+/* ---------- faults (--delay-*) ---------- */
+
+/*
+ * A request whose CQL text contains delay_match (for EXECUTE the prepared
+ * text, for BATCH its first statement's) is held delay_ms before it is
+ * applied, for the first delay_count such requests. Mode "answer": applied
+ * and answered late, as a slow replica or a long GC pause does. Mode
+ * "timeout": answered at once with a write timeout (0x1100) and applied late,
+ * its answer dropped, as a hinted handoff lands a write the client was told
+ * had failed.
+ */
+static const char *delay_match;
+static int delay_ms, delay_count = 1, delay_timeout;
+
+struct held {
+	struct client *c;
+	uint8_t *frame;
+	size_t len;
+	int64_t due;
+	int silent;
+};
+static struct held *held;
+static size_t nheld;
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The CQL text a request runs, or NULL. */
+static const char *frame_text(const struct cql_frame *f, size_t *n)
+{
+	struct cql_rd r;
+	cqlr_init(&r, f->body, f->len);
+	if (f->opcode == CQL_OP_QUERY)
+		return cqlr_lstring(&r, n);
+	if (f->opcode == CQL_OP_BATCH) {
+		cqlr_u8(&r);
+		if (cqlr_u16(&r) == 0)
+			return NULL;
+		if (cqlr_u8(&r) == 0)
+			return cqlr_lstring(&r, n);
+	} else if (f->opcode != CQL_OP_EXECUTE) {
+		return NULL;
+	}
+	size_t idn;
+	const uint8_t *id = cqlr_sbytes(&r, &idn);
+	struct prepared *pr = id ? find_prep(id, idn) : NULL;
+	if (!pr)
+		return NULL;
+	*n = strlen(pr->text);
+	return pr->text;
+}
+
+static int contains(const char *q, size_t n, const char *what)
+{
+	size_t w = strlen(what);
+	for (size_t i = 0; i + w <= n; i++)
+		if (memcmp(q + i, what, w) == 0)
+			return 1;
+	return 0;
+}
+
+static int hold_frame(struct client *c, const struct cql_frame *f)
+{
+	size_t n = 0;
+	const char *q;
+	if (!delay_match || delay_count <= 0 || !(q = frame_text(f, &n)) ||
+	    !contains(q, n, delay_match))
+		return 0;
+	delay_count--;
+	held = xrealloc(held, (nheld + 1) * sizeof(*held));
+	struct held *h = &held[nheld++];
+	h->c = c;
+	h->len = CQL_HEADER_LEN + f->len;
+	h->frame = xmalloc(h->len);
+	memcpy(h->frame, f->body - CQL_HEADER_LEN, h->len);
+	h->due = mono_ms() + delay_ms;
+	h->silent = delay_timeout;
+	fprintf(stderr, "cqlsrv: holding a request for %d ms (%.60s)\n", delay_ms, q);
+	if (delay_timeout) {
+		struct err e;
+		memset(&e, 0, sizeof(e));
+		fail(&e, CQL_E_WRITE_TIMEOUT,
+		     "Operation timed out - received only 0 responses (the write lands later)");
+		respond_error(c, f->stream, &e);
+	}
+	return 1;
+}
+
+/* Apply the held requests that are due; ms until the next one (or 1000). */
+static int run_held(void)
+{
+	int64_t now = mono_ms(), next = 1000;
+	size_t k = 0;
+	for (size_t i = 0; i < nheld; i++) {
+		struct held *h = &held[i];
+		if (h->due > now) {
+			if (h->due - now < next)
+				next = h->due - now;
+			held[k++] = *h;
+			continue;
+		}
+		struct cql_frame f;
+		if (h->c && cql_frame_parse(h->frame, h->len, &f) > 0) {
+			size_t before = h->c->out.len;
+			handle_frame(h->c, &f);
+			if (h->silent) /* the client was told it failed: drop the answer */
+				h->c->out.len = before;
+		}
+		free(h->frame);
+	}
+	nheld = k;
+	return (int)next;
+}
+
+static void forget_client(struct client *c)
+{
+	for (size_t i = 0; i < nheld; i++)
+		if (held[i].c == c)
+			held[i].c = NULL;
+}
+
 static void process_input(struct client *c)
 {
 	size_t pos = 0;
@@ -1932,7 +2117,8 @@ static void process_input(struct client *c)
 		}
 		if (n == 0)
 			break;
-		handle_frame(c, &f);
+		if (!hold_frame(c, &f))
+			handle_frame(c, &f);
 		pos += (size_t)n;
 	}
 	if (pos > 0) {
@@ -2060,10 +2246,21 @@ int main(int argc, char **argv)
 			auth_user = xstrdup(a);
 			auth_user[colon - a] = '\0';
 			auth_pass = auth_user + (colon - a) + 1;
+		} else if (strcmp(argv[i], "--delay-match") == 0 && i + 1 < argc) {
+			delay_match = argv[++i];
+		} else if (strcmp(argv[i], "--delay-ms") == 0 && i + 1 < argc) {
+			delay_ms = atoi(argv[++i]);
+		} else if (strcmp(argv[i], "--delay-count") == 0 && i + 1 < argc) {
+			delay_count = atoi(argv[++i]);
+		} else if (strcmp(argv[i], "--delay-mode") == 0 && i + 1 < argc &&
+			   (strcmp(argv[i + 1], "answer") == 0 ||
+			    strcmp(argv[i + 1], "timeout") == 0)) {
+			delay_timeout = strcmp(argv[++i], "timeout") == 0;
 		} else {
 			fprintf(stderr,
 				"usage: cqlsrv [--listen ADDR] [--port N] [--port-file F] [--auth "
-				"USER:PASS] [--dc NAME]\n");
+				"USER:PASS] [--dc NAME] [--delay-match TEXT --delay-ms MS "
+				"[--delay-count N] [--delay-mode answer|timeout]]\n");
 			return 2;
 		}
 	}
@@ -2111,7 +2308,7 @@ int main(int argc, char **argv)
 			pf[i + 1].fd = cl[i]->fd;
 			pf[i + 1].events = POLLIN | (cl[i]->out.len > cl[i]->outpos ? POLLOUT : 0);
 		}
-		int pr = poll(pf, ncl + 1, 1000);
+		int pr = poll(pf, ncl + 1, run_held());
 		if (pr < 0) {
 			free(pf);
 			if (errno == EINTR)
@@ -2151,6 +2348,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < ncl; i++) {
 			struct client *c = cl[i];
 			if (c->closing == 2 || (c->closing == 1 && c->out.len == c->outpos)) {
+				forget_client(c);
 				close(c->fd);
 				cqlb_release(&c->in);
 				cqlb_release(&c->out);

@@ -197,7 +197,8 @@ const char *cqlr_string(struct cql_rd *r, size_t *n);
 const char *cqlr_lstring(struct cql_rd *r, size_t *n);
 const uint8_t *cqlr_sbytes(struct cql_rd *r, size_t *n);
 const uint8_t *cqlr_bytes(struct cql_rd *r, int32_t *n);
-/* Skip a type [option], nested ones (list, map, set, udt, tuple) included. */
+/* Skip a type [option], nested ones (list, map, set, udt, tuple) included, at most
+ * 16 levels deep (deeper sets r->bad). */
 void cqlr_skip_option(struct cql_rd *r);
 
 /* Frame header: returns the frame's total length when buf holds all of it, 0
@@ -259,8 +260,13 @@ struct cql_cell {
 int cql_result_parse(const uint8_t *body, size_t n, struct cql_result *res, const char **why);
 /* Parse rows metadata (also the second half of a PREPARED result); prepared: with pk indexes. */
 int cql_meta_parse(struct cql_rd *r, struct cql_meta *m, int prepared);
-/* Next row's cells (ncols of them). Returns 1 with a row, 0 at the end, -1 when malformed. */
-int cql_row_next(struct cql_result *res, int32_t *left, struct cql_cell *cells);
+/*
+ * Next row's cells into cells[0..ncells-1]: ncells is both the caller's
+ * capacity and the width it expects, and a result of any other width is
+ * refused (-1) before a cell is written. Returns 1 with a row, 0 at the end,
+ * -1 when malformed or of another width.
+ */
+int cql_row_next(struct cql_result *res, int32_t *left, struct cql_cell *cells, int ncells);
 
 /* Typed cell decoders; each returns 0, or -1 when the cell is null or has the wrong size. */
 int cql_get_int(struct cql_cell c, int32_t *v);
