@@ -1861,3 +1861,72 @@ const struct evstore_ops evstore_cassandra_ops = {
     .stats = ev_cass_stats,
     .recompute = ev_cass_recompute,
 };
+
+/* ---- for tests: a row that appears late ---- */
+
+struct first_row {
+	struct event ev;
+	char text[6][256];
+};
+
+static int keep_first(void *arg, const struct event *ev)
+{
+	struct first_row *f = arg;
+	f->ev = *ev;
+	struct ev_str *t[6] = {&f->ev.publisher_name,	 &f->ev.publisher_traffic,
+			       &f->ev.publisher_quality, &f->ev.industry,
+			       &f->ev.location,		 &f->ev.device};
+	for (int k = 0; k < 6; k++) {
+		uint32_t n = t[k]->n < 255 ? t[k]->n : 255;
+		memcpy(f->text[k], t[k]->s ? t[k]->s : "", n);
+		t[k]->s = f->text[k];
+		t[k]->n = n;
+	}
+	return 1;
+}
+
+int evstore_cassandra_insert_late(struct evstore *s, struct jerr *err)
+{
+	struct ev_cass *e = (struct ev_cass *)s;
+	struct first_row f;
+	memset(&f, 0, sizeof(f));
+	struct walk w = {.limit = 1,
+			 .stop_seq = INT64_MAX,
+			 .all = 1,
+			 .remember = 1,
+			 .fn = keep_first,
+			 .arg = &f};
+	int r = walk(e, &w, err);
+	if (r != STORE_OK)
+		return r;
+	if (w.n == 0) {
+		jerr_set(err, "%s: no row stored", s->name);
+		return STORE_ERROR;
+	}
+	int64_t bucket, pos;
+	int shard;
+	seq_split(e, e->cache_seq, &bucket, &shard, &pos);
+	uint8_t id[16], uuid[16];
+	cql_timeuuid_make(id, cql_timeuuid_ticks(e->cache_id) - 1, e->cache_id + 8);
+	random_bytes(uuid, sizeof(uuid));
+	uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40);
+	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
+	struct pend p;
+	memset(&p, 0, sizeof(p));
+	p.ev = f.ev;
+	memcpy(p.uuid, uuid, 16);
+	memcpy(p.id, id, 16);
+	p.bucket = bucket;
+	p.shard = shard;
+	struct cql_buf v = {0};
+	struct cql_result res;
+	int h = -1;
+	bind_row(&v, &p);
+	r = run1(e, P(e, P_INSERT_ROW), NULL, &v, 22, 0, NULL, 0, &res, &h, "inserting a late row",
+		 err);
+	if (h >= 0)
+		cql_release(e->sess, h);
+	cqlb_release(&v);
+	e->cache_seq = 0;
+	return r;
+}
