@@ -200,6 +200,8 @@ struct url {
 	int64_t settle_ms, bucket_ms;
 	uint16_t cl;
 	char replication[300];
+	int tls, verify_host;
+	char ca[1024];
 };
 
 /* cassandra://[user[:pass]@]host[,host...][:port]/keyspace[?k=v&...] */
@@ -213,6 +215,7 @@ static int url_parse(const char *target, struct url *u, char **name, struct jerr
 	u->settle_ms = 5000;
 	u->bucket_ms = 60000;
 	u->cl = CQL_LOCAL_QUORUM;
+	u->verify_host = 1;
 	snprintf(u->replication, sizeof(u->replication),
 		 "{'class': 'SimpleStrategy', 'replication_factor': 1}");
 	if (strncmp(t, "//", 2) != 0)
@@ -326,6 +329,14 @@ static int url_parse(const char *target, struct url *u, char **name, struct jerr
 			strbuf_addf(&r, "}");
 			snprintf(u->replication, sizeof(u->replication), "%s", r.buf);
 			strbuf_release(&r);
+		} else if (KEY("tls") && parse_int64(v, vn, 0, 1, &x) == 0) {
+			u->tls = (int)x;
+		} else if (KEY("verify_host") && parse_int64(v, vn, 0, 1, &x) == 0) {
+			u->verify_host = (int)x;
+		} else if (KEY("ca") && vn > 0) {
+			if (pct_decode(v, vn, u->ca, sizeof(u->ca)) != 0)
+				goto bad_param;
+			u->tls = 1; /* a CA file means TLS */
 		} else if (KEY("consistency")) {
 			int found = 0;
 			for (size_t i = 0;
@@ -347,7 +358,8 @@ static int url_parse(const char *target, struct url *u, char **name, struct jerr
 		jerr_set(err,
 			 "%s: bad parameter '%.*s' (settle=S, settle_ms=MS, bucket=S, "
 			 "connect_timeout=S, request_timeout=S, replication_factor=N, "
-			 "datacenter=NAME:N[,NAME:N], consistency=LEVEL)",
+			 "datacenter=NAME:N[,NAME:N], consistency=LEVEL, tls=0|1, ca=PATH, "
+			 "verify_host=0|1)",
 			 *name, (int)n, q);
 		return STORE_ERROR;
 	}
@@ -583,13 +595,15 @@ static int ev_cass_open(const char *target, enum store_mode mode, struct evstore
 	e->url_bucket_ms = u.bucket_ms;
 	e->bucket_ms = u.bucket_ms;
 	e->write_bound_ms = u.settle_ms / 2;
-	struct cql_opts o = {.hosts = u.hosts,
-			     .port = u.port,
-			     .user = u.user,
-			     .password = u.password,
-			     .connect_ms = u.connect_ms,
-			     .request_ms = u.request_ms,
-			     .name = e->base.name};
+	struct cql_opts o = {
+	    .hosts = u.hosts,
+	    .port = u.port,
+	    .user = u.user,
+	    .password = u.password,
+	    .connect_ms = u.connect_ms,
+	    .request_ms = u.request_ms,
+	    .name = e->base.name,
+	    .tls = {.on = u.tls, .ca = u.ca[0] ? u.ca : NULL, .verify_host = u.verify_host}};
 	r = cql_sess_open(&o, &e->sess, err);
 	memset(u.password, 0, sizeof(u.password));
 	if (r != STORE_OK)

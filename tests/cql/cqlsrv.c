@@ -5,6 +5,7 @@
  * is how the tests make a client see Unprepared).
  *
  *   cqlsrv [--listen ADDR] [--port N] [--port-file F] [--auth USER:PASS] [--dc NAME]
+ *          [--tls-cert CERT.pem KEY.pem]   (every connection TLS, OpenSSL)
  *          [--delay-match TEXT --delay-ms MS [--delay-count N] [--delay-mode answer|timeout]]
  *
  * Faults: --delay-* hold matching requests (see hold_frame), to show what a
@@ -40,6 +41,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "../../src/store/cql/cql.h"
 
@@ -1662,6 +1666,8 @@ static int do_prepare(const char *q, size_t n, const char *cur_ks, struct cql_bu
 
 struct client {
 	int fd;
+	SSL *ssl; /* --tls-cert: every connection is TLS */
+	int handshaken;
 	int started, authed, closing;
 	char ks[NAMELEN];
 	struct cql_buf in, out;
@@ -2217,6 +2223,59 @@ static void system_tables(const char *listen)
 
 /* ---------- main loop ---------- */
 
+/* ---------- TLS (--tls-cert, --tls-key) ---------- */
+
+static SSL_CTX *tls_ctx;
+
+/* recv/send through TLS when on: n > 0, 0 closed, -1 with errno (EAGAIN: later). */
+static ssize_t c_recv(struct client *c, void *p, size_t n)
+{
+	if (!c->ssl)
+		return recv(c->fd, p, n, 0);
+	if (!c->handshaken) {
+		int rc = SSL_accept(c->ssl);
+		if (rc != 1) {
+			int e = SSL_get_error(c->ssl, rc);
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+				errno = EAGAIN;
+				return -1;
+			}
+			char why[256] = "closed";
+			unsigned long le = ERR_get_error();
+			if (le)
+				ERR_error_string_n(le, why, sizeof(why));
+			fprintf(stderr, "cqlsrv: TLS handshake failed: %s\n", why);
+			return 0;
+		}
+		c->handshaken = 1;
+	}
+	int rc = SSL_read(c->ssl, p, (int)n);
+	if (rc > 0)
+		return rc;
+	int e = SSL_get_error(c->ssl, rc);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return 0;
+}
+
+static ssize_t c_send(struct client *c, const void *p, size_t n)
+{
+	if (!c->ssl)
+		return send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (!c->handshaken) {
+		errno = EAGAIN;
+		return -1;
+	}
+	int rc = SSL_write(c->ssl, p, (int)n);
+	if (rc > 0)
+		return rc;
+	int e = SSL_get_error(c->ssl, rc);
+	errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : EPIPE;
+	return -1;
+}
+
 static volatile sig_atomic_t stop;
 static void on_signal(int sig)
 {
@@ -2246,6 +2305,19 @@ int main(int argc, char **argv)
 			auth_user = xstrdup(a);
 			auth_user[colon - a] = '\0';
 			auth_pass = auth_user + (colon - a) + 1;
+		} else if (strcmp(argv[i], "--tls-cert") == 0 && i + 2 < argc) {
+			/* --tls-cert CERT.pem KEY.pem */
+			tls_ctx = SSL_CTX_new(TLS_server_method());
+			SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+						      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+			if (SSL_CTX_use_certificate_chain_file(tls_ctx, argv[i + 1]) != 1 ||
+			    SSL_CTX_use_PrivateKey_file(tls_ctx, argv[i + 2], SSL_FILETYPE_PEM) !=
+				1) {
+				fprintf(stderr, "cqlsrv: --tls-cert %s %s: cannot load\n",
+					argv[i + 1], argv[i + 2]);
+				return 2;
+			}
+			i += 2;
 		} else if (strcmp(argv[i], "--delay-match") == 0 && i + 1 < argc) {
 			delay_match = argv[++i];
 		} else if (strcmp(argv[i], "--delay-ms") == 0 && i + 1 < argc) {
@@ -2259,7 +2331,8 @@ int main(int argc, char **argv)
 		} else {
 			fprintf(stderr,
 				"usage: cqlsrv [--listen ADDR] [--port N] [--port-file F] [--auth "
-				"USER:PASS] [--dc NAME] [--delay-match TEXT --delay-ms MS "
+				"USER:PASS] [--dc NAME] [--tls-cert CERT KEY] [--delay-match TEXT "
+				"--delay-ms MS "
 				"[--delay-count N] [--delay-mode answer|timeout]]\n");
 			return 2;
 		}
@@ -2321,20 +2394,25 @@ int main(int argc, char **argv)
 			struct client *c = cl[i];
 			short re = pf[i + 1].revents;
 			if (re & (POLLIN | POLLHUP | POLLERR)) {
-				cqlb_reserve(&c->in, 65536);
-				ssize_t n =
-				    recv(c->fd, c->in.p + c->in.len, c->in.cap - c->in.len, 0);
-				if (n <= 0 && !(n < 0 && (errno == EINTR || errno == EAGAIN))) {
-					c->closing = 2;
-				} else if (n > 0) {
-					c->in.len += (size_t)n;
-					process_input(c);
-				}
+				/* TLS holds decrypted bytes of its own: read until it has none */
+				do {
+					cqlb_reserve(&c->in, 65536);
+					ssize_t n =
+					    c_recv(c, c->in.p + c->in.len, c->in.cap - c->in.len);
+					if (n <= 0 &&
+					    !(n < 0 && (errno == EINTR || errno == EAGAIN))) {
+						c->closing = 2;
+						break;
+					} else if (n > 0) {
+						c->in.len += (size_t)n;
+						process_input(c);
+					} else {
+						break;
+					}
+				} while (c->ssl && SSL_pending(c->ssl) > 0);
 			}
 			if (c->out.len > c->outpos && c->closing != 2) {
-				ssize_t n =
-				    send(c->fd, c->out.p + c->outpos, c->out.len - c->outpos,
-					 MSG_NOSIGNAL | MSG_DONTWAIT);
+				ssize_t n = c_send(c, c->out.p + c->outpos, c->out.len - c->outpos);
 				if (n > 0)
 					c->outpos += (size_t)n;
 				else if (n < 0 && errno != EAGAIN && errno != EINTR)
@@ -2349,6 +2427,8 @@ int main(int argc, char **argv)
 			struct client *c = cl[i];
 			if (c->closing == 2 || (c->closing == 1 && c->out.len == c->outpos)) {
 				forget_client(c);
+				if (c->ssl)
+					SSL_free(c->ssl);
 				close(c->fd);
 				cqlb_release(&c->in);
 				cqlb_release(&c->out);
@@ -2367,6 +2447,11 @@ int main(int argc, char **argv)
 				cl = xrealloc(cl, (ncl + 1) * sizeof(*cl));
 				cl[ncl] = xcalloc(1, sizeof(**cl));
 				cl[ncl]->fd = fd;
+				if (tls_ctx) {
+					cl[ncl]->ssl = SSL_new(tls_ctx);
+					SSL_set_fd(cl[ncl]->ssl, fd);
+					SSL_set_accept_state(cl[ncl]->ssl);
+				}
 				ncl++;
 			}
 		}

@@ -304,13 +304,31 @@ void cql_timeuuid_make(uint8_t u[16], uint64_t ticks, const uint8_t low8[8]);
 
 struct cql_sess;
 
+/* TLS (cql_tls.c): verify the chain against ca (NULL: the system's CAs), and the host name. */
+struct cql_tls_opts {
+	int on;
+	const char *ca;
+	int verify_host;
+};
+
 struct cql_opts {
 	const char *hosts; /* "h1,h2,h3" */
 	int port;	   /* default 9042 */
 	const char *user, *password;
 	int connect_ms, request_ms;
 	const char *name; /* for messages: the store's URL without its password */
+	struct cql_tls_opts tls;
 };
+
+/* The TLS layer (libssl loaded on first use); why gets a one-line reason. */
+struct cql_tls;
+int cql_tls_connect(int fd, const char *host, const struct cql_tls_opts *o, int timeout_ms,
+		    struct cql_tls **out, char *why, size_t n);
+long cql_tls_send(struct cql_tls *t, const void *p, size_t n);
+long cql_tls_recv(struct cql_tls *t, void *p, size_t n);
+int cql_tls_pending(const struct cql_tls *t);
+int cql_tls_want(const struct cql_tls *t);
+void cql_tls_close(struct cql_tls *t);
 
 /* Connect to the first contact point that answers (trying each in turn). */
 int cql_sess_open(const struct cql_opts *o, struct cql_sess **out, struct jerr *err);
