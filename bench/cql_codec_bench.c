@@ -5,7 +5,7 @@
  *       events_by_bucket as the server sent it: the RESULT body of the scan's query
  *   cql_codec_bench decode FILE [SECONDS]   parse that body and decode every row into
  *       an event (the store's own decoder), again and again: rows/s
- *   cql_codec_bench encode [SECONDS]        bind the 22 values of an INSERT for an
+ *   cql_codec_bench encode [SECONDS]        bind the 23 values of an INSERT for an
  *       event (the store's own binder) and frame them in 256-row BATCH frames: rows/s
  */
 #include <inttypes.h>
@@ -156,7 +156,7 @@ static int encode(double secs)
 							   3);
 				cqlb_u8(&frame, 1);
 				cqlb_sbytes(&frame, "0123456789abcdef", 16);
-				cqlb_u16(&frame, 22);
+				cqlb_u16(&frame, 23);
 				cqlb_raw(&frame, vals.p, vals.len);
 				rows++;
 			}

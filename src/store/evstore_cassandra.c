@@ -56,7 +56,8 @@ extern const char cql_events[];
 	" quality_score, device, hour, day_of_week"
 #define Q_INSERT_ROW                                                                               \
 	"INSERT INTO %s.events_by_bucket (bucket, shard, " COLS_ALL ")"                            \
-	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"               \
+	" USING TIMESTAMP ?"
 #define Q_INSERT_ORIG                                                                              \
 	"INSERT INTO %s.tracking (event_id, ts, publisher_id, publisher_name, publisher_traffic,"  \
 	" publisher_quality, bid, job_id, campaign_id, industry, location, impressions, clicks,"   \
@@ -77,8 +78,20 @@ extern const char cql_events[];
 #define Q_SCHEMA_UP    "INSERT INTO %s.jobads_schema (store, version) VALUES ('events', 2)"
 #define SCHEMA_VERSION 2
 #define Q_MARK_SET     "INSERT INTO %s.scan_marks (seq, id) VALUES (?, ?)"
-#define Q_MARK_GET     "SELECT id FROM %s.scan_marks WHERE seq = ?"
-#define Q_DELETE_ROW   "DELETE FROM %s.events_by_bucket WHERE bucket = ? AND shard = ? AND id = ?"
+/* one relocation of an event from one place, decided once (see relocate_rows) */
+#define Q_TICKET                                                                                   \
+	"INSERT INTO %s.relocations (event_id, ts, from_id, bucket, shard, id)"                    \
+	" VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS"
+#define Q_MARK_GET "SELECT id FROM %s.scan_marks WHERE seq = ?"
+/*
+ * Rows are written with the write timestamp of their id's time, and taken back
+ * with that plus 1 µs: the tombstone shadows the row whenever its write lands,
+ * even after the DELETE (a write the server reported as timed out, replayed
+ * later from a hint), and shadows nothing else (every row has its own id).
+ */
+#define Q_DELETE_ROW                                                                               \
+	"DELETE FROM %s.events_by_bucket USING TIMESTAMP ? WHERE bucket = ? AND shard = ? AND id " \
+	"= ?"
 
 enum {
 	P_CLAIM,
@@ -94,11 +107,12 @@ enum {
 	P_MARK_SET,
 	P_MARK_GET,
 	P_DELETE_ROW,
+	P_TICKET,
 	P__COUNT
 };
 static const char *const prep_sql[P__COUNT] = {
-    Q_CLAIM,  Q_REPOINT, Q_HAS_ROW, Q_INSERT_ROW, Q_INSERT_ORIG, Q_INDEX,     Q_LIST,
-    Q_NEWEST, Q_READ,	 Q_IDS,	    Q_MARK_SET,	  Q_MARK_GET,	 Q_DELETE_ROW};
+    Q_CLAIM,  Q_REPOINT, Q_HAS_ROW, Q_INSERT_ROW, Q_INSERT_ORIG, Q_INDEX,      Q_LIST,
+    Q_NEWEST, Q_READ,	 Q_IDS,	    Q_MARK_SET,	  Q_MARK_GET,	 Q_DELETE_ROW, Q_TICKET};
 
 struct pend {
 	struct event ev; /* text fields point into the arena (offsets until flush) */
@@ -107,6 +121,11 @@ struct pend {
 	int64_t bucket;
 	int shard;
 	int dup, relocate;
+	int clear_old; /* relocating: this writer clears the old place */
+	int keep;      /* relocating: propose the place itself (its writer may be writing it) */
+	int64_t old_bucket;
+	int old_shard;
+	uint8_t old_id[16];
 	uint32_t hash;
 };
 
@@ -697,6 +716,12 @@ static void put_text_or_null(struct cql_buf *v, struct ev_str s)
 		cqlv_text(v, s.s, s.n);
 }
 
+/* A timeuuid's time in microseconds since the Unix epoch: the row's write timestamp. */
+static int64_t id_micros(const uint8_t id[16])
+{
+	return (int64_t)((cql_timeuuid_ticks(id) - CQL_TICKS_UNIX_OFFSET) / 10);
+}
+
 static void bind_row(struct cql_buf *v, const struct pend *p)
 {
 	const struct event *ev = &p->ev;
@@ -725,6 +750,7 @@ static void bind_row(struct cql_buf *v, const struct pend *p)
 	cqlv_text(v, ev->device.s, ev->device.n);
 	cqlv_int(v, ev->hour);
 	cqlv_int(v, ev->day_of_week);
+	cqlv_bigint(v, id_micros(p->id));
 }
 
 void evstore_cassandra_bind_row(struct cql_buf *v, const struct event *ev, const uint8_t uuid[16],
@@ -899,14 +925,17 @@ static int done_has_row(struct ev_cass *e, int i, struct cql_result *res, struct
 		return STORE_OK;
 	}
 	/*
-	 * Claimed but never stored: the writer that claimed it died between the two
-	 * steps, or is between them now. Its place may still be written while the
-	 * id is younger than half the settle time (no reader has passed it); else
-	 * the event gets a new place and the claim is moved there.
+	 * Claimed (or moved there) but not stored: the writer that chose the place
+	 * died before writing it, is writing it now, or its write failed and it
+	 * took the place back. Which of these is decided once, by a ticket
+	 * (relocate_rows): younger than the write bound, the proposal is to keep
+	 * the place (its writer may be writing it: the same id, one copy); older,
+	 * a new place. Whoever proposed first decides for every writer.
 	 */
 	p->dup = 0;
-	if (cql_timeuuid_ms(p->id) + e->settle_ms / 2 <= time_now_ms() || e->settle_ms == 0)
-		p->relocate = 1;
+	p->relocate = 1;
+	p->keep =
+	    e->write_bound_ms > 0 && cql_timeuuid_ms(p->id) + e->write_bound_ms > time_now_ms();
 	return STORE_OK;
 }
 
@@ -919,25 +948,119 @@ static int done_ok(struct ev_cass *e, int i, struct cql_result *res, struct jerr
 	return STORE_OK;
 }
 
-static int bind_repoint(struct ev_cass *e, int i, struct cql_buf *v)
+/* The ticket for moving row i from its place to a new one made here. */
+static int bind_ticket(struct ev_cass *e, int i, struct cql_buf *v)
 {
 	struct pend *p = &e->rows[i];
-	int64_t ms;
-	new_id(e, p->id, &ms);
-	p->bucket = ms - ((ms - EPOCH_MS) % e->bucket_ms);
-	p->shard = e->rows[0].shard;
-	bind_key(v, p);
+	p->old_bucket = p->bucket;
+	p->old_shard = p->shard;
+	memcpy(p->old_id, p->id, 16);
+	if (!p->keep) {
+		int64_t ms;
+		new_id(e, p->id, &ms);
+		p->bucket = ms - ((ms - EPOCH_MS) % e->bucket_ms);
+		p->shard = e->rows[0].shard;
+	}
+	cqlv_uuid(v, p->uuid);
+	cqlv_bigint(v, p->ev.ts_ms);
+	cqlv_uuid(v, p->old_id);
+	cqlv_bigint(v, p->bucket);
+	cqlv_int(v, p->shard);
+	cqlv_uuid(v, p->id);
+	return 6;
+}
+
+static int done_ticket(struct ev_cass *e, int i, struct cql_result *res, struct jerr *err)
+{
+	struct cql_cell c[CQL_MAX_COLS];
+	int32_t left = res->nrows;
+	int applied = 1;
+	struct pend *p = &e->rows[i];
+	if (res->kind != CQL_RES_ROWS || res->meta.ncols < 1 ||
+	    cql_row_next(res, &left, c, res->meta.ncols) != 1 ||
+	    cql_get_boolean(c[0], &applied) != 0) {
+		jerr_set(err, "%s: relocations: no [applied] in the answer to IF NOT EXISTS",
+			 e->base.name);
+		return STORE_ERROR;
+	}
+	p->clear_old = applied && !p->keep;
+	if (applied)
+		return STORE_OK;
+	/* another writer moved it first: the same new place for everyone */
+	int cb = col_of(res, "bucket"), cs = col_of(res, "shard"), ci = col_of(res, "id");
+	int32_t shard;
+	if (cb < 0 || cs < 0 || ci < 0 || cql_get_bigint(c[cb], &p->bucket) != 0 ||
+	    cql_get_int(c[cs], &shard) != 0 || cql_get_uuid(c[ci], p->id) != 0) {
+		jerr_set(err, "%s: relocations: a ticket without its place", e->base.name);
+		return STORE_ERROR;
+	}
+	p->shard = shard;
+	p->dup = 2; /* is the row at that place? */
+	return STORE_OK;
+}
+
+static int sel_clear_old(struct ev_cass *e, int i)
+{
+	return e->rows[i].relocate && e->rows[i].clear_old;
+}
+
+static int bind_old_place(struct ev_cass *e, int i, struct cql_buf *v)
+{
+	struct pend *p = &e->rows[i];
+	cqlv_bigint(v, id_micros(p->old_id) + 1);
+	cqlv_bigint(v, p->old_bucket);
+	cqlv_int(v, p->old_shard);
+	cqlv_uuid(v, p->old_id);
+	return 4;
+}
+
+static int bind_key_only(struct ev_cass *e, int i, struct cql_buf *v)
+{
+	bind_key(v, &e->rows[i]);
 	return 5;
 }
 
-static int sel_stored(struct ev_cass *e, int i)
+/*
+ * Move the rows marked relocate to new places. Several writers may move the
+ * same event at once (a re-sent batch while the first is still running, two
+ * re-sends, a writer taking back a slow write): each move from a place is
+ * decided once, by the first INSERT ... IF NOT EXISTS of its ticket in
+ * `relocations`; the others take the place it names, so every writer writes
+ * the same row (the same id) and one copy remains. The winner clears the old
+ * place with a tombstone above that row's write timestamp, so whatever lands
+ * there, now or later, is shadowed. A place taken from another writer's
+ * ticket is checked like a claimed one (dup 2): stored there already, the
+ * event is a duplicate; not stored and older than the bound, it is moved on.
+ */
+static int relocate_rows(struct ev_cass *e, struct jerr *err)
 {
-	return !e->rows[i].dup;
-}
-
-static int bind_place(struct ev_cass *e, int i, struct cql_buf *v)
-{
-	return bind_has_row(e, i, v);
+	int r = STORE_OK;
+	for (int hop = 0;; hop++) {
+		int any = 0;
+		for (int i = 0; i < e->nrows; i++)
+			any |= e->rows[i].relocate;
+		if (!any)
+			return STORE_OK;
+		if (hop == 3) {
+			jerr_set(err,
+				 "%s: an event was moved three times by other writers at once;"
+				 " send the batch again",
+				 e->base.name);
+			return STORE_RETRY;
+		}
+		if ((r = pipeline(e, P(e, P_TICKET), sel_relocate, bind_ticket, done_ticket,
+				  "moving an event", err)) != STORE_OK ||
+		    (r = pipeline(e, P(e, P_DELETE_ROW), sel_clear_old, bind_old_place, done_ok,
+				  "clearing an old place", err)) != STORE_OK ||
+		    (r = pipeline(e, P(e, P_REPOINT), sel_relocate, bind_key_only, done_ok,
+				  "moving a claim", err)) != STORE_OK)
+			return r;
+		for (int i = 0; i < e->nrows; i++)
+			e->rows[i].relocate = e->rows[i].clear_old = e->rows[i].keep = 0;
+		if ((r = pipeline(e, P(e, P_HAS_ROW), sel_dup_check, bind_has_row, done_has_row,
+				  "checking a moved event", err)) != STORE_OK)
+			return r;
+	}
 }
 
 /* Send the index rows, then one unlogged batch per partition, then the original rows. */
@@ -987,7 +1110,7 @@ static int write_rows(struct ev_cass *e, struct jerr *err)
 			bind_row(&vals[n], p);
 			e->bind_s += time_mono() - tb;
 			stmts[n] = P(e, P_INSERT_ROW);
-			nv[n] = 22;
+			nv[n] = 23;
 			n++;
 			done[k] = 1;
 		}
@@ -1077,16 +1200,7 @@ static int flush(struct ev_cass *e, struct jerr *err)
 	if ((r = pipeline(e, P(e, P_HAS_ROW), sel_dup_check, bind_has_row, done_has_row,
 			  "checking claimed keys", err)) != STORE_OK)
 		return r;
-	/*
-	 * A claimed place that holds no row gets a new one; its old place is
-	 * cleared first, so that a copy of the row that lands there late (a write
-	 * of the writer that died, still on its way) is removed, not kept beside
-	 * the new one. Clearing a place that holds nothing is harmless.
-	 */
-	if ((r = pipeline(e, P(e, P_DELETE_ROW), sel_relocate, bind_place, done_ok,
-			  "clearing a claimed place", err)) != STORE_OK ||
-	    (r = pipeline(e, P(e, P_REPOINT), sel_relocate, bind_repoint, done_ok, "moving a claim",
-			  err)) != STORE_OK)
+	if ((r = relocate_rows(e, err)) != STORE_OK)
 		return r;
 	/*
 	 * The write bound (see struct ev_cass): the claim rounds may have taken a
@@ -1102,16 +1216,30 @@ static int flush(struct ev_cass *e, struct jerr *err)
 			for (int i = 0; i < e->nrows; i++)
 				e->rows[i].relocate = !e->rows[i].dup;
 			e->ids_t = time_mono();
-			if ((r = pipeline(e, P(e, P_REPOINT), sel_relocate, bind_repoint, done_ok,
-					  "moving a claim", err)) != STORE_OK)
+			if ((r = relocate_rows(e, err)) != STORE_OK)
 				return r;
 		}
 		r = write_rows(e, err);
 		double took = time_mono() - e->ids_t;
+		if (r == STORE_RETRY) {
+			/*
+			 * A write that failed may still land (a write timeout is
+			 * replayed from a hint): the tombstones shadow it whenever it
+			 * does, so a re-sent batch, which relocates these rows, leaves
+			 * one copy. Best effort: the connection may be gone.
+			 */
+			struct jerr e2 = {{0}};
+			for (int i = 0; i < e->nrows; i++)
+				e->rows[i].relocate = !e->rows[i].dup;
+			relocate_rows(e, &e2);
+			break;
+		}
 		if (r != STORE_OK || e->write_bound_ms == 0 || took <= bound_s)
 			break;
-		int rr = pipeline(e, P(e, P_DELETE_ROW), sel_stored, bind_place, done_ok,
-				  "taking back rows written too late", err);
+		/* taken back through tickets, which also give the new places */
+		for (int i = 0; i < e->nrows; i++)
+			e->rows[i].relocate = !e->rows[i].dup;
+		int rr = relocate_rows(e, err);
 		if (rr != STORE_OK)
 			return rr;
 		if (attempt == 2) {
@@ -1124,7 +1252,7 @@ static int flush(struct ev_cass *e, struct jerr *err)
 			r = STORE_RETRY;
 			break;
 		}
-		e->ids_t = 0; /* new places for every row */
+		e->ids_t = time_mono();
 	}
 	e->nrows = 0;
 	strbuf_reset(&e->arena);
@@ -1936,7 +2064,7 @@ int evstore_cassandra_insert_late(struct evstore *s, struct jerr *err)
 	struct cql_result res;
 	int h = -1;
 	bind_row(&v, &p);
-	r = run1(e, P(e, P_INSERT_ROW), NULL, &v, 22, 0, NULL, 0, &res, &h, "inserting a late row",
+	r = run1(e, P(e, P_INSERT_ROW), NULL, &v, 23, 0, NULL, 0, &res, &h, "inserting a late row",
 		 err);
 	if (h >= 0)
 		cql_release(e->sess, h);

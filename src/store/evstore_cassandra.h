@@ -17,7 +17,7 @@ int evstore_cassandra_walk_all(struct evstore *s, ev_row_fn fn, void *arg, struc
 /*
  * The row codec the store uses, for the benchmark (bench/cql_codec_bench.c):
  * decode one row of events_by_bucket as read by a scan (20 cells; texts point
- * into the cells), and bind the 22 values of one INSERT into it.
+ * into the cells), and bind the 23 values of one INSERT into it (the last its write timestamp).
  */
 struct cql_cell;
 struct cql_buf;

@@ -67,6 +67,14 @@ struct part {
 	size_t keylen;
 	uint8_t **rows;
 	size_t n, cap;
+	/* row tombstones (DELETE ... USING TIMESTAMP): a clustering key's cells and the
+	 * timestamp; an INSERT of that row with a timestamp not above it is shadowed */
+	struct tomb {
+		uint8_t *ck;
+		size_t n;
+		int64_t ts;
+	} * tombs;
+	size_t ntombs;
 };
 
 struct table {
@@ -245,6 +253,9 @@ static void drop_parts(struct table *t)
 		for (size_t k = 0; k < t->parts[i]->n; k++)
 			free(t->parts[i]->rows[k]);
 		free(t->parts[i]->rows);
+		for (size_t k = 0; k < t->parts[i]->ntombs; k++)
+			free(t->parts[i]->tombs[k].ck);
+		free(t->parts[i]->tombs);
 		free(t->parts[i]->key);
 		free(t->parts[i]);
 	}
@@ -550,6 +561,9 @@ struct stmt {
 	struct cond conds[MAXCONDS];
 	int desc, has_limit;
 	struct term limit;
+	/* insert, delete: USING TIMESTAMP */
+	int has_ts;
+	struct term ts;
 	/* insert */
 	int nins, ins[MAXCOLS];
 	struct term vals[MAXCOLS];
@@ -859,6 +873,11 @@ static int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, s
 				return -1;
 			s->if_exists = 1;
 		}
+		if (accept_kw(&L, "using")) {
+			if (expect_kw(&L, "timestamp", e) || term(&L, s, -4, &s->ts, e))
+				return -1;
+			s->has_ts = 1;
+		}
 	} else if (accept_kw(&L, "create")) {
 		if (accept_kw(&L, "keyspace")) {
 			s->type = S_CREATE_KS;
@@ -893,7 +912,14 @@ static int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, s
 		/* DELETE FROM t WHERE <the whole primary key by => (a row) */
 		s->type = S_DELETE;
 		if (expect_kw(&L, "from", e) || qualified(&L, cur_ks, s->ks, s->name, e) ||
-		    resolve_table(s, e) || expect_kw(&L, "where", e) || parse_where(&L, s, e))
+		    resolve_table(s, e))
+			return -1;
+		if (accept_kw(&L, "using")) {
+			if (expect_kw(&L, "timestamp", e) || term(&L, s, -4, &s->ts, e))
+				return -1;
+			s->has_ts = 1;
+		}
+		if (expect_kw(&L, "where", e) || parse_where(&L, s, e))
 			return -1;
 	} else if (accept_kw(&L, "truncate")) {
 		s->type = S_TRUNCATE;
@@ -1061,6 +1087,9 @@ static void put_colspecs(struct cql_buf *b, const struct table *t, const int *co
 		} else if (cols[i] == -3) {
 			cqlb_string(b, "count", 5);
 			cqlb_u16(b, CQL_T_BIGINT);
+		} else if (cols[i] == -4) {
+			cqlb_string(b, "[timestamp]", 11);
+			cqlb_u16(b, CQL_T_BIGINT);
 		} else {
 			cqlb_string(b, t->cols[cols[i]].name, strlen(t->cols[cols[i]].name));
 			put_option(b, &t->cols[cols[i]]);
@@ -1071,6 +1100,34 @@ static void put_colspecs(struct cql_buf *b, const struct table *t, const int *co
 /* ---------- execution ---------- */
 
 static uint8_t litbuf[MAXTERMS][4200];
+
+/* A statement's write timestamp (USING TIMESTAMP), else now in microseconds, as Cassandra. */
+static int stmt_ts(struct stmt *s, const struct vals *v, int64_t *ts, struct err *e)
+{
+	if (!s->has_ts) {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		*ts = (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+		return 0;
+	}
+	const uint8_t *p;
+	int32_t l;
+	if (term_bytes(&s->ts, CQL_T_BIGINT, v, litbuf[MAXTERMS - 1], &p, &l, e))
+		return -1;
+	if (l != 8)
+		return fail(e, CQL_E_INVALID, "Invalid value for USING TIMESTAMP");
+	*ts = be_int(p, 8);
+	return 0;
+}
+
+static int tomb_shadows(const struct part *p, const uint8_t *ck, size_t n, int64_t ts)
+{
+	for (size_t i = 0; i < p->ntombs; i++)
+		if (p->tombs[i].n == n && memcmp(p->tombs[i].ck, ck, n) == 0 &&
+		    p->tombs[i].ts >= ts)
+			return 1;
+	return 0;
+}
 
 /* Partition key bytes from = conditions, or -1 when the key is not fully given. */
 static int where_key(struct stmt *s, const struct vals *v, struct cql_buf *key, struct err *e)
@@ -1343,13 +1400,26 @@ static int exec_insert(struct stmt *s, const struct vals *v, struct cql_buf *out
 			return fail(e, CQL_E_INVALID, "Some clustering keys are missing: %s",
 				    t->cols[t->ck[i]].name);
 		}
+	int64_t ts;
+	if (stmt_ts(s, v, &ts, e)) {
+		cqlb_release(&key);
+		return -1;
+	}
 	struct part *p = find_part(t, key.p, key.len, 1, NULL);
 	cqlb_release(&key);
 	const uint8_t *kp[8];
 	int32_t kl[8];
+	struct cql_buf ckb = {0};
 	for (int i = 0; i < t->nck; i++) {
 		kp[i] = cp[t->ck[i]];
 		kl[i] = cl[t->ck[i]];
+		cqlb_bytes(&ckb, kp[i], kl[i]);
+	}
+	int shadowed = p->ntombs && tomb_shadows(p, ckb.p, ckb.len, ts);
+	cqlb_release(&ckb);
+	if (shadowed && !s->if_exists) { /* a write older than the row's deletion */
+		cqlb_i32(out, CQL_RES_VOID);
+		return 0;
 	}
 	size_t at = p->n;
 	int exists = 0;
@@ -1461,9 +1531,25 @@ static int exec_delete(struct stmt *s, const struct vals *v, struct cql_buf *out
 			cqlb_release(&key);
 			return -1;
 		}
-	struct part *p = find_part(t, key.p, key.len, 0, NULL);
+	int64_t ts;
+	if (stmt_ts(s, v, &ts, e)) {
+		cqlb_release(&key);
+		return -1;
+	}
+	struct part *p = find_part(t, key.p, key.len, 1, NULL);
 	cqlb_release(&key);
 	if (p) {
+		struct cql_buf ckb = {0};
+		for (int i = 0; i < t->nck; i++)
+			for (int c = 0; c < s->nconds; c++)
+				if (s->conds[c].col == t->ck[i] && s->conds[c].op == OP_EQ) {
+					cqlb_bytes(&ckb, cp[c], cl[c]);
+					break;
+				}
+		p->tombs = xrealloc(p->tombs, (p->ntombs + 1) * sizeof(*p->tombs));
+		p->tombs[p->ntombs].ck = ckb.p;
+		p->tombs[p->ntombs].n = ckb.len;
+		p->tombs[p->ntombs++].ts = ts;
 		size_t j = 0;
 		for (size_t i = 0; i < p->n; i++) {
 			if (row_matches(s, p->rows[i], cp, cl))
@@ -2062,6 +2148,16 @@ static int hold_frame(struct client *c, const struct cql_frame *f)
 	memcpy(h->frame, f->body - CQL_HEADER_LEN, h->len);
 	h->due = mono_ms() + delay_ms;
 	h->silent = delay_timeout;
+	if (h->silent) {
+		/* lands whether or not the client is still there, as a hint does: on a
+		 * detached copy of its session state, whose answers go nowhere */
+		struct client *d = xcalloc(1, sizeof(*d));
+		d->fd = -1;
+		d->started = c->started;
+		d->authed = c->authed;
+		memcpy(d->ks, c->ks, sizeof(d->ks));
+		h->c = d;
+	}
 	fprintf(stderr, "cqlsrv: holding a request for %d ms (%.60s)\n", delay_ms, q);
 	if (delay_timeout) {
 		struct err e;
@@ -2087,11 +2183,12 @@ static int run_held(void)
 			continue;
 		}
 		struct cql_frame f;
-		if (h->c && cql_frame_parse(h->frame, h->len, &f) > 0) {
-			size_t before = h->c->out.len;
+		if (h->c && cql_frame_parse(h->frame, h->len, &f) > 0)
 			handle_frame(h->c, &f);
-			if (h->silent) /* the client was told it failed: drop the answer */
-				h->c->out.len = before;
+		if (h->silent) { /* the client was told it failed: the answer goes nowhere */
+			cqlb_release(&h->c->in);
+			cqlb_release(&h->c->out);
+			free(h->c);
 		}
 		free(h->frame);
 	}
@@ -2102,7 +2199,7 @@ static int run_held(void)
 static void forget_client(struct client *c)
 {
 	for (size_t i = 0; i < nheld; i++)
-		if (held[i].c == c)
+		if (held[i].c == c && !held[i].silent)
 			held[i].c = NULL;
 }
 

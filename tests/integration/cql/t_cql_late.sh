@@ -8,6 +8,9 @@
 #     which passed the old place meanwhile, still reads them, once
 #  C. a claim round held 8 s: the ids are made again after it, before any row
 #     is written, so the rows do not land behind the ETL
+#  D. a row write answered "write timeout" that lands 6 s later (a hinted
+#     handoff), after the batch was sent again and moved: the move's tombstone
+#     shadows the late copy, so the event is stored and counted once
 source "$(dirname "$0")/../lib.sh" "$@"
 CQLSRV=${JOBADS_TEST_CQLSRV:-$(dirname "$JOBADS")/tests/cqlsrv}
 CQLTOOL=${JOBADS_TEST_CQLTOOL:-$(dirname "$JOBADS")/tests/cqltool}
@@ -71,6 +74,23 @@ held_write() { # CASE MATCH
 }
 held_write b "events_by_bucket (bucket, shard"
 held_write c "?, ?, ?, ?, ?) IF NOT EXISTS"
+# D: a write reported as failed lands later
+start_srv d --delay-match "events_by_bucket (bucket, shard" --delay-ms 6000 --delay-count 1 --delay-mode timeout
+EV="cassandra://127.0.0.1:$PORT/jt_late_d?settle=2&bucket=1"
+AN="sqlite:$WORK/an_d.db"
+assert_status "D: init" 0 jobads init --events "$EV" --analytics "$AN"
+assert_status "D: 50 events to send" 0 jobads generate --count 50 --seed 21 --quiet --output "$WORK/d.ndjson"
+rc=0
+jobads ingest --quiet --events "$EV" "$WORK/d.ndjson" >"$WORK/d1.out" 2>&1 || rc=$?
+if [ "$rc" -ne 0 ] && grep -q 'write timeout' "$WORK/d1.out"; then ok; else fail "D: the first send should fail with a write timeout (rc $rc): $(cat "$WORK/d1.out")"; fi
+sleep 1.5 # older than the write bound (1 s): the second send moves the events
+assert_status "D: sent again" 0 jobads ingest --quiet --events "$EV" "$WORK/d.ndjson"
+sleep 8 # the first write lands (6 s), then settles
+assert_status "D: the ETL" 0 jobads etl --quiet --events "$EV" --analytics "$AN"
+assert_eq "D: every event counted once" 50 "$(records an_d)"
+assert_eq "D: every event stored once" 50 "$(stored "$EV")"
+assert_status "D: verify" 0 jobads verify --events "$EV" --analytics "$AN"
+grep -q 'holding a request' "$WORK/d.srv.log" || fail "D: the server held no request"
 grep -q 'holding a request' "$WORK/b.srv.log" && grep -q 'holding a request' "$WORK/c.srv.log" && ok ||
     fail "the server held no request"
 finish
