@@ -206,21 +206,18 @@ fail:
 	return r;
 }
 
-static int ev_sqlite_begin(struct evstore *s, struct jerr *err)
-{
-	struct ev_sqlite *e = (struct ev_sqlite *)s;
-	(void)err;
-	e->nheld = 0;
-	e->held_dups = 0;
-	strbuf_reset(&e->text);
-	return STORE_OK;
-}
-
 static void drop_held(struct ev_sqlite *e)
 {
 	e->nheld = 0;
 	e->held_dups = 0;
 	strbuf_reset(&e->text);
+}
+
+static int ev_sqlite_begin(struct evstore *s, struct jerr *err)
+{
+	(void)err;
+	drop_held((struct ev_sqlite *)s);
+	return STORE_OK;
 }
 
 static void ev_sqlite_rollback(struct evstore *s)
