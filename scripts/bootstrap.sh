@@ -21,6 +21,7 @@ packages=(
     curl chromium                      # serve tests: HTTP client; the dashboard's browser test
     clang                              # fuzz targets (libFuzzer)
     wrk                                # bench/bench_web.sh: HTTP load
+    faketime                           # tests: a writer whose clock is behind (t_cql_late)
 )
 # npm comes with Debian's nodejs, or with a nodejs from elsewhere: ask for the command
 # (the browser test and the CQL driver test, tests/cql/, install their packages with it)

@@ -154,6 +154,9 @@ struct ev_cass {
 	 */
 	int64_t write_bound_ms;
 	double ids_t;
+	/* the cluster's clock: clock_off_ms added to ours, measured at synced_t */
+	int64_t clock_off_ms;
+	double synced_t;
 	/* JOBADS_CQL_STATS: time spent binding values and decoding rows */
 	double bind_s, decode_s;
 	/* scan: where the last scan stopped, to resume by key instead of counting */
@@ -471,6 +474,61 @@ static int col_of(const struct cql_result *res, const char *name)
 
 /* ---- schema ---- */
 
+/*
+ * One clock for every writer and reader: the coordinator's. Ids are timeuuids
+ * and the ETL reads a bucket once it ended settle_ms ago; a writer whose clock
+ * is behind the ETL host's by more than the write bound would make ids in
+ * buckets already read, and its rows would never be counted. So ids, the
+ * write bound and the settle horizon all use our clock plus the offset to the
+ * coordinator's (SELECT now() FROM system.local, against the middle of the
+ * request), measured at open and again when a minute old.
+ */
+#define CLOCK_RESYNC_S 60.0
+
+static int64_t clock_ms(const struct ev_cass *e)
+{
+	return time_now_ms() + e->clock_off_ms;
+}
+
+static int sync_clock(struct ev_cass *e, struct jerr *err)
+{
+	struct cql_result res;
+	struct cql_cell c[1];
+	int h = -1;
+	struct cql_req rq = {.query = "SELECT now() FROM system.local", .consistency = CQL_ONE};
+	double t0 = time_mono();
+	int64_t before = time_now_ms();
+	int r = cql_run(e->sess, &rq, &res, &h, err);
+	if (r != STORE_OK) {
+		jerr_prefix(err, "reading the cluster's clock");
+		return r;
+	}
+	int64_t after = time_now_ms();
+	double t1 = time_mono();
+	int32_t left = res.nrows;
+	uint8_t id[16];
+	int k = cql_row_next(&res, &left, c, 1);
+	int got = k == 1 && cql_get_uuid(c[0], id) == 0 && (id[6] >> 4) == 1;
+	cql_release(e->sess, h);
+	if (!got) {
+		jerr_set(err, "%s: reading the cluster's clock: system.local gave no timeuuid",
+			 e->base.name);
+		return STORE_ERROR;
+	}
+	/* a slow answer says little about the offset: keep the last one */
+	if (t1 - t0 < 0.5 || e->synced_t == 0)
+		e->clock_off_ms = cql_timeuuid_ms(id) - before - (after - before) / 2;
+	e->synced_t = t1;
+	return STORE_OK;
+}
+
+static int clock_fresh(struct ev_cass *e, struct jerr *err)
+{
+	if (time_mono() - e->synced_t < CLOCK_RESYNC_S)
+		return STORE_OK;
+	return sync_clock(e, err);
+}
+
 static int read_schema(struct ev_cass *e, int *version, struct jerr *err)
 {
 	char q[256];
@@ -555,7 +613,7 @@ static int ev_cass_init(struct evstore *s, struct jerr *err)
 	int h = -1;
 	snprintf(q, sizeof(q), Q_SCHEMA_SET, e->ks);
 	cqlv_bigint(&v, e->url_bucket_ms);
-	cqlv_bigint(&v, time_now_ms());
+	cqlv_bigint(&v, clock_ms(e));
 	struct cql_req rq = {.query = q, .values = &v, .nvalues = 2, .consistency = e->cl};
 	r = cql_run(e->sess, &rq, &res, &h, err);
 	cqlb_release(&v);
@@ -626,7 +684,7 @@ static int ev_cass_open(const char *target, enum store_mode mode, struct evstore
 	    .tls = {.on = u.tls, .ca = u.ca[0] ? u.ca : NULL, .verify_host = u.verify_host}};
 	r = cql_sess_open(&o, &e->sess, err);
 	memset(u.password, 0, sizeof(u.password));
-	if (r != STORE_OK)
+	if (r != STORE_OK || (r = sync_clock(e, err)) != STORE_OK)
 		goto fail;
 	if ((r = read_schema(e, &version, err)) != STORE_OK ||
 	    (r = store_schema_check(e->base.name, "event store", version, SCHEMA_VERSION, mode,
@@ -655,7 +713,9 @@ fail:
 static int ev_cass_begin(struct evstore *s, struct jerr *err)
 {
 	struct ev_cass *e = (struct ev_cass *)s;
-	(void)err;
+	int r = clock_fresh(e, err);
+	if (r != STORE_OK)
+		return r;
 	if (!e->rows)
 		e->rows = xcalloc(BLOCK, sizeof(*e->rows));
 	e->nrows = 0;
@@ -695,8 +755,8 @@ static void new_id(struct ev_cass *e, uint8_t id[16], int64_t *ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t ticks =
-	    (uint64_t)ts.tv_sec * 10000000ULL + (uint64_t)ts.tv_nsec / 100 + CQL_TICKS_UNIX_OFFSET;
+	uint64_t ticks = (uint64_t)ts.tv_sec * 10000000ULL + (uint64_t)ts.tv_nsec / 100 +
+			 CQL_TICKS_UNIX_OFFSET + (uint64_t)(e->clock_off_ms * 10000);
 	if (ticks <= e->last_ticks)
 		ticks = e->last_ticks + 1;
 	e->last_ticks = ticks;
@@ -936,8 +996,7 @@ static int done_has_row(struct ev_cass *e, int i, struct cql_result *res, struct
 	 */
 	p->dup = 0;
 	p->relocate = 1;
-	p->keep =
-	    e->write_bound_ms > 0 && cql_timeuuid_ms(p->id) + e->write_bound_ms > time_now_ms();
+	p->keep = e->write_bound_ms > 0 && cql_timeuuid_ms(p->id) + e->write_bound_ms > clock_ms(e);
 	return STORE_OK;
 }
 
@@ -1695,10 +1754,12 @@ static int walk(struct ev_cass *e, struct walk *w, struct jerr *err)
 	if (w->after > 0)
 		seq_split(e, w->after, &cb, &cs, &cp);
 	w->upto = w->after;
-	int64_t now = time_now_ms();
+	int r = clock_fresh(e, err);
+	if (r != STORE_OK)
+		return r;
+	int64_t now = clock_ms(e);
 	int64_t horizon = now - e->settle_ms; /* a bucket ending by then is settled */
 	int64_t last_day = (w->all ? now + DAY_MS : horizon) / DAY_MS;
-	int r = STORE_OK;
 	for (int64_t day = cb / DAY_MS; day <= last_day && !w->done && r == STORE_OK; day++) {
 		struct part_ref *parts;
 		size_t np;
@@ -1714,8 +1775,8 @@ static int walk(struct ev_cass *e, struct walk *w, struct jerr *err)
 				 * Not settled. With settle 0 (tests, one writer) a short bucket
 				 * is waited for: the run then reads what was stored before it.
 				 */
-				if (e->settle_ms == 0 && end - time_now_ms() <= 2000) {
-					while (time_now_ms() < end) {
+				if (e->settle_ms == 0 && end - clock_ms(e) <= 2000) {
+					while (clock_ms(e) < end) {
 						struct timespec ts = {0, 20 * 1000000L};
 						nanosleep(&ts, NULL);
 					}
@@ -1774,7 +1835,7 @@ static int count_row(void *arg, const struct event *ev)
 static int ev_cass_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err)
 {
 	struct ev_cass *e = (struct ev_cass *)s;
-	int64_t now = time_now_ms();
+	int64_t now = clock_ms(e);
 	int r = STORE_OK;
 	*max_seq = 0;
 	/* the newest listed bucket: every seq is below the start of the one after it */

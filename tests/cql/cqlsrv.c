@@ -550,6 +550,8 @@ enum {
 	S_DELETE
 };
 
+#define COL_NOW (-5) /* a projection of now() */
+
 struct stmt {
 	int type;
 	struct table *t;
@@ -815,6 +817,13 @@ static int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, s
 				char n[NAMELEN];
 				if (ident(&L, n, e))
 					return -1;
+				if (strcmp(n, "now") == 0 && accept_p(&L, "(")) {
+					/* now(): the server's clock, a timeuuid */
+					if (expect_p(&L, ")", e))
+						return -1;
+					s->proj[s->nproj++] = COL_NOW;
+					continue;
+				}
 				int ci = col_index(s->t, n, strlen(n));
 				if (ci < 0)
 					return fail(e, CQL_E_INVALID, "Undefined column name %s",
@@ -1090,6 +1099,9 @@ static void put_colspecs(struct cql_buf *b, const struct table *t, const int *co
 		} else if (cols[i] == -4) {
 			cqlb_string(b, "[timestamp]", 11);
 			cqlb_u16(b, CQL_T_BIGINT);
+		} else if (cols[i] == COL_NOW) {
+			cqlb_string(b, "system.now()", 12);
+			cqlb_u16(b, CQL_T_TIMEUUID);
 		} else {
 			cqlb_string(b, t->cols[cols[i]].name, strlen(t->cols[cols[i]].name));
 			put_option(b, &t->cols[cols[i]]);
@@ -1192,6 +1204,16 @@ static void put_row(struct cql_buf *b, struct stmt *s, const uint8_t *row)
 	}
 	for (int i = 0; i < s->nproj; i++) {
 		int32_t l;
+		if (s->proj[i] == COL_NOW) {
+			struct timespec t;
+			clock_gettime(CLOCK_REALTIME, &t);
+			uint64_t ticks = (uint64_t)t.tv_sec * 10000000ULL +
+					 (uint64_t)t.tv_nsec / 100 + CQL_TICKS_UNIX_OFFSET;
+			uint8_t id[16], node[8] = {0x80, 0, 0x01, 0, 0, 0, 0, 0};
+			cql_timeuuid_make(id, ticks, node);
+			cqlb_bytes(b, id, 16);
+			continue;
+		}
 		const uint8_t *x = cell_at(row, s->proj[i], &l);
 		cqlb_bytes(b, x, l);
 	}
@@ -1348,6 +1370,9 @@ static int exec_select(struct stmt *s, const struct vals *v, int32_t page_size,
 			if (cols[i] == -3) {
 				cqlb_string(out, "count", 5);
 				cqlb_u16(out, CQL_T_BIGINT);
+			} else if (cols[i] == COL_NOW) {
+				cqlb_string(out, "system.now()", 12);
+				cqlb_u16(out, CQL_T_TIMEUUID);
 			} else {
 				cqlb_string(out, t->cols[cols[i]].name,
 					    strlen(t->cols[cols[i]].name));

@@ -11,6 +11,9 @@
 #  D. a row write answered "write timeout" that lands 6 s later (a hinted
 #     handoff), after the batch was sent again and moved: the move's tombstone
 #     shadows the late copy, so the event is stored and counted once
+#  E. a writer whose clock is 8 s behind the ETL host's (faketime): ids and
+#     the settle horizon follow the cluster's clock, so its rows do not land
+#     in buckets the ETL has already read
 source "$(dirname "$0")/../lib.sh" "$@"
 CQLSRV=${JOBADS_TEST_CQLSRV:-$(dirname "$JOBADS")/tests/cqlsrv}
 CQLTOOL=${JOBADS_TEST_CQLTOOL:-$(dirname "$JOBADS")/tests/cqltool}
@@ -90,6 +93,25 @@ assert_status "D: the ETL" 0 jobads etl --quiet --events "$EV" --analytics "$AN"
 assert_eq "D: every event counted once" 50 "$(records an_d)"
 assert_eq "D: every event stored once" 50 "$(stored "$EV")"
 assert_status "D: verify" 0 jobads verify --events "$EV" --analytics "$AN"
+# E: a writer's clock behind (libfaketime shifts every clock of that process)
+start_srv e
+EV="cassandra://127.0.0.1:$PORT/jt_late_e?settle=2&bucket=1"
+AN="sqlite:$WORK/an_e.db"
+assert_status "E: init" 0 jobads init --events "$EV" --analytics "$AN"
+assert_status "E: 50 events" 0 jobads generate --count 50 --seed 31 --quiet --events "$EV"
+sleep 3.5
+assert_status "E: the ETL reads them" 0 jobads etl --quiet --events "$EV" --analytics "$AN"
+assert_eq "E: the first 50" 50 "$(records an_e)"
+skewed=$(ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" faketime -f "-8s" \
+    "$JOBADS" generate --count 50 --seed 32 --quiet --events "$EV" 2>&1) &&
+    ok || fail "E: the writer 8 s behind failed: $skewed"
+ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" faketime -f "-8s" date +%s >"$WORK/e.date"
+assert_eq "E: faketime puts that writer's clock behind" 1 "$(( $(date +%s) - $(cat "$WORK/e.date") >= 7 ))"
+sleep 3.5
+assert_status "E: the next run" 0 jobads etl --quiet --events "$EV" --analytics "$AN"
+assert_eq "E: every event counted once" 100 "$(records an_e)"
+assert_eq "E: every event stored once" 100 "$(stored "$EV")"
+assert_status "E: verify" 0 jobads verify --events "$EV" --analytics "$AN"
 grep -q 'holding a request' "$WORK/d.srv.log" || fail "D: the server held no request"
 grep -q 'holding a request' "$WORK/b.srv.log" && grep -q 'holding a request' "$WORK/c.srv.log" && ok ||
     fail "the server held no request"
