@@ -5,7 +5,7 @@
  *       events_by_bucket as the server sent it: the RESULT body of the scan's query
  *   cql_codec_bench decode FILE [SECONDS]   parse that body and decode every row into
  *       an event (the store's own decoder), again and again: rows/s
- *   cql_codec_bench encode [SECONDS]        bind the 22 values of an INSERT for an
+ *   cql_codec_bench encode [SECONDS]        bind the 23 values of an INSERT for an
  *       event (the store's own binder) and frame them in 256-row BATCH frames: rows/s
  */
 #include <inttypes.h>
@@ -38,7 +38,7 @@ static int record(const char *host, int port, const char *ks, const char *file)
 	struct cql_cell c[2];
 	int32_t left;
 	if (cql_run(s, &rq, &res, &h, &err) != CQL_OK ||
-	    (left = res.nrows, cql_row_next(&res, &left, c)) != 1) {
+	    (left = res.nrows, cql_row_next(&res, &left, c, 2)) != 1) {
 		fprintf(stderr, "record: no partition listed today in %s: %s\n", ks, err.msg);
 		return 1;
 	}
@@ -99,7 +99,7 @@ static int decode(const char *file, double secs)
 			struct event ev;
 			uint8_t id[16];
 			int32_t left = res.nrows;
-			while (cql_row_next(&res, &left, c) == 1) {
+			while (cql_row_next(&res, &left, c, 20) == 1) {
 				if (evstore_cassandra_decode_row("bench", c, &ev, id, &err) != 0) {
 					fprintf(stderr, "%s\n", err.msg);
 					return 1;
@@ -156,7 +156,7 @@ static int encode(double secs)
 							   3);
 				cqlb_u8(&frame, 1);
 				cqlb_sbytes(&frame, "0123456789abcdef", 16);
-				cqlb_u16(&frame, 22);
+				cqlb_u16(&frame, 23);
 				cqlb_raw(&frame, vals.p, vals.len);
 				rows++;
 			}

@@ -17,9 +17,11 @@ packages=(
     libmariadb-dev                     # the mysql:// backends (MariaDB Connector/C)
     mariadb-server mariadb-client      # a private test server (scripts/mariadb.sh) and its CLI
     libcivetweb-dev                    # jobads serve: the HTTP server
+    libssl-dev openssl                 # cassandra:// TLS (headers; libssl3 loaded at run time); test certs
     curl chromium                      # serve tests: HTTP client; the dashboard's browser test
     clang                              # fuzz targets (libFuzzer)
     wrk                                # bench/bench_web.sh: HTTP load
+    faketime                           # tests: a writer whose clock is behind (t_cql_late)
 )
 # npm comes with Debian's nodejs, or with a nodejs from elsewhere: ask for the command
 # (the browser test and the CQL driver test, tests/cql/, install their packages with it)

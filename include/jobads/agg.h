@@ -20,7 +20,11 @@ struct agg_key {
 	uint32_t industry, location, device; /* interned string ids */
 };
 
-/* Additive measures (struct kpi_sums); ratio sums follow the original's per-record rules. */
+/*
+ * Additive measures (struct kpi_sums); ratio sums follow the original's per-record rules.
+ * The integer sums are 128-bit, so a chunk's sum is exact whatever its size;
+ * the analytics store refuses a fact row that would not fit its int64 columns.
+ */
 struct agg_group {
 	struct agg_key key;
 	struct kpi_sums val;
@@ -82,6 +86,8 @@ void agg_add_group(struct agg *a, const struct agg_key *k, const struct kpi_sums
 uint32_t agg_intern(struct agg *a, const char *s, size_t n);
 /* The interned string of id (NUL-terminated, owned by a); its length in *n if n. */
 const char *agg_str(const struct agg *a, uint32_t id, size_t *n);
+/* k as "hour ... campaign C publisher P industry/location/device", for messages; returns buf. */
+char *agg_key_name(const struct agg *a, const struct agg_key *k, char *buf, size_t len);
 /* Sort groups by grain (strings compared bytewise); invalidates lookups until agg_reset. */
 void agg_sort(struct agg *a);
 

@@ -12,12 +12,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EV_UUID_LEN	  36
-#define EV_MAX_RECORD	  65536 /* bytes in one NDJSON line or CSV record */
+#define EV_UUID_LEN   36
+#define EV_MAX_RECORD 65536 /* bytes in one NDJSON line or CSV record */
+/*
+ * What one tracking record can really carry (README, docs/architecture.md
+ * "Value bounds"). A record is one publisher's events for one job: the
+ * original generator's largest is 4,000 impressions, 320 clicks and a cost of
+ * 16,000 units (320 clicks at a bid of 50). Counts keep design.md's 1e9; cost
+ * and bid stop at a million units, 60 times that largest record, so that a
+ * fact row takes 9.2 million records at the limit in one hour and grain to
+ * reach int64, where the analytics store refuses it rather than wrap.
+ */
 #define EV_COUNT_MAX	  1000000000LL
-#define EV_COST_MAX_UNITS 1000000000000LL /* 1e12 units: micros fit an int64 */
-#define EV_MIN_TS_MS	  946684800000LL  /* 2000-01-01T00:00:00Z */
-#define EV_FUTURE_MS	  3600000LL	  /* at most one hour ahead of now */
+#define EV_COST_MAX_UNITS 1000000LL	 /* 1e12 micros */
+#define EV_BID_MAX	  1000000LL	 /* units per click */
+#define EV_MIN_TS_MS	  946684800000LL /* 2000-01-01T00:00:00Z */
+#define EV_FUTURE_MS	  3600000LL	 /* at most one hour ahead of now */
 
 struct ev_str {
 	const char *s; /* not NUL-terminated in general */
@@ -32,7 +42,7 @@ struct event {
 	struct ev_str publisher_name;
 	struct ev_str publisher_traffic; /* n == 0: absent */
 	struct ev_str publisher_quality; /* n == 0: absent */
-	int64_t bid;			 /* -1: absent */
+	int64_t bid;			 /* -1: absent; else 0..EV_BID_MAX */
 	int32_t job_id;
 	int32_t campaign_id;
 	struct ev_str industry;

@@ -12,8 +12,11 @@
 /*
  * Add records, impressions, clicks, applies, cost_micros, spend, ctr, cpc, cpa,
  * apply_rate, roi and avg_quality_score (null where a denominator is 0) to o.
+ * The integer sums are numbers, or exact decimal strings past int64 (kpi_json_int).
  * Returns o; the caller keeps owning it.
  */
 json_t *kpi_json_add(json_t *o, const struct kpi_sums *m);
+/* A sum as a JSON number, or past int64 as a string of its exact digits (new reference). */
+json_t *kpi_json_int(kpi_int v);
 
 #endif

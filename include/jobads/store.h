@@ -191,8 +191,13 @@ struct anstore_ops {
 		     struct jerr *err);
 	/* One transaction: delete every fact and publisher, cursor back to 0. */
 	int (*reset)(struct anstore *s, struct jerr *err);
-	/* Every fact row, in grain order (bytewise text). */
-	int (*facts)(struct anstore *s, fact_row_fn fn, void *arg, struct jerr *err);
+	/*
+	 * Every fact row, in grain order (bytewise text), and in *cursor the cursor
+	 * they cover: both read in one snapshot, so that a run applying meanwhile
+	 * shows either before or after, never half of each (verify relies on it).
+	 */
+	int (*facts)(struct anstore *s, int64_t *cursor, fact_row_fn fn, void *arg,
+		     struct jerr *err);
 	int (*query)(struct anstore *s, enum an_dim dim, const struct an_filter *f, an_row_fn fn,
 		     void *arg, struct jerr *err);
 	/* etl_runs: insert a row (sets r->id), update it, list the newest first. */
@@ -268,6 +273,17 @@ int store_url_userinfo_end(const char *scheme, const char *auth, const char *end
 int store_schema_check(const char *name, const char *what, int version, int known,
 		       enum store_mode mode, int *init, struct jerr *err);
 int anstore_open(const char *url, enum store_mode mode, struct anstore **out, struct jerr *err);
+
+/*
+ * fact_hourly's measures are int64 columns; a chunk's sums are 128-bit. Before a
+ * backend adds group g it asks store_fact_over for the first measure of g's
+ * delta that does not fit (NULL: none); store_fact_refuse sets err to say which
+ * measure of which grain would pass int64 and returns STORE_ERROR. An apply that
+ * refuses rolls back, so the cursor stays at `cursor`.
+ */
+const char *store_fact_over(const struct kpi_sums *v);
+int store_fact_refuse(const char *name, const struct agg *ag, const struct agg_group *g,
+		      const char *measure, int64_t cursor, struct jerr *err);
 void anstore_close(struct anstore *s);
 
 /* The backends (each in its own file under src/store/). */

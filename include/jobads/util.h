@@ -32,6 +32,8 @@ double time_mono(void);
 /* Days since 1970-01-01 for a proleptic Gregorian date, and back. */
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+/* 1 when (y, m, d) is a real date (month 1..12, day within that month and year). */
+int civil_date_valid(int64_t y, int64_t m, int64_t d);
 
 /* Hour of day 0..23 and ISO weekday 1 (Monday) .. 7 of an epoch-ms instant, UTC. */
 int ts_hour(int64_t ms);

@@ -5,7 +5,9 @@
 -- does so itself).
 --
 -- The same tables and views as sql/sqlite/analytics.sql. Money is BIGINT micros
--- in tables and DECIMAL in views. Text compares bytewise (utf8mb4_nopad_bin), so
+-- in tables and DECIMAL in views. The views' integer totals are DECIMAL(38, 0):
+-- SUM over BIGINT is exact, and a cast to SIGNED would clip a total past int64
+-- to its limit without an error. Text compares bytewise (utf8mb4_nopad_bin), so
 -- the primary key's order is the C aggregation's grain order.
 --
 -- fact_hourly holds additive measures only, at the grain
@@ -92,11 +94,11 @@ SELECT f.*,
 FROM fact_hourly f;
 
 CREATE OR REPLACE VIEW kpi_total AS
-SELECT CAST(COALESCE(SUM(records), 0) AS SIGNED) AS records,
-       CAST(COALESCE(SUM(impressions), 0) AS SIGNED) AS impressions,
-       CAST(COALESCE(SUM(clicks), 0) AS SIGNED) AS clicks,
-       CAST(COALESCE(SUM(applies), 0) AS SIGNED) AS applies,
-       CAST(COALESCE(SUM(cost_micros), 0) AS SIGNED) AS cost_micros,
+SELECT CAST(COALESCE(SUM(records), 0) AS DECIMAL(38, 0)) AS records,
+       CAST(COALESCE(SUM(impressions), 0) AS DECIMAL(38, 0)) AS impressions,
+       CAST(COALESCE(SUM(clicks), 0) AS DECIMAL(38, 0)) AS clicks,
+       CAST(COALESCE(SUM(applies), 0) AS DECIMAL(38, 0)) AS applies,
+       CAST(COALESCE(SUM(cost_micros), 0) AS DECIMAL(38, 0)) AS cost_micros,
        CAST(CAST(COALESCE(SUM(cost_micros), 0) AS DECIMAL(30, 6)) / 1000000 AS DECIMAL(24, 6)) AS spend,
        SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
@@ -106,10 +108,10 @@ SELECT CAST(COALESCE(SUM(records), 0) AS SIGNED) AS records,
 FROM fact_hourly;
 
 CREATE OR REPLACE VIEW kpi_device AS
-SELECT device, CAST(SUM(records) AS SIGNED) AS records,
-       CAST(SUM(impressions) AS SIGNED) AS impressions,
-       CAST(SUM(clicks) AS SIGNED) AS clicks, CAST(SUM(applies) AS SIGNED) AS applies,
-       CAST(SUM(cost_micros) AS SIGNED) AS cost_micros,
+SELECT device, CAST(SUM(records) AS DECIMAL(38, 0)) AS records,
+       CAST(SUM(impressions) AS DECIMAL(38, 0)) AS impressions,
+       CAST(SUM(clicks) AS DECIMAL(38, 0)) AS clicks, CAST(SUM(applies) AS DECIMAL(38, 0)) AS applies,
+       CAST(SUM(cost_micros) AS DECIMAL(38, 0)) AS cost_micros,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 AS DECIMAL(24, 6)) AS spend,
        SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
@@ -123,15 +125,15 @@ FROM fact_hourly GROUP BY device;
 -- KPI columns beside them.
 CREATE OR REPLACE VIEW campaign_summary AS
 SELECT campaign_id,
-       CAST(SUM(impressions) AS SIGNED) AS total_impressions,
-       CAST(SUM(clicks) AS SIGNED) AS total_clicks,
-       CAST(SUM(applies) AS SIGNED) AS total_applies,
+       CAST(SUM(impressions) AS DECIMAL(38, 0)) AS total_impressions,
+       CAST(SUM(clicks) AS DECIMAL(38, 0)) AS total_clicks,
+       CAST(SUM(applies) AS DECIMAL(38, 0)) AS total_applies,
        SUM(ctr_sum) / SUM(records) AS avg_ctr,
        SUM(cpc_sum) / SUM(records) AS avg_cpc,
        SUM(cpa_sum) / SUM(records) AS avg_cpa,
        SUM(roi_sum) / SUM(records) AS avg_roi,
-       CAST(SUM(records) AS SIGNED) AS records,
-       CAST(SUM(cost_micros) AS SIGNED) AS cost_micros,
+       CAST(SUM(records) AS DECIMAL(38, 0)) AS records,
+       CAST(SUM(cost_micros) AS DECIMAL(38, 0)) AS cost_micros,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 AS DECIMAL(24, 6)) AS spend,
        SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
@@ -144,16 +146,16 @@ CREATE OR REPLACE VIEW publisher_summary AS
 SELECT f.publisher_id,
        (SELECT d.publisher_name FROM dim_publisher d WHERE d.publisher_id = f.publisher_id)
            AS publisher_name,
-       CAST(SUM(impressions) AS SIGNED) AS total_impressions,
-       CAST(SUM(clicks) AS SIGNED) AS total_clicks,
-       CAST(SUM(applies) AS SIGNED) AS total_applies,
+       CAST(SUM(impressions) AS DECIMAL(38, 0)) AS total_impressions,
+       CAST(SUM(clicks) AS DECIMAL(38, 0)) AS total_clicks,
+       CAST(SUM(applies) AS DECIMAL(38, 0)) AS total_applies,
        SUM(quality_sum) * 1e0 / SUM(records) AS avg_quality_score,
        SUM(ctr_sum) / SUM(records) AS avg_ctr,
        SUM(cpc_sum) / SUM(records) AS avg_cpc,
        SUM(cpa_sum) / SUM(records) AS avg_cpa,
        SUM(roi_sum) / SUM(records) AS avg_roi,
-       CAST(SUM(records) AS SIGNED) AS records,
-       CAST(SUM(cost_micros) AS SIGNED) AS cost_micros,
+       CAST(SUM(records) AS DECIMAL(38, 0)) AS records,
+       CAST(SUM(cost_micros) AS DECIMAL(38, 0)) AS cost_micros,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 AS DECIMAL(24, 6)) AS spend,
        SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
@@ -164,12 +166,12 @@ FROM fact_hourly f GROUP BY f.publisher_id;
 
 CREATE OR REPLACE VIEW industry_summary AS
 SELECT industry,
-       CAST(SUM(clicks) AS SIGNED) AS clicks,
-       CAST(SUM(applies) AS SIGNED) AS applications,
+       CAST(SUM(clicks) AS DECIMAL(38, 0)) AS clicks,
+       CAST(SUM(applies) AS DECIMAL(38, 0)) AS applications,
        SUM(quality_sum) * 1e0 / SUM(records) AS quality,
-       CAST(SUM(records) AS SIGNED) AS records,
-       CAST(SUM(impressions) AS SIGNED) AS impressions,
-       CAST(SUM(cost_micros) AS SIGNED) AS cost_micros,
+       CAST(SUM(records) AS DECIMAL(38, 0)) AS records,
+       CAST(SUM(impressions) AS DECIMAL(38, 0)) AS impressions,
+       CAST(SUM(cost_micros) AS DECIMAL(38, 0)) AS cost_micros,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 AS DECIMAL(24, 6)) AS spend,
        SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
@@ -180,11 +182,11 @@ FROM fact_hourly GROUP BY industry;
 
 CREATE OR REPLACE VIEW hourly_stats AS
 SELECT (hour_start DIV 3600) % 24 AS hour,
-       CAST(SUM(impressions) AS SIGNED) AS impressions,
-       CAST(SUM(clicks) AS SIGNED) AS clicks,
-       CAST(SUM(applies) AS SIGNED) AS applies,
-       CAST(SUM(records) AS SIGNED) AS records,
-       CAST(SUM(cost_micros) AS SIGNED) AS cost_micros,
+       CAST(SUM(impressions) AS DECIMAL(38, 0)) AS impressions,
+       CAST(SUM(clicks) AS DECIMAL(38, 0)) AS clicks,
+       CAST(SUM(applies) AS DECIMAL(38, 0)) AS applies,
+       CAST(SUM(records) AS DECIMAL(38, 0)) AS records,
+       CAST(SUM(cost_micros) AS DECIMAL(38, 0)) AS cost_micros,
        SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(applies), 0) AS DECIMAL(24, 6)) AS cpa,
@@ -193,11 +195,11 @@ FROM fact_hourly GROUP BY (hour_start DIV 3600) % 24;
 
 CREATE OR REPLACE VIEW daily_stats AS
 SELECT ((hour_start DIV 86400) + 3) % 7 + 1 AS day_of_week,
-       CAST(SUM(clicks) AS SIGNED) AS clicks,
-       CAST(SUM(applies) AS SIGNED) AS applies,
-       CAST(SUM(records) AS SIGNED) AS records,
-       CAST(SUM(impressions) AS SIGNED) AS impressions,
-       CAST(SUM(cost_micros) AS SIGNED) AS cost_micros,
+       CAST(SUM(clicks) AS DECIMAL(38, 0)) AS clicks,
+       CAST(SUM(applies) AS DECIMAL(38, 0)) AS applies,
+       CAST(SUM(records) AS DECIMAL(38, 0)) AS records,
+       CAST(SUM(impressions) AS DECIMAL(38, 0)) AS impressions,
+       CAST(SUM(cost_micros) AS DECIMAL(38, 0)) AS cost_micros,
        SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(applies), 0) AS DECIMAL(24, 6)) AS cpa,

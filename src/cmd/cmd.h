@@ -55,8 +55,10 @@ void signals_install(void);
  */
 int parse_seconds(const char *s, double lo, double hi, double *out);
 
-/* "1,234,567" */
-const char *fmt_int(int64_t v, char *buf, size_t len);
+/* "1,234,567", exact for any sum */
+const char *fmt_int(kpi_int v, char *buf, size_t len);
+/* Micros as money, "1,234.57": rounded to the cent in integers, exact for any sum. */
+const char *fmt_micros(kpi_int micros, char *buf, size_t len);
 /* "1,234.57" */
 const char *fmt_money(double v, char *buf, size_t len);
 

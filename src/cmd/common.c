@@ -88,19 +88,35 @@ int usage_unexpected(const char *cmd, const char *arg)
 			   store_url_redact(arg, shown, sizeof(shown)));
 }
 
-const char *fmt_int(int64_t v, char *buf, size_t len)
+const char *fmt_int(kpi_int v, char *buf, size_t len)
 {
-	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)(v < 0 ? -v : v));
+	char tmp[KPI_INT_BUF];
+	const char *digits = kpi_int_format(v, tmp);
 	size_t o = 0;
-	if (v < 0 && o + 1 < len)
-		buf[o++] = '-';
-	for (int i = 0; i < n && o + 1 < len; i++) {
+	if (*digits == '-') {
+		if (o + 1 < len)
+			buf[o++] = '-';
+		digits++;
+	}
+	size_t n = strlen(digits);
+	for (size_t i = 0; i < n && o + 1 < len; i++) {
 		if (i > 0 && (n - i) % 3 == 0 && o + 1 < len)
 			buf[o++] = ',';
-		buf[o++] = tmp[i];
+		buf[o++] = digits[i];
 	}
 	buf[o] = '\0';
+	return buf;
+}
+
+const char *fmt_micros(kpi_int micros, char *buf, size_t len)
+{
+	/* exact: round half away from zero to cents, in integers */
+	kpi_int cents = (micros + (micros < 0 ? -5000 : 5000)) / 10000;
+	kpi_int rem = cents % 100;
+	char units[64];
+	fmt_int(cents / 100, units, sizeof(units));
+	snprintf(buf, len, "%s%s.%02d", cents < 0 && cents / 100 == 0 ? "-" : "", units,
+		 (int)(rem < 0 ? -rem : rem));
 	return buf;
 }
 

@@ -102,7 +102,7 @@ static void print_row(const char *label, const struct kpi_sums *m)
 	kpi_compute(m, &k);
 	printf("  %-22.22s %14s %12s %10s %16s %7s %9s %10s %7s\n", label,
 	       fmt_int(m->impressions, a, sizeof(a)), fmt_int(m->clicks, b, sizeof(b)),
-	       fmt_int(m->applies, c, sizeof(c)), fmt_money(k.spend, d, sizeof(d)),
+	       fmt_int(m->applies, c, sizeof(c)), fmt_micros(m->cost_micros, d, sizeof(d)),
 	       pct(k.ctr, e, sizeof(e)), money(k.cpc, f, sizeof(f)), money(k.cpa, g, sizeof(g)),
 	       pct(k.apply_rate, h, sizeof(h)));
 }
@@ -157,7 +157,7 @@ int report_print(struct anstore *as, const struct an_filter *f, int json)
 		       fmt_int(total.rows[0].m.impressions, b, sizeof(b)),
 		       fmt_int(total.rows[0].m.clicks, c, sizeof(c)),
 		       fmt_int(total.rows[0].m.applies, j, sizeof(j)),
-		       fmt_money(k.spend, d, sizeof(d)));
+		       fmt_micros(total.rows[0].m.cost_micros, d, sizeof(d)));
 		printf(
 		    "  CTR %s  CPC %s  CPA %s  apply rate %s  ROI (applies per unit of cost) %s\n",
 		    pct(k.ctr, e, sizeof(e)), money(k.cpc, g, sizeof(g)),

@@ -8,6 +8,7 @@
  */
 #include "jobads/agg.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,6 +133,18 @@ const char *agg_str(const struct agg *a, uint32_t id, size_t *n)
 	if (n)
 		*n = a->strs.slen[id];
 	return a->strs.bytes + a->strs.off[id];
+}
+
+char *agg_key_name(const struct agg *a, const struct agg_key *k, char *buf, size_t len)
+{
+	char t[40];
+	size_t ni, nl, nd;
+	const char *ind = agg_str(a, k->industry, &ni), *loc = agg_str(a, k->location, &nl);
+	const char *dev = agg_str(a, k->device, &nd);
+	snprintf(buf, len, "hour %s campaign %d publisher %d %.*s/%.*s/%.*s",
+		 ts_format_iso(k->hour_start * 1000, t, sizeof(t)), (int)k->campaign_id,
+		 (int)k->publisher_id, (int)ni, ind, (int)nl, loc, (int)nd, dev);
+	return buf;
 }
 
 static void groups_rehash(struct agg *a, uint32_t nslots)

@@ -579,13 +579,13 @@ static int check_row(void *arg, const struct fact_row *r)
 	if (a->records != b->records || a->impressions != b->impressions ||
 	    a->clicks != b->clicks || a->applies != b->applies ||
 	    a->cost_micros != b->cost_micros || a->quality_sum != b->quality_sum) {
-		char what[256];
+		char what[512], n[6][KPI_INT_BUF];
 		snprintf(what, sizeof(what),
-			 "counts differ (fact records %" PRId64 " clicks %" PRId64
-			 " cost_micros %" PRId64 "; raw records %" PRId64 " clicks %" PRId64
-			 " cost_micros %" PRId64 ")",
-			 a->records, a->clicks, a->cost_micros, b->records, b->clicks,
-			 b->cost_micros);
+			 "counts differ (fact records %s clicks %s cost_micros %s; raw records %s"
+			 " clicks %s cost_micros %s)",
+			 kpi_int_format(a->records, n[0]), kpi_int_format(a->clicks, n[1]),
+			 kpi_int_format(a->cost_micros, n[2]), kpi_int_format(b->records, n[3]),
+			 kpi_int_format(b->clicks, n[4]), kpi_int_format(b->cost_micros, n[5]));
 		report_row(v, what, r);
 	} else if (!etl_close_enough(a->ctr_sum, b->ctr_sum) ||
 		   !etl_close_enough(a->cpc_sum, b->cpc_sum) ||
@@ -606,15 +606,15 @@ int etl_verify(struct evstore *evs, struct anstore *as, FILE *out, int show,
 	v.out = out;
 	v.show = show;
 	v.res = res;
-	if ((r = as->ops->get_cursor(as, &res->cursor, err)) != STORE_OK)
-		return r;
-	if ((r = evs->ops->stats(evs, &res->max_seq, NULL, err)) != STORE_OK)
-		return r;
 	/*
-	 * fact_hourly is copied first, then the raw side streams past it. The copy is
-	 * the size of the aggregate, not of the raw table.
+	 * fact_hourly is copied first, with the cursor from the same snapshot, then
+	 * the raw side up to that cursor streams past it. Raw rows at or below the
+	 * cursor no longer change, so a run applying meanwhile cannot show as a
+	 * difference. The copy is the size of the aggregate, not of the raw table.
 	 */
-	r = as->ops->facts(as, collect_fact, &v, err);
+	r = as->ops->facts(as, &res->cursor, collect_fact, &v, err);
+	if (r == STORE_OK)
+		r = evs->ops->stats(evs, &res->max_seq, NULL, err);
 	if (r == STORE_OK)
 		r = evs->ops->recompute(evs, res->cursor, check_row, &v, err);
 	if (r == STORE_OK)

@@ -343,13 +343,13 @@ int ev_parse_cost(const char *s, size_t n, int64_t *micros, const char **why)
 		uint64_t v = mant;
 		for (int k = 0; k < scale; k++) {
 			if (v > (uint64_t)EV_COST_MAX_UNITS * 1000000ULL / 10) {
-				*why = "out of range (at most 1e12)";
+				*why = "out of range (at most 1000000)";
 				return -1;
 			}
 			v *= 10;
 		}
 		if (v > (uint64_t)EV_COST_MAX_UNITS * 1000000ULL) {
-			*why = "out of range (at most 1e12)";
+			*why = "out of range (at most 1000000)";
 			return -1;
 		}
 		*micros = (int64_t)v;
@@ -367,7 +367,7 @@ int ev_parse_cost(const char *s, size_t n, int64_t *micros, const char **why)
 		if (round_digit >= 5)
 			v++;
 		if (v > (uint64_t)EV_COST_MAX_UNITS * 1000000ULL) {
-			*why = "out of range (at most 1e12)";
+			*why = "out of range (at most 1000000)";
 			return -1;
 		}
 		*micros = (int64_t)v;
@@ -531,7 +531,7 @@ int ev_builder_set(struct ev_builder *b, int field, const char *v, size_t n, enu
 		ev->campaign_id = (int32_t)x;
 		return 0;
 	case EVF_BID:
-		return set_int(v, n, kind, 0, INT32_MAX, &ev->bid, name, why, whylen);
+		return set_int(v, n, kind, 0, EV_BID_MAX, &ev->bid, name, why, whylen);
 	case EVF_IMPRESSIONS:
 		return set_int(v, n, kind, 0, EV_COUNT_MAX, &ev->impressions, name, why, whylen);
 	case EVF_CLICKS:

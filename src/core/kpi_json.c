@@ -10,15 +10,28 @@ static json_t *jv(struct kpi_value v)
 	return v.has ? json_real(v.v) : json_null();
 }
 
+/*
+ * A JSON number while the sum fits int64 (jansson's integer); past that, the
+ * exact decimal as a string, since a JSON library (and JavaScript past 2^53)
+ * would round a number: a total is never wrapped or rounded.
+ */
+json_t *kpi_json_int(kpi_int v)
+{
+	char buf[KPI_INT_BUF];
+	if (kpi_int_fits64(v))
+		return json_integer((json_int_t)v);
+	return json_string(kpi_int_format(v, buf));
+}
+
 json_t *kpi_json_add(json_t *o, const struct kpi_sums *m)
 {
 	struct kpis k;
 	kpi_compute(m, &k);
-	json_object_set_new(o, "records", json_integer(m->records));
-	json_object_set_new(o, "impressions", json_integer(m->impressions));
-	json_object_set_new(o, "clicks", json_integer(m->clicks));
-	json_object_set_new(o, "applies", json_integer(m->applies));
-	json_object_set_new(o, "cost_micros", json_integer(m->cost_micros));
+	json_object_set_new(o, "records", kpi_json_int(m->records));
+	json_object_set_new(o, "impressions", kpi_json_int(m->impressions));
+	json_object_set_new(o, "clicks", kpi_json_int(m->clicks));
+	json_object_set_new(o, "applies", kpi_json_int(m->applies));
+	json_object_set_new(o, "cost_micros", kpi_json_int(m->cost_micros));
 	json_object_set_new(o, "spend", json_real(k.spend));
 	json_object_set_new(o, "ctr", jv(k.ctr));
 	json_object_set_new(o, "cpc", jv(k.cpc));

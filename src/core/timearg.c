@@ -16,8 +16,9 @@ static int bare_date(const char *s, size_t n, int64_t *secs)
 {
 	int64_t y, m, d;
 	if (n != 10 || s[4] != '-' || s[7] != '-' || parse_int64(s, 4, 0, 9999, &y) ||
-	    parse_int64(s + 5, 2, 1, 12, &m) || parse_int64(s + 8, 2, 1, 31, &d))
-		return -1;
+	    parse_int64(s + 5, 2, 1, 12, &m) || parse_int64(s + 8, 2, 1, 31, &d) ||
+	    !civil_date_valid(y, m, d))
+		return -1; /* 2024-02-31 is no date, not 2024-03-02 */
 	*secs = days_from_civil(y, (unsigned)m, (unsigned)d) * 86400;
 	return 0;
 }

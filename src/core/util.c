@@ -68,6 +68,15 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
+int civil_date_valid(int64_t y, int64_t m, int64_t d)
+{
+	static const unsigned char mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (m < 1 || m > 12 || d < 1)
+		return 0;
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return d <= mdays[m - 1] + (m == 2 && leap);
+}
+
 void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	z += 719468;
@@ -124,7 +133,6 @@ int ts_parse_iso(const char *s, size_t n, int64_t *ms, const char **why)
 {
 	int y, mo, d, h, mi, sec = 0, frac = 0;
 	size_t i;
-	static const unsigned mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
 	*why = "not an ISO-8601 timestamp (want YYYY-MM-DDTHH:MM:SS[.fff] with Z or an offset)";
 	if (digits(s, n, 0, 4, &y) || n < 16 || s[4] != '-' || digits(s, n, 5, 2, &mo) ||
@@ -156,15 +164,10 @@ int ts_parse_iso(const char *s, size_t n, int64_t *ms, const char **why)
 		*why = "date or time field out of range";
 		return -1;
 	}
-	unsigned maxd = mdays[mo - 1];
-	if (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		maxd = 29;
-	if ((unsigned)d > maxd) {
+	if (!civil_date_valid(y, mo, d)) {
 		*why = "day out of range for its month";
 		return -1;
 	}
-	if (sec == 60)
-		sec = 59; /* a leap second is folded into the second before it */
 	int64_t off = 0;
 	if (i >= n) {
 		*why = "timestamp has no zone (add Z or an offset such as +07:00)";
@@ -195,6 +198,18 @@ int ts_parse_iso(const char *s, size_t n, int64_t *ms, const char **why)
 		off = sign * (oh * 3600 + om * 60);
 	} else {
 		return -1;
+	}
+	/*
+	 * A leap second is only ever inserted as 23:59:60 UTC; it is folded into the
+	 * second before it. Any other :60 is not a time that happened.
+	 */
+	if (sec == 60) {
+		int64_t utc_min = ((h * 60 + mi - off / 60) % 1440 + 1440) % 1440;
+		if (utc_min != 23 * 60 + 59) {
+			*why = "second 60 is only a leap second at 23:59:60 UTC";
+			return -1;
+		}
+		sec = 59;
 	}
 	int64_t secs =
 	    days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec - off;

@@ -20,6 +20,8 @@
 #include "jobads/store.h"
 #include "mysql_util.h"
 
+#include <mysqld_error.h>
+
 #include "jobads/banned.h"
 
 /* Upserts go in blocks of 2^k rows, k < UPS_LEVELS: at most 512 rows, 8192 parameters. */
@@ -39,6 +41,8 @@ struct an_mysql {
 	MYSQL_STMT *q[AN__COUNT];
 	MYSQL_BIND *pb;	     /* UPS_MAX_ROWS * UPS_COLS parameter binds */
 	unsigned long *plen; /* 3 text lengths per row */
+	int64_t *pv;	     /* 6 measures per row, as int64 */
+	unsigned up_errno;   /* the server's error for the last upsert, 0 if none */
 	int bulk;	     /* the server takes array binding (MariaDB 10.2+) */
 	MYSQL_STMT *ups1;    /* the one-row upsert, executed for arrays of groups */
 	struct bulk_cols *bc;
@@ -110,12 +114,12 @@ struct bulk_cols {
 #define SQL_SCHEMA_VERSION "SELECT version FROM jobads_schema WHERE store = 'analytics'"
 
 /* Report queries: one key expression, one label expression, the shared filter. */
+/* SUM over BIGINT is an exact DECIMAL: read as such (MY_SUM_TYPES), never cast to
+ * SIGNED, which would clip a total past int64 to its limit. */
 #define MEASURES                                                                                   \
-	" CAST(COALESCE(SUM(records), 0) AS SIGNED), CAST(COALESCE(SUM(impressions), 0) AS "       \
-	"SIGNED),"                                                                                 \
-	" CAST(COALESCE(SUM(clicks), 0) AS SIGNED), CAST(COALESCE(SUM(applies), 0) AS SIGNED),"    \
-	" CAST(COALESCE(SUM(cost_micros), 0) AS SIGNED),"                                          \
-	" CAST(COALESCE(SUM(quality_sum), 0) AS SIGNED),"                                          \
+	" COALESCE(SUM(records), 0), COALESCE(SUM(impressions), 0), COALESCE(SUM(clicks), 0),"     \
+	" COALESCE(SUM(applies), 0), COALESCE(SUM(cost_micros), 0), COALESCE(SUM(quality_sum), "   \
+	"0),"                                                                                      \
 	" COALESCE(SUM(ctr_sum), 0), COALESCE(SUM(cpc_sum), 0), COALESCE(SUM(cpa_sum), 0),"        \
 	" COALESCE(SUM(roi_sum), 0) FROM fact_hourly f"
 
@@ -230,6 +234,7 @@ static void an_mysql_close(struct anstore *s)
 	memset(&a->url, 0, sizeof(a->url)); /* the password */
 	free(a->pb);
 	free(a->plen);
+	free(a->pv);
 	free(a->base.name);
 	free(a);
 }
@@ -352,18 +357,24 @@ static int upsert_block(struct an_mysql *a, const struct agg *ag, uint32_t from,
 		bind_interned(&b[3], ag, g->key.industry, &len[0]);
 		bind_interned(&b[4], ag, g->key.location, &len[1]);
 		bind_interned(&b[5], ag, g->key.device, &len[2]);
-		my_bind_i64(&b[6], &g->val.records);
-		my_bind_i64(&b[7], &g->val.impressions);
-		my_bind_i64(&b[8], &g->val.clicks);
-		my_bind_i64(&b[9], &g->val.applies);
-		my_bind_i64(&b[10], &g->val.cost_micros);
-		my_bind_i64(&b[11], &g->val.quality_sum);
+		/* the sums are 128-bit: bind int64 copies (apply checked that they fit) */
+		int64_t *v = a->pv + (size_t)i * 6;
+		v[0] = (int64_t)g->val.records;
+		v[1] = (int64_t)g->val.impressions;
+		v[2] = (int64_t)g->val.clicks;
+		v[3] = (int64_t)g->val.applies;
+		v[4] = (int64_t)g->val.cost_micros;
+		v[5] = (int64_t)g->val.quality_sum;
+		for (int k = 0; k < 6; k++)
+			my_bind_i64(&b[6 + k], &v[k]);
 		my_bind_dbl(&b[12], &g->val.ctr_sum);
 		my_bind_dbl(&b[13], &g->val.cpc_sum);
 		my_bind_dbl(&b[14], &g->val.cpa_sum);
 		my_bind_dbl(&b[15], &g->val.roi_sum);
 	}
-	return run(a, st, a->pb, "adding deltas to fact_hourly", err);
+	r = run(a, st, a->pb, "adding deltas to fact_hourly", err);
+	a->up_errno = r == STORE_OK ? 0 : mysql_stmt_errno(st);
+	return r;
 }
 
 /* Write publishers [from, from + 2^level) of ag to dim_publisher in one statement. */
@@ -424,12 +435,12 @@ static int upsert_bulk(struct an_mysql *a, const struct agg *ag, uint32_t from, 
 			c->str[k][i] = ids[k] == AGG_NONE ? "" : agg_str(ag, ids[k], &len);
 			c->len[k][i] = (unsigned long)len;
 		}
-		c->i64[1][i] = g->val.records;
-		c->i64[2][i] = g->val.impressions;
-		c->i64[3][i] = g->val.clicks;
-		c->i64[4][i] = g->val.applies;
-		c->i64[5][i] = g->val.cost_micros;
-		c->i64[6][i] = g->val.quality_sum;
+		c->i64[1][i] = (int64_t)g->val.records;
+		c->i64[2][i] = (int64_t)g->val.impressions;
+		c->i64[3][i] = (int64_t)g->val.clicks;
+		c->i64[4][i] = (int64_t)g->val.applies;
+		c->i64[5][i] = (int64_t)g->val.cost_micros;
+		c->i64[6][i] = (int64_t)g->val.quality_sum;
 		c->dbl[0][i] = g->val.ctr_sum;
 		c->dbl[1][i] = g->val.cpc_sum;
 		c->dbl[2][i] = g->val.cpa_sum;
@@ -453,7 +464,89 @@ static int upsert_bulk(struct an_mysql *a, const struct agg *ag, uint32_t from, 
 	unsigned int rows = n;
 	if (mysql_stmt_attr_set(a->ups1, STMT_ATTR_ARRAY_SIZE, &rows) != 0)
 		return my_stmt_fail(a->ups1, a->base.name, "adding deltas to fact_hourly", err);
-	return run(a, a->ups1, b, "adding deltas to fact_hourly", err);
+	r = run(a, a->ups1, b, "adding deltas to fact_hourly", err);
+	a->up_errno = r == STORE_OK ? 0 : mysql_stmt_errno(a->ups1);
+	return r;
+}
+
+/*
+ * After an upsert failed with ER_DATA_OUT_OF_RANGE: find the grain whose stored
+ * measure plus this chunk's delta passes INT64_MAX. Only rows within the largest
+ * delta of the limit can, so one scan with those thresholds finds them; this runs
+ * on that error only.
+ */
+static int fact_rows(struct an_mysql *a, MYSQL_STMT *st, MYSQL_BIND *params, fact_row_fn fn,
+		     void *arg, const char *what, struct jerr *err);
+
+struct over_ctx {
+	const struct agg *ag;
+	const char *name;
+	int64_t cursor;
+	int found;
+	struct jerr *err;
+};
+
+static int same_text(const struct agg *ag, uint32_t id, struct ev_str v)
+{
+	size_t n;
+	const char *p = agg_str(ag, id, &n);
+	return n == v.n && memcmp(p, v.s, n) == 0;
+}
+
+static int over_row(void *arg, const struct fact_row *fr)
+{
+	static const char *const names[6] = {"records", "impressions", "clicks",
+					     "applies", "cost_micros", "quality_sum"};
+	struct over_ctx *o = arg;
+	for (uint32_t i = 0; i < o->ag->ngroups; i++) {
+		const struct agg_group *g = &o->ag->groups[i];
+		if (g->key.hour_start != fr->hour_start || g->key.campaign_id != fr->campaign_id ||
+		    g->key.publisher_id != fr->publisher_id ||
+		    !same_text(o->ag, g->key.industry, fr->industry) ||
+		    !same_text(o->ag, g->key.location, fr->location) ||
+		    !same_text(o->ag, g->key.device, fr->device))
+			continue;
+		const kpi_int have[6] = {fr->m.records, fr->m.impressions, fr->m.clicks,
+					 fr->m.applies, fr->m.cost_micros, fr->m.quality_sum};
+		const kpi_int add[6] = {g->val.records, g->val.impressions, g->val.clicks,
+					g->val.applies, g->val.cost_micros, g->val.quality_sum};
+		for (int k = 0; k < 6; k++)
+			if (!kpi_int_fits64(have[k] + add[k])) {
+				store_fact_refuse(o->name, o->ag, g, names[k], o->cursor, o->err);
+				o->found = 1;
+				return 1;
+			}
+	}
+	return 0;
+}
+
+static int find_over(struct an_mysql *a, const struct agg *ag, int64_t cursor, int r,
+		     struct jerr *err)
+{
+	static const char sql[] = "SELECT " FACT_COLS " FROM fact_hourly WHERE records > ? OR"
+				  " impressions > ? OR clicks > ? OR applies > ? OR"
+				  " cost_micros > ? OR quality_sum > ?";
+	int64_t th[6] = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+	MYSQL_BIND p[6];
+	MYSQL_STMT *st;
+	struct jerr e2;
+	struct over_ctx o = {ag, a->base.name, cursor, 0, err};
+	for (uint32_t i = 0; i < ag->ngroups; i++) {
+		const struct kpi_sums *v = &ag->groups[i].val;
+		const kpi_int d[6] = {v->records, v->impressions, v->clicks,
+				      v->applies, v->cost_micros, v->quality_sum};
+		for (int k = 0; k < 6; k++)
+			if (INT64_MAX - d[k] < th[k])
+				th[k] = (int64_t)(INT64_MAX - d[k]);
+	}
+	memset(p, 0, sizeof(p));
+	for (int k = 0; k < 6; k++)
+		my_bind_i64(&p[k], &th[k]);
+	if (my_prepare(a->db, sql, &st, a->base.name, &e2) != STORE_OK)
+		return r;
+	fact_rows(a, st, p, over_row, &o, "finding the fact row past int64", &e2);
+	mysql_stmt_close(st);
+	return o.found ? STORE_ERROR : r;
 }
 
 static int apply_locked(struct an_mysql *a, const struct agg *ag, int64_t from, int64_t to,
@@ -468,6 +561,12 @@ static int apply_locked(struct an_mysql *a, const struct agg *ag, int64_t from, 
 	if (!a->pb) {
 		a->pb = xcalloc((size_t)UPS_MAX_ROWS * UPS_COLS, sizeof(*a->pb));
 		a->plen = xcalloc((size_t)UPS_MAX_ROWS * 3, sizeof(*a->plen));
+		a->pv = xcalloc((size_t)UPS_MAX_ROWS * 6, sizeof(*a->pv));
+	}
+	for (uint32_t i = 0; i < ag->ngroups; i++) {
+		const char *over = store_fact_over(&ag->groups[i].val);
+		if (over)
+			return store_fact_refuse(name, ag, &ag->groups[i], over, from, err);
 	}
 	r = my_exec(a->db, "START TRANSACTION", name, "starting a transaction", err);
 	if (r != STORE_OK)
@@ -494,7 +593,7 @@ static int apply_locked(struct an_mysql *a, const struct agg *ag, int64_t from, 
 			uint32_t n =
 			    ag->ngroups - i < BULK_MAX_ROWS ? ag->ngroups - i : BULK_MAX_ROWS;
 			if ((r = upsert_bulk(a, ag, i, n, err)) != STORE_OK)
-				goto rollback;
+				goto rollback_facts;
 		}
 	} else {
 		/* blocks of 512, 256, ... 1 rows: few statements, each prepared once */
@@ -503,7 +602,7 @@ static int apply_locked(struct an_mysql *a, const struct agg *ag, int64_t from, 
 			uint32_t rows = 1u << level;
 			while (ag->ngroups - i >= rows) {
 				if ((r = upsert_block(a, ag, i, level, err)) != STORE_OK)
-					goto rollback;
+					goto rollback_facts;
 				i += rows;
 			}
 		}
@@ -517,6 +616,12 @@ static int apply_locked(struct an_mysql *a, const struct agg *ag, int64_t from, 
 		goto rollback;
 	}
 	return STORE_OK;
+rollback_facts:
+	/* a stored fact plus its delta passed BIGINT: say which grain, once rolled back */
+	if (a->up_errno == ER_DATA_OUT_OF_RANGE) {
+		rollback(a);
+		return find_over(a, ag, from, r, err);
+	}
 rollback:
 	rollback(a);
 	return r;
@@ -583,16 +688,34 @@ static int fact_rows(struct an_mysql *a, MYSQL_STMT *st, MYSQL_BIND *params, fac
 	return stop ? stop : r;
 }
 
-static int an_mysql_facts(struct anstore *s, fact_row_fn fn, void *arg, struct jerr *err)
+static int an_mysql_facts(struct anstore *s, int64_t *cursor, fact_row_fn fn, void *arg,
+			  struct jerr *err)
 {
 	struct an_mysql *a = (struct an_mysql *)s;
+	const char *name = s->name;
 	MYSQL_STMT *st;
+	int r;
 	LOCKED(a);
-	int r = my_prepare(a->db, SQL_FACTS, &st, s->name, err);
-	if (r == STORE_OK) {
+	/*
+	 * The cursor and the facts from one snapshot, so that a run committing in
+	 * between cannot make them disagree: REPEATABLE READ for this transaction
+	 * whatever the server's default, and the snapshot taken at its start.
+	 */
+	if ((r = my_exec(a->db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", name,
+			 "starting a snapshot", err)) != STORE_OK ||
+	    (r = my_exec(a->db, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", name,
+			 "starting a snapshot", err)) != STORE_OK)
+		goto out;
+	r = get_cursor_locked(a, cursor, err);
+	if (r == STORE_OK && (r = my_prepare(a->db, SQL_FACTS, &st, name, err)) == STORE_OK) {
 		r = fact_rows(a, st, NULL, fn, arg, "reading fact_hourly", err);
 		mysql_stmt_close(st);
 	}
+	if (r == STORE_OK && mysql_commit(a->db) != 0)
+		r = my_fail(a->db, name, "ending the snapshot", err);
+	if (r != STORE_OK)
+		rollback(a);
+out:
 	UNLOCK(a);
 	return r;
 }
@@ -633,11 +756,7 @@ static int query_locked(struct an_mysql *a, enum an_dim dim, const struct an_fil
 	my_bind_str(&p[9], f->device, &dlen, &dnull);
 	if ((r = run(a, st, p, "running a report query", err)) != STORE_OK)
 		return r;
-	if ((r = my_cols_bind(&c, st,
-			      "ls"
-			      "llllll"
-			      "dddd",
-			      a->base.name, err)) != STORE_OK)
+	if ((r = my_cols_bind(&c, st, "ls" MY_SUM_TYPES, a->base.name, err)) != STORE_OK)
 		return r;
 	while ((got = my_fetch(&c, st, a->base.name, "running a report query", err)) > 0) {
 		row.key = c.i[0];

@@ -24,16 +24,26 @@ struct an_sqlite {
 	sqlite3_stmt *q[AN__COUNT];
 };
 
+/*
+ * SQLite's + turns an int64 overflow into a REAL, which the INTEGER column
+ * would then keep, rounded. Every measure is >= 0, so a sum that would pass
+ * INT64_MAX is made NULL instead, and NOT NULL refuses the row (apply names it).
+ */
+#define CHECKED_ADD(c)                                                                             \
+	" " c " = CASE WHEN excluded." c " <= 9223372036854775807 - " c " THEN " c                 \
+	" + excluded." c " END"
+#define CHECKED_SET                                                                                \
+	CHECKED_ADD("records")                                                                     \
+	"," CHECKED_ADD("impressions") "," CHECKED_ADD("clicks") "," CHECKED_ADD(                  \
+	    "applies") "," CHECKED_ADD("cost_micros") "," CHECKED_ADD("quality_sum")
+
 #define SQL_UPSERT                                                                                 \
 	"INSERT INTO fact_hourly (hour_start, campaign_id, publisher_id, industry, location,"      \
 	" device, records, impressions, clicks, applies, cost_micros, quality_sum, ctr_sum,"       \
 	" cpc_sum, cpa_sum, roi_sum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"   \
 	" ?13, ?14, ?15, ?16)"                                                                     \
 	" ON CONFLICT (hour_start, campaign_id, publisher_id, industry, location, device)"         \
-	" DO UPDATE SET records = records + excluded.records,"                                     \
-	" impressions = impressions + excluded.impressions, clicks = clicks + excluded.clicks,"    \
-	" applies = applies + excluded.applies, cost_micros = cost_micros + excluded.cost_micros," \
-	" quality_sum = quality_sum + excluded.quality_sum, ctr_sum = ctr_sum + excluded.ctr_sum," \
+	" DO UPDATE SET" CHECKED_SET ", ctr_sum = ctr_sum + excluded.ctr_sum,"                     \
 	" cpc_sum = cpc_sum + excluded.cpc_sum, cpa_sum = cpa_sum + excluded.cpa_sum,"             \
 	" roi_sum = roi_sum + excluded.roi_sum"
 
@@ -57,10 +67,10 @@ struct an_sqlite {
 	" location, device"
 
 /* Report queries: one key expression, one label expression, the shared filter. */
+/* jobads_sum (sqlite_util.c): exact past int64, where SUM would fail the query. */
 #define MEASURES                                                                                   \
-	" COALESCE(SUM(records), 0), COALESCE(SUM(impressions), 0), COALESCE(SUM(clicks), 0),"     \
-	" COALESCE(SUM(applies), 0), COALESCE(SUM(cost_micros), 0), COALESCE(SUM(quality_sum), "   \
-	"0),"                                                                                      \
+	" jobads_sum(records), jobads_sum(impressions), jobads_sum(clicks), jobads_sum(applies),"  \
+	" jobads_sum(cost_micros), jobads_sum(quality_sum),"                                       \
 	" TOTAL(ctr_sum), TOTAL(cpc_sum), TOTAL(cpa_sum), TOTAL(roi_sum) FROM fact_hourly f"
 
 #define FILTER                                                                                     \
@@ -251,18 +261,34 @@ static int an_sqlite_apply(struct anstore *s, const struct agg *ag, int64_t from
 		bind_interned(st, 4, ag, g->key.industry);
 		bind_interned(st, 5, ag, g->key.location);
 		bind_interned(st, 6, ag, g->key.device);
-		sqlite3_bind_int64(st, 7, g->val.records);
-		sqlite3_bind_int64(st, 8, g->val.impressions);
-		sqlite3_bind_int64(st, 9, g->val.clicks);
-		sqlite3_bind_int64(st, 10, g->val.applies);
-		sqlite3_bind_int64(st, 11, g->val.cost_micros);
-		sqlite3_bind_int64(st, 12, g->val.quality_sum);
+		const char *over = store_fact_over(&g->val);
+		if (over) {
+			r = store_fact_refuse(s->name, ag, g, over, from, err);
+			goto rollback;
+		}
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)g->val.records);
+		sqlite3_bind_int64(st, 8, (sqlite3_int64)g->val.impressions);
+		sqlite3_bind_int64(st, 9, (sqlite3_int64)g->val.clicks);
+		sqlite3_bind_int64(st, 10, (sqlite3_int64)g->val.applies);
+		sqlite3_bind_int64(st, 11, (sqlite3_int64)g->val.cost_micros);
+		sqlite3_bind_int64(st, 12, (sqlite3_int64)g->val.quality_sum);
 		sqlite3_bind_double(st, 13, g->val.ctr_sum);
 		sqlite3_bind_double(st, 14, g->val.cpc_sum);
 		sqlite3_bind_double(st, 15, g->val.cpa_sum);
 		sqlite3_bind_double(st, 16, g->val.roi_sum);
-		if ((r = step_done(a, st, "adding deltas to fact_hourly", err)) != STORE_OK)
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc == SQLITE_CONSTRAINT_NOTNULL) {
+			/* "NOT NULL constraint failed: fact_hourly.COLUMN": ADD_CHECKED's NULL */
+			const char *col = strstr(sqlite3_errmsg(a->db), "fact_hourly.");
+			r = store_fact_refuse(s->name, ag, g, col ? col + 12 : "a measure", from,
+					      err);
 			goto rollback;
+		}
+		if (rc != SQLITE_DONE) {
+			r = sq_fail(a->db, rc, s->name, "adding deltas to fact_hourly", err);
+			goto rollback;
+		}
 	}
 	for (uint32_t i = 0; i < ag->npubs; i++) {
 		const struct agg_publisher *p = &ag->pubs[i];
@@ -318,14 +344,24 @@ static int an_sqlite_reset(struct anstore *s, struct jerr *err)
 	return r;
 }
 
-static int an_sqlite_facts(struct anstore *s, fact_row_fn fn, void *arg, struct jerr *err)
+static int an_sqlite_facts(struct anstore *s, int64_t *cursor, fact_row_fn fn, void *arg,
+			   struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	struct fact_row fr;
-	int rc, stop = 0, r = sq_prepare(a->db, SQL_FACTS, &st, s->name, err);
+	int rc, stop = 0;
+	/*
+	 * One read transaction: in WAL mode its snapshot is taken at the first read
+	 * and kept to COMMIT, so the cursor and the facts agree even while a run
+	 * commits in between (two autocommit reads would straddle it).
+	 */
+	int r = sq_exec(a->db, "BEGIN DEFERRED", s->name, err);
 	if (r != STORE_OK)
 		return r;
+	if ((r = an_sqlite_get_cursor(s, cursor, err)) != STORE_OK ||
+	    (r = sq_prepare(a->db, SQL_FACTS, &st, s->name, err)) != STORE_OK)
+		goto out;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		sq_fact_row(st, &fr);
 		if ((stop = fn(arg, &fr)) != 0)
@@ -333,7 +369,9 @@ static int an_sqlite_facts(struct anstore *s, fact_row_fn fn, void *arg, struct 
 	}
 	if (!stop && rc != SQLITE_DONE)
 		r = sq_fail(a->db, rc, s->name, "reading fact_hourly", err);
+out:
 	sqlite3_finalize(st);
+	sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL); /* a read: nothing to keep or lose */
 	return stop ? stop : r;
 }
 

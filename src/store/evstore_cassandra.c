@@ -56,7 +56,8 @@ extern const char cql_events[];
 	" quality_score, device, hour, day_of_week"
 #define Q_INSERT_ROW                                                                               \
 	"INSERT INTO %s.events_by_bucket (bucket, shard, " COLS_ALL ")"                            \
-	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"               \
+	" USING TIMESTAMP ?"
 #define Q_INSERT_ORIG                                                                              \
 	"INSERT INTO %s.tracking (event_id, ts, publisher_id, publisher_name, publisher_traffic,"  \
 	" publisher_quality, bid, job_id, campaign_id, industry, location, impressions, clicks,"   \
@@ -72,7 +73,25 @@ extern const char cql_events[];
 	"SELECT version, bucket_ms, created_ms FROM %s.jobads_schema WHERE store = 'events'"
 #define Q_SCHEMA_SET                                                                               \
 	"INSERT INTO %s.jobads_schema (store, version, bucket_ms, created_ms)"                     \
-	" VALUES ('events', 1, ?, ?) IF NOT EXISTS"
+	" VALUES ('events', 2, ?, ?) IF NOT EXISTS"
+/* version 1 to 2: scan_marks (created by events.cql); bucket and creation time kept */
+#define Q_SCHEMA_UP    "INSERT INTO %s.jobads_schema (store, version) VALUES ('events', 2)"
+#define SCHEMA_VERSION 2
+#define Q_MARK_SET     "INSERT INTO %s.scan_marks (seq, id) VALUES (?, ?)"
+/* one relocation of an event from one place, decided once (see relocate_rows) */
+#define Q_TICKET                                                                                   \
+	"INSERT INTO %s.relocations (event_id, ts, from_id, bucket, shard, id)"                    \
+	" VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS"
+#define Q_MARK_GET "SELECT id FROM %s.scan_marks WHERE seq = ?"
+/*
+ * Rows are written with the write timestamp of their id's time, and taken back
+ * with that plus 1 µs: the tombstone shadows the row whenever its write lands,
+ * even after the DELETE (a write the server reported as timed out, replayed
+ * later from a hint), and shadows nothing else (every row has its own id).
+ */
+#define Q_DELETE_ROW                                                                               \
+	"DELETE FROM %s.events_by_bucket USING TIMESTAMP ? WHERE bucket = ? AND shard = ? AND id " \
+	"= ?"
 
 enum {
 	P_CLAIM,
@@ -85,11 +104,15 @@ enum {
 	P_NEWEST,
 	P_READ,
 	P_IDS,
+	P_MARK_SET,
+	P_MARK_GET,
+	P_DELETE_ROW,
+	P_TICKET,
 	P__COUNT
 };
-static const char *const prep_sql[P__COUNT] = {Q_CLAIM,	      Q_REPOINT, Q_HAS_ROW, Q_INSERT_ROW,
-					       Q_INSERT_ORIG, Q_INDEX,	 Q_LIST,    Q_NEWEST,
-					       Q_READ,	      Q_IDS};
+static const char *const prep_sql[P__COUNT] = {
+    Q_CLAIM,  Q_REPOINT, Q_HAS_ROW, Q_INSERT_ROW, Q_INSERT_ORIG, Q_INDEX,      Q_LIST,
+    Q_NEWEST, Q_READ,	 Q_IDS,	    Q_MARK_SET,	  Q_MARK_GET,	 Q_DELETE_ROW, Q_TICKET};
 
 struct pend {
 	struct event ev; /* text fields point into the arena (offsets until flush) */
@@ -98,6 +121,11 @@ struct pend {
 	int64_t bucket;
 	int shard;
 	int dup, relocate;
+	int clear_old; /* relocating: this writer clears the old place */
+	int keep;      /* relocating: propose the place itself (its writer may be writing it) */
+	int64_t old_bucket;
+	int old_shard;
+	uint8_t old_id[16];
 	uint32_t hash;
 };
 
@@ -119,6 +147,16 @@ struct ev_cass {
 	uint64_t last_ticks;
 	uint8_t node[8];
 	int next_shard;
+	/*
+	 * The write bound: a block's rows must be stored within write_bound_ms of
+	 * the clock reading that made their ids (half the settle time), so that
+	 * no reader has passed their place yet; ids_t is when they were made.
+	 */
+	int64_t write_bound_ms;
+	double ids_t;
+	/* the cluster's clock: clock_off_ms added to ours, measured at synced_t */
+	int64_t clock_off_ms;
+	double synced_t;
 	/* JOBADS_CQL_STATS: time spent binding values and decoding rows */
 	double bind_s, decode_s;
 	/* scan: where the last scan stopped, to resume by key instead of counting */
@@ -184,6 +222,8 @@ struct url {
 	int64_t settle_ms, bucket_ms;
 	uint16_t cl;
 	char replication[300];
+	int tls, verify_host;
+	char ca[1024];
 };
 
 /* cassandra://[user[:pass]@]host[,host...][:port]/keyspace[?k=v&...] */
@@ -197,6 +237,7 @@ static int url_parse(const char *target, struct url *u, char **name, struct jerr
 	u->settle_ms = 5000;
 	u->bucket_ms = 60000;
 	u->cl = CQL_LOCAL_QUORUM;
+	u->verify_host = 1;
 	snprintf(u->replication, sizeof(u->replication),
 		 "{'class': 'SimpleStrategy', 'replication_factor': 1}");
 	if (strncmp(t, "//", 2) != 0)
@@ -311,6 +352,14 @@ static int url_parse(const char *target, struct url *u, char **name, struct jerr
 			strbuf_addf(&r, "}");
 			snprintf(u->replication, sizeof(u->replication), "%s", r.buf);
 			strbuf_release(&r);
+		} else if (KEY("tls") && parse_int64(v, vn, 0, 1, &x) == 0) {
+			u->tls = (int)x;
+		} else if (KEY("verify_host") && parse_int64(v, vn, 0, 1, &x) == 0) {
+			u->verify_host = (int)x;
+		} else if (KEY("ca") && vn > 0) {
+			if (pct_decode(v, vn, u->ca, sizeof(u->ca)) != 0)
+				goto bad_param;
+			u->tls = 1; /* a CA file means TLS */
 		} else if (KEY("consistency")) {
 			int found = 0;
 			for (size_t i = 0;
@@ -332,7 +381,8 @@ static int url_parse(const char *target, struct url *u, char **name, struct jerr
 		jerr_set(err,
 			 "%s: bad parameter '%.*s' (settle=S, settle_ms=MS, bucket=S, "
 			 "connect_timeout=S, request_timeout=S, replication_factor=N, "
-			 "datacenter=NAME:N[,NAME:N], consistency=LEVEL)",
+			 "datacenter=NAME:N[,NAME:N], consistency=LEVEL, tls=0|1, ca=PATH, "
+			 "verify_host=0|1)",
 			 *name, (int)n, q);
 		return STORE_ERROR;
 	}
@@ -395,6 +445,23 @@ static int run1(struct ev_cass *e, struct cql_prep *p, const char *text, struct 
 	return r;
 }
 
+/* A result that is not rows of the width asked for: the server's protocol error. */
+static int bad_shape(struct ev_cass *e, const char *table, const struct cql_result *res, int want,
+		     struct jerr *err)
+{
+	if (res->kind != CQL_RES_ROWS)
+		jerr_set(err, "%s: %s: %s: protocol error: result kind %d where rows were expected",
+			 e->base.name, cql_sess_host(e->sess), table, res->kind);
+	else if (res->meta.ncols != want)
+		jerr_set(err,
+			 "%s: %s: %s: protocol error: rows of %d columns where %d were expected",
+			 e->base.name, cql_sess_host(e->sess), table, res->meta.ncols, want);
+	else
+		jerr_set(err, "%s: %s: %s: protocol error: a malformed row", e->base.name,
+			 cql_sess_host(e->sess), table);
+	return STORE_ERROR;
+}
+
 /* The index of a named column in a result, or -1. */
 static int col_of(const struct cql_result *res, const char *name)
 {
@@ -406,6 +473,61 @@ static int col_of(const struct cql_result *res, const char *name)
 }
 
 /* ---- schema ---- */
+
+/*
+ * One clock for every writer and reader: the coordinator's. Ids are timeuuids
+ * and the ETL reads a bucket once it ended settle_ms ago; a writer whose clock
+ * is behind the ETL host's by more than the write bound would make ids in
+ * buckets already read, and its rows would never be counted. So ids, the
+ * write bound and the settle horizon all use our clock plus the offset to the
+ * coordinator's (SELECT now() FROM system.local, against the middle of the
+ * request), measured at open and again when a minute old.
+ */
+#define CLOCK_RESYNC_S 60.0
+
+static int64_t clock_ms(const struct ev_cass *e)
+{
+	return time_now_ms() + e->clock_off_ms;
+}
+
+static int sync_clock(struct ev_cass *e, struct jerr *err)
+{
+	struct cql_result res;
+	struct cql_cell c[1];
+	int h = -1;
+	struct cql_req rq = {.query = "SELECT now() FROM system.local", .consistency = CQL_ONE};
+	double t0 = time_mono();
+	int64_t before = time_now_ms();
+	int r = cql_run(e->sess, &rq, &res, &h, err);
+	if (r != STORE_OK) {
+		jerr_prefix(err, "reading the cluster's clock");
+		return r;
+	}
+	int64_t after = time_now_ms();
+	double t1 = time_mono();
+	int32_t left = res.nrows;
+	uint8_t id[16];
+	int k = cql_row_next(&res, &left, c, 1);
+	int got = k == 1 && cql_get_uuid(c[0], id) == 0 && (id[6] >> 4) == 1;
+	cql_release(e->sess, h);
+	if (!got) {
+		jerr_set(err, "%s: reading the cluster's clock: system.local gave no timeuuid",
+			 e->base.name);
+		return STORE_ERROR;
+	}
+	/* a slow answer says little about the offset: keep the last one */
+	if (t1 - t0 < 0.5 || e->synced_t == 0)
+		e->clock_off_ms = cql_timeuuid_ms(id) - before - (after - before) / 2;
+	e->synced_t = t1;
+	return STORE_OK;
+}
+
+static int clock_fresh(struct ev_cass *e, struct jerr *err)
+{
+	if (time_mono() - e->synced_t < CLOCK_RESYNC_S)
+		return STORE_OK;
+	return sync_clock(e, err);
+}
 
 static int read_schema(struct ev_cass *e, int *version, struct jerr *err)
 {
@@ -426,7 +548,8 @@ static int read_schema(struct ev_cass *e, int *version, struct jerr *err)
 		return r;
 	}
 	int32_t left = res.nrows;
-	if (res.meta.ncols == 3 && cql_row_next(&res, &left, c) == 1) {
+	int k = cql_row_next(&res, &left, c, 3);
+	if (k == 1) {
 		int32_t v;
 		if (cql_get_int(c[0], &v) == 0)
 			*version = v;
@@ -434,6 +557,8 @@ static int read_schema(struct ev_cass *e, int *version, struct jerr *err)
 		cql_get_bigint(c[2], &e->created_ms);
 	}
 	cql_release(e->sess, h);
+	if (k < 0)
+		return bad_shape(e, "jobads_schema", &res, 3, err);
 	return STORE_OK;
 }
 
@@ -488,12 +613,19 @@ static int ev_cass_init(struct evstore *s, struct jerr *err)
 	int h = -1;
 	snprintf(q, sizeof(q), Q_SCHEMA_SET, e->ks);
 	cqlv_bigint(&v, e->url_bucket_ms);
-	cqlv_bigint(&v, time_now_ms());
+	cqlv_bigint(&v, clock_ms(e));
 	struct cql_req rq = {.query = q, .values = &v, .nvalues = 2, .consistency = e->cl};
 	r = cql_run(e->sess, &rq, &res, &h, err);
 	cqlb_release(&v);
 	if (r != STORE_OK) {
 		jerr_prefix(err, "writing the schema version");
+		return r;
+	}
+	cql_release(e->sess, h);
+	snprintf(q, sizeof(q), Q_SCHEMA_UP, e->ks);
+	struct cql_req up = {.query = q, .consistency = e->cl};
+	if ((r = cql_run(e->sess, &up, &res, &h, err)) != STORE_OK) {
+		jerr_prefix(err, "upgrading the schema version");
 		return r;
 	}
 	cql_release(e->sess, h);
@@ -540,20 +672,23 @@ static int ev_cass_open(const char *target, enum store_mode mode, struct evstore
 	e->settle_ms = u.settle_ms;
 	e->url_bucket_ms = u.bucket_ms;
 	e->bucket_ms = u.bucket_ms;
-	struct cql_opts o = {.hosts = u.hosts,
-			     .port = u.port,
-			     .user = u.user,
-			     .password = u.password,
-			     .connect_ms = u.connect_ms,
-			     .request_ms = u.request_ms,
-			     .name = e->base.name};
+	e->write_bound_ms = u.settle_ms / 2;
+	struct cql_opts o = {
+	    .hosts = u.hosts,
+	    .port = u.port,
+	    .user = u.user,
+	    .password = u.password,
+	    .connect_ms = u.connect_ms,
+	    .request_ms = u.request_ms,
+	    .name = e->base.name,
+	    .tls = {.on = u.tls, .ca = u.ca[0] ? u.ca : NULL, .verify_host = u.verify_host}};
 	r = cql_sess_open(&o, &e->sess, err);
 	memset(u.password, 0, sizeof(u.password));
-	if (r != STORE_OK)
+	if (r != STORE_OK || (r = sync_clock(e, err)) != STORE_OK)
 		goto fail;
 	if ((r = read_schema(e, &version, err)) != STORE_OK ||
-	    (r = store_schema_check(e->base.name, "event store", version, 1, mode, &init, err)) !=
-		STORE_OK ||
+	    (r = store_schema_check(e->base.name, "event store", version, SCHEMA_VERSION, mode,
+				    &init, err)) != STORE_OK ||
 	    (init && (r = ev_cass_init(&e->base, err)) != STORE_OK))
 		goto fail;
 	if (e->bucket_ms <= 0 || e->bucket_ms > 3600000) {
@@ -578,7 +713,9 @@ fail:
 static int ev_cass_begin(struct evstore *s, struct jerr *err)
 {
 	struct ev_cass *e = (struct ev_cass *)s;
-	(void)err;
+	int r = clock_fresh(e, err);
+	if (r != STORE_OK)
+		return r;
 	if (!e->rows)
 		e->rows = xcalloc(BLOCK, sizeof(*e->rows));
 	e->nrows = 0;
@@ -618,8 +755,8 @@ static void new_id(struct ev_cass *e, uint8_t id[16], int64_t *ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t ticks =
-	    (uint64_t)ts.tv_sec * 10000000ULL + (uint64_t)ts.tv_nsec / 100 + CQL_TICKS_UNIX_OFFSET;
+	uint64_t ticks = (uint64_t)ts.tv_sec * 10000000ULL + (uint64_t)ts.tv_nsec / 100 +
+			 CQL_TICKS_UNIX_OFFSET + (uint64_t)(e->clock_off_ms * 10000);
 	if (ticks <= e->last_ticks)
 		ticks = e->last_ticks + 1;
 	e->last_ticks = ticks;
@@ -639,6 +776,12 @@ static void put_text_or_null(struct cql_buf *v, struct ev_str s)
 		cqlv_null(v);
 	else
 		cqlv_text(v, s.s, s.n);
+}
+
+/* A timeuuid's time in microseconds since the Unix epoch: the row's write timestamp. */
+static int64_t id_micros(const uint8_t id[16])
+{
+	return (int64_t)((cql_timeuuid_ticks(id) - CQL_TICKS_UNIX_OFFSET) / 10);
 }
 
 static void bind_row(struct cql_buf *v, const struct pend *p)
@@ -669,6 +812,7 @@ static void bind_row(struct cql_buf *v, const struct pend *p)
 	cqlv_text(v, ev->device.s, ev->device.n);
 	cqlv_int(v, ev->hour);
 	cqlv_int(v, ev->day_of_week);
+	cqlv_bigint(v, id_micros(p->id));
 }
 
 void evstore_cassandra_bind_row(struct cql_buf *v, const struct event *ev, const uint8_t uuid[16],
@@ -802,7 +946,8 @@ static int done_claim(struct ev_cass *e, int i, struct cql_result *res, struct j
 	struct cql_cell c[CQL_MAX_COLS];
 	int32_t left = res->nrows;
 	int applied = 1;
-	if (res->kind != CQL_RES_ROWS || cql_row_next(res, &left, c) != 1 ||
+	if (res->kind != CQL_RES_ROWS || res->meta.ncols < 1 ||
+	    cql_row_next(res, &left, c, res->meta.ncols) != 1 ||
 	    cql_get_boolean(c[0], &applied) != 0) {
 		jerr_set(err, "%s: event_keys: no [applied] in the answer to IF NOT EXISTS",
 			 e->base.name);
@@ -842,14 +987,16 @@ static int done_has_row(struct ev_cass *e, int i, struct cql_result *res, struct
 		return STORE_OK;
 	}
 	/*
-	 * Claimed but never stored: the writer that claimed it died between the two
-	 * steps, or is between them now. Its place may still be written while the
-	 * id is younger than half the settle time (no reader has passed it); else
-	 * the event gets a new place and the claim is moved there.
+	 * Claimed (or moved there) but not stored: the writer that chose the place
+	 * died before writing it, is writing it now, or its write failed and it
+	 * took the place back. Which of these is decided once, by a ticket
+	 * (relocate_rows): younger than the write bound, the proposal is to keep
+	 * the place (its writer may be writing it: the same id, one copy); older,
+	 * a new place. Whoever proposed first decides for every writer.
 	 */
 	p->dup = 0;
-	if (cql_timeuuid_ms(p->id) + e->settle_ms / 2 <= time_now_ms() || e->settle_ms == 0)
-		p->relocate = 1;
+	p->relocate = 1;
+	p->keep = e->write_bound_ms > 0 && cql_timeuuid_ms(p->id) + e->write_bound_ms > clock_ms(e);
 	return STORE_OK;
 }
 
@@ -862,15 +1009,119 @@ static int done_ok(struct ev_cass *e, int i, struct cql_result *res, struct jerr
 	return STORE_OK;
 }
 
-static int bind_repoint(struct ev_cass *e, int i, struct cql_buf *v)
+/* The ticket for moving row i from its place to a new one made here. */
+static int bind_ticket(struct ev_cass *e, int i, struct cql_buf *v)
 {
 	struct pend *p = &e->rows[i];
-	int64_t ms;
-	new_id(e, p->id, &ms);
-	p->bucket = ms - ((ms - EPOCH_MS) % e->bucket_ms);
-	p->shard = e->rows[0].shard;
-	bind_key(v, p);
+	p->old_bucket = p->bucket;
+	p->old_shard = p->shard;
+	memcpy(p->old_id, p->id, 16);
+	if (!p->keep) {
+		int64_t ms;
+		new_id(e, p->id, &ms);
+		p->bucket = ms - ((ms - EPOCH_MS) % e->bucket_ms);
+		p->shard = e->rows[0].shard;
+	}
+	cqlv_uuid(v, p->uuid);
+	cqlv_bigint(v, p->ev.ts_ms);
+	cqlv_uuid(v, p->old_id);
+	cqlv_bigint(v, p->bucket);
+	cqlv_int(v, p->shard);
+	cqlv_uuid(v, p->id);
+	return 6;
+}
+
+static int done_ticket(struct ev_cass *e, int i, struct cql_result *res, struct jerr *err)
+{
+	struct cql_cell c[CQL_MAX_COLS];
+	int32_t left = res->nrows;
+	int applied = 1;
+	struct pend *p = &e->rows[i];
+	if (res->kind != CQL_RES_ROWS || res->meta.ncols < 1 ||
+	    cql_row_next(res, &left, c, res->meta.ncols) != 1 ||
+	    cql_get_boolean(c[0], &applied) != 0) {
+		jerr_set(err, "%s: relocations: no [applied] in the answer to IF NOT EXISTS",
+			 e->base.name);
+		return STORE_ERROR;
+	}
+	p->clear_old = applied && !p->keep;
+	if (applied)
+		return STORE_OK;
+	/* another writer moved it first: the same new place for everyone */
+	int cb = col_of(res, "bucket"), cs = col_of(res, "shard"), ci = col_of(res, "id");
+	int32_t shard;
+	if (cb < 0 || cs < 0 || ci < 0 || cql_get_bigint(c[cb], &p->bucket) != 0 ||
+	    cql_get_int(c[cs], &shard) != 0 || cql_get_uuid(c[ci], p->id) != 0) {
+		jerr_set(err, "%s: relocations: a ticket without its place", e->base.name);
+		return STORE_ERROR;
+	}
+	p->shard = shard;
+	p->dup = 2; /* is the row at that place? */
+	return STORE_OK;
+}
+
+static int sel_clear_old(struct ev_cass *e, int i)
+{
+	return e->rows[i].relocate && e->rows[i].clear_old;
+}
+
+static int bind_old_place(struct ev_cass *e, int i, struct cql_buf *v)
+{
+	struct pend *p = &e->rows[i];
+	cqlv_bigint(v, id_micros(p->old_id) + 1);
+	cqlv_bigint(v, p->old_bucket);
+	cqlv_int(v, p->old_shard);
+	cqlv_uuid(v, p->old_id);
+	return 4;
+}
+
+static int bind_key_only(struct ev_cass *e, int i, struct cql_buf *v)
+{
+	bind_key(v, &e->rows[i]);
 	return 5;
+}
+
+/*
+ * Move the rows marked relocate to new places. Several writers may move the
+ * same event at once (a re-sent batch while the first is still running, two
+ * re-sends, a writer taking back a slow write): each move from a place is
+ * decided once, by the first INSERT ... IF NOT EXISTS of its ticket in
+ * `relocations`; the others take the place it names, so every writer writes
+ * the same row (the same id) and one copy remains. The winner clears the old
+ * place with a tombstone above that row's write timestamp, so whatever lands
+ * there, now or later, is shadowed. A place taken from another writer's
+ * ticket is checked like a claimed one (dup 2): stored there already, the
+ * event is a duplicate; not stored and older than the bound, it is moved on.
+ */
+static int relocate_rows(struct ev_cass *e, struct jerr *err)
+{
+	int r = STORE_OK;
+	for (int hop = 0;; hop++) {
+		int any = 0;
+		for (int i = 0; i < e->nrows; i++)
+			any |= e->rows[i].relocate;
+		if (!any)
+			return STORE_OK;
+		if (hop == 3) {
+			jerr_set(err,
+				 "%s: an event was moved three times by other writers at once;"
+				 " send the batch again",
+				 e->base.name);
+			return STORE_RETRY;
+		}
+		if ((r = pipeline(e, P(e, P_TICKET), sel_relocate, bind_ticket, done_ticket,
+				  "moving an event", err)) != STORE_OK ||
+		    (r = pipeline(e, P(e, P_DELETE_ROW), sel_clear_old, bind_old_place, done_ok,
+				  "clearing an old place", err)) != STORE_OK ||
+		    (r = pipeline(e, P(e, P_REPOINT), sel_relocate, bind_key_only, done_ok,
+				  "moving a claim", err)) != STORE_OK)
+			return r;
+		for (int i = 0; i < e->nrows; i++)
+			e->rows[i].relocate = e->rows[i].clear_old = e->rows[i].keep = 0;
+		if ((r = pipeline(e, P(e, P_HAS_ROW), sel_dup_check, bind_has_row, done_has_row,
+				  "checking a moved event", err)) != STORE_OK)
+			return r;
+	}
 }
 
 /* Send the index rows, then one unlogged batch per partition, then the original rows. */
@@ -920,7 +1171,7 @@ static int write_rows(struct ev_cass *e, struct jerr *err)
 			bind_row(&vals[n], p);
 			e->bind_s += time_mono() - tb;
 			stmts[n] = P(e, P_INSERT_ROW);
-			nv[n] = 22;
+			nv[n] = 23;
 			n++;
 			done[k] = 1;
 		}
@@ -995,6 +1246,7 @@ static int flush(struct ev_cass *e, struct jerr *err)
 	/* a place for each row: one shard per block, the bucket of its id's time */
 	int shard = e->next_shard;
 	e->next_shard = (e->next_shard + 1) % SHARDS;
+	e->ids_t = time_mono();
 	for (int i = 0; i < e->nrows; i++) {
 		struct pend *p = &e->rows[i];
 		int64_t ms;
@@ -1009,10 +1261,60 @@ static int flush(struct ev_cass *e, struct jerr *err)
 	if ((r = pipeline(e, P(e, P_HAS_ROW), sel_dup_check, bind_has_row, done_has_row,
 			  "checking claimed keys", err)) != STORE_OK)
 		return r;
-	if ((r = pipeline(e, P(e, P_REPOINT), sel_relocate, bind_repoint, done_ok, "moving a claim",
-			  err)) != STORE_OK)
+	if ((r = relocate_rows(e, err)) != STORE_OK)
 		return r;
-	r = write_rows(e, err);
+	/*
+	 * The write bound (see struct ev_cass): the claim rounds may have taken a
+	 * good part of it (each request may take up to the request timeout), so
+	 * ids older than half the bound are made again, and their claims moved,
+	 * before any row is written. A write that still took longer than the
+	 * bound may have landed after a reader passed its place: its rows are
+	 * taken back and written again at new places, at most three times.
+	 */
+	for (int attempt = 0;; attempt++) {
+		double bound_s = (double)e->write_bound_ms / 1000;
+		if (e->write_bound_ms > 0 && time_mono() - e->ids_t > bound_s / 2) {
+			for (int i = 0; i < e->nrows; i++)
+				e->rows[i].relocate = !e->rows[i].dup;
+			e->ids_t = time_mono();
+			if ((r = relocate_rows(e, err)) != STORE_OK)
+				return r;
+		}
+		r = write_rows(e, err);
+		double took = time_mono() - e->ids_t;
+		if (r == STORE_RETRY) {
+			/*
+			 * A write that failed may still land (a write timeout is
+			 * replayed from a hint): the tombstones shadow it whenever it
+			 * does, so a re-sent batch, which relocates these rows, leaves
+			 * one copy. Best effort: the connection may be gone.
+			 */
+			struct jerr e2 = {{0}};
+			for (int i = 0; i < e->nrows; i++)
+				e->rows[i].relocate = !e->rows[i].dup;
+			relocate_rows(e, &e2);
+			break;
+		}
+		if (r != STORE_OK || e->write_bound_ms == 0 || took <= bound_s)
+			break;
+		/* taken back through tickets, which also give the new places */
+		for (int i = 0; i < e->nrows; i++)
+			e->rows[i].relocate = !e->rows[i].dup;
+		int rr = relocate_rows(e, err);
+		if (rr != STORE_OK)
+			return rr;
+		if (attempt == 2) {
+			jerr_set(err,
+				 "%s: storing events: three writes took longer than the bound of"
+				 " %" PRId64
+				 " ms (half the settle time), the last %.0f ms; the rows"
+				 " were taken back, send the batch again",
+				 e->base.name, e->write_bound_ms, took * 1000);
+			r = STORE_RETRY;
+			break;
+		}
+		e->ids_t = time_mono();
+	}
 	/* no transaction: a block written is stored for good, whatever follows (evstore.kept) */
 	for (int i = 0; i < e->nrows && r == STORE_OK; i++)
 		e->base.kept += !e->rows[i].dup;
@@ -1090,7 +1392,11 @@ struct walk {
 	int64_t after;
 	size_t limit;
 	int64_t stop_seq; /* emit nothing past this seq */
-	int all;	  /* every partition, settled or not (tools and tests) */
+	/* recompute: in the partition of stop_seq, stop at the row with this id instead */
+	int stop_by_id, stop_found;
+	uint8_t stop_id[16];
+	int all;      /* every partition, settled or not (tools and tests) */
+	int remember; /* a scan: keep the last row's id to resume from it */
 	ev_row_fn fn;
 	void *arg;
 	size_t n;
@@ -1164,11 +1470,17 @@ static int id_at(struct ev_cass *e, int64_t bucket, int shard, int64_t pos, uint
 			break;
 		struct cql_cell c[1];
 		int32_t left = res.nrows;
-		while (cql_row_next(&res, &left, c) == 1)
+		int k;
+		while ((k = cql_row_next(&res, &left, c, 1)) == 1)
 			if (++seen == pos) {
 				found = cql_get_uuid(c[0], id) == 0;
 				break;
 			}
+		if (k < 0) {
+			r = bad_shape(e, "events_by_bucket", &res, 1, err);
+			cql_release(e->sess, h);
+			break;
+		}
 		free(ps);
 		ps = NULL;
 		if (!found && res.meta.paging_state) {
@@ -1193,16 +1505,83 @@ static int id_at(struct ev_cass *e, int64_t bucket, int shard, int64_t pos, uint
 	return r;
 }
 
+/*
+ * The id of the row a scan returned as `upto` = seq, from scan_marks; *found
+ * 0 when there is none (a cursor written before schema version 2).
+ */
+static int mark_get(struct ev_cass *e, int64_t seq, uint8_t id[16], int *found, struct jerr *err)
+{
+	struct cql_buf v = {0};
+	struct cql_result res;
+	int h = -1;
+	*found = 0;
+	cqlv_bigint(&v, seq);
+	int r = run1(e, P(e, P_MARK_GET), NULL, &v, 1, 0, NULL, 0, &res, &h,
+		     "reading the cursor's mark", err);
+	cqlb_release(&v);
+	if (r != STORE_OK)
+		return r;
+	struct cql_cell c[1];
+	int32_t left = res.nrows;
+	int k = cql_row_next(&res, &left, c, 1);
+	if (k == 1 && cql_get_uuid(c[0], id) == 0)
+		*found = 1;
+	else if (k < 0)
+		r = bad_shape(e, "scan_marks", &res, 1, err);
+	cql_release(e->sess, h);
+	return r;
+}
+
+static int mark_set(struct ev_cass *e, int64_t seq, const uint8_t id[16], struct jerr *err)
+{
+	struct cql_buf v = {0};
+	struct cql_result res;
+	int h = -1;
+	cqlv_bigint(&v, seq);
+	cqlv_uuid(&v, id);
+	int r = run1(e, P(e, P_MARK_SET), NULL, &v, 2, 0, NULL, 0, &res, &h,
+		     "writing the cursor's mark", err);
+	if (h >= 0)
+		cql_release(e->sess, h);
+	cqlb_release(&v);
+	return r;
+}
+
+/*
+ * Where to resume inside a partition after the cursor `after`: after the id
+ * of the row that the scan returned as `after` (remembered in this process,
+ * else from scan_marks), never at a position, which a row that appeared
+ * later in the partition would shift. Only a cursor older than scan_marks is
+ * found by position, once (the way schema version 1 did).
+ */
+static int resume_id(struct ev_cass *e, int64_t after, int64_t bucket, int shard, int64_t skip,
+		     uint8_t from[16], struct jerr *err)
+{
+	int found, r;
+	if (after == e->cache_seq && e->cache_seq != 0) {
+		memcpy(from, e->cache_id, 16);
+		return STORE_OK;
+	}
+	if ((r = mark_get(e, after, from, &found, err)) != STORE_OK || found)
+		return r;
+	return id_at(e, bucket, shard, skip, from, err);
+}
+
 /* Read one partition from position skip (rows 1..skip already read). */
 static int read_part(struct ev_cass *e, struct walk *w, int64_t bucket, int shard, int64_t skip,
 		     struct jerr *err)
 {
 	uint8_t from[16];
 	int r;
-	if (skip > 0 && w->after == e->cache_seq && e->cache_seq != 0) {
-		memcpy(from, e->cache_id, 16);
-	} else if (skip > 0) {
-		if ((r = id_at(e, bucket, shard, skip, from, err)) != STORE_OK)
+	int stop_here = 0;
+	if (w->stop_by_id) {
+		int64_t sb, sp;
+		int ss;
+		seq_split(e, w->stop_seq, &sb, &ss, &sp);
+		stop_here = sb == bucket && ss == shard;
+	}
+	if (skip > 0) {
+		if ((r = resume_id(e, w->after, bucket, shard, skip, from, err)) != STORE_OK)
 			return r;
 	} else {
 		static const uint8_t low[8] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
@@ -1252,7 +1631,8 @@ static int read_part(struct ev_cass *e, struct walk *w, int64_t bucket, int shar
 		struct cql_cell c[20];
 		int32_t left = res.nrows;
 		double t0 = time_mono();
-		while (cql_row_next(&res, &left, c) == 1) {
+		int k;
+		while ((k = cql_row_next(&res, &left, c, 20)) == 1) {
 			if ((r = decode_row(e, c, &ev, id, err)) != STORE_OK)
 				break;
 			if (++pos > POS_MAX) {
@@ -1264,20 +1644,28 @@ static int read_part(struct ev_cass *e, struct walk *w, int64_t bucket, int shar
 				break;
 			}
 			ev.seq = seq_make(e, bucket, shard, pos);
-			if (ev.seq > w->stop_seq) {
+			if (stop_here && memcmp(id, w->stop_id, 16) == 0) {
+				/* the cursor's row, at whatever position it now has */
+				w->stop_found = 1;
+				ev.seq = w->stop_seq;
+			} else if (ev.seq > w->stop_seq && !stop_here) {
 				w->done = 1;
 				break;
 			}
 			w->n++;
 			w->upto = ev.seq;
-			memcpy(e->cache_id, id, 16);
-			e->cache_seq = ev.seq;
+			if (w->remember) {
+				memcpy(e->cache_id, id, 16);
+				e->cache_seq = ev.seq;
+			}
 			if ((w->stop = w->fn(w->arg, &ev)) != 0 || w->n >= w->limit ||
-			    ev.seq == w->stop_seq) {
+			    ev.seq == w->stop_seq || w->stop_found) {
 				w->done = 1;
 				break;
 			}
 		}
+		if (k < 0 && r == STORE_OK)
+			r = bad_shape(e, "events_by_bucket", &res, 20, err);
 		w->decode_s += time_mono() - t0;
 		e->decode_s += time_mono() - t0;
 		cql_release(e->sess, h);
@@ -1326,7 +1714,8 @@ static int list_day(struct ev_cass *e, int64_t day, int64_t from, struct part_re
 			break;
 		struct cql_cell c[2];
 		int32_t left = res.nrows;
-		while (cql_row_next(&res, &left, c) == 1) {
+		int k;
+		while ((k = cql_row_next(&res, &left, c, 2)) == 1) {
 			int64_t b;
 			int32_t s;
 			if (cql_get_bigint(c[0], &b) != 0 || cql_get_int(c[1], &s) != 0 || s < 0 ||
@@ -1338,6 +1727,11 @@ static int list_day(struct ev_cass *e, int64_t day, int64_t from, struct part_re
 			}
 			(*out)[*n].bucket = b;
 			(*out)[(*n)++].shard = s;
+		}
+		if (k < 0) {
+			r = bad_shape(e, "buckets", &res, 2, err);
+			cql_release(e->sess, h);
+			break;
 		}
 		if (res.meta.paging_state) {
 			psl = res.meta.paging_len;
@@ -1360,10 +1754,12 @@ static int walk(struct ev_cass *e, struct walk *w, struct jerr *err)
 	if (w->after > 0)
 		seq_split(e, w->after, &cb, &cs, &cp);
 	w->upto = w->after;
-	int64_t now = time_now_ms();
+	int r = clock_fresh(e, err);
+	if (r != STORE_OK)
+		return r;
+	int64_t now = clock_ms(e);
 	int64_t horizon = now - e->settle_ms; /* a bucket ending by then is settled */
 	int64_t last_day = (w->all ? now + DAY_MS : horizon) / DAY_MS;
-	int r = STORE_OK;
 	for (int64_t day = cb / DAY_MS; day <= last_day && !w->done && r == STORE_OK; day++) {
 		struct part_ref *parts;
 		size_t np;
@@ -1379,8 +1775,8 @@ static int walk(struct ev_cass *e, struct walk *w, struct jerr *err)
 				 * Not settled. With settle 0 (tests, one writer) a short bucket
 				 * is waited for: the run then reads what was stored before it.
 				 */
-				if (e->settle_ms == 0 && end - time_now_ms() <= 2000) {
-					while (time_now_ms() < end) {
+				if (e->settle_ms == 0 && end - clock_ms(e) <= 2000) {
+					while (clock_ms(e) < end) {
 						struct timespec ts = {0, 20 * 1000000L};
 						nanosleep(&ts, NULL);
 					}
@@ -1402,15 +1798,22 @@ static int ev_cass_scan(struct evstore *s, int64_t after, size_t limit, ev_row_f
 			size_t *nread, int64_t *upto, struct jerr *err)
 {
 	struct ev_cass *e = (struct ev_cass *)s;
-	struct walk w = {
-	    .after = after, .limit = limit, .stop_seq = INT64_MAX, .fn = fn, .arg = arg};
+	struct walk w = {.after = after,
+			 .limit = limit,
+			 .stop_seq = INT64_MAX,
+			 .remember = 1,
+			 .fn = fn,
+			 .arg = arg};
 	*nread = 0;
 	*upto = after;
 	if (limit == 0)
 		return STORE_OK;
 	int r = walk(e, &w, err);
-	*nread = w.n;
-	*upto = w.upto;
+	/* the id of the row at upto, for the process that resumes from it */
+	if (r == STORE_OK && !w.stop && w.n > 0 && w.upto == e->cache_seq)
+		r = mark_set(e, w.upto, e->cache_id, err);
+	*nread = r == STORE_OK ? w.n : 0;
+	*upto = r == STORE_OK ? w.upto : after;
 	return w.stop ? w.stop : r;
 }
 
@@ -1432,7 +1835,7 @@ static int count_row(void *arg, const struct event *ev)
 static int ev_cass_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err)
 {
 	struct ev_cass *e = (struct ev_cass *)s;
-	int64_t now = time_now_ms();
+	int64_t now = clock_ms(e);
 	int r = STORE_OK;
 	*max_seq = 0;
 	/* the newest listed bucket: every seq is below the start of the one after it */
@@ -1449,8 +1852,13 @@ static int ev_cass_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, str
 		struct cql_cell c[1];
 		int32_t left = res.nrows;
 		int64_t b;
-		int found = cql_row_next(&res, &left, c) == 1 && cql_get_bigint(c[0], &b) == 0;
+		int k = cql_row_next(&res, &left, c, 1);
+		int found = k == 1 && cql_get_bigint(c[0], &b) == 0;
+		if (k < 0)
+			r = bad_shape(e, "buckets", &res, 1, err);
 		cql_release(e->sess, h);
+		if (r != STORE_OK)
+			return r;
 		if (found) {
 			*max_seq = seq_make(e, b + e->bucket_ms, 0, 0);
 			break;
@@ -1616,8 +2024,18 @@ static int ev_cass_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, vo
 	if (upto > 0) {
 		struct walk w = {
 		    .limit = SIZE_MAX, .stop_seq = upto, .all = 1, .fn = rc_add, .arg = &x};
-		r = walk(e, &w, err);
-		if (r == STORE_OK && w.upto != upto) {
+		/* the rows the cursor covers: up to its row by id (scan_marks), else by position */
+		r = mark_get(e, upto, w.stop_id, &w.stop_by_id, err);
+		if (r == STORE_OK)
+			r = walk(e, &w, err);
+		if (r == STORE_OK && w.stop_by_id && !w.stop_found) {
+			jerr_set(err,
+				 "%s: the cursor (%" PRId64
+				 ") names a row that is not stored in its"
+				 " partition",
+				 s->name, upto);
+			r = STORE_ERROR;
+		} else if (r == STORE_OK && !w.stop_by_id && w.upto != upto) {
 			jerr_set(err,
 				 "%s: the cursor (%" PRId64 ") is not a stored row (the last row at"
 				 " or before it is %" PRId64 ")",
@@ -1625,7 +2043,7 @@ static int ev_cass_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, vo
 			r = STORE_ERROR;
 		}
 	}
-	if (r == STORE_OK) {
+	if (r == STORE_OK && x.n > 0) { /* nothing read (cursor 0): x.g is NULL, no qsort */
 		qsort(x.g, x.n, sizeof(*x.g), grain_cmp);
 		for (size_t i = 0; i < x.n; i++)
 			if ((r = fn(arg, &x.g[i].f)) != 0)
@@ -1651,3 +2069,72 @@ const struct evstore_ops evstore_cassandra_ops = {
     .stats = ev_cass_stats,
     .recompute = ev_cass_recompute,
 };
+
+/* ---- for tests: a row that appears late ---- */
+
+struct first_row {
+	struct event ev;
+	char text[6][256];
+};
+
+static int keep_first(void *arg, const struct event *ev)
+{
+	struct first_row *f = arg;
+	f->ev = *ev;
+	struct ev_str *t[6] = {&f->ev.publisher_name,	 &f->ev.publisher_traffic,
+			       &f->ev.publisher_quality, &f->ev.industry,
+			       &f->ev.location,		 &f->ev.device};
+	for (int k = 0; k < 6; k++) {
+		uint32_t n = t[k]->n < 255 ? t[k]->n : 255;
+		memcpy(f->text[k], t[k]->s ? t[k]->s : "", n);
+		t[k]->s = f->text[k];
+		t[k]->n = n;
+	}
+	return 1;
+}
+
+int evstore_cassandra_insert_late(struct evstore *s, struct jerr *err)
+{
+	struct ev_cass *e = (struct ev_cass *)s;
+	struct first_row f;
+	memset(&f, 0, sizeof(f));
+	struct walk w = {.limit = 1,
+			 .stop_seq = INT64_MAX,
+			 .all = 1,
+			 .remember = 1,
+			 .fn = keep_first,
+			 .arg = &f};
+	int r = walk(e, &w, err);
+	if (r != STORE_OK)
+		return r;
+	if (w.n == 0) {
+		jerr_set(err, "%s: no row stored", s->name);
+		return STORE_ERROR;
+	}
+	int64_t bucket, pos;
+	int shard;
+	seq_split(e, e->cache_seq, &bucket, &shard, &pos);
+	uint8_t id[16], uuid[16];
+	cql_timeuuid_make(id, cql_timeuuid_ticks(e->cache_id) - 1, e->cache_id + 8);
+	random_bytes(uuid, sizeof(uuid));
+	uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40);
+	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
+	struct pend p;
+	memset(&p, 0, sizeof(p));
+	p.ev = f.ev;
+	memcpy(p.uuid, uuid, 16);
+	memcpy(p.id, id, 16);
+	p.bucket = bucket;
+	p.shard = shard;
+	struct cql_buf v = {0};
+	struct cql_result res;
+	int h = -1;
+	bind_row(&v, &p);
+	r = run1(e, P(e, P_INSERT_ROW), NULL, &v, 23, 0, NULL, 0, &res, &h, "inserting a late row",
+		 err);
+	if (h >= 0)
+		cql_release(e->sess, h);
+	cqlb_release(&v);
+	e->cache_seq = 0;
+	return r;
+}

@@ -17,7 +17,7 @@ int evstore_cassandra_walk_all(struct evstore *s, ev_row_fn fn, void *arg, struc
 /*
  * The row codec the store uses, for the benchmark (bench/cql_codec_bench.c):
  * decode one row of events_by_bucket as read by a scan (20 cells; texts point
- * into the cells), and bind the 22 values of one INSERT into it.
+ * into the cells), and bind the 23 values of one INSERT into it (the last its write timestamp).
  */
 struct cql_cell;
 struct cql_buf;
@@ -25,6 +25,12 @@ int evstore_cassandra_decode_row(const char *name, const struct cql_cell *c, str
 				 uint8_t id[16], struct jerr *err);
 void evstore_cassandra_bind_row(struct cql_buf *v, const struct event *ev, const uint8_t uuid[16],
 				const uint8_t id[16], int64_t bucket, int shard);
+/*
+ * For tests: store a copy of the first row of the first partition (a new
+ * event_id) with an id just before it, as a write that lands late would,
+ * shifting every row of that partition by one position.
+ */
+int evstore_cassandra_insert_late(struct evstore *s, struct jerr *err);
 /* The statement a scan reads a partition with, for keyspace ks (caller frees). */
 char *evstore_cassandra_read_query(const char *ks);
 

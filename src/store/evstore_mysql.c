@@ -265,14 +265,14 @@ struct ev_mysql {
 
 /*
  * The store's own GROUP BY, independent of the C aggregation, for `verify`.
+ * The sums are DECIMAL, read exactly (MY_SUM_TYPES) whatever their size.
  * 1e0 and 1e6 make the ratios DOUBLE (integer division would give DECIMAL with
  * four decimals).
  */
 #define SQL_RECOMPUTE                                                                              \
 	"SELECT (ts DIV 3600000) * 3600, campaign_id, publisher_id, industry, location, device,"   \
-	" COUNT(*), CAST(SUM(impressions) AS SIGNED), CAST(SUM(clicks) AS SIGNED),"                \
-	" CAST(SUM(apply_count) AS SIGNED), CAST(SUM(cost_micros) AS SIGNED),"                     \
-	" CAST(SUM(quality_score) AS SIGNED),"                                                     \
+	" COUNT(*), SUM(impressions), SUM(clicks), SUM(apply_count), SUM(cost_micros),"            \
+	" SUM(quality_score),"                                                                     \
 	" SUM(CASE WHEN impressions > 0 THEN clicks * 1e0 / impressions ELSE 0e0 END),"            \
 	" SUM(CASE WHEN clicks > 0 THEN cost_micros / 1e6 / clicks ELSE 0e0 END),"                 \
 	" SUM(CASE WHEN apply_count > 0 THEN cost_micros / 1e6 / apply_count ELSE 0e0 END),"       \
@@ -1754,7 +1754,7 @@ static int ev_mysql_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, v
 	memset(p, 0, sizeof(p));
 	my_bind_i64(&p[0], &upto);
 	if ((r = run(e, st, p, "recomputing aggregates", err)) != STORE_OK ||
-	    (r = my_cols_bind(&c, st, MY_FACT_TYPES, s->name, err)) != STORE_OK) {
+	    (r = my_cols_bind(&c, st, "lllsss" MY_SUM_TYPES, s->name, err)) != STORE_OK) {
 		mysql_stmt_close(st);
 		return r;
 	}

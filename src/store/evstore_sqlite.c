@@ -92,8 +92,8 @@ struct ev_sqlite {
 /* The store's own GROUP BY, independent of the C aggregation, for `verify`. */
 #define SQL_RECOMPUTE                                                                              \
 	"SELECT (ts / 3600000) * 3600, campaign_id, publisher_id, industry, location, device,"     \
-	" COUNT(*), SUM(impressions), SUM(clicks), SUM(apply_count), SUM(cost_micros),"            \
-	" SUM(quality_score),"                                                                     \
+	" COUNT(*), jobads_sum(impressions), jobads_sum(clicks), jobads_sum(apply_count),"         \
+	" jobads_sum(cost_micros), jobads_sum(quality_score),"                                     \
 	" TOTAL(CASE WHEN impressions > 0 THEN clicks * 1.0 / impressions ELSE 0 END),"            \
 	" TOTAL(CASE WHEN clicks > 0 THEN cost_micros / 1000000.0 / clicks ELSE 0 END),"           \
 	" TOTAL(CASE WHEN apply_count > 0 THEN cost_micros / 1000000.0 / apply_count ELSE 0 END)," \

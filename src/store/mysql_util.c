@@ -617,14 +617,29 @@ int my_fetch(struct my_cols *c, MYSQL_STMT *st, const char *name, const char *wh
 	return 1;
 }
 
+kpi_int my_col_int(const struct my_cols *c, int i)
+{
+	kpi_int v = 0;
+	if (c->type[i] != 'n')
+		return c->i[i];
+	/* SUM over BIGINT is DECIMAL: read as text, exact past int64 ("123" or "123.0") */
+	if (c->null[i])
+		return 0;
+	size_t n = c->len[i] < MY_STR_CAP ? c->len[i] : MY_STR_CAP;
+	const char *dot = memchr(c->s[i], '.', n);
+	if (dot)
+		n = (size_t)(dot - c->s[i]);
+	return kpi_int_parse(c->s[i], n, &v) == 0 ? v : 0;
+}
+
 void my_col_sums(const struct my_cols *c, int k, struct kpi_sums *m)
 {
-	m->records = c->i[k];
-	m->impressions = c->i[k + 1];
-	m->clicks = c->i[k + 2];
-	m->applies = c->i[k + 3];
-	m->cost_micros = c->i[k + 4];
-	m->quality_sum = c->i[k + 5];
+	m->records = my_col_int(c, k);
+	m->impressions = my_col_int(c, k + 1);
+	m->clicks = my_col_int(c, k + 2);
+	m->applies = my_col_int(c, k + 3);
+	m->cost_micros = my_col_int(c, k + 4);
+	m->quality_sum = my_col_int(c, k + 5);
 	m->ctr_sum = c->d[k + 6];
 	m->cpc_sum = c->d[k + 7];
 	m->cpa_sum = c->d[k + 8];

@@ -101,7 +101,8 @@ void my_bind_str(MYSQL_BIND *b, const char *s, unsigned long *len, my_bool *null
 /*
  * Result columns, described by a string of types: 'l' int64, 'd' double,
  * 's' text up to MY_STR_CAP bytes (NUL-terminated in .s), 'T' text that may be
- * cut at MY_STR_CAP (etl_runs.error). my_cols_bind binds them to st.
+ * cut at MY_STR_CAP (etl_runs.error), 'n' an exact integer sum (a DECIMAL, read
+ * as text: see my_col_int). my_cols_bind binds them to st.
  */
 #define MY_MAX_COLS 24
 #define MY_STR_CAP  1024
@@ -130,12 +131,18 @@ static inline struct ev_str my_col_str(const struct my_cols *c, int i)
 	return v;
 }
 
+/* Column i as a sum: an 'l' column's value, or an 'n' column's exact DECIMAL. */
+kpi_int my_col_int(const struct my_cols *c, int i);
 /* Read m from columns k .. k+9 (records .. roi_sum, in fact_hourly's order). */
 void my_col_sums(const struct my_cols *c, int k, struct kpi_sums *m);
 /* A row laid out as fact_hourly: the six grain columns, then the sums. Types: */
 #define MY_FACT_TYPES                                                                              \
 	"lllsss"                                                                                   \
 	"llllll"                                                                                   \
+	"dddd"
+/* The same laid out with the sums as DECIMAL (SUM over BIGINT columns). */
+#define MY_SUM_TYPES                                                                               \
+	"nnnnnn"                                                                                   \
 	"dddd"
 void my_fact_row(const struct my_cols *c, struct fact_row *fr);
 

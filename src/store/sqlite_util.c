@@ -158,6 +158,8 @@ int sq_open(const char *path, enum store_mode mode, const char *synchronous, int
 		 " PRAGMA cache_size=-%d; PRAGMA foreign_keys=OFF;",
 		 page_size > 0 ? page_size : 4096, synchronous, cache_kib);
 	r = sq_exec(db, pragmas, path, err);
+	if (r == STORE_OK)
+		r = sq_register_sum(db, path, err);
 	if (r != STORE_OK) {
 		sqlite3_close(db);
 		return r;
@@ -166,14 +168,86 @@ int sq_open(const char *path, enum store_mode mode, const char *synchronous, int
 	return STORE_OK;
 }
 
+/*
+ * jobads_sum(x): the exact sum of integers. SQLite's SUM raises "integer
+ * overflow" once a total passes int64 and TOTAL rounds to a double; this one
+ * adds in 128 bits and answers an integer while the total fits, else the exact
+ * decimal as text (sq_col_int reads both). 0 over no rows, like COALESCE(SUM(x), 0).
+ */
+struct sum_ctx {
+	/* SQLite aligns the aggregate context to 8 bytes, a kpi_int wants 16: copied in and out */
+	unsigned char sum[sizeof(kpi_int)];
+	int bad; /* a value that is not an integer: fact columns never hold one */
+};
+
+static void sum_step(sqlite3_context *fc, int argc, sqlite3_value **argv)
+{
+	struct sum_ctx *c = sqlite3_aggregate_context(fc, sizeof(*c));
+	kpi_int v;
+	(void)argc;
+	if (!c)
+		return;
+	switch (sqlite3_value_type(argv[0])) {
+	case SQLITE_INTEGER:
+		memcpy(&v, c->sum, sizeof(v));
+		v += sqlite3_value_int64(argv[0]);
+		memcpy(c->sum, &v, sizeof(v));
+		break;
+	case SQLITE_NULL:
+		break;
+	default:
+		c->bad = 1;
+		break;
+	}
+}
+
+static void sum_final(sqlite3_context *fc)
+{
+	struct sum_ctx *c = sqlite3_aggregate_context(fc, 0);
+	char buf[KPI_INT_BUF];
+	if (c && c->bad) {
+		sqlite3_result_error(fc, "jobads_sum: a value that is not an integer", -1);
+		return;
+	}
+	kpi_int v = 0;
+	if (c)
+		memcpy(&v, c->sum, sizeof(v));
+	if (kpi_int_fits64(v))
+		sqlite3_result_int64(fc, (sqlite3_int64)v);
+	else
+		sqlite3_result_text(fc, kpi_int_format(v, buf), -1, SQLITE_TRANSIENT);
+}
+
+int sq_register_sum(sqlite3 *db, const char *name, struct jerr *err)
+{
+	int rc = sqlite3_create_function(db, "jobads_sum", 1,
+					 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
+					 NULL, NULL, sum_step, sum_final);
+	if (rc != SQLITE_OK)
+		return sq_fail(db, rc, name, "registering jobads_sum", err);
+	return STORE_OK;
+}
+
+kpi_int sq_col_int(sqlite3_stmt *st, int i)
+{
+	kpi_int v = 0;
+	if (sqlite3_column_type(st, i) == SQLITE_TEXT) {
+		const char *t = (const char *)sqlite3_column_text(st, i);
+		if (t && kpi_int_parse(t, (size_t)sqlite3_column_bytes(st, i), &v) == 0)
+			return v;
+		return 0;
+	}
+	return sqlite3_column_int64(st, i);
+}
+
 void sq_col_sums(sqlite3_stmt *st, int c, struct kpi_sums *m)
 {
-	m->records = sqlite3_column_int64(st, c);
-	m->impressions = sqlite3_column_int64(st, c + 1);
-	m->clicks = sqlite3_column_int64(st, c + 2);
-	m->applies = sqlite3_column_int64(st, c + 3);
-	m->cost_micros = sqlite3_column_int64(st, c + 4);
-	m->quality_sum = sqlite3_column_int64(st, c + 5);
+	m->records = sq_col_int(st, c);
+	m->impressions = sq_col_int(st, c + 1);
+	m->clicks = sq_col_int(st, c + 2);
+	m->applies = sq_col_int(st, c + 3);
+	m->cost_micros = sq_col_int(st, c + 4);
+	m->quality_sum = sq_col_int(st, c + 5);
 	m->ctr_sum = sqlite3_column_double(st, c + 6);
 	m->cpc_sum = sqlite3_column_double(st, c + 7);
 	m->cpa_sum = sqlite3_column_double(st, c + 8);

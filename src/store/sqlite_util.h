@@ -66,6 +66,10 @@ static inline struct ev_str sq_val_str(sqlite3_value *val)
 	return v;
 }
 
+/* Register jobads_sum(x), an exact sum of integers (an integer, or decimal text past int64). */
+int sq_register_sum(sqlite3 *db, const char *name, struct jerr *err);
+/* Column i as a sum: an integer, or jobads_sum's decimal text. */
+kpi_int sq_col_int(sqlite3_stmt *st, int i);
 /* Read m from columns c .. c+9 (records .. roi_sum, in fact_hourly's order). */
 void sq_col_sums(sqlite3_stmt *st, int c, struct kpi_sums *m);
 /* Read a row laid out as fact_hourly: the six grain columns, then the sums. */

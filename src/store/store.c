@@ -220,3 +220,37 @@ void an_filter_all(struct an_filter *f)
 	f->from_s = INT64_MIN;
 	f->to_s = INT64_MAX;
 }
+
+/* The first measure of v that does not fit an int64 column, or NULL. */
+const char *store_fact_over(const struct kpi_sums *v)
+{
+	if (!kpi_int_fits64(v->records))
+		return "records";
+	if (!kpi_int_fits64(v->impressions))
+		return "impressions";
+	if (!kpi_int_fits64(v->clicks))
+		return "clicks";
+	if (!kpi_int_fits64(v->applies))
+		return "applies";
+	if (!kpi_int_fits64(v->cost_micros))
+		return "cost_micros";
+	if (!kpi_int_fits64(v->quality_sum))
+		return "quality_sum";
+	return NULL;
+}
+
+/*
+ * A fact row whose measure would pass int64: refused, never wrapped or rounded.
+ * The whole chunk is rolled back and the cursor stays, so the run fails here
+ * until the events behind it are dealt with; every later run says the same.
+ */
+int store_fact_refuse(const char *name, const struct agg *ag, const struct agg_group *g,
+		      const char *measure, int64_t cursor, struct jerr *err)
+{
+	char grain[512];
+	jerr_set(err,
+		 "%s: fact_hourly: %s would pass 9223372036854775807 (int64) in %s; nothing "
+		 "applied, the cursor stays at %lld",
+		 name, measure, agg_key_name(ag, &g->key, grain, sizeof(grain)), (long long)cursor);
+	return STORE_ERROR;
+}

@@ -5,6 +5,11 @@
  * is how the tests make a client see Unprepared).
  *
  *   cqlsrv [--listen ADDR] [--port N] [--port-file F] [--auth USER:PASS] [--dc NAME]
+ *          [--tls-cert CERT.pem KEY.pem]   (every connection TLS, OpenSSL)
+ *          [--delay-match TEXT --delay-ms MS [--delay-count N] [--delay-mode answer|timeout]]
+ *
+ * Faults: --delay-* hold matching requests (see hold_frame), to show what a
+ * slow or timed-out write does to the event store.
  *
  * Protocol: STARTUP (then AUTHENTICATE / SASL PLAIN when --auth), OPTIONS,
  * QUERY, PREPARE, EXECUTE, BATCH, REGISTER; stream ids answered as they come;
@@ -12,7 +17,8 @@
  * protocol version", in that version's header layout, as Cassandra does.
  *
  * CQL: CREATE/DROP KEYSPACE, CREATE/DROP TABLE, TRUNCATE, USE, INSERT
- * [IF NOT EXISTS], SELECT cols|*|COUNT(*) with WHERE col op term [AND ...]
+ * [IF NOT EXISTS], DELETE of a row by its whole primary key, SELECT cols|*|COUNT(*) with WHERE col
+ * op term [AND ...]
  * (=, <, <=, >, >=; a partition is looked up when its whole key is given by =,
  * any other condition filters), ORDER BY the clustering column [DESC], LIMIT,
  * paging. system.local and system.peers exist, as a one-node cluster.
@@ -33,7 +39,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "../../src/store/cql/cql.h"
 
@@ -57,6 +67,14 @@ struct part {
 	size_t keylen;
 	uint8_t **rows;
 	size_t n, cap;
+	/* row tombstones (DELETE ... USING TIMESTAMP): a clustering key's cells and the
+	 * timestamp; an INSERT of that row with a timestamp not above it is shadowed */
+	struct tomb {
+		uint8_t *ck;
+		size_t n;
+		int64_t ts;
+	} * tombs;
+	size_t ntombs;
 };
 
 struct table {
@@ -235,6 +253,9 @@ static void drop_parts(struct table *t)
 		for (size_t k = 0; k < t->parts[i]->n; k++)
 			free(t->parts[i]->rows[k]);
 		free(t->parts[i]->rows);
+		for (size_t k = 0; k < t->parts[i]->ntombs; k++)
+			free(t->parts[i]->tombs[k].ck);
+		free(t->parts[i]->tombs);
 		free(t->parts[i]->key);
 		free(t->parts[i]);
 	}
@@ -525,8 +546,11 @@ enum {
 	S_DROP_KS,
 	S_DROP_TABLE,
 	S_TRUNCATE,
-	S_USE
+	S_USE,
+	S_DELETE
 };
+
+#define COL_NOW (-5) /* a projection of now() */
 
 struct stmt {
 	int type;
@@ -539,6 +563,9 @@ struct stmt {
 	struct cond conds[MAXCONDS];
 	int desc, has_limit;
 	struct term limit;
+	/* insert, delete: USING TIMESTAMP */
+	int has_ts;
+	struct term ts;
 	/* insert */
 	int nins, ins[MAXCOLS];
 	struct term vals[MAXCOLS];
@@ -790,6 +817,13 @@ static int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, s
 				char n[NAMELEN];
 				if (ident(&L, n, e))
 					return -1;
+				if (strcmp(n, "now") == 0 && accept_p(&L, "(")) {
+					/* now(): the server's clock, a timeuuid */
+					if (expect_p(&L, ")", e))
+						return -1;
+					s->proj[s->nproj++] = COL_NOW;
+					continue;
+				}
 				int ci = col_index(s->t, n, strlen(n));
 				if (ci < 0)
 					return fail(e, CQL_E_INVALID, "Undefined column name %s",
@@ -848,6 +882,11 @@ static int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, s
 				return -1;
 			s->if_exists = 1;
 		}
+		if (accept_kw(&L, "using")) {
+			if (expect_kw(&L, "timestamp", e) || term(&L, s, -4, &s->ts, e))
+				return -1;
+			s->has_ts = 1;
+		}
 	} else if (accept_kw(&L, "create")) {
 		if (accept_kw(&L, "keyspace")) {
 			s->type = S_CREATE_KS;
@@ -877,6 +916,19 @@ static int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, s
 			s->if_exists = 1;
 		}
 		if (ks ? ident(&L, s->ks, e) : qualified(&L, cur_ks, s->ks, s->name, e))
+			return -1;
+	} else if (accept_kw(&L, "delete")) {
+		/* DELETE FROM t WHERE <the whole primary key by => (a row) */
+		s->type = S_DELETE;
+		if (expect_kw(&L, "from", e) || qualified(&L, cur_ks, s->ks, s->name, e) ||
+		    resolve_table(s, e))
+			return -1;
+		if (accept_kw(&L, "using")) {
+			if (expect_kw(&L, "timestamp", e) || term(&L, s, -4, &s->ts, e))
+				return -1;
+			s->has_ts = 1;
+		}
+		if (expect_kw(&L, "where", e) || parse_where(&L, s, e))
 			return -1;
 	} else if (accept_kw(&L, "truncate")) {
 		s->type = S_TRUNCATE;
@@ -1044,6 +1096,12 @@ static void put_colspecs(struct cql_buf *b, const struct table *t, const int *co
 		} else if (cols[i] == -3) {
 			cqlb_string(b, "count", 5);
 			cqlb_u16(b, CQL_T_BIGINT);
+		} else if (cols[i] == -4) {
+			cqlb_string(b, "[timestamp]", 11);
+			cqlb_u16(b, CQL_T_BIGINT);
+		} else if (cols[i] == COL_NOW) {
+			cqlb_string(b, "system.now()", 12);
+			cqlb_u16(b, CQL_T_TIMEUUID);
 		} else {
 			cqlb_string(b, t->cols[cols[i]].name, strlen(t->cols[cols[i]].name));
 			put_option(b, &t->cols[cols[i]]);
@@ -1054,6 +1112,34 @@ static void put_colspecs(struct cql_buf *b, const struct table *t, const int *co
 /* ---------- execution ---------- */
 
 static uint8_t litbuf[MAXTERMS][4200];
+
+/* A statement's write timestamp (USING TIMESTAMP), else now in microseconds, as Cassandra. */
+static int stmt_ts(struct stmt *s, const struct vals *v, int64_t *ts, struct err *e)
+{
+	if (!s->has_ts) {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		*ts = (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+		return 0;
+	}
+	const uint8_t *p;
+	int32_t l;
+	if (term_bytes(&s->ts, CQL_T_BIGINT, v, litbuf[MAXTERMS - 1], &p, &l, e))
+		return -1;
+	if (l != 8)
+		return fail(e, CQL_E_INVALID, "Invalid value for USING TIMESTAMP");
+	*ts = be_int(p, 8);
+	return 0;
+}
+
+static int tomb_shadows(const struct part *p, const uint8_t *ck, size_t n, int64_t ts)
+{
+	for (size_t i = 0; i < p->ntombs; i++)
+		if (p->tombs[i].n == n && memcmp(p->tombs[i].ck, ck, n) == 0 &&
+		    p->tombs[i].ts >= ts)
+			return 1;
+	return 0;
+}
 
 /* Partition key bytes from = conditions, or -1 when the key is not fully given. */
 static int where_key(struct stmt *s, const struct vals *v, struct cql_buf *key, struct err *e)
@@ -1118,6 +1204,16 @@ static void put_row(struct cql_buf *b, struct stmt *s, const uint8_t *row)
 	}
 	for (int i = 0; i < s->nproj; i++) {
 		int32_t l;
+		if (s->proj[i] == COL_NOW) {
+			struct timespec t;
+			clock_gettime(CLOCK_REALTIME, &t);
+			uint64_t ticks = (uint64_t)t.tv_sec * 10000000ULL +
+					 (uint64_t)t.tv_nsec / 100 + CQL_TICKS_UNIX_OFFSET;
+			uint8_t id[16], node[8] = {0x80, 0, 0x01, 0, 0, 0, 0, 0};
+			cql_timeuuid_make(id, ticks, node);
+			cqlb_bytes(b, id, 16);
+			continue;
+		}
 		const uint8_t *x = cell_at(row, s->proj[i], &l);
 		cqlb_bytes(b, x, l);
 	}
@@ -1274,6 +1370,9 @@ static int exec_select(struct stmt *s, const struct vals *v, int32_t page_size,
 			if (cols[i] == -3) {
 				cqlb_string(out, "count", 5);
 				cqlb_u16(out, CQL_T_BIGINT);
+			} else if (cols[i] == COL_NOW) {
+				cqlb_string(out, "system.now()", 12);
+				cqlb_u16(out, CQL_T_TIMEUUID);
 			} else {
 				cqlb_string(out, t->cols[cols[i]].name,
 					    strlen(t->cols[cols[i]].name));
@@ -1326,13 +1425,26 @@ static int exec_insert(struct stmt *s, const struct vals *v, struct cql_buf *out
 			return fail(e, CQL_E_INVALID, "Some clustering keys are missing: %s",
 				    t->cols[t->ck[i]].name);
 		}
+	int64_t ts;
+	if (stmt_ts(s, v, &ts, e)) {
+		cqlb_release(&key);
+		return -1;
+	}
 	struct part *p = find_part(t, key.p, key.len, 1, NULL);
 	cqlb_release(&key);
 	const uint8_t *kp[8];
 	int32_t kl[8];
+	struct cql_buf ckb = {0};
 	for (int i = 0; i < t->nck; i++) {
 		kp[i] = cp[t->ck[i]];
 		kl[i] = cl[t->ck[i]];
+		cqlb_bytes(&ckb, kp[i], kl[i]);
+	}
+	int shadowed = p->ntombs && tomb_shadows(p, ckb.p, ckb.len, ts);
+	cqlb_release(&ckb);
+	if (shadowed && !s->if_exists) { /* a write older than the row's deletion */
+		cqlb_i32(out, CQL_RES_VOID);
+		return 0;
 	}
 	size_t at = p->n;
 	int exists = 0;
@@ -1415,6 +1527,67 @@ static void forget_prepared(void)
 	npreps = 0;
 }
 
+static int exec_delete(struct stmt *s, const struct vals *v, struct cql_buf *out, struct err *e)
+{
+	struct table *t = s->t;
+	struct cql_buf key = {0};
+	int k = where_key(s, v, &key, e);
+	if (k != 0) {
+		cqlb_release(&key);
+		return k == -2 ? -1
+			       : fail(e, CQL_E_INVALID, "Some partition key parts are missing: %s",
+				      t->cols[t->pk[0]].name);
+	}
+	for (int i = 0; i < t->nck; i++) {
+		int found = 0;
+		for (int c = 0; c < s->nconds; c++)
+			found |= s->conds[c].col == t->ck[i] && s->conds[c].op == OP_EQ;
+		if (!found) {
+			cqlb_release(&key);
+			return fail(e, CQL_E_INVALID, "Some clustering keys are missing: %s",
+				    t->cols[t->ck[i]].name);
+		}
+	}
+	const uint8_t *cp[MAXCONDS];
+	int32_t cl[MAXCONDS];
+	for (int c = 0; c < s->nconds; c++)
+		if (term_bytes(&s->conds[c].t, t->cols[s->conds[c].col].type, v, litbuf[c], &cp[c],
+			       &cl[c], e)) {
+			cqlb_release(&key);
+			return -1;
+		}
+	int64_t ts;
+	if (stmt_ts(s, v, &ts, e)) {
+		cqlb_release(&key);
+		return -1;
+	}
+	struct part *p = find_part(t, key.p, key.len, 1, NULL);
+	cqlb_release(&key);
+	if (p) {
+		struct cql_buf ckb = {0};
+		for (int i = 0; i < t->nck; i++)
+			for (int c = 0; c < s->nconds; c++)
+				if (s->conds[c].col == t->ck[i] && s->conds[c].op == OP_EQ) {
+					cqlb_bytes(&ckb, cp[c], cl[c]);
+					break;
+				}
+		p->tombs = xrealloc(p->tombs, (p->ntombs + 1) * sizeof(*p->tombs));
+		p->tombs[p->ntombs].ck = ckb.p;
+		p->tombs[p->ntombs].n = ckb.len;
+		p->tombs[p->ntombs++].ts = ts;
+		size_t j = 0;
+		for (size_t i = 0; i < p->n; i++) {
+			if (row_matches(s, p->rows[i], cp, cl))
+				free(p->rows[i]);
+			else
+				p->rows[j++] = p->rows[i];
+		}
+		p->n = j;
+	}
+	cqlb_i32(out, CQL_RES_VOID);
+	return 0;
+}
+
 static int execute(struct stmt *s, const struct vals *v, int32_t page_size, const uint8_t *ps,
 		   size_t psl, int skip_meta, char *cur_ks, struct cql_buf *out, struct err *e)
 {
@@ -1423,6 +1596,8 @@ static int execute(struct stmt *s, const struct vals *v, int32_t page_size, cons
 		return exec_select(s, v, page_size, ps, psl, skip_meta, out, e);
 	case S_INSERT:
 		return exec_insert(s, v, out, e);
+	case S_DELETE:
+		return exec_delete(s, v, out, e);
 	case S_USE:
 		if (!ks_exists(s->ks))
 			return fail(e, CQL_E_INVALID, "Keyspace '%s' does not exist", s->ks);
@@ -1602,6 +1777,8 @@ static int do_prepare(const char *q, size_t n, const char *cur_ks, struct cql_bu
 
 struct client {
 	int fd;
+	SSL *ssl; /* --tls-cert: every connection is TLS */
+	int handshaken;
 	int started, authed, closing;
 	char ks[NAMELEN];
 	struct cql_buf in, out;
@@ -1915,6 +2092,142 @@ static void version_error(struct client *c)
 	c->closing = 1;
 }
 
+/* ---------- faults (--delay-*) ---------- */
+
+/*
+ * A request whose CQL text contains delay_match (for EXECUTE the prepared
+ * text, for BATCH its first statement's) is held delay_ms before it is
+ * applied, for the first delay_count such requests. Mode "answer": applied
+ * and answered late, as a slow replica or a long GC pause does. Mode
+ * "timeout": answered at once with a write timeout (0x1100) and applied late,
+ * its answer dropped, as a hinted handoff lands a write the client was told
+ * had failed.
+ */
+static const char *delay_match;
+static int delay_ms, delay_count = 1, delay_timeout;
+
+struct held {
+	struct client *c;
+	uint8_t *frame;
+	size_t len;
+	int64_t due;
+	int silent;
+};
+static struct held *held;
+static size_t nheld;
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The CQL text a request runs, or NULL. */
+static const char *frame_text(const struct cql_frame *f, size_t *n)
+{
+	struct cql_rd r;
+	cqlr_init(&r, f->body, f->len);
+	if (f->opcode == CQL_OP_QUERY)
+		return cqlr_lstring(&r, n);
+	if (f->opcode == CQL_OP_BATCH) {
+		cqlr_u8(&r);
+		if (cqlr_u16(&r) == 0)
+			return NULL;
+		if (cqlr_u8(&r) == 0)
+			return cqlr_lstring(&r, n);
+	} else if (f->opcode != CQL_OP_EXECUTE) {
+		return NULL;
+	}
+	size_t idn;
+	const uint8_t *id = cqlr_sbytes(&r, &idn);
+	struct prepared *pr = id ? find_prep(id, idn) : NULL;
+	if (!pr)
+		return NULL;
+	*n = strlen(pr->text);
+	return pr->text;
+}
+
+static int contains(const char *q, size_t n, const char *what)
+{
+	size_t w = strlen(what);
+	for (size_t i = 0; i + w <= n; i++)
+		if (memcmp(q + i, what, w) == 0)
+			return 1;
+	return 0;
+}
+
+static int hold_frame(struct client *c, const struct cql_frame *f)
+{
+	size_t n = 0;
+	const char *q;
+	if (!delay_match || delay_count <= 0 || !(q = frame_text(f, &n)) ||
+	    !contains(q, n, delay_match))
+		return 0;
+	delay_count--;
+	held = xrealloc(held, (nheld + 1) * sizeof(*held));
+	struct held *h = &held[nheld++];
+	h->c = c;
+	h->len = CQL_HEADER_LEN + f->len;
+	h->frame = xmalloc(h->len);
+	memcpy(h->frame, f->body - CQL_HEADER_LEN, h->len);
+	h->due = mono_ms() + delay_ms;
+	h->silent = delay_timeout;
+	if (h->silent) {
+		/* lands whether or not the client is still there, as a hint does: on a
+		 * detached copy of its session state, whose answers go nowhere */
+		struct client *d = xcalloc(1, sizeof(*d));
+		d->fd = -1;
+		d->started = c->started;
+		d->authed = c->authed;
+		memcpy(d->ks, c->ks, sizeof(d->ks));
+		h->c = d;
+	}
+	fprintf(stderr, "cqlsrv: holding a request for %d ms (%.60s)\n", delay_ms, q);
+	if (delay_timeout) {
+		struct err e;
+		memset(&e, 0, sizeof(e));
+		fail(&e, CQL_E_WRITE_TIMEOUT,
+		     "Operation timed out - received only 0 responses (the write lands later)");
+		respond_error(c, f->stream, &e);
+	}
+	return 1;
+}
+
+/* Apply the held requests that are due; ms until the next one (or 1000). */
+static int run_held(void)
+{
+	int64_t now = mono_ms(), next = 1000;
+	size_t k = 0;
+	for (size_t i = 0; i < nheld; i++) {
+		struct held *h = &held[i];
+		if (h->due > now) {
+			if (h->due - now < next)
+				next = h->due - now;
+			held[k++] = *h;
+			continue;
+		}
+		struct cql_frame f;
+		if (h->c && cql_frame_parse(h->frame, h->len, &f) > 0)
+			handle_frame(h->c, &f);
+		if (h->silent) { /* the client was told it failed: the answer goes nowhere */
+			cqlb_release(&h->c->in);
+			cqlb_release(&h->c->out);
+			free(h->c);
+		}
+		free(h->frame);
+	}
+	nheld = k;
+	return (int)next;
+}
+
+static void forget_client(struct client *c)
+{
+	for (size_t i = 0; i < nheld; i++)
+		if (held[i].c == c && !held[i].silent)
+			held[i].c = NULL;
+}
+
 static void process_input(struct client *c)
 {
 	size_t pos = 0;
@@ -1932,7 +2245,8 @@ static void process_input(struct client *c)
 		}
 		if (n == 0)
 			break;
-		handle_frame(c, &f);
+		if (!hold_frame(c, &f))
+			handle_frame(c, &f);
 		pos += (size_t)n;
 	}
 	if (pos > 0) {
@@ -2031,6 +2345,59 @@ static void system_tables(const char *listen)
 
 /* ---------- main loop ---------- */
 
+/* ---------- TLS (--tls-cert, --tls-key) ---------- */
+
+static SSL_CTX *tls_ctx;
+
+/* recv/send through TLS when on: n > 0, 0 closed, -1 with errno (EAGAIN: later). */
+static ssize_t c_recv(struct client *c, void *p, size_t n)
+{
+	if (!c->ssl)
+		return recv(c->fd, p, n, 0);
+	if (!c->handshaken) {
+		int rc = SSL_accept(c->ssl);
+		if (rc != 1) {
+			int e = SSL_get_error(c->ssl, rc);
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+				errno = EAGAIN;
+				return -1;
+			}
+			char why[256] = "closed";
+			unsigned long le = ERR_get_error();
+			if (le)
+				ERR_error_string_n(le, why, sizeof(why));
+			fprintf(stderr, "cqlsrv: TLS handshake failed: %s\n", why);
+			return 0;
+		}
+		c->handshaken = 1;
+	}
+	int rc = SSL_read(c->ssl, p, (int)n);
+	if (rc > 0)
+		return rc;
+	int e = SSL_get_error(c->ssl, rc);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return 0;
+}
+
+static ssize_t c_send(struct client *c, const void *p, size_t n)
+{
+	if (!c->ssl)
+		return send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (!c->handshaken) {
+		errno = EAGAIN;
+		return -1;
+	}
+	int rc = SSL_write(c->ssl, p, (int)n);
+	if (rc > 0)
+		return rc;
+	int e = SSL_get_error(c->ssl, rc);
+	errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : EPIPE;
+	return -1;
+}
+
 static volatile sig_atomic_t stop;
 static void on_signal(int sig)
 {
@@ -2060,10 +2427,35 @@ int main(int argc, char **argv)
 			auth_user = xstrdup(a);
 			auth_user[colon - a] = '\0';
 			auth_pass = auth_user + (colon - a) + 1;
+		} else if (strcmp(argv[i], "--tls-cert") == 0 && i + 2 < argc) {
+			/* --tls-cert CERT.pem KEY.pem */
+			tls_ctx = SSL_CTX_new(TLS_server_method());
+			SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+						      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+			if (SSL_CTX_use_certificate_chain_file(tls_ctx, argv[i + 1]) != 1 ||
+			    SSL_CTX_use_PrivateKey_file(tls_ctx, argv[i + 2], SSL_FILETYPE_PEM) !=
+				1) {
+				fprintf(stderr, "cqlsrv: --tls-cert %s %s: cannot load\n",
+					argv[i + 1], argv[i + 2]);
+				return 2;
+			}
+			i += 2;
+		} else if (strcmp(argv[i], "--delay-match") == 0 && i + 1 < argc) {
+			delay_match = argv[++i];
+		} else if (strcmp(argv[i], "--delay-ms") == 0 && i + 1 < argc) {
+			delay_ms = atoi(argv[++i]);
+		} else if (strcmp(argv[i], "--delay-count") == 0 && i + 1 < argc) {
+			delay_count = atoi(argv[++i]);
+		} else if (strcmp(argv[i], "--delay-mode") == 0 && i + 1 < argc &&
+			   (strcmp(argv[i + 1], "answer") == 0 ||
+			    strcmp(argv[i + 1], "timeout") == 0)) {
+			delay_timeout = strcmp(argv[++i], "timeout") == 0;
 		} else {
 			fprintf(stderr,
 				"usage: cqlsrv [--listen ADDR] [--port N] [--port-file F] [--auth "
-				"USER:PASS] [--dc NAME]\n");
+				"USER:PASS] [--dc NAME] [--tls-cert CERT KEY] [--delay-match TEXT "
+				"--delay-ms MS "
+				"[--delay-count N] [--delay-mode answer|timeout]]\n");
 			return 2;
 		}
 	}
@@ -2111,7 +2503,7 @@ int main(int argc, char **argv)
 			pf[i + 1].fd = cl[i]->fd;
 			pf[i + 1].events = POLLIN | (cl[i]->out.len > cl[i]->outpos ? POLLOUT : 0);
 		}
-		int pr = poll(pf, ncl + 1, 1000);
+		int pr = poll(pf, ncl + 1, run_held());
 		if (pr < 0) {
 			free(pf);
 			if (errno == EINTR)
@@ -2124,20 +2516,25 @@ int main(int argc, char **argv)
 			struct client *c = cl[i];
 			short re = pf[i + 1].revents;
 			if (re & (POLLIN | POLLHUP | POLLERR)) {
-				cqlb_reserve(&c->in, 65536);
-				ssize_t n =
-				    recv(c->fd, c->in.p + c->in.len, c->in.cap - c->in.len, 0);
-				if (n <= 0 && !(n < 0 && (errno == EINTR || errno == EAGAIN))) {
-					c->closing = 2;
-				} else if (n > 0) {
-					c->in.len += (size_t)n;
-					process_input(c);
-				}
+				/* TLS holds decrypted bytes of its own: read until it has none */
+				do {
+					cqlb_reserve(&c->in, 65536);
+					ssize_t n =
+					    c_recv(c, c->in.p + c->in.len, c->in.cap - c->in.len);
+					if (n <= 0 &&
+					    !(n < 0 && (errno == EINTR || errno == EAGAIN))) {
+						c->closing = 2;
+						break;
+					} else if (n > 0) {
+						c->in.len += (size_t)n;
+						process_input(c);
+					} else {
+						break;
+					}
+				} while (c->ssl && SSL_pending(c->ssl) > 0);
 			}
 			if (c->out.len > c->outpos && c->closing != 2) {
-				ssize_t n =
-				    send(c->fd, c->out.p + c->outpos, c->out.len - c->outpos,
-					 MSG_NOSIGNAL | MSG_DONTWAIT);
+				ssize_t n = c_send(c, c->out.p + c->outpos, c->out.len - c->outpos);
 				if (n > 0)
 					c->outpos += (size_t)n;
 				else if (n < 0 && errno != EAGAIN && errno != EINTR)
@@ -2151,6 +2548,9 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < ncl; i++) {
 			struct client *c = cl[i];
 			if (c->closing == 2 || (c->closing == 1 && c->out.len == c->outpos)) {
+				forget_client(c);
+				if (c->ssl)
+					SSL_free(c->ssl);
 				close(c->fd);
 				cqlb_release(&c->in);
 				cqlb_release(&c->out);
@@ -2169,6 +2569,11 @@ int main(int argc, char **argv)
 				cl = xrealloc(cl, (ncl + 1) * sizeof(*cl));
 				cl[ncl] = xcalloc(1, sizeof(**cl));
 				cl[ncl]->fd = fd;
+				if (tls_ctx) {
+					cl[ncl]->ssl = SSL_new(tls_ctx);
+					SSL_set_fd(cl[ncl]->ssl, fd);
+					SSL_set_accept_state(cl[ncl]->ssl);
+				}
 				ncl++;
 			}
 		}

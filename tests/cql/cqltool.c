@@ -7,6 +7,8 @@
  *                              columns of sql/sqlite/events.sql), so the
  *                              tests' SQL runs on it unchanged
  *   cqltool newest URL         print the seq of the newest stored row (0: none)
+ *   cqltool late URL           store a copy of the first stored row just before it,
+ *                              as a write that lands late would (new event_id)
  */
 #include <inttypes.h>
 #include <sqlite3.h>
@@ -78,9 +80,12 @@ int main(int argc, char **argv)
 	sqlite3 *db = NULL;
 	memset(&d, 0, sizeof(d));
 	if (argc < 3 || (strcmp(argv[1], "dump") == 0 && argc != 4) ||
-	    (strcmp(argv[1], "newest") == 0 && argc != 3) ||
-	    (strcmp(argv[1], "dump") != 0 && strcmp(argv[1], "newest") != 0)) {
-		fprintf(stderr, "usage: cqltool dump URL FILE.db | cqltool newest URL\n");
+	    (strcmp(argv[1], "dump") != 0 && argc != 3) ||
+	    (strcmp(argv[1], "dump") != 0 && strcmp(argv[1], "newest") != 0 &&
+	     strcmp(argv[1], "late") != 0)) {
+		fprintf(
+		    stderr,
+		    "usage: cqltool dump URL FILE.db | cqltool newest URL | cqltool late URL\n");
 		return 2;
 	}
 	if (strncmp(argv[2], "cassandra:", 10) != 0) {
@@ -90,6 +95,13 @@ int main(int argc, char **argv)
 	if (evstore_open(argv[2], STORE_OPEN_EXISTING, &s, &err) != STORE_OK) {
 		fprintf(stderr, "cqltool: %s\n", err.msg);
 		return 1;
+	}
+	if (strcmp(argv[1], "late") == 0) {
+		int r = evstore_cassandra_insert_late(s, &err);
+		if (r != STORE_OK)
+			fprintf(stderr, "cqltool: %s\n", err.msg);
+		evstore_close(s);
+		return r == STORE_OK ? 0 : 1;
 	}
 	if (argc == 4) {
 		remove(argv[3]);

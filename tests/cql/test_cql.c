@@ -109,7 +109,7 @@ static void test_rows(void **state)
 	struct cql_cell c[4];
 	int32_t left = res.nrows, v;
 	int64_t m;
-	assert_int_equal(cql_row_next(&res, &left, c), 1);
+	assert_int_equal(cql_row_next(&res, &left, c, 4), 1);
 	assert_int_equal(cql_get_int(c[0], &v), 0);
 	assert_int_equal(v, -7);
 	assert_int_equal(c[1].len, 6);
@@ -117,13 +117,13 @@ static void test_rows(void **state)
 	assert_true(c[2].len < 0);
 	assert_int_equal(cql_get_decimal_scaled(c[3], 6, &m), 0);
 	assert_int_equal(m, 1250000);
-	assert_int_equal(cql_row_next(&res, &left, c), 1);
+	assert_int_equal(cql_row_next(&res, &left, c, 4), 1);
 	assert_true(c[0].len < 0);
 	assert_int_equal(cql_get_int(c[0], &v), -1); /* null is not an int */
 	assert_int_equal(c[1].len, 0);
 	assert_int_equal(cql_get_decimal_scaled(c[3], 6, &m), 0);
 	assert_int_equal(m, -5000000);
-	assert_int_equal(cql_row_next(&res, &left, c), 0);
+	assert_int_equal(cql_row_next(&res, &left, c, 4), 0);
 	/* every truncation of the body is refused or stops early, never read past the end */
 	for (size_t n = 0; n < b.len; n++) {
 		uint8_t *copy = malloc(n ? n : 1);
@@ -131,7 +131,7 @@ static void test_rows(void **state)
 		if (cql_result_parse(copy, n, &res, &why) == 0) {
 			left = res.nrows;
 			int k;
-			while ((k = cql_row_next(&res, &left, c)) == 1)
+			while ((k = cql_row_next(&res, &left, c, 4)) == 1)
 				;
 			assert_int_equal(k, -1);
 		}
@@ -182,6 +182,158 @@ static void test_decimal(void **state)
 	c = (struct cql_cell){b.p + 4, (int32_t)(b.len - 4)};
 	assert_int_equal(cql_get_decimal_scaled(c, 6, &m), -1);
 	cqlb_release(&b);
+}
+
+/* A rows result of ncols int columns, one row (issue 12, finding 9). */
+static void build_wide(struct cql_buf *b, int ncols)
+{
+	cqlb_i32(b, CQL_RES_ROWS);
+	cqlb_i32(b, CQL_MF_GLOBAL_SPEC);
+	cqlb_i32(b, ncols);
+	cqlb_string(b, "ks", 2);
+	cqlb_string(b, "t", 1);
+	for (int i = 0; i < ncols; i++) {
+		char name[8];
+		int n = snprintf(name, sizeof(name), "c%d", i);
+		cqlb_string(b, name, (size_t)n);
+		cqlb_u16(b, CQL_T_INT);
+	}
+	cqlb_i32(b, 1);
+	for (int i = 0; i < ncols; i++)
+		cqlv_int(b, i);
+}
+
+/* A server that answers more (or fewer) columns than asked: refused, nothing written past
+ * the caller's array (it was a stack-buffer-overflow in the callers' fixed arrays). */
+static void test_row_width(void **state)
+{
+	(void)state;
+	struct cql_buf b = {0};
+	build_wide(&b, CQL_MAX_COLS);
+	struct cql_result res;
+	const char *why;
+	assert_int_equal(cql_result_parse(b.p, b.len, &res, &why), 0);
+	struct {
+		struct cql_cell c[1];
+		struct cql_cell guard;
+	} cells;
+	memset(&cells, 0xa5, sizeof(cells));
+	int32_t left = res.nrows;
+	assert_int_equal(cql_row_next(&res, &left, cells.c, 1), -1);
+	struct cql_cell untouched;
+	memset(&untouched, 0xa5, sizeof(untouched));
+	assert_memory_equal(&cells.guard, &untouched, sizeof(untouched));
+	/* and every later call stays refused */
+	assert_int_equal(cql_row_next(&res, &left, cells.c, 1), -1);
+	/* fewer columns than expected: refused too */
+	cqlb_reset(&b);
+	build_wide(&b, 2);
+	assert_int_equal(cql_result_parse(b.p, b.len, &res, &why), 0);
+	struct cql_cell c3[3];
+	left = res.nrows;
+	assert_int_equal(cql_row_next(&res, &left, c3, 3), -1);
+	/* the expected width reads the row */
+	assert_int_equal(cql_result_parse(b.p, b.len, &res, &why), 0);
+	left = res.nrows;
+	assert_int_equal(cql_row_next(&res, &left, c3, 2), 1);
+	int32_t v;
+	assert_int_equal(cql_get_int(c3[1], &v), 0);
+	assert_int_equal(v, 1);
+	/* a row count the body cannot hold: refused at once, not looped over */
+	cqlb_reset(&b);
+	build_wide(&b, 1);
+	cqlb_put_i32(&b, b.len - 8 - 4, INT32_MAX); /* the count before the one cell */
+	assert_int_equal(cql_result_parse(b.p, b.len, &res, &why), -1);
+	/* rows of no columns */
+	cqlb_reset(&b);
+	build_wide(&b, 0);
+	assert_int_equal(cql_result_parse(b.p, b.len, &res, &why), -1);
+	/* more columns than the protocol client ever holds: refused at the metadata */
+	cqlb_reset(&b);
+	build_wide(&b, CQL_MAX_COLS + 1);
+	assert_int_equal(cql_result_parse(b.p, b.len, &res, &why), -1);
+	cqlb_release(&b);
+}
+
+/* Type options nested without end (a list of a list of ...): refused at a depth limit,
+ * where the recursion used to run the stack out on an 8 MB body. */
+static void test_option_depth(void **state)
+{
+	(void)state;
+	struct cql_buf b = {0};
+	cqlb_i32(&b, CQL_RES_ROWS);
+	cqlb_i32(&b, CQL_MF_GLOBAL_SPEC);
+	cqlb_i32(&b, 1);
+	cqlb_string(&b, "ks", 2);
+	cqlb_string(&b, "t", 1);
+	cqlb_string(&b, "c", 1);
+	size_t depth = 4u << 20; /* 8 MB of option ids */
+	cqlb_reserve(&b, depth * 2 + 16);
+	for (size_t i = 0; i < depth; i++)
+		cqlb_u16(&b, CQL_T_LIST);
+	cqlb_u16(&b, CQL_T_INT);
+	cqlb_i32(&b, 0);
+	struct cql_result res;
+	const char *why;
+	assert_int_equal(cql_result_parse(b.p, b.len, &res, &why), -1);
+	/* nesting Cassandra really uses still parses: map<text, frozen<list<tuple<int, set<int>>>>>
+	 */
+	cqlb_reset(&b);
+	cqlb_i32(&b, CQL_RES_ROWS);
+	cqlb_i32(&b, CQL_MF_GLOBAL_SPEC);
+	cqlb_i32(&b, 1);
+	cqlb_string(&b, "ks", 2);
+	cqlb_string(&b, "t", 1);
+	cqlb_string(&b, "m", 1);
+	cqlb_u16(&b, CQL_T_MAP);
+	cqlb_u16(&b, CQL_T_VARCHAR);
+	cqlb_u16(&b, CQL_T_LIST);
+	cqlb_u16(&b, CQL_T_TUPLE);
+	cqlb_u16(&b, 2);
+	cqlb_u16(&b, CQL_T_INT);
+	cqlb_u16(&b, CQL_T_SET);
+	cqlb_u16(&b, CQL_T_INT);
+	cqlb_i32(&b, 0);
+	assert_int_equal(cql_result_parse(b.p, b.len, &res, &why), 0);
+	assert_int_equal(res.meta.cols[0].type, CQL_T_MAP);
+	cqlb_release(&b);
+}
+
+/* One decimal with an extreme scale took 5.7 s (a loop over the scale difference). */
+static void test_decimal_scale(void **state)
+{
+	(void)state;
+	static const struct {
+		int64_t unscaled;
+		int32_t scale;
+		int ok;
+		int64_t micros;
+	} cases[] = {{0, INT32_MIN, 1, 0},
+		     {0, INT32_MAX, 1, 0},
+		     {1, INT32_MIN, 0, 0},
+		     {-1, INT32_MIN, 0, 0},
+		     {5, INT32_MAX, 0, 0},
+		     {INT64_MIN, INT32_MAX, 0, 0},
+		     {1, -12, 1, 1000000000000000000LL}, /* 1e12 units */
+		     {1, -13, 0, 0},			 /* 1e13 units: past int64 micros */
+		     {1000000000000000000LL, 24, 1, 1},	 /* 1e-6 exactly */
+		     {1000000000000000001LL, 24, 0, 0}};
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cql_buf b = {0};
+		cqlv_decimal(&b, cases[i].unscaled, cases[i].scale);
+		struct cql_cell c = {b.p + 4, (int32_t)(b.len - 4)};
+		int64_t m = -42;
+		int rc = cql_get_decimal_scaled(c, 6, &m);
+		assert_int_equal(rc, cases[i].ok ? 0 : -1);
+		if (cases[i].ok)
+			assert_int_equal(m, cases[i].micros);
+		cqlb_release(&b);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(s < 0.05);
 }
 
 static void test_values(void **state)
@@ -420,7 +572,7 @@ static void test_session(void **state)
 		pages++;
 		struct cql_cell c[1];
 		int32_t left = res.nrows;
-		while (cql_row_next(&res, &left, c) == 1) {
+		while (cql_row_next(&res, &left, c, 1) == 1) {
 			int64_t x;
 			assert_int_equal(cql_get_bigint(c[0], &x), 0);
 			assert_int_equal(x, expect++);
@@ -513,6 +665,9 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_frame_roundtrip),
 	    cmocka_unit_test(test_rows),
 	    cmocka_unit_test(test_decimal),
+	    cmocka_unit_test(test_row_width),
+	    cmocka_unit_test(test_option_depth),
+	    cmocka_unit_test(test_decimal_scale),
 	    cmocka_unit_test(test_values),
 	    cmocka_unit_test(test_prepared_and_errors),
 	    cmocka_unit_test(test_uuid),

@@ -2,9 +2,12 @@
 # Build the libFuzzer targets with clang (-fsanitize=fuzzer,address,undefined)
 # from the sources, replay every input in regress/ (each crash ever found is
 # kept there as a test), then fuzz each target for SECONDS from corpus/.
-# usage: run.sh SOURCE_DIR BUILD_DIR SECONDS
+# usage: run.sh SOURCE_DIR BUILD_DIR SECONDS [TARGET...]   (default: body params)
 set -euo pipefail
 src=$1 build=$2 secs=${3:-20}
+shift 3 || shift $#
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(body params)
 out=$build/fuzz
 mkdir -p "$out"
 command -v clang >/dev/null || { echo "clang missing: run scripts/bootstrap.sh" >&2; exit 1; }
@@ -13,12 +16,12 @@ command -v clang >/dev/null || { echo "clang missing: run scripts/bootstrap.sh" 
 # the core and the SQLite backends only (store.c leaves the others out without
 # JOBADS_HAVE_MYSQL): the parsers need no server library
 core=("$src"/src/core/*.c "$src"/src/store/store.c "$src"/src/store/*sqlite*.c "$build/sql_embed.c"
-      "$src/src/web/params.c" "$src/src/web/body.c")
+      "$src/src/web/params.c" "$src/src/web/body.c" "$src/src/store/cql/cql_codec.c")
 flags=(-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE '-DJOBADS_VERSION="fuzz"'
        -I"$src/include" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
 libs=($(pkg-config --libs sqlite3 jansson nettle) -lpthread -lm)
 fails=0
-for t in body params; do
+for t in "${targets[@]}"; do
     if [ ! -x "$out/fuzz_$t" ] || [ -n "$(find "${core[@]}" "$src/tests/fuzz/fuzz_$t.c" -newer "$out/fuzz_$t" 2>/dev/null | head -1)" ]; then
         clang "${flags[@]}" -o "$out/fuzz_$t" "$src/tests/fuzz/fuzz_$t.c" "${core[@]}" "${libs[@]}"
     fi
@@ -37,5 +40,5 @@ for t in body params; do
         fails=$((fails + 1))
     fi
 done
-echo "$((2 - fails)) passed, $fails failed"
+echo "$((${#targets[@]} - fails)) passed, $fails failed"
 [ $fails -eq 0 ]

@@ -1014,10 +1014,80 @@ static void test_kpi_from_agg(void **state)
 	agg_release(&a);
 }
 
+/* ---- exact sums past int64 (issue 12, finding 7) ---- */
+
+static void test_sums_past_int64_are_exact(void **state)
+{
+	(void)state;
+	struct agg a;
+	agg_init(&a);
+	/* ten records at a cost that wrapped the old int64 sum to a negative one */
+	struct event ev = mk(H10_MS, 101, 2, "IT", "HCM", "mobile");
+	ev.cost_micros = 1000000000000000000LL; /* 1e12 units: what the issue sent */
+	ev.impressions = EV_COUNT_MAX;
+	for (int i = 0; i < 10; i++)
+		agg_add(&a, &ev);
+	assert_int_equal(a.ngroups, 1);
+	const struct kpi_sums *v = &a.groups[0].val;
+	assert_true(v->cost_micros == (kpi_int)10 * 1000000000000000000LL);
+	assert_true(v->cost_micros > 0 && !kpi_int_fits64(v->cost_micros));
+	/* ... and the store is told which measure does not fit a fact row */
+	assert_true(kpi_int_fits64(v->impressions));
+	/* groups merged at their limit stay exact too */
+	struct kpi_sums big = {.records = INT64_MAX, .cost_micros = INT64_MAX};
+	struct agg_key k = a.groups[0].key;
+	agg_add_group(&a, &k, &big);
+	agg_add_group(&a, &k, &big);
+	assert_true(v->records == (kpi_int)2 * INT64_MAX + 10);
+	char buf[KPI_INT_BUF];
+	assert_string_equal(kpi_int_format(v->cost_micros, buf), "28446744073709551614");
+	struct kpis kp;
+	kpi_compute(v, &kp);
+	assert_near(kp.spend, 28446744073709.551614, 1e3);
+	agg_release(&a);
+}
+
+static void test_kpi_int_text(void **state)
+{
+	(void)state;
+	static const char *const ok[] = {"0",
+					 "-1",
+					 "9223372036854775807",
+					 "9223372036854775808",
+					 "-9223372036854775809",
+					 "18446744073709551616",
+					 "170141183460469231731687303715884105727",
+					 "-170141183460469231731687303715884105728"};
+	char buf[KPI_INT_BUF];
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		kpi_int v = 1;
+		assert_int_equal(kpi_int_parse(ok[i], strlen(ok[i]), &v), 0);
+		assert_string_equal(kpi_int_format(v, buf), ok[i]);
+	}
+	static const char *const bad[] = {"",
+					  "-",
+					  "1.5",
+					  "12a",
+					  " 1",
+					  "+1",
+					  "170141183460469231731687303715884105728",
+					  "-170141183460469231731687303715884105729"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		kpi_int v = 7;
+		assert_int_equal(kpi_int_parse(bad[i], strlen(bad[i]), &v), -1);
+		assert_true(v == 7);
+	}
+	assert_true(kpi_int_fits64(INT64_MAX) && kpi_int_fits64(INT64_MIN));
+	assert_false(kpi_int_fits64((kpi_int)INT64_MAX + 1));
+	assert_false(kpi_int_fits64((kpi_int)INT64_MIN - 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_same_grain_one_group),
+	    cmocka_unit_test(test_sums_past_int64_are_exact),
+	    cmocka_unit_test(test_kpi_int_text),
 	    cmocka_unit_test(test_different_grain_different_groups),
 	    cmocka_unit_test(test_hour_start),
 	    cmocka_unit_test(test_intern),

@@ -153,12 +153,18 @@ static void test_cost_garbage(void **state)
 static void test_cost_range(void **state)
 {
 	(void)state;
-	const char *why = cost_bad("1e13");
-	assert_non_null(strstr(why, "out of range"));
-	assert_int_equal(cost_ok("1e12"), 1000000000000000000LL);
-	assert_int_equal(cost_ok("1000000000000"), 1000000000000000000LL);
-	assert_int_equal(cost_ok("999999999999.999999"), 999999999999999999LL);
-	cost_bad("1000000000000.000001");
+	/* at most a million units (1e12 micros): the value the issue overflowed with is refused */
+	const char *why = cost_bad("1e12");
+	assert_non_null(strstr(why, "out of range (at most 1000000)"));
+	cost_bad("1000000000000");
+	cost_bad("1e7");
+	assert_int_equal(cost_ok("1e6"), 1000000000000LL);
+	assert_int_equal(cost_ok("1000000"), 1000000000000LL);
+	assert_int_equal(cost_ok("999999.999999"), 999999999999LL);
+	assert_int_equal(cost_ok("999999.9999994"), 999999999999LL);
+	assert_int_equal(cost_ok("999999.9999995"), 1000000000000LL); /* rounds to the limit */
+	cost_bad("1000000.0000005");				      /* and past it */
+	cost_bad("1000000.000001");
 	cost_bad("10000000000000");
 	cost_bad("1e400");
 	cost_bad("123456789012345678901234567890");
@@ -610,6 +616,18 @@ static void test_builder_ids(void **state)
 	expect_set_fail(EVF_CAMPAIGN_ID, "0", EVK_NUMBER, NULL);
 	expect_set_fail(EVF_BID, "-1", EVK_NUMBER, ">= 0");
 	expect_ok(EVF_BID, "0", EVK_NUMBER);
+	expect_ok(EVF_BID, "1000000", EVK_NUMBER);
+	/* an event's ts is judged by the same calendar as every other time */
+	expect_set_fail(EVF_TS, "2025-02-29T10:00:00Z", EVK_STRING, "day out of range");
+	expect_set_fail(EVF_TS, "2026-04-31T10:00:00Z", EVK_RAW, "day out of range");
+	expect_set_fail(EVF_TS, "2026-03-01T24:00:00Z", EVK_STRING, "out of range");
+	expect_set_fail(EVF_TS, "2026-03-01T10:15:60Z", EVK_STRING, "leap second");
+	expect_set_fail(EVF_BID, "1000001", EVK_NUMBER, "out of range 0..1000000");
+	expect_set_fail(EVF_BID, "2147483647", EVK_NUMBER, NULL);
+	expect_ok(EVF_CLICKS, "1000000000", EVK_NUMBER);
+	expect_set_fail(EVF_CLICKS, "1000000001", EVK_NUMBER, "out of range");
+	expect_set_fail(EVF_APPLY_COUNT, "1000000001", EVK_NUMBER, "out of range");
+	expect_set_fail(EVF_IMPRESSIONS, "9223372036854775807", EVK_NUMBER, "out of range");
 }
 
 static void test_builder_text_lengths(void **state)

@@ -229,6 +229,74 @@ static void test_parse_iso_invalid_dates(void **state)
 	parse_bad("2026-03-01T10:00:00+07:60");
 }
 
+/* The checks hold for every way a time is written: times, leap seconds, bare dates. */
+static void test_parse_iso_impossible_times(void **state)
+{
+	(void)state;
+	parse_bad("2026-03-01T25:00:00Z");
+	parse_bad("2026-03-01T24:00Z");
+	parse_bad("2026-03-01T10:60Z");
+	parse_bad("2025-02-29T12:00:00+07:00");
+	/* a leap second exists only at 23:59:60 UTC, and counts as 23:59:59 */
+	assert_int_equal(parse_ok("2016-12-31T23:59:60Z"), parse_ok("2016-12-31T23:59:59Z"));
+	assert_int_equal(parse_ok("2017-01-01T06:59:60+07:00"), parse_ok("2016-12-31T23:59:59Z"));
+	parse_bad("2016-12-31T12:34:60Z");
+	parse_bad("2016-12-31T23:59:60+07:00");
+}
+
+static int time_arg(const char *s, int64_t *secs)
+{
+	return time_arg_parse(s, strlen(s), T_2026_03_01_10, secs);
+}
+
+static void test_time_arg_dates(void **state)
+{
+	(void)state;
+	int64_t secs = 0;
+	assert_int_equal(time_arg("2024-02-29", &secs), 0);
+	assert_int_equal(secs, days_from_civil(2024, 2, 29) * 86400);
+	assert_int_equal(time_arg("2000-02-29", &secs), 0);
+	assert_int_equal(time_arg("2024-12-31", &secs), 0);
+	assert_int_equal(time_arg("2024-02-31", &secs), -1); /* was 2024-03-02 */
+	assert_int_equal(time_arg("2023-02-29", &secs), -1);
+	assert_int_equal(time_arg("1900-02-29", &secs), -1);
+	assert_int_equal(time_arg("2024-04-31", &secs), -1);
+	assert_int_equal(time_arg("2024-06-00", &secs), -1);
+	assert_int_equal(time_arg("2024-13-01", &secs), -1);
+	assert_int_equal(time_arg("2024-02-31T00:00:00Z", &secs), -1);
+	assert_int_equal(time_arg("2024-03-01T24:00:00Z", &secs), -1);
+	assert_int_equal(time_arg("2024-03-01T23:60:00Z", &secs), -1);
+	assert_int_equal(time_arg("2024-03-01T10:00:00Z", &secs), 0);
+	assert_int_equal(secs, days_from_civil(2024, 3, 1) * 86400 + 36000);
+	assert_int_equal(time_arg("now-1d", &secs), 0);
+	assert_int_equal(secs, T_2026_03_01_10 / 1000 - 86400);
+}
+
+static void test_civil_date_valid(void **state)
+{
+	(void)state;
+	assert_true(civil_date_valid(2024, 2, 29));
+	assert_false(civil_date_valid(2023, 2, 29));
+	assert_false(civil_date_valid(2100, 2, 29));
+	assert_true(civil_date_valid(2000, 2, 29));
+	assert_true(civil_date_valid(2026, 1, 31));
+	assert_false(civil_date_valid(2026, 4, 31));
+	assert_false(civil_date_valid(2026, 0, 1));
+	assert_false(civil_date_valid(2026, 13, 1));
+	assert_false(civil_date_valid(2026, 1, 0));
+	/* every day of 400 years: valid exactly when the calendar round trip keeps it */
+	for (int64_t y = 2000; y < 2400; y++)
+		for (int m = 1; m <= 12; m++)
+			for (int d = 28; d <= 32; d++) {
+				int64_t yy;
+				unsigned mm, dd;
+				civil_from_days(days_from_civil(y, (unsigned)m, (unsigned)d), &yy,
+						&mm, &dd);
+				int same = yy == y && mm == (unsigned)m && dd == (unsigned)d;
+				assert_int_equal(civil_date_valid(y, m, d), same);
+			}
+}
+
 static void test_parse_iso_malformed(void **state)
 {
 	(void)state;
@@ -417,6 +485,9 @@ int main(void)
 	    cmocka_unit_test(test_parse_iso_space_separator),
 	    cmocka_unit_test(test_parse_iso_missing_zone),
 	    cmocka_unit_test(test_parse_iso_invalid_dates),
+	    cmocka_unit_test(test_parse_iso_impossible_times),
+	    cmocka_unit_test(test_time_arg_dates),
+	    cmocka_unit_test(test_civil_date_valid),
 	    cmocka_unit_test(test_parse_iso_malformed),
 	    cmocka_unit_test(test_format_iso),
 	    cmocka_unit_test(test_format_parse_round_trip),

@@ -56,6 +56,9 @@ static void params_errors_name_the_parameter(void **state)
 	} bad[] = {
 	    {"from=yesterday", "from: not a time"},
 	    {"to=2026-13-01T00:00:00Z", "to: not a time"},
+	    {"from=2024-02-31", "from: not a time"}, /* not 2024-03-02 */
+	    {"to=2023-02-29", "to: not a time"},
+	    {"from=2024-03-01T24:00:00Z", "from: not a time"},
 	    {"campaign_id=abc", "campaign_id: want an id > 0"},
 	    {"campaign_id=0", "campaign_id: want an id > 0"},
 	    {"publisher_id=99999999999", "publisher_id: want an id > 0"},

@@ -197,7 +197,8 @@ const char *cqlr_string(struct cql_rd *r, size_t *n);
 const char *cqlr_lstring(struct cql_rd *r, size_t *n);
 const uint8_t *cqlr_sbytes(struct cql_rd *r, size_t *n);
 const uint8_t *cqlr_bytes(struct cql_rd *r, int32_t *n);
-/* Skip a type [option], nested ones (list, map, set, udt, tuple) included. */
+/* Skip a type [option], nested ones (list, map, set, udt, tuple) included, at most
+ * 16 levels deep (deeper sets r->bad). */
 void cqlr_skip_option(struct cql_rd *r);
 
 /* Frame header: returns the frame's total length when buf holds all of it, 0
@@ -259,8 +260,13 @@ struct cql_cell {
 int cql_result_parse(const uint8_t *body, size_t n, struct cql_result *res, const char **why);
 /* Parse rows metadata (also the second half of a PREPARED result); prepared: with pk indexes. */
 int cql_meta_parse(struct cql_rd *r, struct cql_meta *m, int prepared);
-/* Next row's cells (ncols of them). Returns 1 with a row, 0 at the end, -1 when malformed. */
-int cql_row_next(struct cql_result *res, int32_t *left, struct cql_cell *cells);
+/*
+ * Next row's cells into cells[0..ncells-1]: ncells is both the caller's
+ * capacity and the width it expects, and a result of any other width is
+ * refused (-1) before a cell is written. Returns 1 with a row, 0 at the end,
+ * -1 when malformed or of another width.
+ */
+int cql_row_next(struct cql_result *res, int32_t *left, struct cql_cell *cells, int ncells);
 
 /* Typed cell decoders; each returns 0, or -1 when the cell is null or has the wrong size. */
 int cql_get_int(struct cql_cell c, int32_t *v);
@@ -298,13 +304,31 @@ void cql_timeuuid_make(uint8_t u[16], uint64_t ticks, const uint8_t low8[8]);
 
 struct cql_sess;
 
+/* TLS (cql_tls.c): verify the chain against ca (NULL: the system's CAs), and the host name. */
+struct cql_tls_opts {
+	int on;
+	const char *ca;
+	int verify_host;
+};
+
 struct cql_opts {
 	const char *hosts; /* "h1,h2,h3" */
 	int port;	   /* default 9042 */
 	const char *user, *password;
 	int connect_ms, request_ms;
 	const char *name; /* for messages: the store's URL without its password */
+	struct cql_tls_opts tls;
 };
+
+/* The TLS layer (libssl loaded on first use); why gets a one-line reason. */
+struct cql_tls;
+int cql_tls_connect(int fd, const char *host, const struct cql_tls_opts *o, int timeout_ms,
+		    struct cql_tls **out, char *why, size_t n);
+long cql_tls_send(struct cql_tls *t, const void *p, size_t n);
+long cql_tls_recv(struct cql_tls *t, void *p, size_t n);
+int cql_tls_pending(const struct cql_tls *t);
+int cql_tls_want(const struct cql_tls *t);
+void cql_tls_close(struct cql_tls *t);
 
 /* Connect to the first contact point that answers (trying each in turn). */
 int cql_sess_open(const struct cql_opts *o, struct cql_sess **out, struct jerr *err);

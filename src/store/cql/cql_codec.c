@@ -272,9 +272,20 @@ const uint8_t *cqlr_bytes(struct cql_rd *r, int32_t *n)
 	return p;
 }
 
-void cqlr_skip_option(struct cql_rd *r)
+/*
+ * Nesting of type options: Cassandra itself allows a few levels (a map of
+ * lists of tuples); a deeper one is a hostile or broken server, and without a
+ * limit an 8 MB body of nested options ran the stack out.
+ */
+#define OPTION_MAX_DEPTH 16
+
+static void skip_option(struct cql_rd *r, int depth)
 {
 	size_t n;
+	if (depth > OPTION_MAX_DEPTH) {
+		r->bad = 1;
+		return;
+	}
 	uint16_t id = cqlr_u16(r);
 	switch (id) {
 	case CQL_T_CUSTOM:
@@ -282,11 +293,11 @@ void cqlr_skip_option(struct cql_rd *r)
 		break;
 	case CQL_T_LIST:
 	case CQL_T_SET:
-		cqlr_skip_option(r);
+		skip_option(r, depth + 1);
 		break;
 	case CQL_T_MAP:
-		cqlr_skip_option(r);
-		cqlr_skip_option(r);
+		skip_option(r, depth + 1);
+		skip_option(r, depth + 1);
 		break;
 	case CQL_T_UDT: {
 		cqlr_string(r, &n);
@@ -294,19 +305,24 @@ void cqlr_skip_option(struct cql_rd *r)
 		uint16_t k = cqlr_u16(r);
 		for (uint16_t i = 0; i < k && !r->bad; i++) {
 			cqlr_string(r, &n);
-			cqlr_skip_option(r);
+			skip_option(r, depth + 1);
 		}
 		break;
 	}
 	case CQL_T_TUPLE: {
 		uint16_t k = cqlr_u16(r);
 		for (uint16_t i = 0; i < k && !r->bad; i++)
-			cqlr_skip_option(r);
+			skip_option(r, depth + 1);
 		break;
 	}
 	default:
 		break;
 	}
+}
+
+void cqlr_skip_option(struct cql_rd *r)
+{
+	skip_option(r, 0);
 }
 
 long cql_frame_parse(const uint8_t *buf, size_t n, struct cql_frame *f)
@@ -395,6 +411,14 @@ int cql_result_parse(const uint8_t *body, size_t n, struct cql_result *res, cons
 			*why = "negative row count";
 			return -1;
 		}
+		/* each cell takes at least its 4-byte length: a count the body cannot hold
+		 * (or rows of no columns) would have callers loop over nothing */
+		if (res->nrows > 0 &&
+		    (res->meta.ncols == 0 || (uint64_t)res->nrows * 4 * (uint64_t)res->meta.ncols >
+						 (size_t)(r.end - r.p))) {
+			*why = "more rows than the body holds";
+			return -1;
+		}
 		res->rows = r;
 		break;
 	case CQL_RES_SET_KEYSPACE:
@@ -418,11 +442,16 @@ int cql_result_parse(const uint8_t *body, size_t n, struct cql_result *res, cons
 	return r.bad ? -1 : 0;
 }
 
-int cql_row_next(struct cql_result *res, int32_t *left, struct cql_cell *cells)
+int cql_row_next(struct cql_result *res, int32_t *left, struct cql_cell *cells, int ncells)
 {
 	if (*left <= 0)
 		return 0;
 	struct cql_rd *r = &res->rows;
+	/* the caller's array holds ncells: a row of another width is the server's error */
+	if (res->kind != CQL_RES_ROWS || res->meta.ncols != ncells || r->bad) {
+		r->bad = 1;
+		return -1;
+	}
 	for (int i = 0; i < res->meta.ncols; i++) {
 		/* inlined [bytes]: this is the decoder's hot loop */
 		if (r->end - r->p < 4) {
@@ -486,6 +515,27 @@ int cql_get_boolean(struct cql_cell c, int *v)
 	return 0;
 }
 
+/* 10^0 .. 10^18: every power of ten an int64 holds */
+static const int64_t pow10_i64[19] = {1LL,
+				      10LL,
+				      100LL,
+				      1000LL,
+				      10000LL,
+				      100000LL,
+				      1000000LL,
+				      10000000LL,
+				      100000000LL,
+				      1000000000LL,
+				      10000000000LL,
+				      100000000000LL,
+				      1000000000000LL,
+				      10000000000000LL,
+				      100000000000000LL,
+				      1000000000000000LL,
+				      10000000000000000LL,
+				      100000000000000000LL,
+				      1000000000000000000LL};
+
 int cql_get_decimal_scaled(struct cql_cell c, int32_t scale, int64_t *v)
 {
 	if (c.len < 5 || c.len > 12)
@@ -494,18 +544,29 @@ int cql_get_decimal_scaled(struct cql_cell c, int32_t scale, int64_t *v)
 	int64_t u = (c.p[4] & 0x80) ? -1 : 0;
 	for (int32_t i = 4; i < c.len; i++)
 		u = (int64_t)(((uint64_t)u << 8) | c.p[i]);
-	/* bring the unscaled value from scale s to scale `scale`, exactly */
-	while (s < scale) {
-		if (u > INT64_MAX / 10 || u < INT64_MIN / 10)
-			return -1;
-		u *= 10;
-		s++;
+	if (u == 0) { /* zero at any scale, even an extreme one */
+		*v = 0;
+		return 0;
 	}
-	while (s > scale) {
-		if (u % 10 != 0)
+	/*
+	 * Bring the unscaled value from scale s to scale `scale`, exactly, in one
+	 * step: a nonzero int64 times 10^19 or more overflows, and none is a
+	 * multiple of 10^19, so a wider difference is refused without a loop (a
+	 * loop over the difference took seconds for a scale near INT32_MIN).
+	 */
+	int64_t d = (int64_t)scale - s;
+	if (d > 18 || d < -18)
+		return -1;
+	if (d > 0) {
+		int64_t p = pow10_i64[d];
+		if (u > INT64_MAX / p || u < INT64_MIN / p)
 			return -1;
-		u /= 10;
-		s--;
+		u *= p;
+	} else if (d < 0) {
+		int64_t p = pow10_i64[-d];
+		if (u % p != 0)
+			return -1;
+		u /= p;
 	}
 	*v = u;
 	return 0;

@@ -56,6 +56,8 @@ struct cql_sess {
 	char *user, *password;
 	char *name;
 	int connect_ms, request_ms;
+	struct cql_tls_opts tls_opts;
+	struct cql_tls *tls; /* the live connection's TLS, or NULL */
 	int fd;
 	char host[300]; /* host:port of the live connection */
 	struct cql_buf rbuf;
@@ -78,6 +80,8 @@ void cql_sess_stats(const struct cql_sess *s, struct cql_stats *out)
 
 static void conn_close(struct cql_sess *s)
 {
+	cql_tls_close(s->tls);
+	s->tls = NULL;
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
@@ -106,7 +110,8 @@ static int write_all(struct cql_sess *s, struct jerr *err)
 {
 	size_t off = 0;
 	while (off < s->wbuf.len) {
-		ssize_t n = send(s->fd, s->wbuf.p + off, s->wbuf.len - off, MSG_NOSIGNAL);
+		ssize_t n = s->tls ? cql_tls_send(s->tls, s->wbuf.p + off, s->wbuf.len - off)
+				   : send(s->fd, s->wbuf.p + off, s->wbuf.len - off, MSG_NOSIGNAL);
 		if (n > 0) {
 			off += (size_t)n;
 			s->st.bytes_out += n;
@@ -115,7 +120,9 @@ static int write_all(struct cql_sess *s, struct jerr *err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct pollfd p = {.fd = s->fd, .events = POLLOUT};
+			struct pollfd p = {.fd = s->fd,
+					   .events =
+					       (short)(s->tls ? cql_tls_want(s->tls) : POLLOUT)};
 			int pr = poll(&p, 1, s->request_ms);
 			if (pr == 0)
 				return conn_fail(s, err, "sending a request", "timed out");
@@ -141,9 +148,10 @@ static int read_some(struct cql_sess *s, struct jerr *err)
 		s->rpos = 0;
 	}
 	cqlb_reserve(&s->rbuf, 256 * 1024);
-	struct pollfd p = {.fd = s->fd, .events = POLLIN};
+	struct pollfd p = {.fd = s->fd, .events = (short)(s->tls ? cql_tls_want(s->tls) : POLLIN)};
 	double t0 = time_mono();
-	int pr = poll(&p, 1, s->request_ms);
+	/* bytes TLS has already decrypted are not on the socket any more */
+	int pr = s->tls && cql_tls_pending(s->tls) ? 1 : poll(&p, 1, s->request_ms);
 	s->st.wait_s += time_mono() - t0;
 	if (pr == 0)
 		return conn_fail(s, err, "waiting for a response", "timed out");
@@ -152,7 +160,9 @@ static int read_some(struct cql_sess *s, struct jerr *err)
 			return CQL_OK;
 		return conn_fail(s, err, "waiting for a response", strerror(errno));
 	}
-	ssize_t n = recv(s->fd, s->rbuf.p + s->rbuf.len, s->rbuf.cap - s->rbuf.len, 0);
+	ssize_t n = s->tls
+			? cql_tls_recv(s->tls, s->rbuf.p + s->rbuf.len, s->rbuf.cap - s->rbuf.len)
+			: recv(s->fd, s->rbuf.p + s->rbuf.len, s->rbuf.cap - s->rbuf.len, 0);
 	if (n == 0)
 		return conn_fail(s, err, "reading a response", "connection closed by the server");
 	if (n < 0) {
@@ -394,6 +404,16 @@ static int tcp_connect(struct cql_sess *s, const char *host, struct jerr *err)
 	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (s->tls_opts.on) {
+		char tls_why[300];
+		if (cql_tls_connect(fd, host, &s->tls_opts, s->connect_ms, &s->tls, tls_why,
+				    sizeof(tls_why)) != 0) {
+			close(fd);
+			jerr_set(err, "%s: %s: %s", s->name, s->host, tls_why);
+			/* a certificate or a server without TLS: not a matter of trying again */
+			return CQL_ERROR;
+		}
+	}
 	s->fd = fd;
 	return CQL_OK;
 }
@@ -439,6 +459,8 @@ int cql_sess_open(const struct cql_opts *o, struct cql_sess **out, struct jerr *
 	s->name = xstrdup(o->name ? o->name : "cassandra");
 	s->user = o->user && o->user[0] ? xstrdup(o->user) : NULL;
 	s->password = o->password ? xstrdup(o->password) : NULL;
+	s->tls_opts = o->tls;
+	s->tls_opts.ca = o->tls.ca ? xstrdup(o->tls.ca) : NULL;
 	const char *h = o->hosts;
 	while (h && *h && s->nhosts < MAX_HOSTS) {
 		size_t n = strcspn(h, ",");
@@ -471,6 +493,7 @@ void cql_sess_close(struct cql_sess *s)
 {
 	if (!s)
 		return;
+	cql_tls_close(s->tls);
 	if (s->fd >= 0)
 		close(s->fd);
 	for (int i = 0; i < s->nhosts; i++)
@@ -491,6 +514,7 @@ void cql_sess_close(struct cql_sess *s)
 		free(s->password);
 	}
 	free(s->user);
+	free((char *)s->tls_opts.ca);
 	free(s->name);
 	cqlb_release(&s->rbuf);
 	cqlb_release(&s->wbuf);
