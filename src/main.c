@@ -23,14 +23,16 @@ static const struct cmd_struct commands[] = {
      "Create the event and analytics stores, or upgrade their schemas. Safe to run again.\n\n"
      "options:\n" COMMON_HELP},
     {"generate", cmd_generate, "fake events with the original's distributions",
-     "usage: jobads generate [--count N] [--days D] [--seed S] [--rate R] [--follow]\n"
-     "                       [--output FILE [--format ndjson|csv]] [options]\n\n"
+     "usage: jobads generate [--count N] [--days D [--shuffle]] [--seed S] [--rate R]\n"
+     "                       [--follow] [--output FILE [--format ndjson|csv]] [options]\n\n"
      "Generate tracking events as the original fake_generator.py did (10 publishers,\n"
      "10 jobs/campaigns, its impression, click, apply, bid and quality distributions)\n"
      "and store them, or write them to FILE ('-' for stdout).\n\n"
      "  --count N          events to make (default 1000; with --follow: unlimited)\n"
      "  --days D           spread ts over the past D days with a daily and weekly\n"
      "                     traffic shape, in time order (default: ts = now)\n"
+     "  --shuffle          with --days: the same shape in random order, as history\n"
+     "                     exported from Cassandra or merged from collectors comes\n"
      "  --seed S           reproducible output for the same S (default: random)\n"
      "  --rate R           events per second, ts = now, like the original's stream\n"
      "  --follow           keep going until interrupted (default rate 2/s)\n"

@@ -83,6 +83,7 @@ struct gen_opts {
 	int has_seed;
 	double rate;
 	int follow;
+	int shuffle; /* with days: ts in random order, as a token-order export */
 };
 int generate_into_store(struct evstore *evs, const struct gen_opts *g, int quiet);
 int report_print(struct anstore *as, const struct an_filter *f, int json);

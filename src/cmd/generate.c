@@ -200,7 +200,12 @@ static void gen_progress(int64_t done, int64_t total, double t0)
 	fflush(stderr);
 }
 
-/* Spread count events over the past days with the traffic shape, in time order. */
+/*
+ * Spread count events over the past days with the traffic shape, in time order,
+ * or (--shuffle) in random order: each event then draws its hour and its moment
+ * on its own, as history exported from Cassandra in token order or merged from
+ * many collectors comes.
+ */
 static int gen_history(struct sink *s, struct rng *r, const struct gen_opts *g, int quiet)
 {
 	int64_t now = time_now_ms();
@@ -227,7 +232,16 @@ static int gen_history(struct sink *s, struct rng *r, const struct gen_opts *g, 
 			else
 				lo = mid + 1;
 		}
-		per_hour[lo]++;
+		if (!g->shuffle) {
+			per_hour[lo]++;
+			continue;
+		}
+		struct event ev;
+		gen_event(r, start + lo * 3600000 + rng_range(r, 0, 3599999), &ev);
+		if ((rc = sink_put(s, &ev)) != 0 || stop_requested)
+			break;
+		if (tty && i % 100000 == 99999)
+			gen_progress(i + 1, g->count, t0);
 	}
 	int64_t *offs = NULL, cap = 0, done = 0;
 	for (int64_t h = 0; h < nh && rc == 0 && !stop_requested; h++) {
@@ -336,6 +350,7 @@ int cmd_generate(int argc, char **argv)
 	    {"follow", no_argument, NULL, 'f'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"format", required_argument, NULL, 'F'},
+	    {"shuffle", no_argument, NULL, 'S'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -348,7 +363,7 @@ int cmd_generate(int argc, char **argv)
 	memset(&g, 0, sizeof(g));
 	g.count = 1000;
 	common_init(&co);
-	while ((opt = getopt_long(argc, argv, "hn:d:s:r:fo:F:q", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hn:d:s:r:fo:F:Sq", longopts, NULL)) != -1) {
 		if (common_opt(&co, opt, optarg))
 			continue;
 		switch (opt) {
@@ -395,6 +410,9 @@ int cmd_generate(int argc, char **argv)
 				return usage_error(
 				    "generate", "--format: want ndjson or csv, got '%s'", optarg);
 			break;
+		case 'S':
+			g.shuffle = 1;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -409,6 +427,8 @@ int cmd_generate(int argc, char **argv)
 	if (g.days && (g.follow || g.rate > 0))
 		return usage_error("generate", "--days makes history; --rate and --follow make a "
 					       "live stream: choose one");
+	if (g.shuffle && !g.days)
+		return usage_error("generate", "--shuffle orders history: it needs --days");
 	if (g.follow && !count_given)
 		g.count = 0;
 

@@ -32,6 +32,20 @@ assert_eq "count" 500 "$(wc -l <a.ndjson)"
 # which UBSan reports)
 assert_status "three events over two days" 0 jobads generate --count 3 --days 2 --seed 5 --output few.ndjson
 assert_eq "three written" 3 "$(wc -l <few.ndjson)"
+# --shuffle: the same window, reproducible, out of time order
+jobads generate --count 2000 --days 3 --seed 8 --shuffle --output s1.ndjson
+jobads generate --count 2000 --days 3 --seed 8 --shuffle --output s2.ndjson
+jobads generate --count 2000 --days 3 --seed 8 --output s3.ndjson
+assert_eq "shuffle: same seed, same output" "$(md5sum <s1.ndjson)" "$(md5sum <s2.ndjson)"
+assert_eq "shuffle: count" 2000 "$(wc -l <s1.ndjson)"
+ts_of() { sed 's/.*"ts":"\([^"]*\)".*/\1/' "$1"; }
+assert_eq "time order without it" "$(ts_of s3.ndjson | sort)" "$(ts_of s3.ndjson)"
+assert_eq "out of time order with it" 0 "$([ "$(ts_of s1.ndjson | sort)" = "$(ts_of s1.ndjson)" ] && echo 1 || echo 0)"
+# the same window: first and last ts within the 3 days before the last whole hour
+first=$(ts_of s1.ndjson | sort | head -1) last=$(ts_of s1.ndjson | sort | tail -1)
+assert_eq "shuffle: ts inside the window" 1 \
+    "$([[ "$first" > "$(date -u -d '-73 hours' +%FT%T)" && "$last" < "$(date -u +%FT%H):00:00" ]] && echo 1 || echo 0)"
+assert_status "shuffle needs --days" 2 jobads generate --count 3 --shuffle
 
 # the original's distributions
 jobads generate --count 20000 --seed 3 --quiet
