@@ -321,12 +321,21 @@ for o in "${ORDERS[@]}"; do
     done
     has clickhouse && say "(clickhouse: the server's VmHWM; its client peaked at $(mib "${R[$o.clickhouse.client_rss]}") MiB)"
     if has jobads && [ ${#ENG[@]} -gt 1 ]; then
-        say "jobads / fastest peer (goal <= 1; RSS: goal <= 0.25 of the leanest peer and < 64 MiB):"
+        say "jobads / peer (below 1: jobads is faster or leaner):"
+        printf '  %-16s %8s %8s %8s %8s %9s\n' peer ingest ETL no-op "2nd" "peak RSS"
+        for e in "${ENG[@]}"; do
+            [ "$e" = jobads ] && continue
+            printf '  %-16s' "$e"
+            for f in ingest etl noop second; do printf ' %8s' "$(ratio "${R[$o.jobads.$f]}" "${R[$o.$e.$f]}")"; done
+            printf ' %9s\n' "$(ratio "${R[$o.jobads.rss]}" "${R[$o.$e.rss]}")"
+        done
+        say "jobads / fastest peer (goals: <= 1 for ingest, ETL and the 2nd batch; peak RSS <= 0.25 of the leanest peer's and < 64 MiB):"
         for f in ingest etl noop second rss; do
             read -r best who <<<"$(fastest "$o" "$f")"
             printf '  %-8s %6s   (%s %s)\n' "$f" "$(ratio "${R[$o.jobads.$f]}" "$best")" "$who" \
                 "$([ "$f" = rss ] && echo "$(mib "$best") MiB" || echo "$best s")"
         done
+        say "  jobads peak RSS $(mib "${R[$o.jobads.rss]}") MiB"
     fi
 done
 if has jobads && [ ${#ORDERS[@]} = 2 ]; then
