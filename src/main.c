@@ -52,7 +52,7 @@ static const struct cmd_struct commands[] = {
      "                     are CSV), ndjson or csv\n"
      "  --reject-file FILE write each rejected record with its source and reason\n"
      "                     as one NDJSON line\n"
-     "  --batch N          records per transaction (default 10000)\n"
+     "  --batch N          records per transaction (default 100000)\n"
      "  --stall S          commit when no record came for S seconds (default 0.5;\n"
      "                     500ms also works; 0: never)\n"
      "  --max-age S        commit a batch open for S seconds (default 2; 0: never)\n"

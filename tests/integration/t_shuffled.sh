@@ -47,7 +47,14 @@ echo "killed the ingest of d $killed times; $(events_count) events stored" >&2
 assert_eq "every kill landed in a running ingest" 3 "$killed"
 assert_status "d again, whole" 0 jobads ingest --quiet d.ndjson
 assert_eq "every event stored once" 130000 "$(events_count)"
-assert_status "a run holding at most 1,000 groups per transaction" 0 jobads etl --quiet --max-groups 1000
+# On a MySQL event store a killed writer's hold on its seqs lasts its lease (10 s) and
+# the ETL does not pass it (a live writer's rows may still come): run until past it.
+for i in $(seq 30); do
+    assert_status "a run holding at most 1,000 groups per transaction" 0 jobads etl --quiet --max-groups 1000
+    [ "$(cursor)" == "$(newest_seq)" ] && break
+    sleep 0.5
+done
+echo "$i runs to reach the newest event" >&2
 assert_eq "every event counted once" 130000 "$(an_sql 'SELECT SUM(records) FROM fact_hourly')"
 assert_verify "after the shuffled files"
 assert_views_match "after the shuffled files"
