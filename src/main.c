@@ -52,7 +52,7 @@ static const struct cmd_struct commands[] = {
      "                     are CSV), ndjson or csv\n"
      "  --reject-file FILE write each rejected record with its source and reason\n"
      "                     as one NDJSON line\n"
-     "  --batch N          records per transaction (default 10000)\n"
+     "  --batch N          records per transaction (default 100000)\n"
      "  --stall S          commit when no record came for S seconds (default 0.5;\n"
      "                     500ms also works; 0: never)\n"
      "  --max-age S        commit a batch open for S seconds (default 2; 0: never)\n"
@@ -60,11 +60,15 @@ static const struct cmd_struct commands[] = {
      "exit status: 0 all stored, 1 when any record was rejected or a file failed,\n"
      "2 usage error.\n\noptions:\n" COMMON_HELP},
     {"etl", cmd_etl, "one incremental ETL run",
-     "usage: jobads etl [--chunk N] [--quiet] [options]\n\n"
-     "Aggregate every event stored since the last run into fact_hourly. Each chunk of\n"
-     "N events is one transaction that also moves the cursor, so an interrupted run\n"
-     "loses nothing and counts nothing twice. SIGINT/SIGTERM stop between chunks.\n\n"
-     "  --chunk N          events per transaction (default 100000)\n"
+     "usage: jobads etl [--chunk N] [--max-groups N] [--quiet] [options]\n\n"
+     "Aggregate every event stored since the last run into fact_hourly. Each chunk is\n"
+     "one transaction that also moves the cursor, so an interrupted run loses nothing\n"
+     "and counts nothing twice. A chunk takes as many events as its hourly groups fit\n"
+     "in memory, so history out of time order is applied once, not once per 100,000\n"
+     "events. SIGINT/SIGTERM stop between chunks.\n\n"
+     "  --chunk N          at most N events per transaction (default: no cap)\n"
+     "  --max-groups N     hourly groups held per transaction, about 170 bytes each\n"
+     "                     (default 150000: about 25 MiB; two are held at once)\n"
      "  --quiet            no progress bar or summary\n" COMMON_HELP},
     {"verify", cmd_verify, "prove the aggregates against the raw events",
      "usage: jobads verify [--show N] [options]\n\n"
@@ -73,7 +77,7 @@ static const struct cmd_struct commands[] = {
      "sums within 1e-9 relative. Exit status 1 on any difference.\n\n"
      "  --show N           differences to print (default 20)\n" COMMON_HELP},
     {"rebuild", cmd_rebuild, "recompute the aggregates from scratch",
-     "usage: jobads rebuild [--chunk N] [--quiet] [options]\n\n"
+     "usage: jobads rebuild [--chunk N] [--max-groups N] [--quiet] [options]\n\n"
      "Empty fact_hourly and dim_publisher, set the cursor to 0 (one transaction), then\n"
      "run the ETL over every stored event.\n\n" COMMON_HELP},
     {"report", cmd_report, "KPI tables in the terminal, or --json",
@@ -110,7 +114,7 @@ static const struct cmd_struct commands[] = {
      "                     holder on another host that stops renewing loses it after D\n"
      "  --log-file FILE    append the log to FILE instead of stderr\n"
      "  --slots N          stop after N slots (default: run until stopped)\n"
-     "  --chunk N          events per transaction (default 100000)\n" COMMON_HELP},
+     "  --chunk N          at most N events per transaction (default: no cap)\n" COMMON_HELP},
     {"serve", cmd_serve, "dashboard, JSON API, HTTP ingest and /metrics",
      "usage: jobads serve [--listen HOST:PORT] [--etl-every D] [--ingest-token T]\n"
      "                    [--admin-token T] [--max-body SIZE] [--threads N]\n"
@@ -141,7 +145,7 @@ static const struct cmd_struct commands[] = {
      "                     (default 16k; slower is a 408)\n"
      "  --allowed-host NAME  a name (a proxy's) that Host and Origin may carry besides\n"
      "                     IP addresses, localhost and the --listen host; repeatable\n"
-     "  --chunk N          events per ETL transaction (default 100000)\n"
+     "  --chunk N          at most N events per ETL transaction (default: no cap)\n"
      "  --cache-mb N       keep answers of the read routes, up to N MiB, until the next\n"
      "                     ETL run changes the data (default 32; 0: off)\n" COMMON_HELP},
     {"demo", cmd_demo, "the whole pipeline on the embedded default",

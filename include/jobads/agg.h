@@ -56,6 +56,14 @@ struct agg {
 	uint32_t ngroups, gcap;
 	uint32_t *gslots; /* open addressing into groups: index + 1 */
 	uint32_t ngslots;
+	/*
+	 * Steps (agg_step): gstep[i] is the step that last added to group i, and
+	 * step_old counts the groups of earlier steps that the current one added to.
+	 * The ETL reads that to tell history in time order (a step adds to few
+	 * earlier groups) from history out of it (a step adds to most).
+	 */
+	uint32_t *gstep;
+	uint32_t step, step_old;
 	struct agg_publisher *pubs; /* dense array, first-seen order */
 	uint32_t npubs, pcap;
 	uint32_t *pslots; /* open addressing into pubs: index + 1 */
@@ -69,6 +77,8 @@ void agg_init(struct agg *a);
 void agg_release(struct agg *a);
 /* Forget every group and string, keeping the allocations for the next chunk. */
 void agg_reset(struct agg *a);
+/* Begin a step: step_old counts from 0 again. */
+void agg_step(struct agg *a);
 /* Add one event's measures to its group. */
 void agg_add(struct agg *a, const struct event *ev);
 /*

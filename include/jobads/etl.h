@@ -12,10 +12,19 @@
 
 #include "jobads/store.h"
 
-#define ETL_DEFAULT_CHUNK 100000
+/*
+ * A transaction covers as many events as the groups held allow (max_groups,
+ * default ETL_DEFAULT_MAX_GROUPS: about 24 MiB of them), read in steps of at
+ * most ETL_READ_STEP; --chunk caps the events besides (0: no cap).
+ */
+#define ETL_DEFAULT_CHUNK      0
+#define ETL_DEFAULT_MAX_GROUPS 150000
+#define ETL_READ_STEP	       100000
+#define ETL_MIN_STEP	       4096
 
 struct etl_opts {
-	size_t chunk;			   /* events per transaction */
+	size_t chunk;			   /* events per transaction at most (0: no cap) */
+	size_t max_groups;		   /* groups held per transaction (0: the default) */
 	int progress;			   /* draw a progress bar on stderr */
 	const volatile sig_atomic_t *stop; /* set by a signal handler: stop between chunks */
 	const char *trigger;		   /* recorded in etl_runs: manual, schedule, api */

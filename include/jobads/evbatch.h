@@ -24,7 +24,7 @@
 
 #include "jobads/store.h"
 
-#define EVBATCH_ROWS	10000
+#define EVBATCH_ROWS	100000
 #define EVBATCH_STALL_S 0.5 /* no row for this long: the input stalled */
 #define EVBATCH_AGE_S	2.0 /* well under the MySQL store's 5 s settle time */
 

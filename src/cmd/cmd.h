@@ -87,7 +87,8 @@ struct gen_opts {
 };
 int generate_into_store(struct evstore *evs, const struct gen_opts *g, int quiet);
 int report_print(struct anstore *as, const struct an_filter *f, int json);
-int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, int quiet, int reset);
+int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, size_t max_groups,
+		    int quiet, int reset);
 
 /* The scheduler's interval loop, for serve --etl-every: runs until stop_requested. */
 struct etl_result;

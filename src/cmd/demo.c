@@ -98,7 +98,7 @@ int cmd_demo(int argc, char **argv)
 	if (generate_into_store(evs, &g, 0) != EXIT_OK)
 		goto out;
 	printf("== etl\n");
-	if (etl_command_run(evs, as, ETL_DEFAULT_CHUNK, 0, 0) != EXIT_OK)
+	if (etl_command_run(evs, as, ETL_DEFAULT_CHUNK, 0, 0, 0) != EXIT_OK)
 		goto out;
 	printf("== verify\n");
 	if (etl_verify(evs, as, stderr, 20, &vr, &err) != STORE_OK) {

@@ -12,7 +12,8 @@
 
 #include "jobads/banned.h"
 
-int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, int quiet, int reset)
+int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, size_t max_groups,
+		    int quiet, int reset)
 {
 	struct etl_opts o = {0};
 	struct etl_result res;
@@ -21,6 +22,7 @@ int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, int q
 	char owner[160];
 	etl_owner_name(owner, sizeof(owner));
 	o.chunk = chunk;
+	o.max_groups = max_groups;
 	o.progress = !quiet && isatty(2);
 	o.stop = &stop_requested;
 	o.trigger = "manual";
@@ -70,6 +72,7 @@ static int etl_main(const char *name, int argc, char **argv, int rebuild)
 	static const struct option longopts[] = {
 	    COMMON_LONGOPTS,
 	    {"chunk", required_argument, NULL, 'c'},
+	    {"max-groups", required_argument, NULL, 'g'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -77,11 +80,11 @@ static int etl_main(const char *name, int argc, char **argv, int rebuild)
 	struct evstore *evs = NULL;
 	struct anstore *as = NULL;
 	struct jerr err;
-	int64_t chunk = ETL_DEFAULT_CHUNK;
+	int64_t chunk = ETL_DEFAULT_CHUNK, max_groups = 0;
 	int opt, quiet = 0, rc = EXIT_FAIL;
 
 	common_init(&co);
-	while ((opt = getopt_long(argc, argv, "hqc:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "hqc:g:", longopts, NULL)) != -1) {
 		if (common_opt(&co, opt, optarg))
 			continue;
 		switch (opt) {
@@ -89,6 +92,12 @@ static int etl_main(const char *name, int argc, char **argv, int rebuild)
 			if (parse_int64(optarg, strlen(optarg), 1, 100000000, &chunk))
 				return usage_error(
 				    name, "--chunk: want a number 1..100000000, got '%s'", optarg);
+			break;
+		case 'g':
+			if (parse_int64(optarg, strlen(optarg), 1000, 100000000, &max_groups))
+				return usage_error(
+				    name, "--max-groups: want a number 1000..100000000, got '%s'",
+				    optarg);
 			break;
 		case 'q':
 			quiet = 1;
@@ -108,7 +117,7 @@ static int etl_main(const char *name, int argc, char **argv, int rebuild)
 	}
 	/* rebuild empties the aggregates under the run lock, so a run in progress elsewhere
 	 * is waited out (exit 3) before anything is touched */
-	rc = etl_command_run(evs, as, (size_t)chunk, quiet, rebuild);
+	rc = etl_command_run(evs, as, (size_t)chunk, (size_t)max_groups, quiet, rebuild);
 out:
 	evstore_close(evs);
 	anstore_close(as);

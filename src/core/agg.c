@@ -57,10 +57,17 @@ void agg_release(struct agg *a)
 	free(a->strs.slen);
 	free(a->strs.slots);
 	free(a->groups);
+	free(a->gstep);
 	free(a->gslots);
 	free(a->pubs);
 	free(a->pslots);
 	memset(a, 0, sizeof(*a));
+}
+
+void agg_step(struct agg *a)
+{
+	a->step++;
+	a->step_old = 0;
 }
 
 void agg_reset(struct agg *a)
@@ -70,6 +77,8 @@ void agg_reset(struct agg *a)
 	if (a->strs.slots)
 		memset(a->strs.slots, 0, a->strs.nslots * sizeof(uint32_t));
 	a->ngroups = 0;
+	a->step = 0;
+	a->step_old = 0;
 	if (a->gslots)
 		memset(a->gslots, 0, a->ngslots * sizeof(uint32_t));
 	a->npubs = 0;
@@ -173,18 +182,26 @@ static struct kpi_sums *group_for(struct agg *a, const struct agg_key *k)
 		groups_rehash(a, 1024);
 	uint32_t i = (uint32_t)hash_key(k) & (a->ngslots - 1);
 	while (a->gslots[i]) {
-		struct agg_group *g = &a->groups[a->gslots[i] - 1];
+		uint32_t gi = a->gslots[i] - 1;
+		struct agg_group *g = &a->groups[gi];
 		a->probes++;
-		if (key_eq(&g->key, k))
+		if (key_eq(&g->key, k)) {
+			if (a->gstep[gi] != a->step) {
+				a->gstep[gi] = a->step;
+				a->step_old++;
+			}
 			return &g->val;
+		}
 		i = (i + 1) & (a->ngslots - 1);
 	}
 	if (a->ngroups == a->gcap) {
 		a->gcap = a->gcap ? a->gcap * 2 : 1024;
 		a->groups = xrealloc(a->groups, a->gcap * sizeof(*a->groups));
+		a->gstep = xrealloc(a->gstep, a->gcap * sizeof(*a->gstep));
 	}
 	uint32_t gi = a->ngroups++;
 	a->groups[gi].key = *k;
+	a->gstep[gi] = a->step;
 	memset(&a->groups[gi].val, 0, sizeof(a->groups[gi].val));
 	a->gslots[i] = gi + 1;
 	if (a->ngroups * 2 > a->ngslots) {

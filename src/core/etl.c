@@ -243,7 +243,8 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 	struct half_reader half;
 	struct etl_run_rec rec;
 	int64_t cursor, max_seq = 0;
-	size_t chunk = o->chunk ? o->chunk : ETL_DEFAULT_CHUNK;
+	size_t cap = o->chunk; /* events per transaction at most; 0: as many as fit */
+	size_t max_groups = o->max_groups ? o->max_groups : ETL_DEFAULT_MAX_GROUPS;
 	double t0 = time_mono(), renewed = t0;
 	int r, drew = 0, cur = 0;
 
@@ -312,15 +313,55 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 			r = STORE_RETRY;
 			break;
 		}
-		/* bufs[cur] was submitted two rounds ago and is done: the wait below saw to it */
+		/*
+		 * bufs[cur] was submitted two rounds ago and is done: the wait below saw
+		 * to it. It takes steps of the backlog until it holds max_groups groups
+		 * (an event adds at most one, so a step is never larger than the room
+		 * left), the cap is reached or the backlog ends: one transaction then
+		 * covers as many events as memory allows, so out-of-order history, whose
+		 * every step touches most of the fact rows, is applied once, not once a
+		 * step (issue 13).
+		 */
 		double t1 = time_mono();
 		agg_reset(&bufs[cur]);
-		if (half.evs)
-			r = read_parallel(evs, &half, &bufs[cur], cursor, chunk, max_seq, &nread,
-					  &upto, err);
-		else
-			r = evs->ops->scan(evs, cursor, chunk, add_row, &bufs[cur], &nread, &upto,
-					   err);
+		int end = 0;
+		for (;;) {
+			size_t room = max_groups - bufs[cur].ngroups, step = ETL_READ_STEP, n = 0;
+			if (step > room)
+				step = room;
+			if (cap && step > cap - nread)
+				step = cap - nread;
+			if (nread > 0 && (step < ETL_MIN_STEP || (cap && nread >= cap)))
+				break;
+			if (step == 0)
+				step = 1;
+			uint32_t held = bufs[cur].ngroups;
+			agg_step(&bufs[cur]);
+			int64_t to = upto;
+			if (half.evs)
+				r = read_parallel(evs, &half, &bufs[cur], upto, step, max_seq, &n,
+						  &to, err);
+			else
+				r = evs->ops->scan(evs, upto, step, add_row, &bufs[cur], &n, &to,
+						   err);
+			if (r != STORE_OK)
+				break;
+			nread += n;
+			upto = to;
+			if (half.evs ? upto >= max_seq : n < step) {
+				end = 1;
+				break;
+			}
+			if ((o->stop && *o->stop) || (o->deadline > 0 && time_mono() > o->deadline))
+				break; /* apply what was read, then stop above */
+			/*
+			 * A step that added to few of the groups held is history in time
+			 * order: the next steps will not come back to them either, so
+			 * apply now and read on while the applier writes.
+			 */
+			if (held > 0 && (uint64_t)bufs[cur].step_old * 10 < held)
+				break;
+		}
 		if (r == STORE_OK)
 			r = resolve_publishers(evs, &bufs[cur], err);
 		res->read_secs += time_mono() - t1;
@@ -345,7 +386,7 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 			progress(applied - res->cursor_from, max_seq - res->cursor_from, t0);
 			drew = 1;
 		}
-		if (half.evs ? upto >= max_seq : nread < chunk)
+		if (end)
 			break;
 	}
 	{

@@ -32,10 +32,38 @@ const char *ev_field_name(enum ev_field f)
 	return (unsigned)f < EVF__COUNT ? field_names[f] : "?";
 }
 
+/*
+ * Every key of every record comes through here (19 per record), so the names'
+ * lengths are kept beside them: measuring each name with strlen on each call
+ * was a tenth of the time of an ingest.
+ */
+static const unsigned char field_lens[EVF__COUNT] = {
+    sizeof("event_id") - 1,
+    sizeof("ts") - 1,
+    sizeof("publisher_id") - 1,
+    sizeof("publisher_name") - 1,
+    sizeof("publisher_traffic") - 1,
+    sizeof("publisher_quality") - 1,
+    sizeof("bid") - 1,
+    sizeof("job_id") - 1,
+    sizeof("campaign_id") - 1,
+    sizeof("industry") - 1,
+    sizeof("location") - 1,
+    sizeof("impressions") - 1,
+    sizeof("clicks") - 1,
+    sizeof("apply_count") - 1,
+    sizeof("cost") - 1,
+    sizeof("quality_score") - 1,
+    sizeof("device") - 1,
+    sizeof("hour") - 1,
+    sizeof("day_of_week") - 1,
+};
+
 int ev_field_lookup(const char *name, size_t n)
 {
 	for (int i = 0; i < EVF__COUNT; i++)
-		if (strlen(field_names[i]) == n && memcmp(field_names[i], name, n) == 0)
+		if (field_lens[i] == n && field_names[i][0] == name[0] &&
+		    memcmp(field_names[i], name, n) == 0)
 			return i;
 	return -1;
 }
