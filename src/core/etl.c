@@ -331,10 +331,9 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 				step = room;
 			if (cap && step > cap - nread)
 				step = cap - nread;
-			if (nread > 0 && (step < ETL_MIN_STEP || (cap && nread >= cap)))
+			/* nearly full, or at the cap (step 0): apply what is held */
+			if (nread > 0 && step < ETL_MIN_STEP)
 				break;
-			if (step == 0)
-				step = 1;
 			uint32_t held = bufs[cur].ngroups;
 			agg_step(&bufs[cur]);
 			int64_t to = upto;

@@ -15,20 +15,7 @@
 #     the settle horizon follow the cluster's clock, so its rows do not land
 #     in buckets the ETL has already read
 source "$(dirname "$0")/../lib.sh" "$@"
-CQLSRV=${JOBADS_TEST_CQLSRV:-$(dirname "$JOBADS")/tests/cqlsrv}
-CQLTOOL=${JOBADS_TEST_CQLTOOL:-$(dirname "$JOBADS")/tests/cqltool}
-srv=
-trap '[ -z "$srv" ] || kill $srv 2>/dev/null; wait 2>/dev/null || true' EXIT
-start_srv() { # NAME ARGS...
-    local name=$1
-    shift
-    [ -z "$srv" ] || { kill $srv; wait $srv 2>/dev/null || true; }
-    rm -f "$WORK/$name.port"
-    "$CQLSRV" --port 0 --port-file "$WORK/$name.port" "$@" 2>"$WORK/$name.srv.log" &
-    srv=$!
-    for _ in $(seq 100); do [ -s "$WORK/$name.port" ] && break; sleep 0.05; done
-    PORT=$(cat "$WORK/$name.port")
-}
+source "$(dirname "$0")/cqlsrv.sh"
 records() { sq "$WORK/$1.db" 'SELECT COALESCE(SUM(records), 0) FROM fact_hourly'; }
 stored() { "$CQLTOOL" dump "$1" "$WORK/dump.db" && sq "$WORK/dump.db" 'SELECT COUNT(*) FROM tracking'; }
 

@@ -4,20 +4,8 @@
 # untrusted certificate, a certificate for another name, a plain-text server
 # and a plain-text client are refused with an error naming the host.
 source "$(dirname "$0")/../lib.sh" "$@"
-CQLSRV=${JOBADS_TEST_CQLSRV:-$(dirname "$JOBADS")/tests/cqlsrv}
+source "$(dirname "$0")/cqlsrv.sh"
 command -v openssl >/dev/null || { echo "t_cql_tls: skipped: no openssl CLI" >&2; exit 77; }
-srv=
-trap '[ -z "$srv" ] || kill $srv 2>/dev/null; wait 2>/dev/null || true' EXIT
-start_srv() { # NAME ARGS...
-    local name=$1
-    shift
-    [ -z "$srv" ] || { kill $srv; wait $srv 2>/dev/null || true; }
-    rm -f "$WORK/$name.port"
-    "$CQLSRV" --port 0 --port-file "$WORK/$name.port" "$@" 2>"$WORK/$name.srv.log" &
-    srv=$!
-    for _ in $(seq 100); do [ -s "$WORK/$name.port" ] && break; sleep 0.05; done
-    PORT=$(cat "$WORK/$name.port")
-}
 # certs: a CA, a server certificate for localhost and 127.0.0.1, one for another name, and a
 # self-signed one nobody trusts
 C=$WORK/certs
