@@ -23,7 +23,8 @@
 enum store_rc { STORE_OK = 0, STORE_RETRY = 1, STORE_ERROR = 2 };
 
 /* How to open: create the file/schema when missing, or require it to exist. */
-enum store_mode { STORE_OPEN_EXISTING = 0, STORE_CREATE = 1 };
+/* STORE_UPGRADE: create, or upgrade a layout that needs rewriting (jobads init). */
+enum store_mode { STORE_OPEN_EXISTING = 0, STORE_CREATE = 1, STORE_UPGRADE = 2 };
 
 /* One row of a grouped result at the fact_hourly grain. */
 struct fact_row {

@@ -141,6 +141,19 @@ int ev_parse_uuid(const char *s, size_t n, char out[EV_UUID_LEN + 1])
 	return 0;
 }
 
+int ev_uuid_to_bytes(const char *s, size_t n, unsigned char out[EV_UUID_BYTES])
+{
+	char canon[EV_UUID_LEN + 1];
+	if (ev_parse_uuid(s, n, canon) != 0)
+		return -1;
+	for (int i = 0, j = 0; i < EV_UUID_BYTES; i++, j += 2) {
+		if (canon[j] == '-')
+			j++;
+		out[i] = (unsigned char)(hexval(canon[j]) << 4 | hexval(canon[j + 1]));
+	}
+	return 0;
+}
+
 void ev_uuid_v4(char out[EV_UUID_LEN + 1], struct rng *rng)
 {
 	unsigned char b[16];

@@ -11,7 +11,18 @@
  * rows in memory and commit() writes them in one short transaction (a few ms
  * for a few thousand rows); a duplicate among them is known only then and
  * reported as commit_dups. A batch larger than that takes the lock when it
- * spills and writes the rest as it comes, so memory stays bounded.
+ * spills, and goes on holding and writing SPILL_ROWS at a time, so memory stays
+ * bounded.
+ *
+ * Held rows are written in (ts, event_id) order, the unique index's order:
+ * history out of time order would otherwise write that index at random places,
+ * one page visit (and, past the page cache, one page read and write) per row;
+ * sorted, the 16,384 rows of a spill walk the index front to back. 1 M shuffled
+ * events took 7.8 s written as they came and 5.1-5.5 s sorted (sorted input 4.3
+ * and 3.6-4.1 s; docs/performance.md). Each row still gets the seq of its place
+ * in the input (seq_next + its index among the held rows, under the write lock),
+ * so seq stays arrival order: a publisher's newest row is the last one sent, and
+ * of the same event twice in one batch the first is kept.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +42,10 @@ struct scan_ctx {
 };
 
 /* A batch's rows held until commit: the event, its texts as offsets into text. */
-#define SPILL_ROWS 4096
+/* PRAGMA user_version that sql/sqlite/events.sql sets: 2 since event_id is 16 bytes. */
+#define EV_SQLITE_LAYOUT 2
+
+#define SPILL_ROWS 16384
 #define N_TEXTS	   6
 
 struct held_row {
@@ -49,18 +63,20 @@ struct ev_sqlite {
 	size_t nheld, capheld;
 	struct strbuf text;
 	int64_t held_dups; /* duplicates among rows written when the batch spilled */
+	int64_t seq_next;  /* the seq of the next held row to arrive, under the write lock */
 	int scan_cache;	   /* the page cache is cut to SCAN_CACHE_KIB for scans */
 };
 
 /*
- * Page cache: ingest's index inserts want INGEST_CACHE_KIB (history out of time
- * order writes the (ts, event_id) index at random places: 1 M shuffled events took
- * 14.7 s with 16 MiB, 7.3-8.2 s with 32 MiB and batches of 100,000); a scan reads the
+ * Page cache: ingest's index inserts want INGEST_CACHE_KIB (with rows written
+ * as they came, 1 M shuffled events took 14.7 s with 16 MiB and 7.3-8.2 s with
+ * 32 MiB; written in index order a spill at a time, 16 MiB is as fast as 32 MiB,
+ * and peak memory fell from 42 to 28 MiB); a scan reads the
  * table front to back once and gains nothing from more than a few pages, while
  * each of the ETL's two connections would otherwise fill 16 MiB of its peak
  * memory with pages it never reads again.
  */
-#define INGEST_CACHE_KIB 32768
+#define INGEST_CACHE_KIB 16384
 #define SCAN_CACHE_KIB	 1024
 #define STR_(x)		 #x
 #define STR(x)		 STR_(x)
@@ -77,11 +93,12 @@ static void cache_for_scan(struct ev_sqlite *e, int scan)
 }
 
 #define SQL_INSERT                                                                                 \
-	"INSERT INTO tracking (event_id, ts, publisher_id, publisher_name, publisher_traffic,"     \
+	"INSERT INTO tracking (seq, event_id, ts, publisher_id, publisher_name, "                  \
+	"publisher_traffic,"                                                                       \
 	" publisher_quality, bid, job_id, campaign_id, industry, location, impressions, clicks,"   \
 	" apply_count, cost_micros, quality_score, device, hour, day_of_week)"                     \
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"     \
-	" ?18, ?19) ON CONFLICT (ts, event_id) DO NOTHING"
+	" VALUES (?20, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"     \
+	" ?17, ?18, ?19) ON CONFLICT (ts, event_id) DO NOTHING"
 
 /*
  * Only the columns the ETL needs, so a run reads no more than it must; the
@@ -111,6 +128,9 @@ static void cache_for_scan(struct ev_sqlite *e, int scan)
 	" WHERE seq = ?1"
 
 #define SQL_MAXSEQ "SELECT seq FROM tracking ORDER BY seq DESC LIMIT 1"
+#define SQL_NEXTSEQ                                                                                \
+	"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'tracking'), 0),"       \
+	" COALESCE((SELECT MAX(seq) FROM tracking), 0)) + 1"
 
 #define SQL_COUNT "SELECT COUNT(*) FROM tracking"
 
@@ -157,13 +177,75 @@ static void scan_final(sqlite3_context *fc)
 	sqlite3_result_null(fc);
 }
 
+/*
+ * Layout 1 -> 2, by `jobads init` (docs/operations.md, "Upgrading"): event_id
+ * from its 36-character text to the UUID's 16 bytes, every row and seq kept. The
+ * old table is renamed, the schema of this version made beside it, the rows
+ * copied in seq order with the index dropped meanwhile (built once at the end
+ * from sorted keys rather than row by row at random places), AUTOINCREMENT's
+ * high-water mark carried over (a seq is never reused, also past deleted rows),
+ * and the old table dropped: one transaction, so a failed or killed upgrade
+ * leaves layout 1 as it was.
+ */
+#define SQL_UPGRADE1_MOVE                                                                          \
+	"DROP VIEW IF EXISTS tracking_original;"                                                   \
+	"DROP INDEX IF EXISTS tracking_ts_event_id;"                                               \
+	"ALTER TABLE tracking RENAME TO tracking_layout1;"
+#define V1_COLS                                                                                    \
+	"ts, publisher_id, publisher_name, publisher_traffic, publisher_quality, bid, job_id,"     \
+	" campaign_id, industry, location, impressions, clicks, apply_count, cost_micros,"         \
+	" quality_score, device, hour, day_of_week"
+#define SQL_UPGRADE1_COPY                                                                          \
+	"DROP INDEX tracking_ts_event_id;"                                                         \
+	"INSERT INTO tracking (seq, event_id, " V1_COLS                                            \
+	") SELECT seq, jobads_uuid_blob(event_id, seq), " V1_COLS                                  \
+	" FROM tracking_layout1 ORDER BY seq;"                                                     \
+	"UPDATE sqlite_sequence SET seq = MAX(seq, (SELECT seq FROM sqlite_sequence"               \
+	" WHERE name = 'tracking_layout1')) WHERE name = 'tracking';"                              \
+	"INSERT INTO sqlite_sequence (name, seq) SELECT 'tracking', seq FROM sqlite_sequence"      \
+	" WHERE name = 'tracking_layout1' AND NOT EXISTS"                                          \
+	" (SELECT 1 FROM sqlite_sequence WHERE name = 'tracking');"                                \
+	"DROP TABLE tracking_layout1;"
+
+/* jobads_uuid_blob(text, seq): a layout-1 event_id as its 16 bytes, for the upgrade. */
+static void uuid_blob_fn(sqlite3_context *fc, int argc, sqlite3_value **argv)
+{
+	const char *t = (const char *)sqlite3_value_text(argv[0]);
+	int n = sqlite3_value_bytes(argv[0]);
+	unsigned char b[EV_UUID_BYTES];
+	(void)argc;
+	if (!t || ev_uuid_to_bytes(t, (size_t)n, b) != 0) {
+		char *msg = sqlite3_mprintf("event seq %lld: event_id '%.40s' is not a UUID",
+					    (long long)sqlite3_value_int64(argv[1]), t ? t : "");
+		sqlite3_result_error(fc, msg ? msg : "an event_id is not a UUID", -1);
+		sqlite3_free(msg);
+		return;
+	}
+	sqlite3_result_blob(fc, b, EV_UUID_BYTES, SQLITE_TRANSIENT);
+}
+
 static int ev_sqlite_init(struct evstore *s, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
-	int r = sq_exec(e->db, "BEGIN IMMEDIATE", s->name, err);
+	int version, r = sq_exec(e->db, "BEGIN IMMEDIATE", s->name, err);
 	if (r != STORE_OK)
 		return r;
-	r = sq_exec(e->db, sql_sqlite_events, s->name, err);
+	/* read again under the write lock: another init may have upgraded it meanwhile */
+	if ((r = sq_user_version(e->db, s->name, &version, err)) == STORE_OK && version == 1) {
+		if (sqlite3_create_function_v2(e->db, "jobads_uuid_blob", 2,
+					       SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL, uuid_blob_fn,
+					       NULL, NULL, NULL) != SQLITE_OK)
+			r = sq_fail(e->db, sqlite3_errcode(e->db), s->name,
+				    "registering the upgrade", err);
+		if (r == STORE_OK)
+			r = sq_exec(e->db, SQL_UPGRADE1_MOVE, s->name, err);
+		if (r == STORE_OK)
+			r = sq_exec(e->db, sql_sqlite_events, s->name, err);
+		if (r == STORE_OK)
+			r = sq_exec(e->db, SQL_UPGRADE1_COPY, s->name, err);
+	}
+	if (r == STORE_OK)
+		r = sq_exec(e->db, sql_sqlite_events, s->name, err);
 	if (r != STORE_OK) {
 		sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
 		return r;
@@ -209,9 +291,19 @@ static int ev_sqlite_open(const char *path, enum store_mode mode, struct evstore
 	r = sq_user_version(e->db, path, &version, err);
 	if (r != STORE_OK)
 		goto fail;
-	if ((r = store_schema_check(path, "event store", version, 1, mode, &init, err)) !=
-		STORE_OK ||
-	    (init && (r = ev_sqlite_init(&e->base, err)) != STORE_OK))
+	if ((r = store_schema_check(path, "event store", version, EV_SQLITE_LAYOUT, mode, &init,
+				    err)) != STORE_OK)
+		goto fail;
+	if (init && version >= 1 && mode != STORE_UPGRADE) {
+		/* rewrites every row: a step of its own, not a side effect of the next ingest */
+		jerr_set(err,
+			 "%s: event store layout %d predates this jobads (%d); run 'jobads init'"
+			 " to upgrade it in place",
+			 path, version, EV_SQLITE_LAYOUT);
+		r = STORE_ERROR;
+		goto fail;
+	}
+	if (init && (r = ev_sqlite_init(&e->base, err)) != STORE_OK)
 		goto fail;
 	if (sqlite3_create_function_v2(e->db, SCAN_FN, 12, SQLITE_UTF8 | SQLITE_DIRECTONLY, e, NULL,
 				       scan_step, scan_final, NULL) != SQLITE_OK) {
@@ -257,28 +349,75 @@ static void ev_sqlite_rollback(struct evstore *s)
 
 static int insert_now(struct ev_sqlite *e, const struct event *ev, int *dup, struct jerr *err);
 
+/* A held row's place in the order it is written in. */
+struct held_key {
+	int64_t ts_ms;
+	const char *event_id;
+	uint32_t i;
+};
+
+/* (ts, event_id) order, ties (the same event twice) in arrival order. */
+static int held_cmp(const void *a, const void *b)
+{
+	const struct held_key *x = a, *y = b;
+	if (x->ts_ms != y->ts_ms)
+		return x->ts_ms < y->ts_ms ? -1 : 1;
+	int c = memcmp(x->event_id, y->event_id, EV_UUID_LEN);
+	if (c)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* The first seq AUTOINCREMENT would hand out now: past every row and every seq used. */
+static int next_seq(struct ev_sqlite *e, int64_t *seq, struct jerr *err)
+{
+	sqlite3_stmt *st;
+	int r = sq_prepare(e->db, SQL_NEXTSEQ, &st, e->base.name, err);
+	if (r != STORE_OK)
+		return r;
+	int rc = sqlite3_step(st);
+	*seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return sq_fail(e->db, rc, e->base.name, "reading the next seq", err);
+	return STORE_OK;
+}
+
 /* Take the write lock and write the held rows; their duplicates go to held_dups. */
 static int write_held(struct ev_sqlite *e, struct jerr *err)
 {
-	int r = sq_exec(e->db, "BEGIN IMMEDIATE", e->base.name, err);
-	if (r != STORE_OK)
-		return r;
-	e->in_txn = 1;
+	int r = STORE_OK;
+	if (!e->in_txn) {
+		r = sq_exec(e->db, "BEGIN IMMEDIATE", e->base.name, err);
+		if (r != STORE_OK)
+			return r;
+		e->in_txn = 1;
+		if ((r = next_seq(e, &e->seq_next, err)) != STORE_OK)
+			return r;
+	}
+	struct held_key *order = xmalloc(e->nheld * sizeof(*order) + 1);
+	for (size_t i = 0; i < e->nheld; i++)
+		order[i] =
+		    (struct held_key){e->held[i].ev.ts_ms, e->held[i].ev.event_id, (uint32_t)i};
+	qsort(order, e->nheld, sizeof(*order), held_cmp);
 	for (size_t i = 0; i < e->nheld; i++) {
-		struct held_row *h = &e->held[i];
+		struct held_row *h = &e->held[order[i].i];
 		struct ev_str *t[N_TEXTS] = {&h->ev.publisher_name,    &h->ev.publisher_traffic,
 					     &h->ev.publisher_quality, &h->ev.industry,
 					     &h->ev.location,	       &h->ev.device};
-		int dup;
+		int dup = 0;
 		for (int k = 0; k < N_TEXTS; k++)
 			t[k]->s = e->text.buf ? e->text.buf + h->off[k] : "";
+		h->ev.seq = e->seq_next + order[i].i;
 		if ((r = insert_now(e, &h->ev, &dup, err)) != STORE_OK)
-			return r;
+			break;
 		e->held_dups += dup;
 	}
+	e->seq_next += (int64_t)e->nheld;
+	free(order);
 	e->nheld = 0;
 	strbuf_reset(&e->text);
-	return STORE_OK;
+	return r;
 }
 
 static int ev_sqlite_commit(struct evstore *s, struct jerr *err)
@@ -288,7 +427,7 @@ static int ev_sqlite_commit(struct evstore *s, struct jerr *err)
 	s->commit_dups = 0;
 	if (!e->in_txn && e->nheld == 0)
 		return STORE_OK;
-	if (!e->in_txn)
+	if (e->nheld)
 		r = write_held(e, err);
 	if (r == STORE_OK)
 		r = sq_exec(e->db, "COMMIT", s->name, err);
@@ -314,7 +453,13 @@ static int insert_now(struct ev_sqlite *e, const struct event *ev, int *dup, str
 {
 	struct evstore *s = &e->base;
 	sqlite3_stmt *st = e->ins;
-	sqlite3_bind_text(st, 1, ev->event_id, EV_UUID_LEN, SQLITE_STATIC);
+	unsigned char id[EV_UUID_BYTES];
+	if (ev_uuid_to_bytes(ev->event_id, EV_UUID_LEN, id) != 0) {
+		jerr_set(err, "%s: BUG: an event reached the store with event_id '%s'", s->name,
+			 ev->event_id);
+		return STORE_ERROR;
+	}
+	sqlite3_bind_blob(st, 1, id, EV_UUID_BYTES, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, ev->ts_ms);
 	sqlite3_bind_int(st, 3, ev->publisher_id);
 	bind_str(st, 4, ev->publisher_name);
@@ -336,6 +481,7 @@ static int insert_now(struct ev_sqlite *e, const struct event *ev, int *dup, str
 	bind_str(st, 17, ev->device);
 	sqlite3_bind_int(st, 18, ev->hour);
 	sqlite3_bind_int(st, 19, ev->day_of_week);
+	sqlite3_bind_int64(st, 20, ev->seq);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -347,13 +493,10 @@ static int insert_now(struct ev_sqlite *e, const struct event *ev, int *dup, str
 static int ev_sqlite_insert(struct evstore *s, const struct event *ev, int *dup, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
-	if (e->in_txn)
-		return insert_now(e, ev, dup, err);
 	if (e->nheld == SPILL_ROWS) {
 		int r = write_held(e, err);
 		if (r != STORE_OK)
 			return r;
-		return insert_now(e, ev, dup, err);
 	}
 	if (e->nheld == e->capheld) {
 		e->capheld = e->capheld ? 2 * e->capheld : 256;

@@ -424,7 +424,7 @@ int my_connect(const struct my_url *u, const char *name, enum store_mode mode, u
 			r = my_fail(db, name, "selecting the database", err);
 			goto fail;
 		}
-		if (mode != STORE_CREATE) {
+		if (mode == STORE_OPEN_EXISTING) {
 			jerr_set(err, "%s: no database '%s' (run 'jobads init' first)", name,
 				 u->db);
 			r = STORE_ERROR;

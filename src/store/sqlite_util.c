@@ -128,11 +128,11 @@ int sq_open(const char *path, enum store_mode mode, const char *synchronous, int
 	}
 	rc = sqlite3_open_v2(path, &db,
 			     SQLITE_OPEN_READWRITE |
-				 (mode == STORE_CREATE ? SQLITE_OPEN_CREATE : 0) |
+				 (mode != STORE_OPEN_EXISTING ? SQLITE_OPEN_CREATE : 0) |
 				 SQLITE_OPEN_NOMUTEX,
 			     NULL);
 	if (rc != SQLITE_OK) {
-		if (db && (rc & 0xff) == SQLITE_CANTOPEN && mode == STORE_CREATE) {
+		if (db && (rc & 0xff) == SQLITE_CANTOPEN && mode != STORE_OPEN_EXISTING) {
 			jerr_set(err, "%s: cannot create the database: %s", path,
 				 strerror(errno ? errno : EACCES));
 			sqlite3_close(db);

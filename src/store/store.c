@@ -201,7 +201,7 @@ int store_schema_check(const char *name, const char *what, int version, int know
 		       enum store_mode mode, int *init, struct jerr *err)
 {
 	*init = 0;
-	if (version < 1 && mode != STORE_CREATE) {
+	if (version < 1 && mode == STORE_OPEN_EXISTING) {
 		jerr_set(err, "%s: no %s schema here (run 'jobads init')", name, what);
 		return STORE_ERROR;
 	}

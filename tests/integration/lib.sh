@@ -160,6 +160,14 @@ an_sql_at() {
     if [ "$AN_KIND" = mysql ]; then my_q "$(my_db "an_$name")" "$@"; else sq "$WORK/$name.db" "$@"; fi
 }
 ev_sql() { ev_sql_at events "$@"; }
+# event_id as the UUID's text, as a column expression for ev_sql: the SQLite
+# event store keeps its 16 bytes (layout 2), MySQL and the Cassandra dump text.
+ev_id() {
+    if [ "$EV_KIND" = sqlite ]; then
+        local h='lower(hex(event_id))'
+        echo "(substr($h, 1, 8) || '-' || substr($h, 9, 4) || '-' || substr($h, 13, 4) || '-' || substr($h, 17, 4) || '-' || substr($h, 21, 12))"
+    else echo event_id; fi
+}
 an_sql() { an_sql_at analytics "$@"; }
 
 events_count() { ev_sql 'SELECT COUNT(*) FROM tracking'; }

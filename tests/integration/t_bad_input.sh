@@ -46,7 +46,7 @@ assert_grep "line 15 not json" 'mixed.ndjson:15: malformed JSON' "$err"
 assert_grep "summary" '3 stored, 0 duplicates, 13 rejected' "$err"
 assert_eq "the good records are stored" \
     "00000000-0000-4000-8000-000000000001 00000000-0000-4000-8000-000000000010 00000000-0000-4000-8000-000000000016" \
-    "$(ev_sql 'SELECT event_id FROM tracking ORDER BY seq' | tr '\n' ' ' | sed 's/ $//')"
+    "$(ev_sql "SELECT $(ev_id) FROM tracking ORDER BY seq" | tr '\n' ' ' | sed 's/ $//')"
 assert_eq "reject file: one line per rejected record" 13 "$(wc -l <rejects.ndjson)"
 assert_eq "reject file lines are JSON with source, line and reason" 13 \
     "$(sq :memory: "SELECT COUNT(*) FROM json_each('[' || replace(trim(readfile('rejects.ndjson'), char(10)), char(10), ',') || ']') WHERE json_extract(value, '\$.reason') IS NOT NULL AND json_extract(value, '\$.line') > 0")"
@@ -71,7 +71,7 @@ assert_status "mixed CSV" 1 jobads ingest mixed.csv
 assert_grep "short row" 'mixed.csv:3: expected 15 columns as in the header, got 14' "$WORK/last.err"
 assert_grep "range in CSV" 'mixed.csv:4: quality_score: out of range' "$WORK/last.err"
 assert_eq "quoted text stored verbatim" 'Quote "Ads", Inc|1250000' \
-    "$(ev_sql "SELECT publisher_name, cost_micros FROM tracking WHERE event_id = '00000000-0000-4000-8000-0000000000c2'")"
+    "$(ev_sql "SELECT publisher_name, cost_micros FROM tracking WHERE $(ev_id) = '00000000-0000-4000-8000-0000000000c2'")"
 
 # Files that cannot be read
 assert_status "missing file" 1 jobads ingest "$WORK/no-such-file.ndjson"
@@ -87,7 +87,7 @@ fi
 # Good files after a bad one are still read
 good 00000000-0000-4000-8000-0000000000e1 >good2.ndjson
 assert_status "a missing file beside a good one" 1 jobads ingest "$WORK/nope.ndjson" good2.ndjson
-assert_eq "the good file is stored" 1 "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE event_id = '00000000-0000-4000-8000-0000000000e1'")"
+assert_eq "the good file is stored" 1 "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE $(ev_id) = '00000000-0000-4000-8000-0000000000e1'")"
 
 # Databases that are not SQLite, or are corrupt
 echo "this is not a database, just text that is long enough to look like a file header......" >notdb.db

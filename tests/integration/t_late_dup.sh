@@ -29,7 +29,24 @@ head -1 late.ndjson >dup.ndjson
 head -1 late.ndjson >>dup.ndjson
 assert_status "ingest a file holding one event twice" 0 jobads ingest dup.ndjson
 assert_grep "in-file duplicate counted" '0 stored, 2 duplicates' "$WORK/last.err"
-assert_eq "stored once" 1 "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE event_id = '11111111-2222-4333-8444-555555555555'")"
+assert_eq "stored once" 1 "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE $(ev_id) = '11111111-2222-4333-8444-555555555555'")"
+# The same new event twice in one file, with events of earlier times between
+# them and a different cost on the second copy: the first copy is the one kept
+# (a batch's rows are written in (ts, event_id) order, ties in arrival order).
+first=$(head -1 late.ndjson | sed 's/11111111-2222-4333-8444-555555555555/11111111-2222-4333-8444-5555555555f1/; s/"campaign_id":901/"campaign_id":903/')
+{
+    echo "$first"
+    for i in 1 2 3 4 5; do
+        echo "$first" | sed "s/5555555555f1/5555555555e$i/; s/09:15:00Z/08:0$i:00Z/"
+    done
+    echo "$first" | sed 's/"cost":"125.5"/"cost":"999"/'
+} >twice.ndjson
+assert_status "ingest one event twice among others" 0 jobads ingest twice.ndjson
+assert_grep "one duplicate" '6 stored, 1 duplicates' "$WORK/last.err"
+assert_eq "the first copy is kept" "125500000" \
+    "$(ev_sql "SELECT cost_micros FROM tracking WHERE $(ev_id) = '11111111-2222-4333-8444-5555555555f1'")"
+assert_eq "seq follows the file" "$(printf '%s\n' f1 e1 e2 e3 e4 e5 | paste -sd' ')" \
+    "$(ev_sql "SELECT substr($(ev_id), 35, 2) FROM tracking WHERE $(ev_id) LIKE '11111111-2222-4333-8444-5555555555%' AND campaign_id = 903 ORDER BY seq" | paste -sd' ')"
 # the same event_id in upper case is the same event (UUIDs are stored lowercase)
 line1=$(head -1 late.ndjson | sed 's/11111111-2222-4333-8444-555555555555/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee/')
 echo "$line1" >lower.ndjson

@@ -69,7 +69,7 @@ ahead=$(python3 -c 'import datetime as d; print((d.datetime.now(d.timezone.utc) 
 echo "{\"event_id\":\"9e1c2d3a-0000-4000-8000-00000000a001\",\"ts\":\"$ahead\",\"publisher_id\":2,\"publisher_name\":\"Google Ads\",\"job_id\":1,\"campaign_id\":101,\"industry\":\"IT\",\"location\":\"HCM\",\"device\":\"mobile\",\"impressions\":10,\"clicks\":1,\"apply_count\":0,\"cost\":1,\"quality_score\":50}" >&3
 wait_count 411 5 >/dev/null
 assert_eq "an event just under an hour ahead of its reading is stored" 1 \
-    "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE event_id = '9e1c2d3a-0000-4000-8000-00000000a001'")"
+    "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE $(ev_id) = '9e1c2d3a-0000-4000-8000-00000000a001'")"
 
 exec 3>&-
 rc=0
@@ -98,7 +98,7 @@ assert_eq "SIGTERM: stopped within 3 s (took $took s)" 1 "$(lt "$took" 3)"
 assert_eq "SIGTERM: exit status" 0 "$rc"
 assert_grep "SIGTERM: says so" '1 stored.*stopped by signal' c.err
 assert_eq "SIGTERM: the record read was committed" 1 \
-    "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE event_id = '9e1c2d3a-0000-4000-8000-00000000a002'")"
+    "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE $(ev_id) = '9e1c2d3a-0000-4000-8000-00000000a002'")"
 assert_eq "every event once" 412 "$(events_count)"
 
 # --- --stall 0 --max-age 0: the old behaviour on request (one batch until the end)
@@ -131,7 +131,7 @@ t0=$(date +%s.%N)
 assert_status "ingest four CSV fields of 60,000 lines" 0 jobads ingest long.csv
 secs=$(since "$t0")
 assert_eq "joined in under a second (took $secs s)" 1 "$(lt "$secs" 1)"
-assert_eq "stored" 4 "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE event_id LIKE '9e1c2d3a-0000-4000-8000-00000000c5c%'")"
+assert_eq "stored" 4 "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE $(ev_id) LIKE '9e1c2d3a-0000-4000-8000-00000000c5c%'")"
 
 assert_status "etl" 0 jobads etl --quiet
 assert_eq "every event counted once" "$(events_count)" "$(an_sql 'SELECT SUM(records) FROM fact_hourly')"

@@ -49,7 +49,7 @@ print(uuid.uuid5(uuid.UUID("88e27c8c-896f-416f-bee8-b623bfd3c7f9"), canon))
 PY
 )
 assert_eq "the derived id is the documented UUIDv5" "$want" \
-    "$(ev_sql "SELECT event_id FROM tracking WHERE ts = $ts_ms")"
+    "$(ev_sql "SELECT $(ev_id) FROM tracking WHERE ts = $ts_ms")"
 
 # A different value is a different event.
 sed 's/"clicks":0,/"clicks":1,/' noid.ndjson | tail -1 >changed.ndjson
