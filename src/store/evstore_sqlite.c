@@ -24,6 +24,7 @@
  * so seq stays arrival order: a publisher's newest row is the last one sent, and
  * of the same event twice in one batch the first is kept.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,16 +42,40 @@ struct scan_ctx {
 	struct event ev;
 };
 
-/* A batch's rows held until commit: the event, its texts as offsets into text. */
 /* PRAGMA user_version that sql/sqlite/events.sql sets: 2 since event_id is 16 bytes. */
 #define EV_SQLITE_LAYOUT 2
 
 #define SPILL_ROWS 16384
 #define N_TEXTS	   6
 
+/* A batch's rows held until commit: the event, its texts as offsets into text. */
 struct held_row {
 	struct event ev;
 	uint32_t off[N_TEXTS];
+};
+
+/* Up to SPILL_ROWS held rows and their texts. */
+struct spill {
+	struct held_row *rows;
+	size_t n, cap;
+	struct strbuf text;
+};
+
+/*
+ * The spill writer: a full spill is written by this thread while the caller's
+ * thread decodes and holds the next one (2 cores: ingest's decoding and SQLite's
+ * inserts overlap). Only one thread uses the connection at a time: the caller
+ * touches db only after writer_wait(), which every op that uses db calls first.
+ */
+enum { JOB_IDLE, JOB_PENDING, JOB_QUIT };
+struct writer {
+	pthread_t thr;
+	int started, state, r;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct spill *sp; /* the spill being written */
+	int64_t seq, dups;
+	struct jerr err;
 };
 
 struct ev_sqlite {
@@ -59,9 +84,9 @@ struct ev_sqlite {
 	sqlite3_stmt *ins, *scan, *scan_range, *rowpub, *maxseq;
 	int in_txn;
 	struct scan_ctx *scanning; /* the scan in progress, for scan_step */
-	struct held_row *held;	   /* rows of the open batch not yet written */
-	size_t nheld, capheld;
-	struct strbuf text;
+	struct spill sp[2];	   /* rows of the open batch not yet written: sp[cur] fills */
+	int cur;
+	struct writer w;
 	int64_t held_dups; /* duplicates among rows written when the batch spilled */
 	int64_t seq_next;  /* the seq of the next held row to arrive, under the write lock */
 	int scan_cache;	   /* the page cache is cut to SCAN_CACHE_KIB for scans */
@@ -207,6 +232,9 @@ static void scan_final(sqlite3_context *fc)
 	" (SELECT 1 FROM sqlite_sequence WHERE name = 'tracking');"                                \
 	"DROP TABLE tracking_layout1;"
 
+static void writer_stop(struct ev_sqlite *e);
+static int writer_wait(struct ev_sqlite *e, struct jerr *err);
+
 /* jobads_uuid_blob(text, seq): a layout-1 event_id as its 16 bytes, for the upgrade. */
 static void uuid_blob_fn(sqlite3_context *fc, int argc, sqlite3_value **argv)
 {
@@ -258,6 +286,7 @@ static void ev_sqlite_close(struct evstore *s)
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	if (!e)
 		return;
+	writer_stop(e);
 	if (e->in_txn)
 		sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_finalize(e->ins);
@@ -266,8 +295,10 @@ static void ev_sqlite_close(struct evstore *s)
 	sqlite3_finalize(e->rowpub);
 	sqlite3_finalize(e->maxseq);
 	sqlite3_close(e->db);
-	free(e->held);
-	strbuf_release(&e->text);
+	for (int i = 0; i < 2; i++) {
+		free(e->sp[i].rows);
+		strbuf_release(&e->sp[i].text);
+	}
 	free(e->base.name);
 	free(e);
 }
@@ -325,22 +356,27 @@ fail:
 
 static void drop_held(struct ev_sqlite *e)
 {
-	e->nheld = 0;
+	for (int i = 0; i < 2; i++) {
+		e->sp[i].n = 0;
+		strbuf_reset(&e->sp[i].text);
+	}
 	e->held_dups = 0;
-	strbuf_reset(&e->text);
 }
 
 static int ev_sqlite_begin(struct evstore *s, struct jerr *err)
 {
-	(void)err;
-	cache_for_scan((struct ev_sqlite *)s, 0);
-	drop_held((struct ev_sqlite *)s);
-	return STORE_OK;
+	struct ev_sqlite *e = (struct ev_sqlite *)s;
+	int r = writer_wait(e, err);
+	cache_for_scan(e, 0);
+	drop_held(e);
+	return r;
 }
 
 static void ev_sqlite_rollback(struct evstore *s)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
+	struct jerr ignored;
+	writer_wait(e, &ignored);
 	if (e->in_txn)
 		sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
 	e->in_txn = 0;
@@ -383,52 +419,153 @@ static int next_seq(struct ev_sqlite *e, int64_t *seq, struct jerr *err)
 	return STORE_OK;
 }
 
-/* Take the write lock and write the held rows; their duplicates go to held_dups. */
-static int write_held(struct ev_sqlite *e, struct jerr *err)
+/* Take the write lock if not held yet; seq_next is then where this batch's seqs start. */
+static int lock_for_write(struct ev_sqlite *e, struct jerr *err)
+{
+	if (e->in_txn)
+		return STORE_OK;
+	int r = sq_exec(e->db, "BEGIN IMMEDIATE", e->base.name, err);
+	if (r != STORE_OK)
+		return r;
+	e->in_txn = 1;
+	return next_seq(e, &e->seq_next, err);
+}
+
+/* Write a spill's rows in index order, row i numbered seq + i; *dups += duplicates. */
+static int write_spill(struct ev_sqlite *e, struct spill *sp, int64_t seq, int64_t *dups,
+		       struct jerr *err)
 {
 	int r = STORE_OK;
-	if (!e->in_txn) {
-		r = sq_exec(e->db, "BEGIN IMMEDIATE", e->base.name, err);
-		if (r != STORE_OK)
-			return r;
-		e->in_txn = 1;
-		if ((r = next_seq(e, &e->seq_next, err)) != STORE_OK)
-			return r;
-	}
-	struct held_key *order = xmalloc(e->nheld * sizeof(*order) + 1);
-	for (size_t i = 0; i < e->nheld; i++)
+	struct held_key *order = xmalloc(sp->n * sizeof(*order) + 1);
+	for (size_t i = 0; i < sp->n; i++)
 		order[i] =
-		    (struct held_key){e->held[i].ev.ts_ms, e->held[i].ev.event_id, (uint32_t)i};
-	qsort(order, e->nheld, sizeof(*order), held_cmp);
-	for (size_t i = 0; i < e->nheld; i++) {
-		struct held_row *h = &e->held[order[i].i];
+		    (struct held_key){sp->rows[i].ev.ts_ms, sp->rows[i].ev.event_id, (uint32_t)i};
+	qsort(order, sp->n, sizeof(*order), held_cmp);
+	for (size_t i = 0; i < sp->n; i++) {
+		struct held_row *h = &sp->rows[order[i].i];
 		struct ev_str *t[N_TEXTS] = {&h->ev.publisher_name,    &h->ev.publisher_traffic,
 					     &h->ev.publisher_quality, &h->ev.industry,
 					     &h->ev.location,	       &h->ev.device};
 		int dup = 0;
 		for (int k = 0; k < N_TEXTS; k++)
-			t[k]->s = e->text.buf ? e->text.buf + h->off[k] : "";
-		h->ev.seq = e->seq_next + order[i].i;
+			t[k]->s = sp->text.buf ? sp->text.buf + h->off[k] : "";
+		h->ev.seq = seq + order[i].i;
 		if ((r = insert_now(e, &h->ev, &dup, err)) != STORE_OK)
 			break;
-		e->held_dups += dup;
+		*dups += dup;
 	}
-	e->seq_next += (int64_t)e->nheld;
 	free(order);
-	e->nheld = 0;
-	strbuf_reset(&e->text);
 	return r;
+}
+
+static void *writer_main(void *arg)
+{
+	struct ev_sqlite *e = arg;
+	struct writer *w = &e->w;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->state == JOB_IDLE)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->state == JOB_QUIT)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		int64_t dups = 0;
+		struct jerr err;
+		int r = write_spill(e, w->sp, w->seq, &dups, &err);
+		pthread_mutex_lock(&w->mu);
+		w->dups += dups;
+		if (r != STORE_OK && w->r == STORE_OK) {
+			w->r = r;
+			w->err = err;
+		}
+		w->state = JOB_IDLE;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Wait until no spill is being written; its duplicates to held_dups, its failure to err. */
+static int writer_wait(struct ev_sqlite *e, struct jerr *err)
+{
+	struct writer *w = &e->w;
+	if (!w->started)
+		return STORE_OK;
+	pthread_mutex_lock(&w->mu);
+	while (w->state == JOB_PENDING)
+		pthread_cond_wait(&w->cv, &w->mu);
+	int r = w->r;
+	if (r != STORE_OK)
+		*err = w->err;
+	w->r = STORE_OK;
+	e->held_dups += w->dups;
+	w->dups = 0;
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
+/* Hand the full spill sp[cur] to the writer (idle: writer_wait came first) and switch. */
+static int writer_submit(struct ev_sqlite *e, struct jerr *err)
+{
+	struct writer *w = &e->w;
+	if (!w->started) {
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cv, NULL);
+		w->state = JOB_IDLE;
+		w->r = STORE_OK;
+		if (pthread_create(&w->thr, NULL, writer_main, e) != 0) {
+			pthread_cond_destroy(&w->cv);
+			pthread_mutex_destroy(&w->mu);
+			/* no thread: write it here */
+			struct spill *sp = &e->sp[e->cur];
+			int r = write_spill(e, sp, e->seq_next, &e->held_dups, err);
+			e->seq_next += (int64_t)sp->n;
+			sp->n = 0;
+			strbuf_reset(&sp->text);
+			return r;
+		}
+		w->started = 1;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->sp = &e->sp[e->cur];
+	w->seq = e->seq_next;
+	w->state = JOB_PENDING;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	e->seq_next += (int64_t)e->sp[e->cur].n;
+	e->cur ^= 1;
+	e->sp[e->cur].n = 0;
+	strbuf_reset(&e->sp[e->cur].text);
+	return STORE_OK;
+}
+
+static void writer_stop(struct ev_sqlite *e)
+{
+	struct writer *w = &e->w;
+	struct jerr ignored;
+	if (!w->started)
+		return;
+	writer_wait(e, &ignored);
+	pthread_mutex_lock(&w->mu);
+	w->state = JOB_QUIT;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thr, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	w->started = 0;
 }
 
 static int ev_sqlite_commit(struct evstore *s, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
-	int r = STORE_OK;
+	struct spill *sp = &e->sp[e->cur];
 	s->commit_dups = 0;
-	if (!e->in_txn && e->nheld == 0)
+	int r = writer_wait(e, err);
+	if (r == STORE_OK && !e->in_txn && sp->n == 0)
 		return STORE_OK;
-	if (e->nheld)
-		r = write_held(e, err);
+	if (r == STORE_OK && sp->n && (r = lock_for_write(e, err)) == STORE_OK)
+		r = write_spill(e, sp, e->seq_next, &e->held_dups, err);
 	if (r == STORE_OK)
 		r = sq_exec(e->db, "COMMIT", s->name, err);
 	if (r != STORE_OK) {
@@ -493,24 +630,30 @@ static int insert_now(struct ev_sqlite *e, const struct event *ev, int *dup, str
 static int ev_sqlite_insert(struct evstore *s, const struct event *ev, int *dup, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
-	if (e->nheld == SPILL_ROWS) {
-		int r = write_held(e, err);
+	struct spill *sp = &e->sp[e->cur];
+	if (sp->n == SPILL_ROWS) {
+		int r = writer_wait(e, err);
+		if (r == STORE_OK)
+			r = lock_for_write(e, err);
+		if (r == STORE_OK)
+			r = writer_submit(e, err);
 		if (r != STORE_OK)
 			return r;
+		sp = &e->sp[e->cur];
 	}
-	if (e->nheld == e->capheld) {
-		e->capheld = e->capheld ? 2 * e->capheld : 256;
-		e->held = xrealloc(e->held, e->capheld * sizeof(*e->held));
+	if (sp->n == sp->cap) {
+		sp->cap = sp->cap ? 2 * sp->cap : 256;
+		sp->rows = xrealloc(sp->rows, sp->cap * sizeof(*sp->rows));
 	}
-	struct held_row *h = &e->held[e->nheld++];
+	struct held_row *h = &sp->rows[sp->n++];
 	const struct ev_str *t[N_TEXTS] = {&ev->publisher_name,	   &ev->publisher_traffic,
 					   &ev->publisher_quality, &ev->industry,
 					   &ev->location,	   &ev->device};
 	h->ev = *ev;
 	for (int k = 0; k < N_TEXTS; k++) {
-		h->off[k] = (uint32_t)e->text.len;
+		h->off[k] = (uint32_t)sp->text.len;
 		if (t[k]->n)
-			strbuf_add(&e->text, t[k]->s, t[k]->n);
+			strbuf_add(&sp->text, t[k]->s, t[k]->n);
 	}
 	*dup = 0; /* known at commit: commit_dups */
 	return STORE_OK;
@@ -526,6 +669,8 @@ static int run_scan(struct ev_sqlite *e, sqlite3_stmt *st, ev_row_fn fn, void *a
 	struct scan_ctx c;
 	int rc;
 
+	if ((rc = writer_wait(e, err)) != STORE_OK)
+		return rc;
 	cache_for_scan(e, 1);
 	memset(&c, 0, sizeof(c)); /* publisher_name.s == NULL: not read, see SQL_ROWPUB */
 	c.fn = fn;
@@ -572,7 +717,9 @@ static int ev_sqlite_row_publisher(struct evstore *s, int64_t seq, ev_row_fn fn,
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	sqlite3_stmt *st = e->rowpub;
 	struct event ev;
-	int rc, r = STORE_OK;
+	int rc, r = writer_wait(e, err);
+	if (r != STORE_OK)
+		return r;
 	memset(&ev, 0, sizeof(ev));
 	sqlite3_bind_int64(st, 1, seq);
 	rc = sqlite3_step(st);
@@ -602,7 +749,10 @@ static int ev_sqlite_reopen(struct evstore *s, struct evstore **out, struct jerr
 static int ev_sqlite_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
-	int rc = sqlite3_step(e->maxseq);
+	int rc = writer_wait(e, err);
+	if (rc != STORE_OK)
+		return rc;
+	rc = sqlite3_step(e->maxseq);
 	*max_seq = rc == SQLITE_ROW ? sqlite3_column_int64(e->maxseq, 0) : 0;
 	sqlite3_reset(e->maxseq);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -628,8 +778,8 @@ static int ev_sqlite_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, 
 	sqlite3_stmt *st;
 	struct fact_row fr;
 	int rc, stop = 0;
-	int r = sq_prepare(e->db, SQL_RECOMPUTE, &st, s->name, err);
-	if (r != STORE_OK)
+	int r = writer_wait(e, err);
+	if (r != STORE_OK || (r = sq_prepare(e->db, SQL_RECOMPUTE, &st, s->name, err)) != STORE_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, upto);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
