@@ -52,6 +52,7 @@ struct scan_ctx {
 struct held_row {
 	struct event ev;
 	uint32_t off[N_TEXTS];
+	unsigned char id[EV_UUID_BYTES]; /* event_id as stored, made by the caller's thread */
 };
 
 /* Up to SPILL_ROWS held rows and their texts. */
@@ -383,12 +384,13 @@ static void ev_sqlite_rollback(struct evstore *s)
 	drop_held(e);
 }
 
-static int insert_now(struct ev_sqlite *e, const struct event *ev, int *dup, struct jerr *err);
+static int insert_now(struct ev_sqlite *e, const struct event *ev, const unsigned char *id,
+		      int *dup, struct jerr *err);
 
 /* A held row's place in the order it is written in. */
 struct held_key {
 	int64_t ts_ms;
-	const char *event_id;
+	const unsigned char *id;
 	uint32_t i;
 };
 
@@ -398,7 +400,7 @@ static int held_cmp(const void *a, const void *b)
 	const struct held_key *x = a, *y = b;
 	if (x->ts_ms != y->ts_ms)
 		return x->ts_ms < y->ts_ms ? -1 : 1;
-	int c = memcmp(x->event_id, y->event_id, EV_UUID_LEN);
+	int c = memcmp(x->id, y->id, EV_UUID_BYTES);
 	if (c)
 		return c;
 	return x->i < y->i ? -1 : x->i > y->i;
@@ -438,8 +440,7 @@ static int write_spill(struct ev_sqlite *e, struct spill *sp, int64_t seq, int64
 	int r = STORE_OK;
 	struct held_key *order = xmalloc(sp->n * sizeof(*order) + 1);
 	for (size_t i = 0; i < sp->n; i++)
-		order[i] =
-		    (struct held_key){sp->rows[i].ev.ts_ms, sp->rows[i].ev.event_id, (uint32_t)i};
+		order[i] = (struct held_key){sp->rows[i].ev.ts_ms, sp->rows[i].id, (uint32_t)i};
 	qsort(order, sp->n, sizeof(*order), held_cmp);
 	for (size_t i = 0; i < sp->n; i++) {
 		struct held_row *h = &sp->rows[order[i].i];
@@ -450,7 +451,7 @@ static int write_spill(struct ev_sqlite *e, struct spill *sp, int64_t seq, int64
 		for (int k = 0; k < N_TEXTS; k++)
 			t[k]->s = sp->text.buf ? sp->text.buf + h->off[k] : "";
 		h->ev.seq = seq + order[i].i;
-		if ((r = insert_now(e, &h->ev, &dup, err)) != STORE_OK)
+		if ((r = insert_now(e, &h->ev, h->id, &dup, err)) != STORE_OK)
 			break;
 		*dups += dup;
 	}
@@ -586,17 +587,12 @@ static void bind_str(sqlite3_stmt *st, int i, struct ev_str v)
 		sqlite3_bind_text(st, i, v.s, (int)v.n, SQLITE_STATIC);
 }
 
-static int insert_now(struct ev_sqlite *e, const struct event *ev, int *dup, struct jerr *err)
+static int insert_now(struct ev_sqlite *e, const struct event *ev, const unsigned char *id,
+		      int *dup, struct jerr *err)
 {
 	struct evstore *s = &e->base;
 	sqlite3_stmt *st = e->ins;
-	unsigned char id[EV_UUID_BYTES];
-	if (ev_uuid_to_bytes(ev->event_id, EV_UUID_LEN, id) != 0) {
-		jerr_set(err, "%s: BUG: an event reached the store with event_id '%s'", s->name,
-			 ev->event_id);
-		return STORE_ERROR;
-	}
-	sqlite3_bind_blob(st, 1, id, EV_UUID_BYTES, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 1, id, EV_UUID_BYTES, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, ev->ts_ms);
 	sqlite3_bind_int(st, 3, ev->publisher_id);
 	bind_str(st, 4, ev->publisher_name);
@@ -631,6 +627,12 @@ static int ev_sqlite_insert(struct evstore *s, const struct event *ev, int *dup,
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	struct spill *sp = &e->sp[e->cur];
+	unsigned char id[EV_UUID_BYTES];
+	if (ev_uuid_to_bytes(ev->event_id, EV_UUID_LEN, id) != 0) {
+		jerr_set(err, "%s: BUG: an event reached the store with event_id '%s'", s->name,
+			 ev->event_id);
+		return STORE_ERROR;
+	}
 	if (sp->n == SPILL_ROWS) {
 		int r = writer_wait(e, err);
 		if (r == STORE_OK)
@@ -650,6 +652,7 @@ static int ev_sqlite_insert(struct evstore *s, const struct event *ev, int *dup,
 					   &ev->publisher_quality, &ev->industry,
 					   &ev->location,	   &ev->device};
 	h->ev = *ev;
+	memcpy(h->id, id, EV_UUID_BYTES);
 	for (int k = 0; k < N_TEXTS; k++) {
 		h->off[k] = (uint32_t)sp->text.len;
 		if (t[k]->n)
