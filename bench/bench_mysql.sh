@@ -3,9 +3,11 @@
 # same records, on a private MariaDB server started in OUT/server (stopped at
 # the end). Not a test: it prints figures; docs/performance.md keeps them.
 #
-#   bench/bench_mysql.sh [--events N] [--out DIR]
+#   bench/bench_mysql.sh [--events N] [--shuffle] [--out DIR]
 #
 #   --events N   events (default 1000000)
+#   --shuffle    history out of time order: 30 days, ts random in file order
+#                (`generate --shuffle`), as an export of the original's table is
 #   --out DIR    work directory (default bench/out-mysql); emptied first
 #
 # Peers:
@@ -18,11 +20,13 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 N=1000000
 OUT=$top/bench/out-mysql
+GEN=(--days 14)
 while [ $# -gt 0 ]; do
     case $1 in
     --events) N=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --shuffle) GEN=(--days 30 --shuffle); shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "bench: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -40,10 +44,10 @@ drop() { my -e "DROP DATABASE IF EXISTS $1"; }
 source "$top/bench/lib.sh"
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(my -N -B -e 'SELECT VERSION()'), sqlite $(sqlite3 --version | cut -d' ' -f1)"
-echo "data: $N events over 14 days, original distributions, seed 1"
-"$J" generate --count "$N" --days 14 --seed 1 --events sqlite:ev.db --quiet
-"$J" generate --count "$N" --days 14 --seed 1 --output ev.ndjson --quiet
-"$J" generate --count "$N" --days 14 --seed 1 --output ev.csv --format csv --quiet
+echo "data: $N events, generate ${GEN[*]}, original distributions, seed 1"
+"$J" generate --count "$N" "${GEN[@]}" --seed 1 --events sqlite:ev.db --quiet
+"$J" generate --count "$N" "${GEN[@]}" --seed 1 --output ev.ndjson --quiet
+"$J" generate --count "$N" "${GEN[@]}" --seed 1 --output ev.csv --format csv --quiet
 
 echo
 echo "== ingest into the MySQL event store"
