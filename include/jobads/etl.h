@@ -93,6 +93,7 @@ int etl_run_locked(struct evstore *evs, struct anstore *as, const struct etl_opt
 
 struct verify_result {
 	int64_t groups_checked, mismatches, cursor, max_seq;
+	int64_t behind; /* stored events past the cursor; -1: the store cannot tell */
 };
 
 /*

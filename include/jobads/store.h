@@ -95,6 +95,14 @@ struct evstore_ops {
 	int (*reopen)(struct evstore *s, struct evstore **out, struct jerr *err);
 	/* Highest seq stored and the number of rows. */
 	int (*stats)(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err);
+	/*
+	 * Optional: how many stored events have seq > cursor, the ETL's backlog. Not
+	 * max_seq - cursor: seqs have gaps (a duplicate's seq on SQLite, voids and
+	 * reserved ranges on MySQL, and Cassandra's seqs are sparse by design). NULL
+	 * where the store cannot count them cheaply: callers say "unknown"
+	 * (evstore_behind).
+	 */
+	int (*behind)(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err);
 	/* The store's own GROUP BY of rows with seq <= upto, in grain order (bytewise text). */
 	int (*recompute)(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
 			 struct jerr *err);
@@ -242,6 +250,8 @@ struct anstore {
  */
 int evstore_open(const char *url, enum store_mode mode, struct evstore **out, struct jerr *err);
 void evstore_close(struct evstore *s);
+/* The ops' behind(), or *n = -1 (unknown) for a store without it. */
+int evstore_behind(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err);
 
 /*
  * url as it may be printed, for every scheme: in "SCHEME://USER:PASSWORD@REST"

@@ -658,6 +658,8 @@ int etl_verify(struct evstore *evs, struct anstore *as, FILE *out, int show,
 	if (r == STORE_OK)
 		r = evs->ops->recompute(evs, res->cursor, check_row, &v, err);
 	if (r == STORE_OK)
+		r = evstore_behind(evs, res->cursor, &res->behind, err);
+	if (r == STORE_OK)
 		for (; v.pos < v.n; v.pos++)
 			report_fact(&v, "in fact_hourly but not in the raw events",
 				    &v.facts[v.pos]);

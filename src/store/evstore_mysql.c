@@ -260,6 +260,7 @@ struct ev_mysql {
 #define SQL_HELD	 "SELECT COALESCE(MIN(from_seq), 0) FROM jobads_hold WHERE lease_until > NOW(6)"
 #define SQL_LOCAL_INFILE "SELECT @@local_infile"
 #define SQL_COUNT	 "SELECT COUNT(*) FROM tracking"
+#define SQL_BEHIND	 "SELECT COUNT(*) FROM tracking WHERE seq > ?"
 
 #define SQL_SCHEMA_VERSION "SELECT version FROM jobads_schema WHERE store = 'events'"
 
@@ -387,8 +388,8 @@ static void ev_mysql_close(struct evstore *s)
 	free(e);
 }
 
-static int one_int(struct ev_mysql *e, MYSQL_STMT *st, const char *what, int64_t *v,
-		   struct jerr *err);
+static int one_int(struct ev_mysql *e, MYSQL_STMT *st, MYSQL_BIND *params, const char *what,
+		   int64_t *v, struct jerr *err);
 
 /* The local-infile handler: it serves the sender's current chunk, never a file. */
 static int ld_init(void **ptr, const char *filename, void *userdata);
@@ -463,7 +464,7 @@ static int ev_mysql_open(const char *target, enum store_mode mode, struct evstor
 		MYSQL_STMT *st;
 		if ((r = my_prepare(e->db, SQL_LOCAL_INFILE, &st, e->base.name, err)) != STORE_OK)
 			goto fail;
-		r = one_int(e, st, "reading local_infile", &local_infile, err);
+		r = one_int(e, st, NULL, "reading local_infile", &local_infile, err);
 		mysql_stmt_close(st);
 		if (r != STORE_OK)
 			goto fail;
@@ -1646,7 +1647,7 @@ static int ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev_row_
 	 */
 	if (!e->holds && (r = my_prepare(e->db, SQL_HELD, &e->holds, s->name, err)) != STORE_OK)
 		return r;
-	if ((r = one_int(e, e->holds, "reading the writers' holds", &held, err)) != STORE_OK)
+	if ((r = one_int(e, e->holds, NULL, "reading the writers' holds", &held, err)) != STORE_OK)
 		return r;
 	memset(p, 0, sizeof(p));
 	my_bind_i64(&p[0], &settle_us);
@@ -1707,11 +1708,11 @@ static int ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev_row_
 	return stop ? stop : r;
 }
 
-static int one_int(struct ev_mysql *e, MYSQL_STMT *st, const char *what, int64_t *v,
-		   struct jerr *err)
+static int one_int(struct ev_mysql *e, MYSQL_STMT *st, MYSQL_BIND *params, const char *what,
+		   int64_t *v, struct jerr *err)
 {
 	struct my_cols c;
-	int r = run(e, st, NULL, what, err);
+	int r = run(e, st, params, what, err);
 	if (r != STORE_OK)
 		return r;
 	if ((r = my_cols_bind(&c, st, "l", e->base.name, err)) != STORE_OK)
@@ -1728,13 +1729,28 @@ static int one_int(struct ev_mysql *e, MYSQL_STMT *st, const char *what, int64_t
 static int ev_mysql_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
-	int r = one_int(e, e->maxseq, "reading the newest seq", max_seq, err);
+	int r = one_int(e, e->maxseq, NULL, "reading the newest seq", max_seq, err);
 	if (r != STORE_OK || !rows)
 		return r;
 	MYSQL_STMT *st;
 	if ((r = my_prepare(e->db, SQL_COUNT, &st, s->name, err)) != STORE_OK)
 		return r;
-	r = one_int(e, st, "counting events", rows, err);
+	r = one_int(e, st, NULL, "counting events", rows, err);
+	mysql_stmt_close(st);
+	return r;
+}
+
+static int ev_mysql_behind(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err)
+{
+	struct ev_mysql *e = (struct ev_mysql *)s;
+	MYSQL_STMT *st;
+	MYSQL_BIND p;
+	int r = my_prepare(e->db, SQL_BEHIND, &st, s->name, err);
+	if (r != STORE_OK)
+		return r;
+	memset(&p, 0, sizeof(p));
+	my_bind_i64(&p, &cursor);
+	r = one_int(e, st, &p, "counting events behind the cursor", n, err);
 	mysql_stmt_close(st);
 	return r;
 }
@@ -1784,5 +1800,6 @@ const struct evstore_ops evstore_mysql_ops = {
     .rollback = ev_mysql_rollback,
     .scan = ev_mysql_scan,
     .stats = ev_mysql_stats,
+    .behind = ev_mysql_behind,
     .recompute = ev_mysql_recompute,
 };

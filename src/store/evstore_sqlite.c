@@ -158,7 +158,8 @@ static void cache_for_scan(struct ev_sqlite *e, int scan)
 	"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'tracking'), 0),"       \
 	" COALESCE((SELECT MAX(seq) FROM tracking), 0)) + 1"
 
-#define SQL_COUNT "SELECT COUNT(*) FROM tracking"
+#define SQL_COUNT  "SELECT COUNT(*) FROM tracking"
+#define SQL_BEHIND "SELECT COUNT(*) FROM tracking WHERE seq > ?1"
 
 /* The store's own GROUP BY, independent of the C aggregation, for `verify`. */
 #define SQL_RECOMPUTE                                                                              \
@@ -774,6 +775,22 @@ static int ev_sqlite_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, s
 	return STORE_OK;
 }
 
+static int ev_sqlite_behind(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err)
+{
+	struct ev_sqlite *e = (struct ev_sqlite *)s;
+	sqlite3_stmt *st;
+	int r = writer_wait(e, err);
+	if (r != STORE_OK || (r = sq_prepare(e->db, SQL_BEHIND, &st, s->name, err)) != STORE_OK)
+		return r;
+	sqlite3_bind_int64(st, 1, cursor);
+	int rc = sqlite3_step(st);
+	*n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return sq_fail(e->db, rc, s->name, "counting events behind the cursor", err);
+	return STORE_OK;
+}
+
 static int ev_sqlite_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
 			       struct jerr *err)
 {
@@ -810,5 +827,6 @@ const struct evstore_ops evstore_sqlite_ops = {
     .scan_range = ev_sqlite_scan_range,
     .reopen = ev_sqlite_reopen,
     .stats = ev_sqlite_stats,
+    .behind = ev_sqlite_behind,
     .recompute = ev_sqlite_recompute,
 };

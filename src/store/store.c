@@ -163,6 +163,12 @@ int evstore_open(const char *url, enum store_mode mode, struct evstore **out, st
 	return STORE_ERROR;
 }
 
+int evstore_behind(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err)
+{
+	*n = -1;
+	return s->ops->behind ? s->ops->behind(s, cursor, n, err) : STORE_OK;
+}
+
 void evstore_close(struct evstore *s)
 {
 	if (s)

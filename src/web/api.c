@@ -518,7 +518,7 @@ static json_t *pipeline_json(struct req *r, json_t *last_run, int *ev_ok, int *a
 	struct jerr err;
 	struct evstore *evs;
 	struct anstore *as;
-	int64_t cursor = 0, max_seq = 0, rows = 0;
+	int64_t cursor = 0, max_seq = 0, rows = 0, behind = -1;
 	json_t *o = json_object();
 	*ev_ok = *an_ok = 0;
 	if (pool_an_get(r->w, &as, &err) == STORE_OK) {
@@ -530,7 +530,8 @@ static json_t *pipeline_json(struct req *r, json_t *last_run, int *ev_ok, int *a
 	if (!*an_ok)
 		json_object_set_new(o, "analytics_error", json_string(err.msg));
 	if (pool_ev_get(r->w, &evs, &err) == STORE_OK) {
-		*ev_ok = evs->ops->stats(evs, &max_seq, &rows, &err) == STORE_OK;
+		*ev_ok = evs->ops->stats(evs, &max_seq, &rows, &err) == STORE_OK &&
+			 (!*an_ok || evstore_behind(evs, cursor, &behind, &err) == STORE_OK);
 		pool_ev_put(r->w, evs, !*ev_ok);
 	}
 	if (!*ev_ok)
@@ -541,9 +542,9 @@ static json_t *pipeline_json(struct req *r, json_t *last_run, int *ev_ok, int *a
 		json_object_set_new(o, "newest_seq", json_integer(max_seq));
 		json_object_set_new(o, "events_stored", json_integer(rows));
 	}
-	if (*an_ok && *ev_ok)
+	if (*an_ok && *ev_ok) /* null: the event store cannot count its backlog (Cassandra) */
 		json_object_set_new(o, "events_behind",
-				    json_integer(max_seq > cursor ? max_seq - cursor : 0));
+				    behind >= 0 ? json_integer(behind) : json_null());
 	return o;
 }
 

@@ -313,7 +313,7 @@ int web_metrics(struct req *r)
 	struct jerr err;
 	struct evstore *evs = NULL;
 	struct anstore *as = NULL;
-	int64_t max_seq = 0, cursor = 0;
+	int64_t max_seq = 0, cursor = 0, behind = -1;
 	int ev_ok = 0, an_ok = 0;
 
 	strbuf_addf(&sb,
@@ -352,7 +352,8 @@ int web_metrics(struct req *r)
 		pool_an_put(w, as, !an_ok);
 	}
 	if (pool_ev_get(w, &evs, &err) == STORE_OK) {
-		ev_ok = evs->ops->stats(evs, &max_seq, NULL, &err) == STORE_OK;
+		ev_ok = evs->ops->stats(evs, &max_seq, NULL, &err) == STORE_OK &&
+			(!an_ok || evstore_behind(evs, cursor, &behind, &err) == STORE_OK);
 		pool_ev_put(w, evs, !ev_ok);
 	}
 	if (last.id > 0) {
@@ -380,16 +381,22 @@ int web_metrics(struct req *r)
 		    "jobads_store_up{store=\"events\"} %d\n"
 		    "jobads_store_up{store=\"analytics\"} %d\n",
 		    ev_ok, an_ok);
-	if (ev_ok && an_ok)
+	if (ev_ok && an_ok && behind >= 0)
 		strbuf_addf(&sb,
 			    "# HELP jobads_events_behind Events stored but not yet aggregated "
-			    "(newest seq minus the ETL cursor).\n"
+			    "(stored events with a seq past the ETL cursor).\n"
 			    "# TYPE jobads_events_behind gauge\n"
-			    "jobads_events_behind %" PRId64 "\n"
+			    "jobads_events_behind %" PRId64 "\n",
+			    behind);
+	else if (ev_ok && an_ok) /* absent rather than a wrong number */
+		strbuf_addf(&sb, "# jobads_events_behind: this event store cannot count the events "
+				 "past the cursor\n");
+	if (an_ok)
+		strbuf_addf(&sb,
 			    "# HELP jobads_etl_cursor The ETL cursor (last seq aggregated).\n"
 			    "# TYPE jobads_etl_cursor gauge\n"
 			    "jobads_etl_cursor %" PRId64 "\n",
-			    max_seq > cursor ? max_seq - cursor : 0, cursor);
+			    cursor);
 
 	pthread_mutex_lock(&w->cache.mu);
 	uint64_t hits = w->cache.hits, misses = w->cache.misses;
