@@ -40,7 +40,21 @@ typedef int (*fact_row_fn)(void *arg, const struct fact_row *r);
 
 struct evstore;
 
+/*
+ * The layout of the ops structs, first in each so that it can be read from a
+ * module built against any other: bump it with every change to a struct below.
+ * A module whose version differs is refused at load (store.c, module_ops).
+ * JOBADS_OPS_VERSION_SKEW builds a module that claims another version, for the
+ * test that checks the refusal (tests/integration/t_module_abi.sh).
+ */
+#ifndef JOBADS_OPS_VERSION_SKEW
+#define JOBADS_OPS_VERSION_SKEW 0
+#endif
+#define EVSTORE_OPS_VERSION (2 + JOBADS_OPS_VERSION_SKEW)
+#define ANSTORE_OPS_VERSION (1 + JOBADS_OPS_VERSION_SKEW)
+
 struct evstore_ops {
+	int version; /* EVSTORE_OPS_VERSION */
 	const char *scheme;
 	int (*open)(const char *target, enum store_mode mode, struct evstore **out,
 		    struct jerr *err);
@@ -184,6 +198,7 @@ struct run_lock_info {
 struct anstore;
 
 struct anstore_ops {
+	int version; /* ANSTORE_OPS_VERSION */
 	const char *scheme;
 	int (*open)(const char *target, enum store_mode mode, struct anstore **out,
 		    struct jerr *err);

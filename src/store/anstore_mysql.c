@@ -1049,6 +1049,7 @@ static int an_mysql_runs_fail_stale(struct anstore *s, const char *reason, int64
 }
 
 const struct anstore_ops anstore_mysql_ops = {
+    .version = ANSTORE_OPS_VERSION,
     .scheme = "mysql",
     .open = an_mysql_open,
     .close = an_mysql_close,

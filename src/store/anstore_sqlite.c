@@ -614,6 +614,7 @@ static int an_sqlite_runs_fail_stale(struct anstore *s, const char *reason, int6
 }
 
 const struct anstore_ops anstore_sqlite_ops = {
+    .version = ANSTORE_OPS_VERSION,
     .scheme = "sqlite",
     .open = an_sqlite_open,
     .close = an_sqlite_close,

@@ -2057,6 +2057,7 @@ static int ev_cass_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, vo
 }
 
 const struct evstore_ops evstore_cassandra_ops = {
+    .version = EVSTORE_OPS_VERSION,
     .scheme = "cassandra",
     .open = ev_cass_open,
     .close = ev_cass_close,

@@ -1788,6 +1788,7 @@ static int ev_mysql_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, v
 }
 
 const struct evstore_ops evstore_mysql_ops = {
+    .version = EVSTORE_OPS_VERSION,
     .scheme = "mysql",
     .open = ev_mysql_open,
     .close = ev_mysql_close,

@@ -814,6 +814,7 @@ static int ev_sqlite_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, 
 }
 
 const struct evstore_ops evstore_sqlite_ops = {
+    .version = EVSTORE_OPS_VERSION,
     .scheme = "sqlite",
     .open = ev_sqlite_open,
     .close = ev_sqlite_close,

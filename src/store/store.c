@@ -81,8 +81,21 @@ static const void *module_ops(const char *scheme, int ev, int *known, struct jer
 			return NULL;
 		}
 		const void *ops = dlsym(h, ev ? m->ev_sym : m->an_sym);
-		if (!ops)
+		if (!ops) {
 			jerr_set(err, "%s: no symbol %s in it", path, ev ? m->ev_sym : m->an_sym);
+			return NULL;
+		}
+		/* the version is each struct's first member, whatever the rest of its layout */
+		int have = ev ? ((const struct evstore_ops *)ops)->version
+			      : ((const struct anstore_ops *)ops)->version;
+		int want = ev ? EVSTORE_OPS_VERSION : ANSTORE_OPS_VERSION;
+		if (have != want) {
+			jerr_set(err,
+				 "%s: built for %s store ops version %d, this jobads has version "
+				 "%d; use the module built with this jobads",
+				 path, ev ? "event" : "analytics", have, want);
+			return NULL;
+		}
 		return ops;
 	}
 	return NULL;
