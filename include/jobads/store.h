@@ -50,7 +50,7 @@ struct evstore;
 #ifndef JOBADS_OPS_VERSION_SKEW
 #define JOBADS_OPS_VERSION_SKEW 0
 #endif
-#define EVSTORE_OPS_VERSION (2 + JOBADS_OPS_VERSION_SKEW)
+#define EVSTORE_OPS_VERSION (3 + JOBADS_OPS_VERSION_SKEW)
 #define ANSTORE_OPS_VERSION (1 + JOBADS_OPS_VERSION_SKEW)
 
 struct evstore_ops {
@@ -67,21 +67,26 @@ struct evstore_ops {
 	 * Store ev; *dup = 1 when an event with the same event_id and ts is already
 	 * stored. A backend that sends rows to a server in blocks (mysql) knows at once
 	 * about duplicates within the batch, but may only find at commit that a row it
-	 * called new was stored before: see commit_dups.
+	 * called new was stored before: commit says how many.
 	 */
 	int (*insert)(struct evstore *s, const struct event *ev, int *dup, struct jerr *err);
-	/* Sets s->commit_dups: rows of this batch insert() called new that were duplicates. */
-	int (*commit)(struct evstore *s, struct jerr *err);
+	/*
+	 * *late_dups: how many of the batch's rows that insert() reported as new
+	 * turned out to be duplicates (SQLite, MySQL's LOAD way and Cassandra write a
+	 * batch's rows in blocks and learn it only then); the caller moves that many
+	 * from stored to duplicates. 0 when the commit fails.
+	 */
+	int (*commit)(struct evstore *s, int64_t *late_dups, struct jerr *err);
 	/*
 	 * Optional (NULL: only commit): commit in two halves, so that the caller
 	 * can read the next batch while the server commits this one. After
 	 * commit_start, the next batch may begin and insert; commit_wait gives the
-	 * outcome of the batch commit_start ended (and sets commit_dups as commit
-	 * does) and must come before the next commit_start or commit. When it
+	 * outcome of the batch commit_start ended (with its late duplicates, as commit
+	 * gives them) and must come before the next commit_start or commit. When it
 	 * fails, that batch is rolled back; roll back the open one too.
 	 */
 	int (*commit_start)(struct evstore *s, struct jerr *err);
-	int (*commit_wait)(struct evstore *s, struct jerr *err);
+	int (*commit_wait)(struct evstore *s, int64_t *late_dups, struct jerr *err);
 	void (*rollback)(struct evstore *s);
 	/*
 	 * Call fn for at most limit rows with seq > after, in seq order. *upto is the
@@ -125,13 +130,6 @@ struct evstore_ops {
 struct evstore {
 	const struct evstore_ops *ops;
 	char *name; /* for messages: a path, or a URL without its password */
-	/*
-	 * Set by a successful commit: how many of the batch's rows that insert()
-	 * reported as stored turned out to be duplicates (SQLite, MySQL's LOAD
-	 * way and Cassandra write a batch's rows in blocks and learn it only then). The caller
-	 * moves that many from stored to duplicates.
-	 */
-	int64_t commit_dups;
 	/*
 	 * Rows of the current batch (or of the last one rolled back) that a store
 	 * without transactions (cassandra) has already stored for good: a rollback

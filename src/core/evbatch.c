@@ -31,9 +31,8 @@ void evbatch_init(struct evbatch *b, struct evstore *evs, const struct evbatch_o
 }
 
 /* A batch committed: the duplicates the store found at commit were counted as stored. */
-static void committed(struct evbatch *b, int64_t stored, int64_t dups, int64_t *late)
+static void committed(struct evbatch *b, int64_t stored, int64_t dups, int64_t d, int64_t *late)
 {
-	int64_t d = b->evs->commit_dups;
 	b->stored -= d;
 	b->dups += d;
 	b->ok_stored = stored - d;
@@ -49,9 +48,10 @@ static int wait_pending(struct evbatch *b, int64_t *late)
 	if (!b->pending)
 		return 0;
 	b->pending = 0;
-	if (b->evs->ops->commit_wait(b->evs, &b->err) != STORE_OK)
+	int64_t d = 0;
+	if (b->evs->ops->commit_wait(b->evs, &d, &b->err) != STORE_OK)
 		return -1;
-	committed(b, b->pend_stored, b->pend_dups, late);
+	committed(b, b->pend_stored, b->pend_dups, d, late);
 	return 0;
 }
 
@@ -72,9 +72,10 @@ static int close_batch(struct evbatch *b, int wait, int64_t *late)
 		b->pend_dups = b->dups;
 		return wait ? wait_pending(b, late) : 0;
 	}
-	if (ops->commit(b->evs, &b->err) != STORE_OK)
+	int64_t d = 0;
+	if (ops->commit(b->evs, &d, &b->err) != STORE_OK)
 		return -1;
-	committed(b, b->stored, b->dups, late);
+	committed(b, b->stored, b->dups, d, late);
 	return 0;
 }
 
@@ -140,9 +141,10 @@ void evbatch_abort(struct evbatch *b)
 {
 	if (b->pending) { /* it may have committed before the failure */
 		struct jerr ignore;
+		int64_t d = 0;
 		b->pending = 0;
-		if (b->evs->ops->commit_wait(b->evs, &ignore) == STORE_OK)
-			committed(b, b->pend_stored, b->pend_dups, NULL);
+		if (b->evs->ops->commit_wait(b->evs, &d, &ignore) == STORE_OK)
+			committed(b, b->pend_stored, b->pend_dups, d, NULL);
 	}
 	b->evs->ops->rollback(b->evs);
 	b->kept = b->evs->kept;

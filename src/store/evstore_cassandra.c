@@ -723,7 +723,6 @@ static int ev_cass_begin(struct evstore *s, struct jerr *err)
 	memset(e->slots, 0, sizeof(e->slots));
 	e->in_txn = 1;
 	e->late_dups = 0;
-	s->commit_dups = 0;
 	s->kept = 0;
 	return STORE_OK;
 }
@@ -1366,11 +1365,11 @@ static int ev_cass_insert(struct evstore *s, const struct event *ev, int *dup, s
 	return STORE_OK;
 }
 
-static int ev_cass_commit(struct evstore *s, struct jerr *err)
+static int ev_cass_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
 {
 	struct ev_cass *e = (struct ev_cass *)s;
 	int r = flush(e, err);
-	s->commit_dups = r == STORE_OK ? e->late_dups : 0;
+	*late_dups = r == STORE_OK ? e->late_dups : 0;
 	e->nrows = 0;
 	e->in_txn = 0;
 	e->late_dups = 0;

@@ -30,7 +30,7 @@
  * SELECT finds the block's keys already stored, then multi-row INSERT IGNORE
  * statements store the rest. Checking first keeps AUTO_INCREMENT from burning a
  * value for each duplicate. What the check finds, and the rare row a
- * concurrent writer stored in between, are reported by commit in commit_dups.
+ * concurrent writer stored in between, are reported by commit as late duplicates.
  *
  * Either way a transaction starts with the first rows sent and ends with the
  * batch, which the caller closes within a couple of seconds (src/core/
@@ -507,7 +507,6 @@ static int ev_mysql_begin(struct evstore *s, struct jerr *err)
 		e->c[0].started = 0;
 		e->late_dups = 0;
 	} /* else the sender's, and a batch may still be committing */
-	s->commit_dups = 0;
 	return STORE_OK;
 }
 
@@ -1534,11 +1533,12 @@ static int ev_mysql_commit_start(struct evstore *s, struct jerr *err)
 	return r;
 }
 
-static int ev_mysql_commit_wait(struct evstore *s, struct jerr *err)
+static int ev_mysql_commit_wait(struct evstore *s, int64_t *late_dups, struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	struct loader *l = &e->ld;
 	int r;
+	*late_dups = 0;
 	if (!e->pending) {
 		jerr_set(err, "%s: no commit pending", s->name);
 		return STORE_ERROR;
@@ -1550,19 +1550,19 @@ static int ev_mysql_commit_wait(struct evstore *s, struct jerr *err)
 	r = l->commit_rc;
 	if (r != STORE_OK)
 		*err = l->commit_err;
-	s->commit_dups = r == STORE_OK ? l->commit_dups : 0;
+	*late_dups = r == STORE_OK ? l->commit_dups : 0;
 	pthread_mutex_unlock(&l->mu);
 	return r;
 }
 
-static int ev_mysql_commit(struct evstore *s, struct jerr *err)
+static int ev_mysql_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
 {
 	int r = ev_mysql_commit_start(s, err);
 	if (r != STORE_OK) {
-		s->commit_dups = 0;
+		*late_dups = 0;
 		return r;
 	}
-	return ev_mysql_commit_wait(s, err);
+	return ev_mysql_commit_wait(s, late_dups, err);
 }
 
 static void ev_mysql_rollback(struct evstore *s)

@@ -10,7 +10,7 @@
  * (t_soak: the slowest POST took 8.8 s). So insert() keeps up to SPILL_ROWS
  * rows in memory and commit() writes them in one short transaction (a few ms
  * for a few thousand rows); a duplicate among them is known only then and
- * reported as commit_dups. A batch larger than that takes the lock when it
+ * reported by commit. A batch larger than that takes the lock when it
  * spills, and goes on holding and writing SPILL_ROWS at a time, so memory stays
  * bounded.
  *
@@ -558,11 +558,11 @@ static void writer_stop(struct ev_sqlite *e)
 	w->started = 0;
 }
 
-static int ev_sqlite_commit(struct evstore *s, struct jerr *err)
+static int ev_sqlite_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	struct spill *sp = &e->sp[e->cur];
-	s->commit_dups = 0;
+	*late_dups = 0;
 	int r = writer_wait(e, err);
 	if (r == STORE_OK && !e->in_txn && sp->n == 0)
 		return STORE_OK;
@@ -575,7 +575,7 @@ static int ev_sqlite_commit(struct evstore *s, struct jerr *err)
 		return r;
 	}
 	e->in_txn = 0;
-	s->commit_dups = e->held_dups;
+	*late_dups = e->held_dups;
 	drop_held(e);
 	return STORE_OK;
 }
@@ -659,7 +659,7 @@ static int ev_sqlite_insert(struct evstore *s, const struct event *ev, int *dup,
 		if (t[k]->n)
 			strbuf_add(&sp->text, t[k]->s, t[k]->n);
 	}
-	*dup = 0; /* known at commit: commit_dups */
+	*dup = 0; /* known at commit, which counts them */
 	return STORE_OK;
 }
 

@@ -55,14 +55,14 @@ static int f_insert(struct evstore *s, const struct event *ev, int *dup, struct 
 	return STORE_OK;
 }
 
-static int f_commit(struct evstore *s, struct jerr *err)
+static int f_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
 {
 	struct fake *f = (struct fake *)s;
 	(void)err;
 	assert_true(f->open);
 	f->open = 0;
 	f->commits++;
-	s->commit_dups = f->late_per_commit;
+	*late_dups = f->late_per_commit;
 	return STORE_OK;
 }
 
@@ -77,16 +77,16 @@ static int f_commit_start(struct evstore *s, struct jerr *err)
 	return STORE_OK;
 }
 
-static int f_commit_wait(struct evstore *s, struct jerr *err)
+static int f_commit_wait(struct evstore *s, int64_t *late_dups, struct jerr *err)
 {
 	struct fake *f = (struct fake *)s;
 	f->waits++;
 	if (f->fail_wait) {
-		s->commit_dups = 0;
+		*late_dups = 0;
 		jerr_set(err, "fake: commit failed");
 		return STORE_RETRY;
 	}
-	s->commit_dups = f->pending_late;
+	*late_dups = f->pending_late;
 	return STORE_OK;
 }
 
