@@ -23,9 +23,15 @@
 #define ETL_MIN_STEP	       4096
 
 struct etl_opts {
-	size_t chunk;			   /* events per transaction at most (0: no cap) */
-	size_t max_groups;		   /* groups held per transaction (0: the default) */
-	int progress;			   /* draw a progress bar on stderr */
+	size_t chunk;	   /* events per transaction at most (0: no cap) */
+	size_t max_groups; /* groups held per transaction (0: the default) */
+	/*
+	 * Optional: called after each chunk is handed to the applier with the events
+	 * applied so far and the backlog at the start (both from the cursor the run
+	 * began at), and once more at the end with last = 1 when it was called before.
+	 */
+	void (*progress)(void *arg, int64_t done, int64_t total, int last);
+	void *progress_arg;
 	const volatile sig_atomic_t *stop; /* set by a signal handler: stop between chunks */
 	const char *trigger;		   /* recorded in etl_runs: manual, schedule, api */
 	int attempt;			   /* 1, 2, ... recorded in etl_runs */

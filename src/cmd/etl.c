@@ -12,9 +12,27 @@
 
 #include "jobads/banned.h"
 
+/* The progress bar of a run from a terminal: arg is the run's start (time_mono). */
+static void draw_progress(void *arg, int64_t done, int64_t total, int last)
+{
+	double el = time_mono() - *(const double *)arg;
+	double rate = el > 0 ? (double)done / el : 0;
+	int width = 30, fill = total > 0 ? (int)((double)done * width / (double)total) : width;
+	char bar[64];
+	if (fill > width)
+		fill = width;
+	for (int i = 0; i < width; i++)
+		bar[i] = i < fill ? '=' : ' ';
+	bar[width] = '\0';
+	fprintf(stderr, "\r[%s] %3d%% %" PRId64 "/%" PRId64 " events  %.0f/s %s", bar,
+		total > 0 ? (int)(done * 100 / total) : 100, done, total, rate, last ? "\n" : "");
+	fflush(stderr);
+}
+
 int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, size_t max_groups,
 		    int quiet, int reset)
 {
+	double t0 = time_mono();
 	struct etl_opts o = {0};
 	struct etl_result res;
 	struct run_lock_info holder;
@@ -23,7 +41,10 @@ int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, size_
 	etl_owner_name(owner, sizeof(owner));
 	o.chunk = chunk;
 	o.max_groups = max_groups;
-	o.progress = !quiet && isatty(2);
+	if (!quiet && isatty(2)) {
+		o.progress = draw_progress;
+		o.progress_arg = &t0;
+	}
 	o.stop = &stop_requested;
 	o.trigger = "manual";
 	o.owner = owner;

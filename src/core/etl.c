@@ -138,22 +138,6 @@ static int read_parallel(struct evstore *evs, struct half_reader *h, struct agg 
 	return STORE_OK;
 }
 
-static void progress(int64_t done, int64_t total, double t0)
-{
-	double el = time_mono() - t0;
-	double rate = el > 0 ? (double)done / el : 0;
-	int width = 30, fill = total > 0 ? (int)((double)done * width / (double)total) : width;
-	char bar[64];
-	if (fill > width)
-		fill = width;
-	for (int i = 0; i < width; i++)
-		bar[i] = i < fill ? '=' : ' ';
-	bar[width] = '\0';
-	fprintf(stderr, "\r[%s] %3d%% %" PRId64 "/%" PRId64 " events  %.0f/s ", bar,
-		total > 0 ? (int)(done * 100 / total) : 100, done, total, rate);
-	fflush(stderr);
-}
-
 /*
  * The applier thread: while the main thread reads and aggregates chunk N+1 from
  * the event store, this one applies chunk N to the analytics store. Applies stay
@@ -382,7 +366,8 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 			pthread_mutex_lock(&ap.mu); /* the applier moves ap.cursor */
 			int64_t applied = ap.cursor;
 			pthread_mutex_unlock(&ap.mu);
-			progress(applied - res->cursor_from, max_seq - res->cursor_from, t0);
+			o->progress(o->progress_arg, applied - res->cursor_from,
+				    max_seq - res->cursor_from, 0);
 			drew = 1;
 		}
 		if (end)
@@ -416,10 +401,9 @@ done:
 	evstore_close(half.evs);
 	pthread_mutex_destroy(&ap.mu);
 	pthread_cond_destroy(&ap.cv);
-	if (drew) {
-		progress(ap.cursor - res->cursor_from, max_seq - res->cursor_from, t0);
-		fputc('\n', stderr);
-	}
+	if (drew)
+		o->progress(o->progress_arg, ap.cursor - res->cursor_from,
+			    max_seq - res->cursor_from, 1);
 record:
 	res->secs = time_mono() - t0;
 	rec.finished_ms = time_now_ms();
