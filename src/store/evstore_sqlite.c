@@ -204,55 +204,8 @@ static void scan_final(sqlite3_context *fc)
 	sqlite3_result_null(fc);
 }
 
-/*
- * Layout 1 -> 2, by `jobads init` (docs/operations.md, "Upgrading"): event_id
- * from its 36-character text to the UUID's 16 bytes, every row and seq kept. The
- * old table is renamed, the schema of this version made beside it, the rows
- * copied in seq order with the index dropped meanwhile (built once at the end
- * from sorted keys rather than row by row at random places), AUTOINCREMENT's
- * high-water mark carried over (a seq is never reused, also past deleted rows),
- * and the old table dropped: one transaction, so a failed or killed upgrade
- * leaves layout 1 as it was.
- */
-#define SQL_UPGRADE1_MOVE                                                                          \
-	"DROP VIEW IF EXISTS tracking_original;"                                                   \
-	"DROP INDEX IF EXISTS tracking_ts_event_id;"                                               \
-	"ALTER TABLE tracking RENAME TO tracking_layout1;"
-#define V1_COLS                                                                                    \
-	"ts, publisher_id, publisher_name, publisher_traffic, publisher_quality, bid, job_id,"     \
-	" campaign_id, industry, location, impressions, clicks, apply_count, cost_micros,"         \
-	" quality_score, device, hour, day_of_week"
-#define SQL_UPGRADE1_COPY                                                                          \
-	"DROP INDEX tracking_ts_event_id;"                                                         \
-	"INSERT INTO tracking (seq, event_id, " V1_COLS                                            \
-	") SELECT seq, jobads_uuid_blob(event_id, seq), " V1_COLS                                  \
-	" FROM tracking_layout1 ORDER BY seq;"                                                     \
-	"UPDATE sqlite_sequence SET seq = MAX(seq, (SELECT seq FROM sqlite_sequence"               \
-	" WHERE name = 'tracking_layout1')) WHERE name = 'tracking';"                              \
-	"INSERT INTO sqlite_sequence (name, seq) SELECT 'tracking', seq FROM sqlite_sequence"      \
-	" WHERE name = 'tracking_layout1' AND NOT EXISTS"                                          \
-	" (SELECT 1 FROM sqlite_sequence WHERE name = 'tracking');"                                \
-	"DROP TABLE tracking_layout1;"
-
 static void writer_stop(struct ev_sqlite *e);
 static int writer_wait(struct ev_sqlite *e, struct jerr *err);
-
-/* jobads_uuid_blob(text, seq): a layout-1 event_id as its 16 bytes, for the upgrade. */
-static void uuid_blob_fn(sqlite3_context *fc, int argc, sqlite3_value **argv)
-{
-	const char *t = (const char *)sqlite3_value_text(argv[0]);
-	int n = sqlite3_value_bytes(argv[0]);
-	unsigned char b[EV_UUID_BYTES];
-	(void)argc;
-	if (!t || ev_uuid_to_bytes(t, (size_t)n, b) != 0) {
-		char *msg = sqlite3_mprintf("event seq %lld: event_id '%.40s' is not a UUID",
-					    (long long)sqlite3_value_int64(argv[1]), t ? t : "");
-		sqlite3_result_error(fc, msg ? msg : "an event_id is not a UUID", -1);
-		sqlite3_free(msg);
-		return;
-	}
-	sqlite3_result_blob(fc, b, EV_UUID_BYTES, SQLITE_TRANSIENT);
-}
 
 static int ev_sqlite_init(struct evstore *s, struct jerr *err)
 {
@@ -261,19 +214,8 @@ static int ev_sqlite_init(struct evstore *s, struct jerr *err)
 	if (r != STORE_OK)
 		return r;
 	/* read again under the write lock: another init may have upgraded it meanwhile */
-	if ((r = sq_user_version(e->db, s->name, &version, err)) == STORE_OK && version == 1) {
-		if (sqlite3_create_function_v2(e->db, "jobads_uuid_blob", 2,
-					       SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL, uuid_blob_fn,
-					       NULL, NULL, NULL) != SQLITE_OK)
-			r = sq_fail(e->db, sqlite3_errcode(e->db), s->name,
-				    "registering the upgrade", err);
-		if (r == STORE_OK)
-			r = sq_exec(e->db, SQL_UPGRADE1_MOVE, s->name, err);
-		if (r == STORE_OK)
-			r = sq_exec(e->db, sql_sqlite_events, s->name, err);
-		if (r == STORE_OK)
-			r = sq_exec(e->db, SQL_UPGRADE1_COPY, s->name, err);
-	}
+	if ((r = sq_user_version(e->db, s->name, &version, err)) == STORE_OK && version == 1)
+		r = ev_sqlite_upgrade_from_1(e->db, s->name, err);
 	if (r == STORE_OK)
 		r = sq_exec(e->db, sql_sqlite_events, s->name, err);
 	if (r != STORE_OK) {
