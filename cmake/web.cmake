@@ -38,6 +38,7 @@ target_link_libraries(jobads_web_pure PUBLIC jobads_core)
 
 add_library(jobads_web STATIC
     src/web/server.c
+    src/web/routes.c
     src/web/api.c
     src/web/ingest.c
     src/web/assets.c

@@ -427,8 +427,9 @@ int api_kpis(struct req *r)
 	return answer(r, doc_for(&p), AN_TOTAL, &p, -1, "total");
 }
 
-int api_grouped(struct req *r, enum route_id id)
+int api_grouped(struct req *r)
 {
+	enum route_id id = r->route;
 	struct api_params p;
 	enum an_dim dim = id == R_CAMPAIGNS    ? AN_CAMPAIGN
 			  : id == R_PUBLISHERS ? AN_PUBLISHER

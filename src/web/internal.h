@@ -112,6 +112,7 @@ struct req {
 	struct web_server *w;
 	int status;
 	int64_t now_ms;
+	enum route_id route; /* set by web_dispatch */
 };
 
 /* Replies; each returns the status sent. */
@@ -142,7 +143,7 @@ const char *bearer_token(struct req *r, size_t *n);
 
 /* Route handlers (api.c, ingest.c, assets.c, server.c). */
 int api_kpis(struct req *r);
-int api_grouped(struct req *r, enum route_id id);
+int api_grouped(struct req *r); /* by r->route */
 int api_heatmap(struct req *r);
 int api_timeseries(struct req *r);
 int api_runs_get(struct req *r);
@@ -151,6 +152,9 @@ int api_health(struct req *r);
 int api_events_post(struct req *r);
 int web_metrics(struct req *r);
 int web_asset(struct req *r, const char *path);
+/* routes.c: run the request's route (sets r->route); a route's name in /metrics. */
+int web_dispatch(struct req *r);
+const char *web_route_name(enum route_id id);
 
 void note_run(struct web_server *w, const char *trigger, const char *state,
 	      const struct etl_result *res);

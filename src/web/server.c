@@ -1,6 +1,7 @@
 /*
- * server.c - `jobads serve`'s HTTP server on civetweb: start and stop, one
- * dispatch table, reply helpers, the store connection pools, and /metrics.
+ * server.c - `jobads serve`'s HTTP server on civetweb: start and stop, the
+ * checks before any route (routes.c has the routes), reply helpers, the store
+ * connection pools, and /metrics.
  *
  * Every request runs in one of civetweb's worker threads and borrows its own
  * store connections from a pool, since a SQLite connection must not be used by
@@ -32,23 +33,6 @@
 #include "internal.h"
 
 #include "jobads/banned.h"
-
-static const char *const route_names[R__COUNT] = {
-    [R_DASHBOARD] = "/",
-    [R_ASSET] = "/assets",
-    [R_KPIS] = "/api/kpis",
-    [R_CAMPAIGNS] = "/api/campaigns",
-    [R_PUBLISHERS] = "/api/publishers",
-    [R_INDUSTRIES] = "/api/industries",
-    [R_DEVICES] = "/api/devices",
-    [R_HEATMAP] = "/api/heatmap",
-    [R_TIMESERIES] = "/api/timeseries",
-    [R_RUNS] = "/api/runs",
-    [R_HEALTH] = "/api/health",
-    [R_EVENTS] = "/api/events",
-    [R_METRICS] = "/metrics",
-    [R_OTHER] = "other",
-};
 
 void web_opts_init(struct web_opts *o)
 {
@@ -418,101 +402,11 @@ int web_metrics(struct req *r)
 				    &sb,
 				    "jobads_http_requests_total{route=\"%s\",status=\"%d\"} "
 				    "%" PRIu64 "\n",
-				    route_names[rt], st, v);
+				    web_route_name((enum route_id)rt), st, v);
 		}
 	int s = reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", sb.buf, sb.len, NULL);
 	strbuf_release(&sb);
 	return s;
-}
-
-/* ---- dispatch ---- */
-
-static int method_is(struct req *r, const char *m)
-{
-	return strcmp(r->ri->request_method, m) == 0;
-}
-
-static int dispatch(struct req *r, enum route_id *id)
-{
-	const char *path = r->ri->local_uri ? r->ri->local_uri : "/";
-	int get = method_is(r, "GET") || method_is(r, "HEAD");
-	static const struct {
-		const char *path;
-		enum route_id id;
-	} gets[] = {
-	    {"/api/kpis", R_KPIS},
-	    {"/api/campaigns", R_CAMPAIGNS},
-	    {"/api/publishers", R_PUBLISHERS},
-	    {"/api/industries", R_INDUSTRIES},
-	    {"/api/devices", R_DEVICES},
-	    {"/api/heatmap", R_HEATMAP},
-	    {"/api/timeseries", R_TIMESERIES},
-	    {"/api/health", R_HEALTH},
-	    {"/metrics", R_METRICS},
-	};
-	for (size_t i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
-		if (strcmp(path, gets[i].path) != 0)
-			continue;
-		*id = gets[i].id;
-		if (!get)
-			return reply_str(
-			    r, 405, "application/json",
-			    "{\"error\":\"method not allowed: use GET\",\"status\":405}",
-			    "Allow: GET, HEAD\r\n");
-		switch (gets[i].id) {
-		case R_KPIS:
-			return api_kpis(r);
-		case R_HEATMAP:
-			return api_heatmap(r);
-		case R_TIMESERIES:
-			return api_timeseries(r);
-		case R_HEALTH:
-			return api_health(r);
-		case R_METRICS:
-			return web_metrics(r);
-		default:
-			return api_grouped(r, gets[i].id);
-		}
-	}
-	if (strcmp(path, "/api/runs") == 0) {
-		*id = R_RUNS;
-		if (get)
-			return api_runs_get(r);
-		if (method_is(r, "POST"))
-			return api_runs_post(r);
-		return reply_str(
-		    r, 405, "application/json",
-		    "{\"error\":\"method not allowed: use GET or POST\",\"status\":405}",
-		    "Allow: GET, HEAD, POST\r\n");
-	}
-	if (strcmp(path, "/api/events") == 0) {
-		*id = R_EVENTS;
-		if (method_is(r, "POST") &&
-		    !web_body_type_ok(mg_get_header(r->c, "Content-Type"))) {
-			/* a cross-site form or text/plain post needs no preflight; JSON does */
-			mg_disable_keep_alive(r->c);
-			return reply_error(r, 415,
-					   "Content-Type: want application/json or "
-					   "application/x-ndjson");
-		}
-		if (method_is(r, "POST"))
-			return api_events_post(r);
-		return reply_str(r, 405, "application/json",
-				 "{\"error\":\"method not allowed: use POST\",\"status\":405}",
-				 "Allow: POST\r\n");
-	}
-	if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0 ||
-	    strncmp(path, "/assets/", 8) == 0) {
-		*id = path[1] == 'a' ? R_ASSET : R_DASHBOARD;
-		if (!get)
-			return reply_str(r, 405, "text/plain", "method not allowed\n",
-					 "Allow: GET, HEAD\r\n");
-		return web_asset(r, path);
-	}
-	*id = R_OTHER;
-	if (strncmp(path, "/api/", 5) == 0)
-		return reply_error(r, 404, "no such route: %.100s", path);
-	return reply_str(r, 404, "text/plain", "not found\n", NULL);
 }
 
 /*
@@ -567,14 +461,13 @@ static int guard(struct req *r)
 
 static int on_request(struct mg_connection *c, void *cbdata)
 {
-	struct req r = {c, mg_get_request_info(c), cbdata, 0, time_now_ms()};
-	enum route_id id = R_OTHER;
+	struct req r = {c, mg_get_request_info(c), cbdata, 0, time_now_ms(), R_OTHER};
 	int status = guard(&r);
 	if (status == 0)
-		status = dispatch(&r, &id);
+		status = web_dispatch(&r); /* routes.c */
 	if (status < 100 || status > 599)
 		status = 500;
-	atomic_fetch_add(&r.w->http[id][status], 1);
+	atomic_fetch_add(&r.w->http[r.route][status], 1);
 	return status;
 }
 
