@@ -171,7 +171,7 @@ static const struct cmd_struct *find_command(const char *name)
 	return NULL;
 }
 
-int cmd_help_text(const char *name)
+static int cmd_help_text(const char *name)
 {
 	const struct cmd_struct *c = find_command(name);
 	if (!c)
@@ -197,6 +197,10 @@ static void overview(FILE *f)
 static int run_command(const struct cmd_struct *c, int argc, char **argv)
 {
 	int rc;
+	/* -h or --help anywhere before "--": the command's help, whatever else is there */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return cmd_help_text(c->name);
 	signals_install();
 	rc = c->fn(argc, argv);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -21,11 +21,11 @@ struct common_opts {
 
 enum { OPT_EVENTS = 1000, OPT_ANALYTICS, OPT_HELP_LONG, OPT_FIRST_FREE };
 
+/* -h and --help are main.c's (run_command), before a command parses its options. */
 #define COMMON_LONGOPTS                                                                            \
 	{"events", required_argument, NULL, OPT_EVENTS},                                           \
-	    {"analytics", required_argument, NULL, OPT_ANALYTICS},                                 \
 	{                                                                                          \
-		"help", no_argument, NULL, 'h'                                                     \
+		"analytics", required_argument, NULL, OPT_ANALYTICS                                \
 	}
 
 #define COMMON_HELP                                                                                \
@@ -42,8 +42,6 @@ int common_opt(struct common_opts *c, int opt, const char *arg);
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* usage_error for a stray argument, shown redacted: it may be a URL with a password. */
 int usage_unexpected(const char *cmd, const char *arg);
-/* Print a command's help text (from the table in main.c) on stdout. */
-int cmd_help_text(const char *cmd);
 
 /* SIGINT / SIGTERM set stop_requested; commands check it between units of work. */
 extern volatile sig_atomic_t stop_requested;

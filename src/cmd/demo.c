@@ -40,7 +40,7 @@ int cmd_demo(int argc, char **argv)
 	g.days = 14;
 	common_init(&co);
 	web_opts_init(&wo);
-	while ((opt = getopt_long(argc, argv, "hn:d:s:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:d:s:", longopts, NULL)) != -1) {
 		if (common_opt(&co, opt, optarg))
 			continue;
 		switch (opt) {
@@ -76,8 +76,6 @@ int cmd_demo(int argc, char **argv)
 			wo.listen = optarg;
 			serve = 1;
 			break;
-		case 'h':
-			return cmd_help_text("demo");
 		default:
 			return EXIT_USAGE;
 		}

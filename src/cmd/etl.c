@@ -105,7 +105,7 @@ static int etl_main(const char *name, int argc, char **argv, int rebuild)
 	int opt, quiet = 0, rc = EXIT_FAIL;
 
 	common_init(&co);
-	while ((opt = getopt_long(argc, argv, "hqc:g:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "qc:g:", longopts, NULL)) != -1) {
 		if (common_opt(&co, opt, optarg))
 			continue;
 		switch (opt) {
@@ -123,8 +123,6 @@ static int etl_main(const char *name, int argc, char **argv, int rebuild)
 		case 'q':
 			quiet = 1;
 			break;
-		case 'h':
-			return cmd_help_text(name);
 		default:
 			return EXIT_USAGE;
 		}

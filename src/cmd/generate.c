@@ -363,7 +363,7 @@ int cmd_generate(int argc, char **argv)
 	memset(&g, 0, sizeof(g));
 	g.count = 1000;
 	common_init(&co);
-	while ((opt = getopt_long(argc, argv, "hn:d:s:r:fo:F:Sq", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:d:s:r:fo:F:Sq", longopts, NULL)) != -1) {
 		if (common_opt(&co, opt, optarg))
 			continue;
 		switch (opt) {
@@ -416,8 +416,6 @@ int cmd_generate(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
-		case 'h':
-			return cmd_help_text("generate");
 		default:
 			return EXIT_USAGE;
 		}

@@ -296,7 +296,7 @@ int cmd_ingest(int argc, char **argv)
 	memset(&in, 0, sizeof(in));
 	evbatch_opts_default(&bo);
 	common_init(&co);
-	while ((opt = getopt_long(argc, argv, "hF:R:b:S:A:q", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "F:R:b:S:A:q", longopts, NULL)) != -1) {
 		if (common_opt(&co, opt, optarg))
 			continue;
 		switch (opt) {
@@ -338,8 +338,6 @@ int cmd_ingest(int argc, char **argv)
 		case 'q':
 			in.quiet = 1;
 			break;
-		case 'h':
-			return cmd_help_text("ingest");
 		default:
 			return EXIT_USAGE;
 		}

@@ -17,11 +17,9 @@ int cmd_init(int argc, char **argv)
 	int opt, rc = EXIT_FAIL;
 
 	common_init(&co);
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (common_opt(&co, opt, optarg))
 			continue;
-		if (opt == 'h')
-			return cmd_help_text("init");
 		return EXIT_USAGE;
 	}
 	if (optind < argc)

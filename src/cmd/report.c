@@ -230,7 +230,7 @@ int cmd_report(int argc, char **argv)
 
 	an_filter_all(&f);
 	common_init(&co);
-	while ((opt = getopt_long(argc, argv, "hf:t:c:p:i:d:j", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "f:t:c:p:i:d:j", longopts, NULL)) != -1) {
 		if (common_opt(&co, opt, optarg))
 			continue;
 		switch (opt) {
@@ -263,8 +263,6 @@ int cmd_report(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
-		case 'h':
-			return cmd_help_text("report");
 		default:
 			return EXIT_USAGE;
 		}

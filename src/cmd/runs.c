@@ -60,7 +60,7 @@ int cmd_runs(int argc, char **argv)
 	int opt, json = 0, rc = EXIT_OK;
 
 	common_init(&co);
-	while ((opt = getopt_long(argc, argv, "hn:j", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:j", longopts, NULL)) != -1) {
 		if (common_opt(&co, opt, optarg))
 			continue;
 		switch (opt) {
@@ -72,8 +72,6 @@ int cmd_runs(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
-		case 'h':
-			return cmd_help_text("runs");
 		default:
 			return EXIT_USAGE;
 		}

@@ -454,7 +454,7 @@ int cmd_schedule(int argc, char **argv)
 	int opt;
 
 	sched_defaults(&s);
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (common_opt(&s.co, opt, optarg))
 			continue;
 		switch (opt) {
@@ -503,8 +503,6 @@ int cmd_schedule(int argc, char **argv)
 						   "--chunk: want 1..100000000, got '%s'", optarg);
 			s.chunk = (size_t)v;
 			break;
-		case 'h':
-			return cmd_help_text("schedule");
 		default:
 			return EXIT_USAGE;
 		}

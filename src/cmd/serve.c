@@ -186,7 +186,7 @@ int cmd_serve(int argc, char **argv)
 	wo.ingest_token = e && *e ? e : NULL;
 	e = getenv("JOBADS_ADMIN_TOKEN");
 	wo.admin_token = e && *e ? e : NULL;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (common_opt(&co, opt, optarg))
 			continue;
 		switch (opt) {
@@ -271,8 +271,6 @@ int cmd_serve(int argc, char **argv)
 						   WEB_MAX_ALLOWED_HOSTS);
 			hosts[n_hosts++] = optarg;
 			break;
-		case 'h':
-			return cmd_help_text("serve");
 		default:
 			return EXIT_USAGE;
 		}

@@ -26,7 +26,7 @@ int cmd_verify(int argc, char **argv)
 	int opt, rc = EXIT_FAIL;
 
 	common_init(&co);
-	while ((opt = getopt_long(argc, argv, "hs:", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:", longopts, NULL)) != -1) {
 		if (common_opt(&co, opt, optarg))
 			continue;
 		switch (opt) {
@@ -35,8 +35,6 @@ int cmd_verify(int argc, char **argv)
 				return usage_error("verify", "--show: want a number, got '%s'",
 						   optarg);
 			break;
-		case 'h':
-			return cmd_help_text("verify");
 		default:
 			return EXIT_USAGE;
 		}

@@ -5,10 +5,14 @@ source "$(dirname "$0")/lib.sh" "$@"
 assert_status "no arguments is a usage error" 2 jobads
 assert_status "help" 0 jobads help
 assert_grep "help lists commands" '^  ingest' "$WORK/last.out"
-for c in init generate ingest etl verify rebuild report runs demo; do
+for c in init generate ingest etl verify rebuild report runs schedule serve demo; do
     assert_status "help $c" 0 jobads help "$c"
     assert_grep "help $c shows usage" "^usage: jobads $c" "$WORK/last.out"
     assert_status "$c --help" 0 jobads "$c" --help
+    assert_grep "$c --help shows usage" "^usage: jobads $c" "$WORK/last.out"
+    # after other arguments too, and before any is acted on (main.c, run_command)
+    assert_status "$c ... -h" 0 jobads "$c" --events sqlite:/nonexistent/dir/x.db -h
+    assert_grep "$c ... -h shows usage" "^usage: jobads $c" "$WORK/last.out"
 done
 assert_status "unknown command" 2 jobads frobnicate
 assert_grep "names it" "'frobnicate' is not a command" "$WORK/last.err"
