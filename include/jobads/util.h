@@ -25,6 +25,17 @@ void jerr_prefix(struct jerr *e, const char *fmt, ...) __attribute__((format(pri
 /* Print "jobads: <msg>" on stderr. */
 void jlog_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * A programmer error: an interface used against its contract (an op called out
+ * of order, a value a caller promised it validated). Never for bad input or a
+ * failing store, which are errors for the user. Says where, then aborts, so
+ * that the suite (and a core dump) catches it rather than a user reading it
+ * as an error of theirs.
+ */
+#define BUG(...) jobads_bug(__FILE__, __LINE__, __VA_ARGS__)
+_Noreturn void jobads_bug(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Milliseconds since the epoch, UTC (CLOCK_REALTIME) and a monotonic clock in seconds. */
 int64_t time_now_ms(void);
 double time_mono(void);

@@ -44,6 +44,17 @@ void jlog_error(const char *fmt, ...)
 	fprintf(stderr, "jobads: %s\n", line);
 }
 
+_Noreturn void jobads_bug(const char *file, int line, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "jobads: BUG at %s:%d: %s\n", file, line, msg);
+	abort();
+}
+
 int64_t time_now_ms(void)
 {
 	struct timespec ts;

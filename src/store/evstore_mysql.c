@@ -1502,10 +1502,8 @@ static int ev_mysql_commit_start(struct evstore *s, struct jerr *err)
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	struct loader *l = &e->ld;
 	int r = STORE_OK;
-	if (e->pending) {
-		jerr_set(err, "%s: a commit is still pending (commit_wait first)", s->name);
-		return STORE_ERROR;
-	}
+	if (e->pending)
+		BUG("%s: commit_start while a commit is pending (commit_wait first)", s->name);
 	e->in_txn = 0;
 	if (!e->load) {
 		e->pending = 1;
@@ -1539,10 +1537,8 @@ static int ev_mysql_commit_wait(struct evstore *s, int64_t *late_dups, struct je
 	struct loader *l = &e->ld;
 	int r;
 	*late_dups = 0;
-	if (!e->pending) {
-		jerr_set(err, "%s: no commit pending", s->name);
-		return STORE_ERROR;
-	}
+	if (!e->pending)
+		BUG("%s: commit_wait with no commit pending", s->name);
 	e->pending = 0;
 	pthread_mutex_lock(&l->mu);
 	while (l->commits_done != l->commits_sent)

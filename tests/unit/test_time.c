@@ -10,6 +10,11 @@
 
 #include <string.h>
 
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "jobads/util.h"
 
 /* 2026-03-01T10:00:00Z */
@@ -472,9 +477,36 @@ static void test_parse_int64_garbage(void **state)
 	assert_int_equal(parse_int64("1\0002", 3, 0, 1000, &v), -1);
 }
 
+/* BUG() says where on stderr and aborts (run in a child, whose stderr is a pipe). */
+static void test_bug_aborts_saying_where(void **state)
+{
+	int fd[2];
+	(void)state;
+	assert_int_equal(pipe(fd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fd[1], 2);
+		BUG("op %s called out of order", "commit_wait");
+	}
+	close(fd[1]);
+	char buf[512] = "";
+	ssize_t n = read(fd[0], buf, sizeof(buf) - 1);
+	close(fd[0]);
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGABRT);
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "jobads: BUG at "));
+	assert_non_null(strstr(buf, "test_time.c:"));
+	assert_non_null(strstr(buf, ": op commit_wait called out of order\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_bug_aborts_saying_where),
 	    cmocka_unit_test(test_civil_known_dates),
 	    cmocka_unit_test(test_civil_century_not_leap),
 	    cmocka_unit_test(test_civil_round_trip_range),
