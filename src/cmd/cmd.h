@@ -89,14 +89,9 @@ int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, size_
 		    int quiet, int reset);
 
 /* The scheduler's interval loop, for serve --etl-every: runs until stop_requested. */
-struct etl_result;
-struct sched_hook {
-	/* each attempt's end: state success, failed, retrying or skipped (lock held) */
-	void (*on_run)(void *arg, const char *state, const struct etl_result *res);
-	void *arg;
-};
+struct schedule_hook;
 int schedule_every(const struct common_opts *co, int64_t every_s, size_t chunk,
-		   const struct sched_hook *hook);
+		   const struct schedule_hook *hook);
 
 /* Serve until SIGINT/SIGTERM, with the in-server schedule (etl_every_s > 0) and a
  * live generator (live != NULL); demo --serve uses it too. */

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "jobads/schedule.h"
 #include "jobads/web.h"
 
 #include "jobads/banned.h"
@@ -22,7 +23,7 @@ struct sched_thread {
 	int64_t every_s;
 	size_t chunk;
 	struct web_server *w;
-	struct sched_hook hook;
+	struct schedule_hook hook;
 };
 
 static void on_sched_run(void *arg, const char *state, const struct etl_result *res)
