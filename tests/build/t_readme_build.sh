@@ -63,7 +63,7 @@ pinned=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["packag
 "$tree/build/jobads" serve --listen 127.0.0.1:0 --events "sqlite:$WORK/events.db" \
     --analytics "sqlite:$WORK/analytics.db" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 port=""
 for _ in $(seq 100); do
     port=$(sed -n 's|^serve: listening on http://[0-9.]*:\([0-9]*\)/.*|\1|p' "$WORK/serve.out")
@@ -90,5 +90,9 @@ if [ "$code" = 200 ] && grep -q '/assets/echarts.min.js' "$WORK/index.html"; the
 else
     fail "the dashboard page ($code) does not load /assets/echarts.min.js"
 fi
-[ $FAILS -eq 0 ] || { echo "$FAILS check(s) failed"; exit 1; }
+[ $FAILS -eq 0 ] || { echo "$FAILS check(s) failed (the copy and its build are in $tree)"; exit 1; }
+trap - EXIT
+kill $pid
+wait $pid 2>/dev/null || true
+rm -rf "$tree" # a whole second build: kept only when a check failed
 echo "all checks passed"
