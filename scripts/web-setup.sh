@@ -2,7 +2,8 @@
 # Fetch the dashboard's chart library (ECharts, embedded into the binary at build
 # time) and the browser test's driver (playwright-core) from npm, at the versions
 # pinned by the committed package-lock.json files. Quick when both are there.
-# Without npm the build still works: the page then says the charts are missing.
+# Without npm, scripts/build.sh still builds (with -DJOBADS_NO_CHARTS=ON): the page
+# then says the charts are missing.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 if ! command -v npm >/dev/null; then

@@ -1,13 +1,24 @@
 /*
- * store.h - the two storage interfaces: the event store (raw `tracking` rows,
- * ordered by a store-assigned seq) and the analytics store (fact_hourly,
- * dim_publisher, etl_state, etl_runs and the views). Each backend is a struct
- * of function pointers, chosen by URL scheme from a static table in store.c.
+ * store.h - the two storage interfaces: the event store (the raw events, each
+ * with a store-assigned seq that orders them for the ETL) and the analytics
+ * store (fact_hourly, dim_publisher, etl_state, etl_runs and the views). Each
+ * backend is a struct of function pointers, chosen by URL scheme in store.c:
+ * the event store on SQLite, MySQL or Cassandra, the analytics store on SQLite
+ * or MySQL. The MySQL ones live in a module, jobads-mysql.so, that store.c
+ * loads on first use.
+ *
+ * seq is the int64 the ETL's cursor follows (rows with seq > cursor are not
+ * read yet), but it is neither dense nor, on every store, commit order:
+ * SQLite's is commit order with gaps (a duplicate's seq); MySQL's can commit
+ * out of order (writers hold reserved ranges, design.md item 5); Cassandra's is
+ * computed from a row's place (bucket, shard, position: about 4.7e17, sparse),
+ * and a scan resumes there by the row's id, not its position. So a difference
+ * of seqs is never a count of events (see behind).
  *
  * Every operation returns STORE_OK, STORE_RETRY (transient: connection lost,
- * busy, deadlock; the caller may try again) or STORE_ERROR, with a message in
- * *err that names the store. Backends never decide to retry; the ETL run and
- * the scheduler do.
+ * busy, deadlock, a server's timeout or overload; the caller may try again) or
+ * STORE_ERROR, with a message in *err that names the store. Backends never
+ * decide to retry; the ETL run and the scheduler do.
  */
 #ifndef JOBADS_STORE_H
 #define JOBADS_STORE_H
@@ -61,12 +72,18 @@ struct evstore_ops {
 	void (*close)(struct evstore *s);
 	/* Create or upgrade the schema; idempotent. */
 	int (*init)(struct evstore *s, struct jerr *err);
-	/* An ingest batch is one transaction: begin, insert..., commit (or rollback). */
+	/*
+	 * An ingest batch: begin, insert..., commit (or rollback). One transaction on
+	 * SQLite and MySQL; Cassandra has no multi-partition transactions, so rows it
+	 * has sent stay after a failure (evstore.kept) and a re-sent batch counts them
+	 * as duplicates.
+	 */
 	int (*begin)(struct evstore *s, struct jerr *err);
 	/*
 	 * Store ev; *dup = 1 when an event with the same event_id and ts is already
-	 * stored. A backend that sends rows to a server in blocks (mysql) knows at once
-	 * about duplicates within the batch, but may only find at commit that a row it
+	 * stored. What a backend knows at once differs: MySQL and Cassandra see a
+	 * duplicate within the batch (Cassandra within its block), SQLite none, as it
+	 * holds the rows until commit; each may only find at commit that a row it
 	 * called new was stored before: commit says how many.
 	 */
 	int (*insert)(struct evstore *s, const struct event *ev, int *dup, struct jerr *err);
@@ -78,7 +95,7 @@ struct evstore_ops {
 	 */
 	int (*commit)(struct evstore *s, int64_t *late_dups, struct jerr *err);
 	/*
-	 * Optional (NULL: only commit): commit in two halves, so that the caller
+	 * Optional (NULL: only commit; MySQL has it): commit in two halves, so that the caller
 	 * can read the next batch while the server commits this one. After
 	 * commit_start, the next batch may begin and insert; commit_wait gives the
 	 * outcome of the batch commit_start ended (with its late duplicates, as commit
@@ -90,8 +107,10 @@ struct evstore_ops {
 	void (*rollback)(struct evstore *s);
 	/*
 	 * Call fn for at most limit rows with seq > after, in seq order. *upto is the
-	 * cursor the rows read allow: the last seq read, or less where the backend
-	 * holds back rows behind a visibility gap (design.md item 5).
+	 * cursor the rows read allow: the last seq read, or less where seqs can commit
+	 * out of order and a gap has not settled (MySQL, design.md item 5). Cassandra
+	 * reads only partitions whose bucket has settled, so its upto is the last row
+	 * read, and newer rows wait for a later scan.
 	 */
 	int (*scan)(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
 		    size_t *nread, int64_t *upto, struct jerr *err);
@@ -107,12 +126,18 @@ struct evstore_ops {
 	/*
 	 * Optional, for parallel reads: rows with lo < seq <= hi in seq order, and a
 	 * second connection to the same store. Only for backends whose seq is commit
-	 * order, so that every row with seq <= stats()'s max_seq is already visible.
+	 * order, so that every row with seq <= stats()'s max_seq is already visible
+	 * (SQLite; not MySQL, nor Cassandra, whose max_seq is no stored seq).
 	 */
 	int (*scan_range)(struct evstore *s, int64_t lo, int64_t hi, ev_row_fn fn, void *arg,
 			  size_t *nread, struct jerr *err);
 	int (*reopen)(struct evstore *s, struct evstore **out, struct jerr *err);
-	/* Highest seq stored and the number of rows. */
+	/*
+	 * *max_seq: the highest seq stored (SQLite, MySQL), or on Cassandra a bound
+	 * above every seq (the start of the bucket after the newest), so cursor ==
+	 * max_seq is not "nothing new" there. *rows (rows may be NULL): the number of
+	 * rows, which on Cassandra means reading every row.
+	 */
 	int (*stats)(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err);
 	/*
 	 * Optional: how many stored events have seq > cursor, the ETL's backlog. Not
@@ -122,7 +147,11 @@ struct evstore_ops {
 	 * (evstore_behind).
 	 */
 	int (*behind)(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err);
-	/* The store's own GROUP BY of rows with seq <= upto, in grain order (bytewise text). */
+	/*
+	 * For verify, an aggregation independent of agg.c of the rows with seq <= upto,
+	 * in grain order (bytewise text): the server's GROUP BY on SQLite and MySQL, a
+	 * hash table and sort in the backend on Cassandra, which has no GROUP BY.
+	 */
 	int (*recompute)(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
 			 struct jerr *err);
 };
@@ -258,7 +287,9 @@ struct anstore {
 
 /*
  * Open a store by URL: "sqlite:PATH" or a plain path for the embedded default,
- * or "mysql://USER[:PASS]@HOST[:PORT]/DB[?...]" when built with MariaDB Connector/C.
+ * "mysql://USER[:PASS]@HOST[:PORT]/DB[?...]" when the mysql module is built
+ * (MariaDB Connector/C), or, for the event store only,
+ * "cassandra://[USER[:PASS]@]HOST[,HOST...][:PORT]/KEYSPACE[?...]".
  * Returns STORE_OK with *out (close with *_close), or an error naming the URL.
  */
 int evstore_open(const char *url, enum store_mode mode, struct evstore **out, struct jerr *err);
@@ -310,7 +341,7 @@ int store_fact_refuse(const char *name, const struct agg *ag, const struct agg_g
 		      const char *measure, int64_t cursor, struct jerr *err);
 void anstore_close(struct anstore *s);
 
-/* The backends (each in its own file under src/store/). */
+/* The backends (under src/store/; the mysql ones are built into jobads-mysql.so). */
 extern const struct evstore_ops evstore_sqlite_ops;
 extern const struct anstore_ops anstore_sqlite_ops;
 #ifdef JOBADS_HAVE_CASSANDRA /* the CQL client is written here: CMake always builds it */

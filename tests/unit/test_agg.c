@@ -32,24 +32,25 @@
 		assert_true(fabs(a_ - b_) <= (eps));                                               \
 	} while (0)
 
-static struct ev_str S(const char *s) {
+/* A view of a C string, as the decoders make of their input. */
+static struct ev_str cstr_view(const char *s)
+{
 	struct ev_str v = {s, (uint32_t)strlen(s)};
 	return v;
 }
 
-static struct event
-mk(int64_t ts_ms, int32_t campaign, int32_t publisher, const char *industry, const char *location,
-   const char *device)
+static struct event mk(int64_t ts_ms, int32_t campaign, int32_t publisher, const char *industry,
+		       const char *location, const char *device)
 {
 	struct event ev;
 	memset(&ev, 0, sizeof(ev));
 	ev.ts_ms = ts_ms;
 	ev.campaign_id = campaign;
 	ev.publisher_id = publisher;
-	ev.publisher_name = S("Pub");
-	ev.industry = S(industry);
-	ev.location = S(location);
-	ev.device = S(device);
+	ev.publisher_name = cstr_view("Pub");
+	ev.industry = cstr_view(industry);
+	ev.location = cstr_view(location);
+	ev.device = cstr_view(device);
 	ev.job_id = 1;
 	ev.bid = -1;
 	ev.impressions = 100;
@@ -106,7 +107,7 @@ static void test_same_grain_one_group(void **state)
 	e3.quality_score = 10;
 	/* the same strings from different storage intern to the same ids */
 	char tech[] = "Tech";
-	e3.industry = S(tech);
+	e3.industry = cstr_view(tech);
 	agg_add(&a, &e1);
 	agg_add(&a, &e2);
 	agg_add(&a, &e3);
@@ -512,17 +513,17 @@ static void test_publisher_latest_seq(void **state)
 	struct event e20 = mk(H10_MS + 7200000, 2, 5, "i", "l", "d");
 	struct event o1 = mk(H10_MS, 1, 6, "i", "l", "d");
 	e10.seq = 10;
-	e10.publisher_name = S("Old");
-	e10.publisher_traffic = S("LOW");
-	e10.publisher_quality = S("LOW");
+	e10.publisher_name = cstr_view("Old");
+	e10.publisher_traffic = cstr_view("LOW");
+	e10.publisher_quality = cstr_view("LOW");
 	e30.seq = 30;
-	e30.publisher_name = S("Newest");
-	e30.publisher_traffic = S("HIGH"); /* quality absent in the newest */
+	e30.publisher_name = cstr_view("Newest");
+	e30.publisher_traffic = cstr_view("HIGH"); /* quality absent in the newest */
 	e20.seq = 20;
-	e20.publisher_name = S("Middle");
-	e20.publisher_quality = S("MED");
+	e20.publisher_name = cstr_view("Middle");
+	e20.publisher_quality = cstr_view("MED");
 	o1.seq = 1;
-	o1.publisher_name = S("Other");
+	o1.publisher_name = cstr_view("Other");
 	/* seen out of seq order */
 	agg_add(&a, &e10);
 	agg_add(&a, &e30);
@@ -544,8 +545,8 @@ static void test_publisher_latest_seq(void **state)
 	/* a later seq replaces everything */
 	struct event e40 = mk(H10_MS, 1, 5, "i", "l", "d");
 	e40.seq = 40;
-	e40.publisher_name = S("Renamed");
-	e40.publisher_quality = S("HIGH");
+	e40.publisher_name = cstr_view("Renamed");
+	e40.publisher_quality = cstr_view("HIGH");
 	agg_add(&a, &e40);
 	p = find_pub(&a, 5);
 	assert_int_equal(p->last_seq, 40);
@@ -566,7 +567,7 @@ static void test_publisher_many(void **state)
 		for (int i = 1; i <= 100; i++) {
 			struct event ev = mk(H10_MS, 1, i, "i", "l", "d");
 			snprintf(name, sizeof(name), "pub-%d-%d", i, round);
-			ev.publisher_name = S(name);
+			ev.publisher_name = cstr_view(name);
 			ev.seq = round * 1000 + i;
 			agg_add(&a, &ev);
 		}
@@ -591,8 +592,8 @@ static void test_publisher_pending(void **state)
 	agg_init(&a);
 	struct event e1 = mk(H10_MS, 1, 7, "IT", "Berlin", "mobile");
 	e1.seq = 10;
-	e1.publisher_name = S("Old name");
-	e1.publisher_traffic = S("high");
+	e1.publisher_name = cstr_view("Old name");
+	e1.publisher_traffic = cstr_view("high");
 	agg_add(&a, &e1);
 	struct event e2 = mk(H10_MS, 1, 7, "IT", "Berlin", "mobile");
 	e2.seq = 20;
@@ -610,7 +611,7 @@ static void test_publisher_pending(void **state)
 	memset(&old, 0, sizeof(old));
 	old.seq = 15;
 	old.publisher_id = 7;
-	old.publisher_name = S("Stale");
+	old.publisher_name = cstr_view("Stale");
 	agg_note_publisher(&a, &old);
 	assert_true(a.pubs[0].pending);
 	assert_int_equal(a.pubs[0].last_seq, 20);
@@ -619,7 +620,7 @@ static void test_publisher_pending(void **state)
 	memset(&attrs, 0, sizeof(attrs));
 	attrs.seq = 20;
 	attrs.publisher_id = 7;
-	attrs.publisher_name = S("New name");
+	attrs.publisher_name = cstr_view("New name");
 	agg_note_publisher(&a, &attrs);
 	assert_false(a.pubs[0].pending);
 	assert_true(str_is(&a, a.pubs[0].name, "New name"));
@@ -648,7 +649,7 @@ static void test_merge_equals_one_pass(void **state)
 		char name[16];
 		snprintf(name, sizeof(name), "P%d-%d", ev.publisher_id, i);
 		ev.seq = i + 1;
-		ev.publisher_name = S(name);
+		ev.publisher_name = cstr_view(name);
 		ev.impressions = rng_range(&r, 0, 1000);
 		ev.clicks = rng_range(&r, 0, 50);
 		ev.cost_micros = rng_range(&r, 0, 9000000);
@@ -703,7 +704,7 @@ static void test_merge_pending_publisher(void **state)
 	agg_init(&hi);
 	struct event a = mk(H10_MS, 1, 3, "IT", "Rome", "mobile");
 	a.seq = 5;
-	a.publisher_name = S("Known");
+	a.publisher_name = cstr_view("Known");
 	agg_add(&lo, &a);
 	struct event b = mk(H10_MS, 1, 3, "IT", "Rome", "mobile");
 	b.seq = 9;
@@ -755,7 +756,7 @@ static void add_many_pubs(struct agg *a, int from, int to, int round)
 		struct event ev = mk(H10_MS, 1, many_pub_id(i), "i", "l", "d");
 		int k = (i % 2) ? 1 - round : round;
 		snprintf(name, sizeof(name), "pub-%d-%d", i, k);
-		ev.publisher_name = S(name);
+		ev.publisher_name = cstr_view(name);
 		ev.seq = (int64_t)k * 1000000 + i;
 		agg_add(a, &ev);
 	}
