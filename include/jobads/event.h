@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define EV_UUID_LEN   36
 #define EV_UUID_BYTES 16
@@ -34,6 +35,12 @@ struct ev_str {
 	const char *s; /* not NUL-terminated in general */
 	uint32_t n;
 };
+
+/* A view of a C string, as the decoders make of their input. */
+static inline struct ev_str ev_str_of(const char *s)
+{
+	return (struct ev_str){s, (uint32_t)strlen(s)};
+}
 
 struct event {
 	char event_id[EV_UUID_LEN + 1]; /* canonical lowercase, NUL-terminated */

@@ -38,14 +38,8 @@ static const struct gen_job {
     {"Healthcare", "DN"}, {"Banking", "HN"},
 };
 
-static struct ev_str S(const char *s) {
-	struct ev_str v = {s, (uint32_t)strlen(s)};
-	return v;
-}
-
 /* One record as the original generator made it. */
-static void
-gen_event(struct rng *r, int64_t ts_ms, struct event *ev)
+static void gen_event(struct rng *r, int64_t ts_ms, struct event *ev)
 {
 	const struct gen_pub *p = &pubs[rng_range(r, 0, 9)];
 	int job = (int)rng_range(r, 1, 10);
@@ -56,13 +50,13 @@ gen_event(struct rng *r, int64_t ts_ms, struct event *ev)
 	ev_uuid_v4(ev->event_id, r);
 	ev->ts_ms = ts_ms;
 	ev->publisher_id = p->id;
-	ev->publisher_name = S(p->name);
-	ev->publisher_traffic = S(p->traffic);
-	ev->publisher_quality = S(p->quality);
+	ev->publisher_name = ev_str_of(p->name);
+	ev->publisher_traffic = ev_str_of(p->traffic);
+	ev->publisher_quality = ev_str_of(p->quality);
 	ev->job_id = job;
 	ev->campaign_id = 100 + job;
-	ev->industry = S(j->industry);
-	ev->location = S(j->location);
+	ev->industry = ev_str_of(j->industry);
+	ev->location = ev_str_of(j->location);
 	if (p->traffic[0] == 'H')
 		imp = rng_range(r, 500, 4000);
 	else if (p->traffic[0] == 'M')
@@ -77,7 +71,7 @@ gen_event(struct rng *r, int64_t ts_ms, struct event *ev)
 	double mean = p->quality[0] == 'L' ? 30 : p->quality[0] == 'M' ? 60 : 85;
 	double q = floor(rng_normal(r, mean, 8));
 	ev->quality_score = (int32_t)(q < 0 ? 0 : q > 100 ? 100 : q);
-	ev->device = S(rng_double(r) < 0.75 ? "mobile" : "desktop");
+	ev->device = ev_str_of(rng_double(r) < 0.75 ? "mobile" : "desktop");
 	ev_derive(ev);
 }
 

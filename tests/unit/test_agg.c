@@ -32,13 +32,6 @@
 		assert_true(fabs(a_ - b_) <= (eps));                                               \
 	} while (0)
 
-/* A view of a C string, as the decoders make of their input. */
-static struct ev_str cstr_view(const char *s)
-{
-	struct ev_str v = {s, (uint32_t)strlen(s)};
-	return v;
-}
-
 static struct event mk(int64_t ts_ms, int32_t campaign, int32_t publisher, const char *industry,
 		       const char *location, const char *device)
 {
@@ -47,10 +40,10 @@ static struct event mk(int64_t ts_ms, int32_t campaign, int32_t publisher, const
 	ev.ts_ms = ts_ms;
 	ev.campaign_id = campaign;
 	ev.publisher_id = publisher;
-	ev.publisher_name = cstr_view("Pub");
-	ev.industry = cstr_view(industry);
-	ev.location = cstr_view(location);
-	ev.device = cstr_view(device);
+	ev.publisher_name = ev_str_of("Pub");
+	ev.industry = ev_str_of(industry);
+	ev.location = ev_str_of(location);
+	ev.device = ev_str_of(device);
 	ev.job_id = 1;
 	ev.bid = -1;
 	ev.impressions = 100;
@@ -107,7 +100,7 @@ static void test_same_grain_one_group(void **state)
 	e3.quality_score = 10;
 	/* the same strings from different storage intern to the same ids */
 	char tech[] = "Tech";
-	e3.industry = cstr_view(tech);
+	e3.industry = ev_str_of(tech);
 	agg_add(&a, &e1);
 	agg_add(&a, &e2);
 	agg_add(&a, &e3);
@@ -513,17 +506,17 @@ static void test_publisher_latest_seq(void **state)
 	struct event e20 = mk(H10_MS + 7200000, 2, 5, "i", "l", "d");
 	struct event o1 = mk(H10_MS, 1, 6, "i", "l", "d");
 	e10.seq = 10;
-	e10.publisher_name = cstr_view("Old");
-	e10.publisher_traffic = cstr_view("LOW");
-	e10.publisher_quality = cstr_view("LOW");
+	e10.publisher_name = ev_str_of("Old");
+	e10.publisher_traffic = ev_str_of("LOW");
+	e10.publisher_quality = ev_str_of("LOW");
 	e30.seq = 30;
-	e30.publisher_name = cstr_view("Newest");
-	e30.publisher_traffic = cstr_view("HIGH"); /* quality absent in the newest */
+	e30.publisher_name = ev_str_of("Newest");
+	e30.publisher_traffic = ev_str_of("HIGH"); /* quality absent in the newest */
 	e20.seq = 20;
-	e20.publisher_name = cstr_view("Middle");
-	e20.publisher_quality = cstr_view("MED");
+	e20.publisher_name = ev_str_of("Middle");
+	e20.publisher_quality = ev_str_of("MED");
 	o1.seq = 1;
-	o1.publisher_name = cstr_view("Other");
+	o1.publisher_name = ev_str_of("Other");
 	/* seen out of seq order */
 	agg_add(&a, &e10);
 	agg_add(&a, &e30);
@@ -545,8 +538,8 @@ static void test_publisher_latest_seq(void **state)
 	/* a later seq replaces everything */
 	struct event e40 = mk(H10_MS, 1, 5, "i", "l", "d");
 	e40.seq = 40;
-	e40.publisher_name = cstr_view("Renamed");
-	e40.publisher_quality = cstr_view("HIGH");
+	e40.publisher_name = ev_str_of("Renamed");
+	e40.publisher_quality = ev_str_of("HIGH");
 	agg_add(&a, &e40);
 	p = find_pub(&a, 5);
 	assert_int_equal(p->last_seq, 40);
@@ -567,7 +560,7 @@ static void test_publisher_many(void **state)
 		for (int i = 1; i <= 100; i++) {
 			struct event ev = mk(H10_MS, 1, i, "i", "l", "d");
 			snprintf(name, sizeof(name), "pub-%d-%d", i, round);
-			ev.publisher_name = cstr_view(name);
+			ev.publisher_name = ev_str_of(name);
 			ev.seq = round * 1000 + i;
 			agg_add(&a, &ev);
 		}
@@ -592,8 +585,8 @@ static void test_publisher_pending(void **state)
 	agg_init(&a);
 	struct event e1 = mk(H10_MS, 1, 7, "IT", "Berlin", "mobile");
 	e1.seq = 10;
-	e1.publisher_name = cstr_view("Old name");
-	e1.publisher_traffic = cstr_view("high");
+	e1.publisher_name = ev_str_of("Old name");
+	e1.publisher_traffic = ev_str_of("high");
 	agg_add(&a, &e1);
 	struct event e2 = mk(H10_MS, 1, 7, "IT", "Berlin", "mobile");
 	e2.seq = 20;
@@ -611,7 +604,7 @@ static void test_publisher_pending(void **state)
 	memset(&old, 0, sizeof(old));
 	old.seq = 15;
 	old.publisher_id = 7;
-	old.publisher_name = cstr_view("Stale");
+	old.publisher_name = ev_str_of("Stale");
 	agg_note_publisher(&a, &old);
 	assert_true(a.pubs[0].pending);
 	assert_int_equal(a.pubs[0].last_seq, 20);
@@ -620,7 +613,7 @@ static void test_publisher_pending(void **state)
 	memset(&attrs, 0, sizeof(attrs));
 	attrs.seq = 20;
 	attrs.publisher_id = 7;
-	attrs.publisher_name = cstr_view("New name");
+	attrs.publisher_name = ev_str_of("New name");
 	agg_note_publisher(&a, &attrs);
 	assert_false(a.pubs[0].pending);
 	assert_true(str_is(&a, a.pubs[0].name, "New name"));
@@ -649,7 +642,7 @@ static void test_merge_equals_one_pass(void **state)
 		char name[16];
 		snprintf(name, sizeof(name), "P%d-%d", ev.publisher_id, i);
 		ev.seq = i + 1;
-		ev.publisher_name = cstr_view(name);
+		ev.publisher_name = ev_str_of(name);
 		ev.impressions = rng_range(&r, 0, 1000);
 		ev.clicks = rng_range(&r, 0, 50);
 		ev.cost_micros = rng_range(&r, 0, 9000000);
@@ -704,7 +697,7 @@ static void test_merge_pending_publisher(void **state)
 	agg_init(&hi);
 	struct event a = mk(H10_MS, 1, 3, "IT", "Rome", "mobile");
 	a.seq = 5;
-	a.publisher_name = cstr_view("Known");
+	a.publisher_name = ev_str_of("Known");
 	agg_add(&lo, &a);
 	struct event b = mk(H10_MS, 1, 3, "IT", "Rome", "mobile");
 	b.seq = 9;
@@ -756,7 +749,7 @@ static void add_many_pubs(struct agg *a, int from, int to, int round)
 		struct event ev = mk(H10_MS, 1, many_pub_id(i), "i", "l", "d");
 		int k = (i % 2) ? 1 - round : round;
 		snprintf(name, sizeof(name), "pub-%d-%d", i, k);
-		ev.publisher_name = cstr_view(name);
+		ev.publisher_name = ev_str_of(name);
 		ev.seq = (int64_t)k * 1000000 + i;
 		agg_add(a, &ev);
 	}

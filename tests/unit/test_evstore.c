@@ -28,13 +28,6 @@ static char url[64];
 static const char *industries[] = {"Tech", "Health", "O'Brien \"Q\" \\ ; DROP TABLE tracking; --",
 				   "Caf\xc3\xa9 \xf0\x9f\x98\x80"};
 
-/* A view of a C string, as the decoders make of their input. */
-static struct ev_str cstr_view(const char *s)
-{
-	struct ev_str v = {s, (uint32_t)strlen(s)};
-	return v;
-}
-
 /* Row i of the test data: every field differs from row to row. */
 static void mk(int i, struct event *ev)
 {
@@ -42,14 +35,14 @@ static void mk(int i, struct event *ev)
 	snprintf(ev->event_id, sizeof(ev->event_id), "00000000-0000-4000-8000-%012d", i);
 	ev->ts_ms = 1772359200000LL + (int64_t)i * 61000;
 	ev->publisher_id = 1 + i % 3;
-	ev->publisher_name = cstr_view(i % 3 == 0 ? "Google Ads" : "LinkedIn");
-	ev->publisher_traffic = i % 2 ? cstr_view("high") : cstr_view("");
+	ev->publisher_name = ev_str_of(i % 3 == 0 ? "Google Ads" : "LinkedIn");
+	ev->publisher_traffic = i % 2 ? ev_str_of("high") : ev_str_of("");
 	ev->bid = -1;
 	ev->job_id = 7;
 	ev->campaign_id = 100 + i;
-	ev->industry = cstr_view(industries[i % 4]);
-	ev->location = cstr_view(i % 5 ? "Berlin" : "S\xc3\xa3o Paulo");
-	ev->device = cstr_view(i % 2 ? "mobile" : "desktop");
+	ev->industry = ev_str_of(industries[i % 4]);
+	ev->location = ev_str_of(i % 5 ? "Berlin" : "S\xc3\xa3o Paulo");
+	ev->device = ev_str_of(i % 2 ? "mobile" : "desktop");
 	ev->impressions = 1000 + i;
 	ev->clicks = 10 + i;
 	ev->apply_count = i;
