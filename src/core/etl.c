@@ -64,7 +64,8 @@ static int resolve_publishers(struct evstore *evs, struct agg *a, struct jerr *e
 #define PARALLEL_MIN_BACKLOG 20000
 #define PARALLEL_PIECES	     16
 
-struct half_reader {
+/* The chunk's pieces, taken in turn by this thread and a helper with its own connection. */
+struct piece_reader {
 	pthread_t th;
 	struct evstore *evs;
 	struct agg agg;
@@ -77,7 +78,7 @@ struct half_reader {
 };
 
 /* Take pieces of h's chunk until none is left; read each from evs into a. */
-static int read_pieces(struct half_reader *h, struct evstore *evs, struct agg *a, size_t *nread,
+static int read_pieces(struct piece_reader *h, struct evstore *evs, struct agg *a, size_t *nread,
 		       struct jerr *err)
 {
 	int64_t span = h->hi - h->lo;
@@ -97,9 +98,9 @@ static int read_pieces(struct half_reader *h, struct evstore *evs, struct agg *a
 	return STORE_OK;
 }
 
-static void *half_main(void *arg)
+static void *helper_main(void *arg)
 {
-	struct half_reader *h = arg;
+	struct piece_reader *h = arg;
 	agg_reset(&h->agg);
 	h->rc = read_pieces(h, h->evs, &h->agg, &h->nread, &h->err);
 	return NULL;
@@ -109,7 +110,7 @@ static void *half_main(void *arg)
  * Read (cursor, min(cursor + chunk, max_seq)] into a, on this thread and h's,
  * then merge. *upto is the range's end.
  */
-static int read_parallel(struct evstore *evs, struct half_reader *h, struct agg *a, int64_t cursor,
+static int read_parallel(struct evstore *evs, struct piece_reader *h, struct agg *a, int64_t cursor,
 			 size_t chunk, int64_t max_seq, size_t *nread, int64_t *upto,
 			 struct jerr *err)
 {
@@ -120,7 +121,7 @@ static int read_parallel(struct evstore *evs, struct half_reader *h, struct agg 
 	h->nread = 0;
 	atomic_store(&h->next, 0);
 	atomic_store(&h->failed, 0);
-	if (pthread_create(&h->th, NULL, half_main, h) != 0) {
+	if (pthread_create(&h->th, NULL, helper_main, h) != 0) {
 		jerr_set(err, "cannot start a reader thread");
 		return STORE_ERROR;
 	}
@@ -224,7 +225,7 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 {
 	struct agg bufs[2];
 	struct applier ap;
-	struct half_reader half;
+	struct piece_reader helper; /* the second connection and the helper thread */
 	struct etl_run_rec rec;
 	int64_t cursor, max_seq = 0;
 	size_t cap = o->chunk; /* events per transaction at most; 0: as many as fit */
@@ -270,13 +271,13 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 	pthread_cond_init(&ap.cv, NULL);
 	agg_init(&bufs[0]);
 	agg_init(&bufs[1]);
-	memset(&half, 0, sizeof(half));
-	agg_init(&half.agg);
+	memset(&helper, 0, sizeof(helper));
+	agg_init(&helper.agg);
 	if (evs->ops->scan_range && evs->ops->reopen && max_seq - cursor >= PARALLEL_MIN_BACKLOG &&
 	    sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
 		struct jerr e2;
-		if (evs->ops->reopen(evs, &half.evs, &e2) != STORE_OK)
-			half.evs = NULL; /* read on one connection, as everywhere else */
+		if (evs->ops->reopen(evs, &helper.evs, &e2) != STORE_OK)
+			helper.evs = NULL; /* read on one connection, as everywhere else */
 	}
 	if (pthread_create(&ap.th, NULL, applier_main, &ap) != 0) {
 		jerr_set(err, "cannot start the apply thread");
@@ -321,8 +322,8 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 			uint32_t held = bufs[cur].ngroups;
 			agg_step(&bufs[cur]);
 			int64_t to = upto;
-			if (half.evs)
-				r = read_parallel(evs, &half, &bufs[cur], upto, step, max_seq, &n,
+			if (helper.evs)
+				r = read_parallel(evs, &helper, &bufs[cur], upto, step, max_seq, &n,
 						  &to, err);
 			else
 				r = evs->ops->scan(evs, upto, step, add_row, &bufs[cur], &n, &to,
@@ -331,7 +332,7 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 				break;
 			nread += n;
 			upto = to;
-			if (half.evs ? upto >= max_seq : n < step) {
+			if (helper.evs ? upto >= max_seq : n < step) {
 				end = 1;
 				break;
 			}
@@ -397,8 +398,8 @@ done:
 	res->apply_secs = ap.secs;
 	agg_release(&bufs[0]);
 	agg_release(&bufs[1]);
-	agg_release(&half.agg);
-	evstore_close(half.evs);
+	agg_release(&helper.agg);
+	evstore_close(helper.evs);
 	pthread_mutex_destroy(&ap.mu);
 	pthread_cond_destroy(&ap.cv);
 	if (drew)
