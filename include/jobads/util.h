@@ -66,6 +66,18 @@ int time_arg_parse(const char *s, size_t n, int64_t now_ms, int64_t *secs);
 /* Strict integer parse of a whole string; -1 when not an integer or out of [lo, hi]. */
 int parse_int64(const char *s, size_t n, int64_t lo, int64_t hi, int64_t *out);
 
+/* The value 0..15 of one hex digit (either case), -1 for any other character. */
+int hex_digit(int c);
+
+/*
+ * A UUID's 36-character text (8-4-4-4-12 hex digits, either case) as its 16
+ * bytes, and 16 bytes as lowercase text (out >= 37 bytes, NUL-terminated).
+ * The one text form every layer uses: the core's event ids, the CQL client's
+ * uuid and timeuuid values. uuid_from_text returns 0, or -1 if s is not one.
+ */
+int uuid_from_text(const char *s, size_t n, uint8_t out[16]);
+void uuid_to_text(const uint8_t u[16], char out[37]);
+
 /* Growable buffer; the caller owns .buf and frees it with strbuf_release. */
 struct strbuf {
 	char *buf;

@@ -1349,7 +1349,7 @@ static int ev_cass_insert(struct evstore *s, const struct event *ev, int *dup, s
 	memset(p, 0, sizeof(*p));
 	p->ev = *ev;
 	p->hash = h;
-	if (cql_uuid_parse(ev->event_id, EV_UUID_LEN, p->uuid) != 0) {
+	if (uuid_from_text(ev->event_id, EV_UUID_LEN, p->uuid) != 0) {
 		jerr_set(err, "%s: event_id: not a UUID: '%s'", s->name, ev->event_id);
 		return STORE_ERROR;
 	}
@@ -1431,7 +1431,7 @@ int evstore_cassandra_decode_row(const char *name, const struct cql_cell *c, str
 			 name);
 		return STORE_ERROR;
 	}
-	cql_uuid_format(u, ev->event_id);
+	uuid_to_text(u, ev->event_id);
 #define TXT(k)                                                                                     \
 	((struct ev_str){c[k].len > 0 ? (const char *)c[k].p : "",                                 \
 			 c[k].len > 0 ? (uint32_t)c[k].len : 0})
