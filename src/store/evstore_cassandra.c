@@ -29,6 +29,7 @@
 #include "cql/cql.h"
 #include "evstore_cassandra.h"
 #include "jobads/store.h"
+#include "keyset.h"
 
 #include "jobads/banned.h"
 
@@ -728,27 +729,16 @@ static int ev_cass_begin(struct evstore *s, struct jerr *err)
 	return STORE_OK;
 }
 
-static uint32_t key_hash(int64_t ts, const char *id)
+/* The keyset's compare: buffered row i has key (ts, id). */
+static int pend_same(const void *rows, uint32_t i, int64_t ts, const char *id, uint32_t h)
 {
-	uint64_t h = 1469598103934665603ULL ^ (uint64_t)ts;
-	for (int i = 0; i < EV_UUID_LEN; i++)
-		h = (h ^ (unsigned char)id[i]) * 1099511628211ULL;
-	return (uint32_t)(h ^ (h >> 32));
+	const struct pend *p = (const struct pend *)rows + i;
+	return p->hash == h && p->ev.ts_ms == ts && memcmp(p->ev.event_id, id, EV_UUID_LEN) == 0;
 }
 
 static uint32_t *find_slot(struct ev_cass *e, int64_t ts, const char *id, uint32_t h)
 {
-	uint32_t n = BLOCK * 4, i = h & (n - 1);
-	for (;;) {
-		uint32_t v = e->slots[i];
-		if (v == 0)
-			return &e->slots[i];
-		const struct pend *p = &e->rows[v - 1];
-		if (p->hash == h && p->ev.ts_ms == ts &&
-		    memcmp(p->ev.event_id, id, EV_UUID_LEN) == 0)
-			return &e->slots[i];
-		i = (i + 1) & (n - 1);
-	}
+	return keyset_find(e->slots, BLOCK * 4, e->rows, pend_same, ts, id, h);
 }
 
 static void new_id(struct ev_cass *e, uint8_t id[16], int64_t *ms)
@@ -1339,7 +1329,7 @@ static int ev_cass_insert(struct evstore *s, const struct event *ev, int *dup, s
 		jerr_set(err, "%s: insert outside a batch (begin first)", s->name);
 		return STORE_ERROR;
 	}
-	uint32_t h = key_hash(ev->ts_ms, ev->event_id);
+	uint32_t h = keyset_hash(ev->ts_ms, ev->event_id);
 	uint32_t *slot = find_slot(e, ev->ts_ms, ev->event_id, h);
 	if (*slot) {
 		*dup = 1;
