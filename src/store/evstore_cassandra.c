@@ -192,27 +192,6 @@ static int valid_ident(const char *s)
 	return s[0] < '0' || s[0] > '9';
 }
 
-static int pct_decode(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '%' && i + 2 < n) {
-			unsigned v;
-			char hex[3] = {s[i + 1], s[i + 2], 0};
-			if (sscanf(hex, "%2x", &v) != 1)
-				return -1;
-			c = (char)v;
-			i += 2;
-		}
-		if (o + 1 >= cap)
-			return -1;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 static const char *const consistency_names[] = {
     "ANY",	    "ONE",	   "TWO",    "THREE",	     "QUORUM",	 "ALL",
     "LOCAL_QUORUM", "EACH_QUORUM", "SERIAL", "LOCAL_SERIAL", "LOCAL_ONE"};
@@ -256,11 +235,15 @@ static int url_parse(const char *target, struct url *u, char **name, struct jerr
 	if (at) {
 		const char *colon = memchr(t, ':', (size_t)(at - t));
 		size_t ulen = colon ? (size_t)(colon - t) : (size_t)(at - t);
-		if (pct_decode(t, ulen, u->user, sizeof(u->user)) != 0)
-			goto bad_shown;
-		if (colon && pct_decode(colon + 1, (size_t)(at - colon - 1), u->password,
-					sizeof(u->password)) != 0)
-			goto bad_shown;
+		if (store_url_unescape("cassandra URL", "the user name", t, ulen, u->user,
+				       sizeof(u->user), err) != STORE_OK ||
+		    (colon && store_url_unescape("cassandra URL", "the password", colon + 1,
+						 (size_t)(at - colon - 1), u->password,
+						 sizeof(u->password), err) != STORE_OK)) {
+			strbuf_release(&shown);
+			*name = xstrdup("cassandra://...");
+			return STORE_ERROR;
+		}
 		strbuf_addf(&shown, "%.*s@", (int)ulen, t);
 		t = at + 1;
 	}
@@ -358,8 +341,9 @@ static int url_parse(const char *target, struct url *u, char **name, struct jerr
 		} else if (KEY("verify_host") && parse_int64(v, vn, 0, 1, &x) == 0) {
 			u->verify_host = (int)x;
 		} else if (KEY("ca") && vn > 0) {
-			if (pct_decode(v, vn, u->ca, sizeof(u->ca)) != 0)
-				goto bad_param;
+			if (store_url_unescape(*name, "ca", v, vn, u->ca, sizeof(u->ca), err) !=
+			    STORE_OK)
+				return STORE_ERROR;
 			u->tls = 1; /* a CA file means TLS */
 		} else if (KEY("consistency")) {
 			int found = 0;
