@@ -1,7 +1,7 @@
 /*
  * util.h - small helpers every module shares: UTC calendar math, error text,
- * a growable byte buffer and a tiny PRNG. Nothing here allocates behind the
- * caller's back except strbuf, whose storage the caller owns.
+ * a growable byte buffer, a tiny PRNG, hex digits and UUID text. Nothing here
+ * allocates behind the caller's back except strbuf, whose storage the caller owns.
  */
 #ifndef JOBADS_UTIL_H
 #define JOBADS_UTIL_H

@@ -53,15 +53,18 @@ assert_grep "hides the password" "postgres://$MY_USER:\\*\\*\\*@" "$WORK/last.er
 never_pw "unknown scheme"
 # one strict percent-decoder for every backend (cassandra:// uses it too): a
 # '%' that does not start an escape, or %00, is refused naming the part
-assert_status "a trailing '%' in the password" 1 jobads report --analytics "mysql://$MY_USER:$(pct "$PW")%@$HOSTPORT/$DB"
-assert_grep "names the part and the reason" "mysql://$MY_USER@\.\.\.: the password: a '%' not followed by two hex digits" "$WORK/last.err"
-never_pw "a trailing '%' in the password"
-assert_status "%00 in the user name" 1 jobads report --analytics "mysql://$MY_USER%00:$(pct "$PW")@$HOSTPORT/$DB"
-assert_grep "names the part and the reason" "mysql URL: the user name: %00 \(a NUL byte\) is not allowed" "$WORK/last.err"
-never_pw "%00 in the user name"
-assert_status "%zz in the socket path" 1 jobads report --analytics "mysql://$MY_USER:$(pct "$PW")@localhost/$DB?socket=/tmp/x%zz"
-assert_grep "names the part and the reason" "/$DB\?socket=/tmp/x%zz: socket: a '%' not followed by two hex digits" "$WORK/last.err"
-never_pw "%zz in the socket path"
+bad_escape() { # WHAT URL MESSAGE
+    assert_status "$1" 1 jobads report --analytics "$2"
+    assert_grep "$1: names the part and the reason" "$3" "$WORK/last.err"
+    never_pw "$1"
+}
+HALF="a '%' not followed by two hex digits"
+bad_escape "a trailing '%' in the password" "mysql://$MY_USER:$(pct "$PW")%@$HOSTPORT/$DB" \
+    "mysql://$MY_USER@\\.\\.\\.: the password: $HALF"
+bad_escape "%00 in the user name" "mysql://$MY_USER%00:$(pct "$PW")@$HOSTPORT/$DB" \
+    "mysql URL: the user name: %00 \\(a NUL byte\\) is not allowed"
+bad_escape "%zz in the socket path" "mysql://$MY_USER:$(pct "$PW")@localhost/$DB?socket=/tmp/x%zz" \
+    "/$DB\\?socket=/tmp/x%zz: socket: $HALF"
 # a closed port: refused at once, retryable
 port=1
 assert_status "nothing listening" 1 jobads etl --analytics "mysql://$MY_USER@127.0.0.1:$port/$DB?connect_timeout=2"
