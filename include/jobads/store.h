@@ -319,6 +319,18 @@ int store_url_userinfo_end(const char *scheme, const char *auth, const char *end
 			   struct jerr *err);
 
 /*
+ * Percent-decode n bytes of a URL part (a user name, a password, a path
+ * parameter) into out, cap bytes with the NUL. The one decoder every backend's
+ * URL parser uses, and strict: a '%' not followed by two hex digits (a
+ * truncated or malformed escape) and %00 (which would cut the value short in
+ * C) are refused, as is a value that does not fit. Fails with "NAME: PART:
+ * reason" in err; the reason never quotes the text, which may be a password,
+ * so name must be the URL as it may be printed (store_url_redact).
+ */
+int store_url_unescape(const char *name, const char *part, const char *s, size_t n, char *out,
+		       size_t cap, struct jerr *err);
+
+/*
  * How a backend's open goes on with a store whose schema is at `version` (0:
  * none) when this build knows `known`: STORE_OK with *init = 1 to create or
  * upgrade it, 0 to use it as it is; STORE_ERROR when it has none and mode does

@@ -1,7 +1,7 @@
 /*
  * util.h - small helpers every module shares: UTC calendar math, error text,
- * a growable byte buffer and a tiny PRNG. Nothing here allocates behind the
- * caller's back except strbuf, whose storage the caller owns.
+ * a growable byte buffer, a tiny PRNG, hex digits and UUID text. Nothing here
+ * allocates behind the caller's back except strbuf, whose storage the caller owns.
  */
 #ifndef JOBADS_UTIL_H
 #define JOBADS_UTIL_H
@@ -76,6 +76,18 @@ int time_arg_parse(const char *s, size_t n, int64_t now_ms, int64_t *secs);
 
 /* Strict integer parse of a whole string; -1 when not an integer or out of [lo, hi]. */
 int parse_int64(const char *s, size_t n, int64_t lo, int64_t hi, int64_t *out);
+
+/* The value 0..15 of one hex digit (either case), -1 for any other character. */
+int hex_digit(int c);
+
+/*
+ * A UUID's 36-character text (8-4-4-4-12 hex digits, either case) as its 16
+ * bytes, and 16 bytes as lowercase text (out >= 37 bytes, NUL-terminated).
+ * The one text form every layer uses: the core's event ids, the CQL client's
+ * uuid and timeuuid values. uuid_from_text returns 0, or -1 if s is not one.
+ */
+int uuid_from_text(const char *s, size_t n, uint8_t out[16]);
+void uuid_to_text(const uint8_t u[16], char out[37]);
 
 /* Growable buffer; the caller owns .buf and frees it with strbuf_release. */
 struct strbuf {

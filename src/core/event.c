@@ -110,48 +110,18 @@ long ev_utf8_len(const char *s, size_t n)
 	return count;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int ev_parse_uuid(const char *s, size_t n, char out[EV_UUID_LEN + 1])
 {
-	if (n != EV_UUID_LEN)
+	uint8_t b[EV_UUID_BYTES];
+	if (uuid_from_text(s, n, b) != 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -1;
-			out[i] = '-';
-			continue;
-		}
-		int v = hexval(s[i]);
-		if (v < 0)
-			return -1;
-		out[i] = "0123456789abcdef"[v];
-	}
-	out[EV_UUID_LEN] = '\0';
+	uuid_to_text(b, out);
 	return 0;
 }
 
 int ev_uuid_to_bytes(const char *s, size_t n, unsigned char out[EV_UUID_BYTES])
 {
-	char canon[EV_UUID_LEN + 1];
-	if (ev_parse_uuid(s, n, canon) != 0)
-		return -1;
-	for (int i = 0, j = 0; i < EV_UUID_BYTES; i++, j += 2) {
-		if (canon[j] == '-')
-			j++;
-		out[i] = (unsigned char)(hexval(canon[j]) << 4 | hexval(canon[j + 1]));
-	}
-	return 0;
+	return uuid_from_text(s, n, out);
 }
 
 void ev_uuid_v4(char out[EV_UUID_LEN + 1], struct rng *rng)
@@ -166,14 +136,7 @@ void ev_uuid_v4(char out[EV_UUID_LEN + 1], struct rng *rng)
 	}
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	size_t o = 0;
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = "0123456789abcdef"[b[i] >> 4];
-		out[o++] = "0123456789abcdef"[b[i] & 15];
-	}
-	out[o] = '\0';
+	uuid_to_text(b, out);
 }
 
 void ev_uuid_v5(const unsigned char ns[16], const void *name, size_t n, char out[EV_UUID_LEN + 1])
@@ -186,14 +149,7 @@ void ev_uuid_v5(const unsigned char ns[16], const void *name, size_t n, char out
 	sha1_digest(&ctx, sizeof(d), d);
 	d[6] = (unsigned char)((d[6] & 0x0f) | 0x50);
 	d[8] = (unsigned char)((d[8] & 0x3f) | 0x80);
-	size_t o = 0;
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = "0123456789abcdef"[d[i] >> 4];
-		out[o++] = "0123456789abcdef"[d[i] & 15];
-	}
-	out[o] = '\0';
+	uuid_to_text(d, out);
 }
 
 /* Bounded appends for ev_canonical; the bound is proved by EV_CANONICAL_MAX's comment. */

@@ -270,6 +270,51 @@ int parse_int64(const char *s, size_t n, int64_t lo, int64_t hi, int64_t *out)
 	return 0;
 }
 
+int hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int uuid_from_text(const char *s, size_t n, uint8_t out[16])
+{
+	if (n != 36)
+		return -1;
+	int k = 0;
+	for (size_t i = 0; i < 36;) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return -1;
+			i++;
+			continue;
+		}
+		int hi = hex_digit((unsigned char)s[i]), lo = hex_digit((unsigned char)s[i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[k++] = (uint8_t)(hi << 4 | lo);
+		i += 2;
+	}
+	return 0;
+}
+
+void uuid_to_text(const uint8_t u[16], char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	int k = 0;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[k++] = '-';
+		out[k++] = hex[u[i] >> 4];
+		out[k++] = hex[u[i] & 15];
+	}
+	out[36] = '\0';
+}
+
 int parse_duration(const char *s, int64_t *secs)
 {
 	size_t n = strlen(s);

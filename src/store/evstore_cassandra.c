@@ -29,6 +29,7 @@
 #include "cql/cql.h"
 #include "evstore_cassandra.h"
 #include "jobads/store.h"
+#include "keyset.h"
 
 #include "jobads/banned.h"
 
@@ -191,27 +192,6 @@ static int valid_ident(const char *s)
 	return s[0] < '0' || s[0] > '9';
 }
 
-static int pct_decode(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '%' && i + 2 < n) {
-			unsigned v;
-			char hex[3] = {s[i + 1], s[i + 2], 0};
-			if (sscanf(hex, "%2x", &v) != 1)
-				return -1;
-			c = (char)v;
-			i += 2;
-		}
-		if (o + 1 >= cap)
-			return -1;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 static const char *const consistency_names[] = {
     "ANY",	    "ONE",	   "TWO",    "THREE",	     "QUORUM",	 "ALL",
     "LOCAL_QUORUM", "EACH_QUORUM", "SERIAL", "LOCAL_SERIAL", "LOCAL_ONE"};
@@ -255,11 +235,15 @@ static int url_parse(const char *target, struct url *u, char **name, struct jerr
 	if (at) {
 		const char *colon = memchr(t, ':', (size_t)(at - t));
 		size_t ulen = colon ? (size_t)(colon - t) : (size_t)(at - t);
-		if (pct_decode(t, ulen, u->user, sizeof(u->user)) != 0)
-			goto bad_shown;
-		if (colon && pct_decode(colon + 1, (size_t)(at - colon - 1), u->password,
-					sizeof(u->password)) != 0)
-			goto bad_shown;
+		if (store_url_unescape("cassandra URL", "the user name", t, ulen, u->user,
+				       sizeof(u->user), err) != STORE_OK ||
+		    (colon && store_url_unescape("cassandra URL", "the password", colon + 1,
+						 (size_t)(at - colon - 1), u->password,
+						 sizeof(u->password), err) != STORE_OK)) {
+			strbuf_release(&shown);
+			*name = xstrdup("cassandra://...");
+			return STORE_ERROR;
+		}
 		strbuf_addf(&shown, "%.*s@", (int)ulen, t);
 		t = at + 1;
 	}
@@ -357,8 +341,9 @@ static int url_parse(const char *target, struct url *u, char **name, struct jerr
 		} else if (KEY("verify_host") && parse_int64(v, vn, 0, 1, &x) == 0) {
 			u->verify_host = (int)x;
 		} else if (KEY("ca") && vn > 0) {
-			if (pct_decode(v, vn, u->ca, sizeof(u->ca)) != 0)
-				goto bad_param;
+			if (store_url_unescape(*name, "ca", v, vn, u->ca, sizeof(u->ca), err) !=
+			    STORE_OK)
+				return STORE_ERROR;
 			u->tls = 1; /* a CA file means TLS */
 		} else if (KEY("consistency")) {
 			int found = 0;
@@ -727,27 +712,16 @@ static int ev_cass_begin(struct evstore *s, struct jerr *err)
 	return STORE_OK;
 }
 
-static uint32_t key_hash(int64_t ts, const char *id)
+/* The keyset's compare: buffered row i has key (ts, id). */
+static int pend_same(const void *rows, uint32_t i, int64_t ts, const char *id, uint32_t h)
 {
-	uint64_t h = 1469598103934665603ULL ^ (uint64_t)ts;
-	for (int i = 0; i < EV_UUID_LEN; i++)
-		h = (h ^ (unsigned char)id[i]) * 1099511628211ULL;
-	return (uint32_t)(h ^ (h >> 32));
+	const struct pend *p = (const struct pend *)rows + i;
+	return p->hash == h && p->ev.ts_ms == ts && memcmp(p->ev.event_id, id, EV_UUID_LEN) == 0;
 }
 
 static uint32_t *find_slot(struct ev_cass *e, int64_t ts, const char *id, uint32_t h)
 {
-	uint32_t n = BLOCK * 4, i = h & (n - 1);
-	for (;;) {
-		uint32_t v = e->slots[i];
-		if (v == 0)
-			return &e->slots[i];
-		const struct pend *p = &e->rows[v - 1];
-		if (p->hash == h && p->ev.ts_ms == ts &&
-		    memcmp(p->ev.event_id, id, EV_UUID_LEN) == 0)
-			return &e->slots[i];
-		i = (i + 1) & (n - 1);
-	}
+	return keyset_find(e->slots, BLOCK * 4, e->rows, pend_same, ts, id, h);
 }
 
 static void new_id(struct ev_cass *e, uint8_t id[16], int64_t *ms)
@@ -1338,7 +1312,7 @@ static int ev_cass_insert(struct evstore *s, const struct event *ev, int *dup, s
 		jerr_set(err, "%s: insert outside a batch (begin first)", s->name);
 		return STORE_ERROR;
 	}
-	uint32_t h = key_hash(ev->ts_ms, ev->event_id);
+	uint32_t h = keyset_hash(ev->ts_ms, ev->event_id);
 	uint32_t *slot = find_slot(e, ev->ts_ms, ev->event_id, h);
 	if (*slot) {
 		*dup = 1;
@@ -1348,7 +1322,7 @@ static int ev_cass_insert(struct evstore *s, const struct event *ev, int *dup, s
 	memset(p, 0, sizeof(*p));
 	p->ev = *ev;
 	p->hash = h;
-	if (cql_uuid_parse(ev->event_id, EV_UUID_LEN, p->uuid) != 0) {
+	if (uuid_from_text(ev->event_id, EV_UUID_LEN, p->uuid) != 0) {
 		jerr_set(err, "%s: event_id: not a UUID: '%s'", s->name, ev->event_id);
 		return STORE_ERROR;
 	}
@@ -1430,7 +1404,7 @@ int evstore_cassandra_decode_row(const char *name, const struct cql_cell *c, str
 			 name);
 		return STORE_ERROR;
 	}
-	cql_uuid_format(u, ev->event_id);
+	uuid_to_text(u, ev->event_id);
 #define TXT(k)                                                                                     \
 	((struct ev_str){c[k].len > 0 ? (const char *)c[k].p : "",                                 \
 			 c[k].len > 0 ? (uint32_t)c[k].len : 0})

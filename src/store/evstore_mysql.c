@@ -68,6 +68,7 @@
 #include <unistd.h>
 
 #include "jobads/store.h"
+#include "keyset.h"
 #include "mysql_util.h"
 
 #include "jobads/banned.h"
@@ -510,28 +511,17 @@ static int ev_mysql_begin(struct evstore *s, struct jerr *err)
 	return STORE_OK;
 }
 
-static uint32_t key_hash(int64_t ts, const char *id)
+/* The keyset's compare: buffered row i has key (ts, id). */
+static int pend_same(const void *rows, uint32_t i, int64_t ts, const char *id, uint32_t h)
 {
-	uint64_t h = 1469598103934665603ULL ^ (uint64_t)ts;
-	for (int i = 0; i < EV_UUID_LEN; i++)
-		h = (h ^ (unsigned char)id[i]) * 1099511628211ULL;
-	return (uint32_t)(h ^ (h >> 32));
+	const struct pend *p = (const struct pend *)rows + i;
+	return p->hash == h && p->ts == ts && memcmp(p->event_id, id, EV_UUID_LEN) == 0;
 }
 
 /* The buffered row with this key: its index + 1 slot, or the empty slot to use. */
 static uint32_t *find_slot(struct rowbuf *b, int64_t ts, const char *id, uint32_t h)
 {
-	uint32_t mask = b->cap * 4 - 1;
-	uint32_t i = h & mask;
-	for (;;) {
-		uint32_t v = b->slots[i];
-		if (v == 0)
-			return &b->slots[i];
-		const struct pend *p = &b->rows[v - 1];
-		if (p->hash == h && p->ts == ts && memcmp(p->event_id, id, EV_UUID_LEN) == 0)
-			return &b->slots[i];
-		i = (i + 1) & mask;
-	}
+	return keyset_find(b->slots, b->cap * 4, b->rows, pend_same, ts, id, h);
 }
 
 static size_t arena_add(struct rowbuf *b, struct ev_str v, unsigned long *len)
@@ -546,7 +536,7 @@ static size_t arena_add(struct rowbuf *b, struct ev_str v, unsigned long *len)
 /* Add ev to b unless b holds its key already (*dup = 1). b must have room. */
 static void rowbuf_add(struct rowbuf *b, const struct event *ev, int *dup)
 {
-	uint32_t h = key_hash(ev->ts_ms, ev->event_id);
+	uint32_t h = keyset_hash(ev->ts_ms, ev->event_id);
 	uint32_t *slot = find_slot(b, ev->ts_ms, ev->event_id, h);
 	if (*slot) {
 		*dup = 1;
@@ -663,7 +653,7 @@ static int check_stored(struct ev_mysql *e, struct conn *k, struct jerr *err)
 	while ((f = my_fetch(&c, k->check, e->base.name, "checking for duplicates", err)) > 0) {
 		if (c.len[1] != EV_UUID_LEN)
 			continue;
-		uint32_t h = key_hash(c.i[0], c.s[1]);
+		uint32_t h = keyset_hash(c.i[0], c.s[1]);
 		uint32_t *slot = find_slot(b, c.i[0], c.s[1], h);
 		if (*slot && !b->rows[*slot - 1].dup) {
 			b->rows[*slot - 1].dup = 1;

@@ -35,40 +35,6 @@ static void lib_init(void)
 	atexit(lib_end);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Copy n bytes of s into dst (size len), decoding %XX; -1 when malformed or too long. */
-static int pct_decode(const char *s, size_t n, char *dst, size_t len)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-		if (c == '%') {
-			int h, l;
-			if (i + 2 >= n || (h = hexval(s[i + 1])) < 0 || (l = hexval(s[i + 2])) < 0)
-				return -1;
-			c = h * 16 + l;
-			i += 2;
-			if (c == 0)
-				return -1;
-		}
-		if (o + 1 >= len)
-			return -1;
-		dst[o++] = (char)c;
-	}
-	dst[o] = '\0';
-	return 0;
-}
-
 static int parse_secs(const char *v, size_t n, int64_t lo_ms, int64_t hi_ms, int64_t *ms)
 {
 	/* seconds with up to three decimals: "5", "0.5", "30" */
@@ -123,18 +89,17 @@ int my_url_parse(const char *rest, const char *default_db, struct my_url *u, cha
 	if (at) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 		size_t ulen = colon ? (size_t)(colon - p) : (size_t)(at - p);
-		if (pct_decode(p, ulen, u->user, sizeof(u->user))) {
-			jerr_set(err, "mysql URL: the user name is malformed or too long");
+		if (store_url_unescape("mysql URL", "the user name", p, ulen, u->user,
+				       sizeof(u->user), err) != STORE_OK)
 			goto fail;
-		}
 		strbuf_add(&nm, p, ulen);
 		if (colon) {
-			if (pct_decode(colon + 1, (size_t)(at - colon - 1), u->pass,
-				       sizeof(u->pass))) {
-				jerr_set(err, "%s@...: the password is malformed or too long",
-					 nm.buf);
+			char shown[300];
+			snprintf(shown, sizeof(shown), "%s@...", nm.buf);
+			if (store_url_unescape(shown, "the password", colon + 1,
+					       (size_t)(at - colon - 1), u->pass, sizeof(u->pass),
+					       err) != STORE_OK)
 				goto fail;
-			}
 			u->has_pass = 1;
 		}
 		strbuf_add(&nm, "@", 1);
@@ -225,10 +190,13 @@ int my_url_parse(const char *rest, const char *default_db, struct my_url *u, cha
 			int64_t ms;
 #define KEY(k) (kn == sizeof(k) - 1 && memcmp(kv, k, kn) == 0)
 			if (KEY("socket")) {
-				if (pct_decode(v, vn, u->socket, sizeof(u->socket)) || !vn) {
+				if (!vn) {
 					jerr_set(err, "%s: socket: want a path", nm.buf);
 					goto fail;
 				}
+				if (store_url_unescape(nm.buf, "socket", v, vn, u->socket,
+						       sizeof(u->socket), err) != STORE_OK)
+					goto fail;
 			} else if (KEY("connect_timeout") || KEY("read_timeout") ||
 				   KEY("write_timeout")) {
 				if (parse_secs(v, vn, 1000, 86400000, &ms)) {

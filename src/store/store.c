@@ -118,6 +118,40 @@ const char *store_url_redact(const char *url, char *buf, size_t len)
 	return buf;
 }
 
+int store_url_unescape(const char *name, const char *part, const char *s, size_t n, char *out,
+		       size_t cap, struct jerr *err)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+		if (c == '%') {
+			int h = i + 2 < n ? hex_digit((unsigned char)s[i + 1]) : -1;
+			int l = i + 2 < n ? hex_digit((unsigned char)s[i + 2]) : -1;
+			if (h < 0 || l < 0) {
+				jerr_set(err,
+					 "%s: %s: a '%%' not followed by two hex digits (write "
+					 "'%%' as %%25)",
+					 name, part);
+				return STORE_ERROR;
+			}
+			c = h * 16 + l;
+			i += 2;
+			if (c == 0) {
+				jerr_set(err, "%s: %s: %%00 (a NUL byte) is not allowed", name,
+					 part);
+				return STORE_ERROR;
+			}
+		}
+		if (o + 1 >= cap) {
+			jerr_set(err, "%s: %s: longer than %zu bytes", name, part, cap - 1);
+			return STORE_ERROR;
+		}
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return STORE_OK;
+}
+
 int store_url_userinfo_end(const char *scheme, const char *auth, const char *end, const char **at,
 			   struct jerr *err)
 {

@@ -17,17 +17,6 @@
 const char *const api_metric_names[] = {"records", "impressions", "clicks", "applies",	  "spend",
 					"ctr",	   "cpc",	  "cpa",    "apply_rate", NULL};
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode (and '+' to space) into out of cap bytes; -1 when malformed or too long. */
 static int url_decode(const char *s, size_t n, char *out, size_t cap, size_t *outlen)
 {
@@ -38,8 +27,8 @@ static int url_decode(const char *s, size_t n, char *out, size_t cap, size_t *ou
 			int h, l;
 			if (i + 2 >= n)
 				return -1;
-			h = hexval(s[i + 1]);
-			l = hexval(s[i + 2]);
+			h = hex_digit((unsigned char)s[i + 1]);
+			l = hex_digit((unsigned char)s[i + 2]);
 			if (h < 0 || l < 0)
 				return -1;
 			c = (char)(h * 16 + l);

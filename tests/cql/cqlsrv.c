@@ -382,7 +382,7 @@ static int lex(const char *q, size_t qn, struct lexer *L, struct err *e)
 		t->pos = i;
 		t->s = q + i;
 		uint8_t u[16];
-		if (qn - i >= 36 && cql_uuid_parse(q + i, 36, u) == 0) {
+		if (qn - i >= 36 && uuid_from_text(q + i, 36, u) == 0) {
 			t->k = K_NUM;
 			t->n = 36;
 			i += 36;
@@ -1049,7 +1049,7 @@ static int term_bytes(const struct term *t, uint16_t type, const struct vals *v,
 	case CQL_T_UUID:
 	case CQL_T_TIMEUUID: {
 		/* a uuid literal lexes as one or several tokens: rebuild from the source text */
-		if (k->n != 36 || cql_uuid_parse(k->s, 36, buf) != 0)
+		if (k->n != 36 || uuid_from_text(k->s, 36, buf) != 0)
 			return fail(e, CQL_E_INVALID, "Invalid UUID constant (%.*s)", (int)k->n,
 				    k->s);
 		*p = buf;
@@ -2311,8 +2311,8 @@ static void system_tables(const char *listen)
 	if (inet_pton(AF_INET, listen, &a) != 1)
 		inet_pton(AF_INET, "127.0.0.1", &a);
 	uint8_t host_id[16], schema[16];
-	cql_uuid_parse("5c6d4a1e-0000-4000-8000-000000000001", 36, host_id);
-	cql_uuid_parse("5c6d4a1e-0000-4000-8000-00000000abcd", 36, schema);
+	uuid_from_text("5c6d4a1e-0000-4000-8000-000000000001", 36, host_id);
+	uuid_from_text("5c6d4a1e-0000-4000-8000-00000000abcd", 36, schema);
 	struct cql_buf row = {0};
 	add_text(&row, "local");
 	add_text(&row, "COMPLETED");

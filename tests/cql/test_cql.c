@@ -412,11 +412,11 @@ static void test_uuid(void **state)
 	(void)state;
 	uint8_t u[16], low[8] = {0x80, 1, 2, 3, 4, 5, 6, 7};
 	char s[37];
-	assert_int_equal(cql_uuid_parse("0A1B2C3D-4E5F-4a6b-8c7d-9e0f1a2b3c4d", 36, u), 0);
-	cql_uuid_format(u, s);
+	assert_int_equal(uuid_from_text("0A1B2C3D-4E5F-4a6b-8c7d-9e0f1a2b3c4d", 36, u), 0);
+	uuid_to_text(u, s);
 	assert_string_equal(s, "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
-	assert_int_equal(cql_uuid_parse("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4", 35, u), -1);
-	assert_int_equal(cql_uuid_parse("0a1b2c3d+4e5f-4a6b-8c7d-9e0f1a2b3c4d", 36, u), -1);
+	assert_int_equal(uuid_from_text("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4", 35, u), -1);
+	assert_int_equal(uuid_from_text("0a1b2c3d+4e5f-4a6b-8c7d-9e0f1a2b3c4d", 36, u), -1);
 	uint64_t ticks = CQL_TICKS_UNIX_OFFSET + 17000000000000000ULL + 12345;
 	cql_timeuuid_make(u, ticks, low);
 	assert_int_equal(u[6] >> 4, 1); /* version 1 */

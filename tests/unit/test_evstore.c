@@ -360,6 +360,48 @@ static void url_userinfo_end(void **state)
 	assert_null(strstr(err.msg, "Kw9"));
 }
 
+/* The one percent-decoder of every backend's URL: strict, and silent about the text. */
+static void url_unescape(void **state)
+{
+	(void)state;
+	struct jerr err;
+	char out[8];
+	/* either case, and an escape that ends the text exactly */
+	assert_int_equal(store_url_unescape("n", "p", "a%3a%3A%41", 10, out, sizeof(out), &err),
+			 STORE_OK);
+	assert_string_equal(out, "a::A");
+	assert_int_equal(store_url_unescape("n", "p", "", 0, out, sizeof(out), &err), STORE_OK);
+	assert_string_equal(out, "");
+	/* seven bytes fit in eight with the NUL, eight do not */
+	assert_int_equal(store_url_unescape("n", "p", "1234567", 7, out, sizeof(out), &err),
+			 STORE_OK);
+	assert_int_equal(store_url_unescape("n", "p", "123456%37", 9, out, sizeof(out), &err),
+			 STORE_OK);
+	assert_string_equal(out, "1234567");
+	assert_int_equal(
+	    store_url_unescape("n", "the password", "Sx7Kw9%38%39", 12, out, sizeof(out), &err),
+	    STORE_ERROR);
+	assert_string_equal(err.msg, "n: the password: longer than 7 bytes");
+	/* a truncated or malformed escape, and %00; n bounds the text, not a NUL */
+	const char *bad[] = {"Sx7%", "Sx7%4", "Sx7%4g", "Sx7%g4", "Sx7%zz", "Sx7%%41", "Sx7%41%"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (store_url_unescape("cassandra URL", "the password", bad[i], strlen(bad[i]), out,
+				       sizeof(out), &err) != STORE_ERROR)
+			print_error("'%s' was accepted\n", bad[i]);
+		assert_int_equal(store_url_unescape("cassandra URL", "the password", bad[i],
+						    strlen(bad[i]), out, sizeof(out), &err),
+				 STORE_ERROR);
+		assert_string_equal(err.msg, "cassandra URL: the password: a '%' not followed by "
+					     "two hex digits (write '%' as %25)");
+	}
+	assert_int_equal(store_url_unescape("n", "p", "%4142", 2, out, sizeof(out), &err),
+			 STORE_ERROR);
+	assert_int_equal(
+	    store_url_unescape("n", "the user name", "bob%00x", 7, out, sizeof(out), &err),
+	    STORE_ERROR);
+	assert_string_equal(err.msg, "n: the user name: %00 (a NUL byte) is not allowed");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +411,7 @@ int main(void)
 	    cmocka_unit_test(open_batch_leaves_the_write_lock),
 	    cmocka_unit_test(url_redact),
 	    cmocka_unit_test(url_userinfo_end),
+	    cmocka_unit_test(url_unescape),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -290,9 +290,7 @@ const char *cql_error_name(int32_t code);
 /* Whether a server error code means "try again later". */
 int cql_error_retryable(int32_t code);
 
-/* UUIDs: text (36 chars, lowercase) to bytes and back; version-1 time of a timeuuid. */
-int cql_uuid_parse(const char *s, size_t n, uint8_t u[16]);
-void cql_uuid_format(const uint8_t u[16], char out[37]);
+/* UUID text to bytes and back is uuid_from_text / uuid_to_text (jobads/util.h). */
 /* 100 ns ticks since 1582-10-15 of a timeuuid, and ms since the Unix epoch. */
 uint64_t cql_timeuuid_ticks(const uint8_t u[16]);
 int64_t cql_timeuuid_ms(const uint8_t u[16]);

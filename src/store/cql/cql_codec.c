@@ -635,51 +635,6 @@ int cql_error_retryable(int32_t code)
 	       code == CQL_E_READ_TIMEOUT;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int cql_uuid_parse(const char *s, size_t n, uint8_t u[16])
-{
-	if (n != 36)
-		return -1;
-	int k = 0;
-	for (size_t i = 0; i < 36;) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -1;
-			i++;
-			continue;
-		}
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		u[k++] = (uint8_t)(hi << 4 | lo);
-		i += 2;
-	}
-	return 0;
-}
-
-void cql_uuid_format(const uint8_t u[16], char out[37])
-{
-	static const char hex[] = "0123456789abcdef";
-	int k = 0;
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[k++] = '-';
-		out[k++] = hex[u[i] >> 4];
-		out[k++] = hex[u[i] & 15];
-	}
-	out[36] = '\0';
-}
-
 uint64_t cql_timeuuid_ticks(const uint8_t u[16])
 {
 	uint64_t low = (uint64_t)u[0] << 24 | (uint64_t)u[1] << 16 | (uint64_t)u[2] << 8 | u[3];

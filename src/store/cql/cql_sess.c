@@ -591,18 +591,40 @@ static void put_params(struct cql_buf *f, const struct cql_req *rq)
 		cqlb_bytes(f, rq->paging_state, (int32_t)rq->paging_len);
 }
 
+/*
+ * The start and the end every request shares (a query, an EXECUTE, a BATCH):
+ * a connection and a free stream slot for its frame, then closing the frame
+ * begun at st, counting its encoding time from t0, and sending it.
+ */
+static int start_request(struct cql_sess *s, int *h, double *t0, struct jerr *err)
+{
+	int r = ensure_conn(s, err);
+	if (r != CQL_OK)
+		return r;
+	*t0 = time_mono();
+	*h = alloc_slot(s, err);
+	return *h < 0 ? CQL_ERROR : CQL_OK;
+}
+
+static int finish_request(struct cql_sess *s, int h, size_t st, double t0, int *handle,
+			  struct jerr *err)
+{
+	cql_frame_end(&s->slots[h].frame, st);
+	s->st.encode_s += time_mono() - t0;
+	*handle = h;
+	return send_frame(s, h, err);
+}
+
 int cql_submit(struct cql_sess *s, const struct cql_req *rq, int *handle, struct jerr *err)
 {
 	int r;
 	*handle = -1;
 	if (rq->prep && (r = cql_prep_ready(s, rq->prep, err)) != CQL_OK)
 		return r;
-	if ((r = ensure_conn(s, err)) != CQL_OK)
+	double t0;
+	int h;
+	if ((r = start_request(s, &h, &t0, err)) != CQL_OK)
 		return r;
-	double t0 = time_mono();
-	int h = alloc_slot(s, err);
-	if (h < 0)
-		return CQL_ERROR;
 	struct slot *sl = &s->slots[h];
 	size_t st;
 	if (rq->prep) {
@@ -616,11 +638,7 @@ int cql_submit(struct cql_sess *s, const struct cql_req *rq, int *handle, struct
 		cqlb_lstring(&sl->frame, rq->query, strlen(rq->query));
 	}
 	put_params(&sl->frame, rq);
-	cql_frame_end(&sl->frame, st);
-	s->st.encode_s += time_mono() - t0;
-	*handle = h;
-	r = send_frame(s, h, err);
-	return r;
+	return finish_request(s, h, st, t0, handle, err);
 }
 
 int cql_batch_submit(struct cql_sess *s, struct cql_prep **stmts, const struct cql_buf *values,
@@ -631,12 +649,10 @@ int cql_batch_submit(struct cql_sess *s, struct cql_prep **stmts, const struct c
 	for (int i = 0; i < n; i++)
 		if ((r = cql_prep_ready(s, stmts[i], err)) != CQL_OK)
 			return r;
-	if ((r = ensure_conn(s, err)) != CQL_OK)
+	double t0;
+	int h;
+	if ((r = start_request(s, &h, &t0, err)) != CQL_OK)
 		return r;
-	double t0 = time_mono();
-	int h = alloc_slot(s, err);
-	if (h < 0)
-		return CQL_ERROR;
 	struct slot *sl = &s->slots[h];
 	size_t st = cql_frame_begin(&sl->frame, CQL_VERSION_REQ, CQL_OP_BATCH, 0);
 	cqlb_u8(&sl->frame, 1); /* UNLOGGED */
@@ -654,10 +670,7 @@ int cql_batch_submit(struct cql_sess *s, struct cql_prep **stmts, const struct c
 	}
 	cqlb_u16(&sl->frame, consistency);
 	cqlb_u8(&sl->frame, 0);
-	cql_frame_end(&sl->frame, st);
-	s->st.encode_s += time_mono() - t0;
-	*handle = h;
-	return send_frame(s, h, err);
+	return finish_request(s, h, st, t0, handle, err);
 }
 
 /* After Unprepared: prepare the slot's statements again and re-send its frame. */

@@ -42,4 +42,21 @@ never_pw "a bad port"
 assert_status "nothing listening" 1 jobads init --events "cassandra://bob:$PCT@127.0.0.1:1/ks"
 assert_grep "names the store and the contact point" 'cassandra://bob@127\.0\.0\.1:1/ks: 127\.0\.0\.1:1: Connection refused' "$WORK/last.err"
 never_pw "nothing listening"
+
+# Every backend's URL goes through one strict percent-decoder: a '%' that does
+# not start an escape, or %00, is refused naming the part, never decoded into
+# something else and used (it was: %00 cut the user name short and logged in,
+# a trailing or half escape was kept or read as another byte).
+bad_escape() { # WHAT URL PART REASON
+    assert_status "$1" 1 jobads generate --count 1 --quiet --events "$2"
+    assert_grep "$1: names the part and the reason" "$3: $4" "$WORK/last.err"
+    never_pw "$1"
+}
+HALF="a '%' not followed by two hex digits"
+bad_escape "%00 in the user name" "cassandra://bob%00x:$PCT@127.0.0.1:$PORT/jt_url_a" 'the user name' '%00 \(a NUL byte\) is not allowed'
+bad_escape "a trailing '%' in the password" "cassandra://bob:$PCT%@127.0.0.1:$PORT/jt_url_a" 'the password' "$HALF"
+bad_escape "a half escape in the password" "cassandra://bob:$PCT%4g@127.0.0.1:$PORT/jt_url_a" 'the password' "$HALF"
+bad_escape "%zz in the user name" "cassandra://bob%zz:$PCT@127.0.0.1:$PORT/jt_url_a" 'the user name' "$HALF"
+bad_escape "a truncated escape in ca" "cassandra://bob:$PCT@127.0.0.1:$PORT/jt_url_a?ca=x%2" 'jt_url_a: ca' "$HALF"
+bad_escape "%00 in ca" "cassandra://bob:$PCT@127.0.0.1:$PORT/jt_url_a?ca=x%00.pem" 'jt_url_a: ca' '%00 \(a NUL byte\) is not allowed'
 finish
