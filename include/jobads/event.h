@@ -118,8 +118,6 @@ int ev_builder_finish(struct ev_builder *b, int64_t now_ms, struct rng *rng_or_n
 
 /* Checks and conversions used by the builder, exposed for tests and other decoders. */
 int ev_parse_uuid(const char *s, size_t n, char out[EV_UUID_LEN + 1]);
-/* A UUID's text (any case, with its dashes) as its 16 bytes; -1 if it is not one. */
-int ev_uuid_to_bytes(const char *s, size_t n, unsigned char out[EV_UUID_BYTES]);
 void ev_uuid_v4(char out[EV_UUID_LEN + 1], struct rng *rng_or_null);
 /* UUIDv5 (RFC 9562 sec. 5.5): SHA-1 over the namespace's 16 bytes and the name. */
 void ev_uuid_v5(const unsigned char ns[16], const void *name, size_t n, char out[EV_UUID_LEN + 1]);

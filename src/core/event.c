@@ -119,11 +119,6 @@ int ev_parse_uuid(const char *s, size_t n, char out[EV_UUID_LEN + 1])
 	return 0;
 }
 
-int ev_uuid_to_bytes(const char *s, size_t n, unsigned char out[EV_UUID_BYTES])
-{
-	return uuid_from_text(s, n, out);
-}
-
 void ev_uuid_v4(char out[EV_UUID_LEN + 1], struct rng *rng)
 {
 	unsigned char b[16];

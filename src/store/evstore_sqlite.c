@@ -571,7 +571,7 @@ static int ev_sqlite_insert(struct evstore *s, const struct event *ev, int *dup,
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	struct spill *sp = &e->sp[e->cur];
 	unsigned char id[EV_UUID_BYTES];
-	if (ev_uuid_to_bytes(ev->event_id, EV_UUID_LEN, id) != 0)
+	if (uuid_from_text(ev->event_id, EV_UUID_LEN, id) != 0)
 		BUG("%s: an event reached the store with event_id '%s' (the builder checks it)",
 		    s->name, ev->event_id);
 	if (sp->n == SPILL_ROWS) {

@@ -3,6 +3,7 @@
  * into the current one, for `jobads init` (docs/operations.md, "Upgrading").
  */
 #include "jobads/event.h"
+#include "jobads/util.h"
 #include "sqlite_util.h"
 
 #include "jobads/banned.h"
@@ -44,7 +45,7 @@ static void uuid_blob_fn(sqlite3_context *fc, int argc, sqlite3_value **argv)
 	int n = sqlite3_value_bytes(argv[0]);
 	unsigned char b[EV_UUID_BYTES];
 	(void)argc;
-	if (!t || ev_uuid_to_bytes(t, (size_t)n, b) != 0) {
+	if (!t || uuid_from_text(t, (size_t)n, b) != 0) {
 		char *msg = sqlite3_mprintf("event seq %lld: event_id '%.40s' is not a UUID",
 					    (long long)sqlite3_value_int64(argv[1]), t ? t : "");
 		sqlite3_result_error(fc, msg ? msg : "an event_id is not a UUID", -1);
