@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/store/cql/cql.h"
-#include "../src/store/evstore_cassandra.h"
+#include "cql/cql.h"
+#include "store/cassandra/cassandra.h"
 
 #include "jobads/banned.h"
 

@@ -22,7 +22,7 @@ MEASURES = ("COALESCE(SUM(records), 0), COALESCE(SUM(impressions), 0), COALESCE(
 FILTER = (" WHERE hour_start >= ?1 AND hour_start < ?2 AND (?3 = 0 OR campaign_id = ?3)"
           " AND (?4 = 0 OR publisher_id = ?4) AND (?5 IS NULL OR industry = ?5)"
           " AND (?6 IS NULL OR device = ?6)")
-SQL = {  # the statements of src/store/anstore_sqlite.c, with the same binds
+SQL = {  # the statements of src/store/sqlite/analytics.c, with the same binds
     "kpis": ("SELECT 0, NULL, " + MEASURES + FILTER, 30),
     "hourly": ("SELECT hour_start, NULL, " + MEASURES + FILTER + " GROUP BY 1 ORDER BY 1", 365),
     "daily": ("SELECT (hour_start / 86400) * 86400, NULL, " + MEASURES + FILTER + " GROUP BY 1 ORDER BY 1", 365),

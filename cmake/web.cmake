@@ -6,27 +6,27 @@ if(NOT CIVETWEB_INCLUDE_DIR OR NOT CIVETWEB_LIBRARY)
     message(FATAL_ERROR "civetweb not found: install libcivetweb-dev (scripts/bootstrap.sh)")
 endif()
 
-# The chart library comes from npm at the version the committed web/package-lock.json
-# pins. scripts/web-setup.sh (build.sh, demo.sh) puts it in web/node_modules; a plain
+# The chart library comes from npm at the version the committed dashboard/package-lock.json
+# pins. scripts/web-setup.sh (build.sh, demo.sh) puts it in dashboard/node_modules; a plain
 # `cmake -S . -B build` without it runs the same `npm ci` into the build tree, from npm's
 # cache when it has the packages, so the README's steps give a dashboard with charts.
 # JOBADS_NO_CHARTS=ON is for a machine without npm: no fetch, and the page says what
 # to run instead of drawing charts.
 option(JOBADS_NO_CHARTS "build without fetching the chart library (the dashboard then has no charts)" OFF)
-set(JOBADS_ECHARTS "${CMAKE_SOURCE_DIR}/web/node_modules/echarts/dist/echarts.min.js"
+set(JOBADS_ECHARTS "${CMAKE_SOURCE_DIR}/dashboard/node_modules/echarts/dist/echarts.min.js"
     CACHE FILEPATH "echarts.min.js to embed in the dashboard")
 set(ECHARTS_NPM_DIR "${CMAKE_BINARY_DIR}/web-npm")
 set(ECHARTS_FETCHED "${ECHARTS_NPM_DIR}/node_modules/echarts/dist/echarts.min.js")
 # a new lock file (another ECharts) configures again and fetches again
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${CMAKE_SOURCE_DIR}/web/package-lock.json")
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${CMAKE_SOURCE_DIR}/dashboard/package-lock.json")
 if(EXISTS "${JOBADS_ECHARTS}")
     set(ECHARTS_FILE "${JOBADS_ECHARTS}")
 elseif(JOBADS_NO_CHARTS)
     message(WARNING "ECharts not found at ${JOBADS_ECHARTS} and JOBADS_NO_CHARTS is ON: "
                     "the dashboard will have no charts (run scripts/web-setup.sh, then build again)")
-    set(ECHARTS_FILE "${CMAKE_SOURCE_DIR}/web/echarts-missing.js")
+    set(ECHARTS_FILE "${CMAKE_SOURCE_DIR}/dashboard/echarts-missing.js")
 else()
-    file(SHA256 "${CMAKE_SOURCE_DIR}/web/package-lock.json" want_lock)
+    file(SHA256 "${CMAKE_SOURCE_DIR}/dashboard/package-lock.json" want_lock)
     set(have_lock "")
     if(EXISTS "${ECHARTS_FETCHED}" AND EXISTS "${ECHARTS_NPM_DIR}/package-lock.json")
         file(SHA256 "${ECHARTS_NPM_DIR}/package-lock.json" have_lock)
@@ -38,9 +38,9 @@ else()
                                 "and npm is not installed to fetch it: install npm (scripts/bootstrap.sh), "
                                 "or configure with -DJOBADS_NO_CHARTS=ON for a dashboard without charts")
         endif()
-        message(STATUS "Fetching ECharts by web/package-lock.json (npm ci into ${ECHARTS_NPM_DIR})")
+        message(STATUS "Fetching ECharts by dashboard/package-lock.json (npm ci into ${ECHARTS_NPM_DIR})")
         file(MAKE_DIRECTORY "${ECHARTS_NPM_DIR}")
-        file(COPY "${CMAKE_SOURCE_DIR}/web/package.json" "${CMAKE_SOURCE_DIR}/web/package-lock.json"
+        file(COPY "${CMAKE_SOURCE_DIR}/dashboard/package.json" "${CMAKE_SOURCE_DIR}/dashboard/package-lock.json"
              DESTINATION "${ECHARTS_NPM_DIR}")
         execute_process(
             COMMAND "${NPM_EXECUTABLE}" ci --prefer-offline --no-audit --no-fund --loglevel=error
@@ -59,8 +59,8 @@ else()
     set(ECHARTS_FILE "${ECHARTS_FETCHED}")
 endif()
 
-set(WEB_FILES ${CMAKE_SOURCE_DIR}/web/index.html ${CMAKE_SOURCE_DIR}/web/app.js
-              ${CMAKE_SOURCE_DIR}/web/app.css ${ECHARTS_FILE})
+set(WEB_FILES ${CMAKE_SOURCE_DIR}/dashboard/index.html ${CMAKE_SOURCE_DIR}/dashboard/app.js
+              ${CMAKE_SOURCE_DIR}/dashboard/app.css ${ECHARTS_FILE})
 set(WEB_NAMES web_index_html web_app_js web_app_css web_echarts_js)
 string(REPLACE ";" "|" WEB_FILES_ARG "${WEB_FILES}")
 string(REPLACE ";" "|" WEB_NAMES_ARG "${WEB_NAMES}")

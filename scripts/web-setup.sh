@@ -10,8 +10,8 @@ if ! command -v npm >/dev/null; then
     echo "web-setup: npm not found; the dashboard will be built without charts (scripts/bootstrap.sh installs it)" >&2
     exit 0
 fi
-for dir in "$top/web" "$top/tests/browser"; do
-    want=$( [ "$dir" = "$top/web" ] && echo echarts || echo playwright-core )
+for dir in "$top/dashboard" "$top/tests/browser"; do
+    want=$( [ "$dir" = "$top/dashboard" ] && echo echarts || echo playwright-core )
     [ -d "$dir/node_modules/$want" ] && continue
     echo "web-setup: npm ci in ${dir#"$top"/}" >&2
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

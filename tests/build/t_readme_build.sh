@@ -1,7 +1,7 @@
 # The README's "Building by hand" steps, run as written in a scratch copy of the
 # source tree (no build/, no node_modules: a fresh checkout), must give a binary
 # whose dashboard has its chart library: `jobads serve` answers
-# /assets/echarts.min.js with ECharts at the version web/package-lock.json pins,
+# /assets/echarts.min.js with ECharts at the version dashboard/package-lock.json pins,
 # not the stand-in that says the charts are missing.
 #   bash t_readme_build.sh SOURCE_DIR WORKDIR
 # npm downloads come from npm's own cache (~/.npm), outside the copy, so a
@@ -31,7 +31,7 @@ if git -C "$src" rev-parse --show-toplevel >/dev/null 2>&1; then
 else
     tar -C "$src" --exclude='./build*' --exclude=node_modules --exclude=./data -cf - . | tar -C "$tree" -xf -
 fi
-if [ -e "$tree/web/node_modules" ] || [ -e "$tree/build" ]; then
+if [ -e "$tree/dashboard/node_modules" ] || [ -e "$tree/build" ]; then
     echo "t_readme_build: the scratch copy has build output in it" >&2
     exit 1
 fi
@@ -59,7 +59,7 @@ if grep -q "no charts" "$WORK/build.log"; then
 fi
 
 pinned=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["packages"]["node_modules/echarts"]["version"])' \
-    "$tree/web/package-lock.json")
+    "$tree/dashboard/package-lock.json")
 "$tree/build/jobads" serve --listen 127.0.0.1:0 --events "sqlite:$WORK/events.db" \
     --analytics "sqlite:$WORK/analytics.db" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 pid=$!
@@ -80,7 +80,7 @@ else
     ok "the chart asset is not the no-charts stand-in"
 fi
 if grep -qF ".version=\"$pinned\"" "$WORK/echarts.js"; then
-    ok "the chart asset is ECharts $pinned, as web/package-lock.json pins"
+    ok "the chart asset is ECharts $pinned, as dashboard/package-lock.json pins"
 else
     fail "the chart asset is not ECharts $pinned ($(stat -c %s "$WORK/echarts.js") bytes)"
 fi

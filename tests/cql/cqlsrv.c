@@ -45,7 +45,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "../../src/store/cql/cql.h"
+#include "cql/cql.h"
 
 #include "jobads/banned.h"
 

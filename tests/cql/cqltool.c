@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../src/store/evstore_cassandra.h"
+#include "store/cassandra/cassandra.h"
 
 #include "jobads/banned.h"
 

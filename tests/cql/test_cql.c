@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../src/store/cql/cql.h"
+#include "cql/cql.h"
 
 #include "jobads/banned.h"
 

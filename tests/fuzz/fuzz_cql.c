@@ -1,6 +1,6 @@
 /*
  * fuzz_cql.c - libFuzzer target for the CQL client's decoders
- * (src/store/cql/cql_codec.c): what a hostile or broken server can send.
+ * (src/cql/cql_codec.c): what a hostile or broken server can send.
  * The input is a stream of response frames; each is parsed, RESULT bodies
  * decoded down to every row and every cell through each typed getter, ERROR
  * bodies parsed. The first byte also lets the input be one bare RESULT body,
@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../src/store/cql/cql.h"
+#include "cql/cql.h"
 
 static void cells(struct cql_result *res)
 {

@@ -15,10 +15,10 @@ command -v clang >/dev/null || { echo "clang missing: run scripts/bootstrap.sh" 
 
 # the core and the SQLite backends only (store.c leaves the others out without
 # JOBADS_HAVE_MYSQL): the parsers need no server library
-core=("$src"/src/core/*.c "$src"/src/store/store.c "$src"/src/store/*sqlite*.c "$build/sql_embed.c"
-      "$src/src/web/params.c" "$src/src/web/body.c" "$src/src/store/cql/cql_codec.c")
+core=("$src"/src/core/*.c "$src"/src/store/store.c "$src"/src/store/url.c "$src"/src/store/sqlite/*.c "$build/sql_embed.c"
+      "$src/src/web/params.c" "$src/src/web/body.c" "$src/src/cql/cql_codec.c")
 flags=(-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE '-DJOBADS_VERSION="fuzz"'
-       -I"$src/include" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
+       -I"$src/include" -I"$src/src" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
 libs=($(pkg-config --libs sqlite3 jansson nettle) -lpthread -lm)
 fails=0
 for t in "${targets[@]}"; do

@@ -3,7 +3,7 @@
  * a rebuild's reset that fails part way leaves no transaction open (so the run
  * lock is released at once), and the one mapping of SQLite's result codes to
  * STORE_RETRY / STORE_ERROR that both sq_fail and sq_exec give
- * (src/store/anstore_sqlite.c, sqlite_util.c). Faults are injected from
+ * (src/store/sqlite/analytics.c, sqlite/db.c). Faults are injected from
  * outside: a trigger that aborts, a read-only connection, a page limit.
  */
 #include <stdarg.h>
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "jobads/store.h"
-#include "../../src/store/sqlite_util.h"
+#include "store/sqlite/db.h"
 
 static char dir[64];
 static char path[96], url[128];

@@ -1,7 +1,7 @@
 /*
- * sqlite_util.c - helpers shared by the SQLite event and analytics stores.
+ * sqlite/db.c - helpers shared by the SQLite event and analytics stores.
  */
-#include "sqlite_util.h"
+#include "db.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
- * mysql_util.c - helpers shared by the MySQL/MariaDB event and analytics stores.
+ * mysql/conn.c - helpers shared by the MySQL/MariaDB event and analytics stores.
  */
-#include "mysql_util.h"
+#include "conn.h"
 
 #include <errmsg.h>
 #include <mysqld_error.h>

@@ -1,5 +1,5 @@
 /*
- * sqlite_util.h - what the two SQLite backends share: opening a file with the
+ * sqlite/db.h - what the two SQLite backends share: opening a file with the
  * project's pragmas and a clear error for a missing, corrupt or foreign file,
  * error mapping to STORE_RETRY / STORE_ERROR, and the embedded schemas.
  */
@@ -38,7 +38,7 @@ int sq_fail(sqlite3 *db, int rc, const char *name, const char *what, struct jerr
 int sq_exec(sqlite3 *db, const char *sql, const char *name, struct jerr *err);
 
 /*
- * Rewrite the event store's layout 1 into the current one (evstore_sqlite_upgrade.c),
+ * Rewrite the event store's layout 1 into the current one (sqlite/upgrade.c),
  * inside the caller's write transaction; the caller then applies sql_sqlite_events.
  */
 int ev_sqlite_upgrade_from_1(sqlite3 *db, const char *name, struct jerr *err);

@@ -1,5 +1,5 @@
 /*
- * evstore_sqlite.c - the embedded event store: table `tracking` in a SQLite
+ * sqlite/events.c - the embedded event store: table `tracking` in a SQLite
  * file, WAL mode. SQLite serialises writers, so rowid (seq) order is commit
  * order and the ETL never has to wait for a gap to settle.
  *
@@ -30,7 +30,7 @@
 #include <string.h>
 
 #include "jobads/store.h"
-#include "sqlite_util.h"
+#include "db.h"
 
 #include "jobads/banned.h"
 

@@ -1,10 +1,10 @@
 /*
- * evstore_sqlite_upgrade.c - rewriting a SQLite event store of an older layout
+ * sqlite/upgrade.c - rewriting a SQLite event store of an older layout
  * into the current one, for `jobads init` (docs/operations.md, "Upgrading").
  */
 #include "jobads/event.h"
 #include "jobads/util.h"
-#include "sqlite_util.h"
+#include "db.h"
 
 #include "jobads/banned.h"
 

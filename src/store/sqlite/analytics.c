@@ -1,5 +1,5 @@
 /*
- * anstore_sqlite.c - the embedded analytics store: fact_hourly, dim_publisher,
+ * sqlite/analytics.c - the embedded analytics store: fact_hourly, dim_publisher,
  * etl_state, etl_runs and the views, in one SQLite file. apply() is the heart of
  * exactly-once: deltas and the cursor move in one transaction, guarded by a
  * compare-and-set on the cursor.
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "jobads/store.h"
-#include "sqlite_util.h"
+#include "db.h"
 
 #include "jobads/banned.h"
 
@@ -67,7 +67,7 @@ struct an_sqlite {
 	" location, device"
 
 /* Report queries: one key expression, one label expression, the shared filter. */
-/* jobads_sum (sqlite_util.c): exact past int64, where SUM would fail the query. */
+/* jobads_sum (sqlite/db.c): exact past int64, where SUM would fail the query. */
 #define MEASURES                                                                                   \
 	" jobads_sum(records), jobads_sum(impressions), jobads_sum(clicks), jobads_sum(applies),"  \
 	" jobads_sum(cost_micros), jobads_sum(quality_sum),"                                       \

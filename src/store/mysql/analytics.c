@@ -1,5 +1,5 @@
 /*
- * anstore_mysql.c - the analytics store on MySQL 8 or MariaDB: the same tables
+ * mysql/analytics.c - the analytics store on MySQL 8 or MariaDB: the same tables
  * and views as the SQLite store, InnoDB, utf8mb4 with bytewise collation.
  *
  * apply() is one transaction: it first moves the cursor with a compare-and-set
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "jobads/store.h"
-#include "mysql_util.h"
+#include "conn.h"
 
 #include <mysqld_error.h>
 

@@ -1,5 +1,5 @@
 /*
- * evstore_mysql.c - the event store on MySQL 8 or MariaDB: table `tracking`,
+ * mysql/events.c - the event store on MySQL 8 or MariaDB: table `tracking`,
  * seq = AUTO_INCREMENT, unique key (ts, event_id) as on SQLite.
  *
  * Ingest goes one of two ways.
@@ -68,8 +68,8 @@
 #include <unistd.h>
 
 #include "jobads/store.h"
-#include "keyset.h"
-#include "mysql_util.h"
+#include "store/keyset.h"
+#include "conn.h"
 
 #include "jobads/banned.h"
 

@@ -1,5 +1,5 @@
 /*
- * evstore_cassandra.h - what the cassandra event store offers beyond the
+ * cassandra/cassandra.h - what the cassandra event store offers beyond the
  * evstore interface, for tools and tests (tests/cql/cqltool.c).
  */
 #ifndef JOBADS_EVSTORE_CASSANDRA_H

@@ -1,5 +1,5 @@
 /*
- * mysql_util.h - what the two MySQL/MariaDB backends share: URL parsing (the
+ * mysql/conn.h - what the two MySQL/MariaDB backends share: URL parsing (the
  * password never leaves struct my_url), connecting with timeouts, utf8mb4 and
  * UTC, error mapping to STORE_RETRY / STORE_ERROR, running the embedded DDL,
  * and small helpers around prepared statements (parameter and result binds).

@@ -1,6 +1,6 @@
 /*
- * evstore_cassandra.c - the event store on Cassandra, over the native
- * protocol v4 client in src/store/cql/. Schema: cql/events.cql.
+ * cassandra/events.c - the event store on Cassandra, over the native
+ * protocol v4 client in src/cql/. Schema: sql/cassandra/events.cql.
  *
  * Ingest writes each event to events_by_bucket, partitioned by (ingest-time
  * bucket, shard) and clustered by a timeuuid made at ingest, and to the
@@ -27,9 +27,9 @@
 #include <time.h>
 
 #include "cql/cql.h"
-#include "evstore_cassandra.h"
+#include "cassandra.h"
 #include "jobads/store.h"
-#include "keyset.h"
+#include "store/keyset.h"
 
 #include "jobads/banned.h"
 
