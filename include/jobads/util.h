@@ -14,12 +14,24 @@
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_LOCKED = 3 };
 
 /* Error text a function fills for its caller: one line, lowercase, no full stop. */
+/*
+ * An error for the user: msg says what failed, naming the store, record or
+ * field; code is the code of the layer that knows it (a CQL error code, a
+ * MySQL/MariaDB errno, a SQLite extended result code), 0 when there is none.
+ * A caller decides by the operation's result (STORE_OK/RETRY/ERROR) and by
+ * code, never by searching msg.
+ */
 struct jerr {
 	char msg[512];
+	int code;
 };
 
+/* Set msg; code becomes 0. */
 void jerr_set(struct jerr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prefix the current message with "what: ". */
+/* Set msg and the layer's code. */
+void jerr_setc(struct jerr *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prefix the current message with "what: " (code is kept). */
 void jerr_prefix(struct jerr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Print "jobads: <msg>" on stderr. */

@@ -21,6 +21,16 @@ void jerr_set(struct jerr *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+	e->code = 0;
+}
+
+void jerr_setc(struct jerr *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	e->code = code;
 }
 
 void jerr_prefix(struct jerr *e, const char *fmt, ...)
