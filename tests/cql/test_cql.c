@@ -499,7 +499,7 @@ static void test_session(void **state)
 	(void)state;
 	if (!srv_path)
 		skip();
-	struct jerr err = {{0}};
+	struct jerr err = {0};
 	int rc;
 	start_server(0, NULL);
 	/* the first contact point refuses: failover to the second */
@@ -622,7 +622,7 @@ static void test_timeout_and_auth(void **state)
 	(void)state;
 	if (!srv_path)
 		skip();
-	struct jerr err = {{0}};
+	struct jerr err = {0};
 	int rc;
 	/* a listener that never answers: STARTUP times out */
 	int ls = socket(AF_INET, SOCK_STREAM, 0);

@@ -1262,7 +1262,7 @@ static int flush(struct ev_cass *e, struct jerr *err)
 			 * does, so a re-sent batch, which relocates these rows, leaves
 			 * one copy. Best effort: the connection may be gone.
 			 */
-			struct jerr e2 = {{0}};
+			struct jerr e2 = {0};
 			for (int i = 0; i < e->nrows; i++)
 				e->rows[i].relocate = !e->rows[i].dup;
 			relocate_rows(e, &e2);
