@@ -51,6 +51,12 @@ struct etl_result {
 	int timed_out;		      /* 1 when the deadline ended it (an error) */
 	int64_t run_id;
 	int64_t stale_failed; /* runs of dead processes marked failed first */
+	/*
+	 * etl_run_locked only: 1 when another live run holds the run lock, so
+	 * nothing was run or recorded (the call returns STORE_OK; holder says who).
+	 * An outcome of its own, not a failure: callers report it as skipped.
+	 */
+	int locked;
 };
 
 /*
@@ -63,9 +69,6 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 
 /* The default lease of the run lock: a holder that stops renewing loses it after this. */
 #define ETL_DEFAULT_LEASE_MS (120 * 1000)
-
-/* etl_run_locked's answer when another live process holds the run lock. */
-#define ETL_LOCKED 3
 
 /*
  * This process's name as a lock owner: "host:pid:space:instance", where space
@@ -91,8 +94,8 @@ int etl_owner_is_dead(const char *holder);
 /*
  * etl_run under the run lock: take it (from a holder in this pid namespace whose
  * process is gone, too), mark runs left 'running' by dead processes failed, run, release.
- * o->owner must be set. Returns ETL_LOCKED with *holder filled when another live
- * process holds the lock (nothing is run or recorded), else as etl_run.
+ * o->owner must be set. When another live run holds the lock, returns STORE_OK
+ * with res->locked set and *holder filled (nothing is run or recorded); else as etl_run.
  */
 int etl_run_locked(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 		   struct etl_result *res, struct run_lock_info *holder, struct jerr *err);

@@ -136,6 +136,9 @@ int web_body_type_ok(const char *content_type);
 
 /* ---- request bodies of POST /api/events (src/web/body.c) ---- */
 
+/* What body_decode returns; an event callback returns BODY_DONE to go on, BODY_STOPPED to stop. */
+enum { BODY_UNREADABLE = -1, BODY_DONE = 0, BODY_STOPPED = 1 };
+
 /* Called for each valid event (valid during the call) and each rejected record. */
 typedef int (*body_event_fn)(void *arg, long index, const struct event *ev);
 typedef void (*body_reject_fn)(void *arg, long index, long line, const char *why);
@@ -144,9 +147,9 @@ typedef void (*body_reject_fn)(void *arg, long index, long line, const char *why
  * Decode a body: a JSON array of flat objects, or NDJSON (one object per line).
  * Each record goes through the same decoder and ev_builder rules as `ingest`.
  * Record indexes count from 0; line is the NDJSON line (0 for an array).
- * Returns 0 when the body's structure was readable (records may still have
- * been rejected one by one), -1 with the reason in why when it was not (a 400),
- * or the non-zero value an event callback returned to stop.
+ * Returns BODY_DONE when the body's structure was readable (records may still
+ * have been rejected one by one), BODY_UNREADABLE with the reason in why when it
+ * was not (a 400), or BODY_STOPPED when an event callback stopped it.
  */
 int body_decode(const char *body, size_t n, int64_t now_ms, body_event_fn on_event,
 		body_reject_fn on_reject, void *arg, char *why, size_t whylen);

@@ -50,7 +50,7 @@ int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, size_
 	o.owner = owner;
 	o.reset = reset;
 	int r = etl_run_locked(evs, as, &o, &res, &holder, &err);
-	if (r == ETL_LOCKED) {
+	if (r == STORE_OK && res.locked) {
 		char since[40], until[40];
 		jlog_error("%s: a run is in progress by %s (since %s, lease until %s); not run",
 			   reset ? "rebuild" : "etl", holder.owner,

@@ -443,8 +443,10 @@ static int run_locked(struct evstore *evs, struct anstore *as, const struct etl_
 	}
 	if (r != STORE_OK)
 		return r;
-	if (!got)
-		return ETL_LOCKED;
+	if (!got) {
+		res->locked = 1;
+		return STORE_OK;
+	}
 	/* We hold the lock: a row still 'running' was left by a process that died. */
 	int64_t stale = 0;
 	r = as->ops->runs_fail_stale(as, "the process running it died (found by the next run)",
@@ -480,7 +482,8 @@ int etl_run_locked(struct evstore *evs, struct anstore *as, const struct etl_opt
 		memset(res, 0, sizeof(*res));
 		memset(holder, 0, sizeof(*holder));
 		snprintf(holder->owner, sizeof(holder->owner), "%s", o->owner);
-		return ETL_LOCKED;
+		res->locked = 1;
+		return STORE_OK;
 	}
 	int r = run_locked(evs, as, o, res, holder, err);
 	pthread_mutex_unlock(&process_run_mu);

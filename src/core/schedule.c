@@ -152,8 +152,8 @@ static void keep_pending(struct schedule *s, const struct etl_run_rec *rec)
 }
 
 /*
- * One attempt: open both stores, run under the lock, close. Returns STORE_OK,
- * STORE_RETRY, STORE_ERROR or ETL_LOCKED.
+ * One attempt: open both stores, run under the lock, close. Returns STORE_OK
+ * (res->locked when a run elsewhere holds the lock), STORE_RETRY or STORE_ERROR.
  */
 static int attempt_run(struct schedule *s, int attempt, int retry_follows, struct etl_result *res,
 		       struct run_lock_info *holder, struct jerr *err)
@@ -180,7 +180,7 @@ static int attempt_run(struct schedule *s, int attempt, int retry_follows, struc
 			flush_pending(s, as);
 		r = etl_run_locked(evs, as, &o, res, holder, err);
 	}
-	if (r != STORE_OK && r != ETL_LOCKED && res->run_id == 0) {
+	if (r != STORE_OK && res->run_id == 0) {
 		/* never reached etl_runs: keep the attempt for the next run that does */
 		struct etl_run_rec rec;
 		memset(&rec, 0, sizeof(rec));
@@ -250,12 +250,12 @@ static void run_slot(struct schedule *s)
 		int r = attempt_run(s, attempt, retry_follows, &res, &holder, &err);
 		if (s->hook)
 			s->hook->on_run(s->hook->arg,
-					r == ETL_LOCKED		     ? "skipped"
+					res.locked		     ? "skipped"
 					: r == STORE_OK		     ? "success"
 					: retry_follows && !*s->stop ? "retrying"
 								     : "failed",
 					&res);
-		if (r == ETL_LOCKED) {
+		if (res.locked) {
 			schedule_log(s, "info", "run_skipped", "reason", "a run is in progress",
 				     "holder", holder.owner, NULL);
 			return;

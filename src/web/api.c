@@ -637,7 +637,7 @@ int api_runs_post(struct req *r)
 		q = etl_run_locked(evs, as, &o, &res, &holder, &err);
 	evstore_close(evs);
 	anstore_close(as);
-	if (q == ETL_LOCKED) {
+	if (q == STORE_OK && res.locked) {
 		note_run(r->w, "api", "skipped", NULL);
 		json_t *doc = json_object();
 		json_object_set_new(doc, "error",

@@ -38,9 +38,9 @@ static int on_event(void *arg, long index, const struct event *ev)
 	(void)index;
 	if (evbatch_insert(&p->batch, ev, &dup)) {
 		p->failed = 1;
-		return -2; /* stop: the batch will be rolled back */
+		return BODY_STOPPED; /* the batch will be rolled back */
 	}
-	return 0;
+	return BODY_DONE;
 }
 
 static void on_reject(void *arg, long index, long line, const char *why)
@@ -96,15 +96,15 @@ int api_events_post(struct req *r)
 	evbatch_init(&p.batch, p.evs, &bo);
 	int d = body_decode(body.buf ? body.buf : "", body.len, r->now_ms, on_event, on_reject, &p,
 			    why, sizeof(why));
-	if (d == 0 && evbatch_commit(&p.batch, NULL)) {
+	if (d == BODY_DONE && evbatch_commit(&p.batch, NULL)) {
 		p.failed = 1;
-		d = -2;
+		d = BODY_STOPPED;
 	}
-	if (d != 0)
+	if (d != BODY_DONE)
 		evbatch_abort(&p.batch);
 	pool_ev_put(w, p.evs, p.failed);
 	strbuf_release(&body);
-	if (d == -1) {
+	if (d == BODY_UNREADABLE) {
 		json_decref(p.rejects);
 		return reply_error(r, 400, "%s", why);
 	}
