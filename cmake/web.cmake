@@ -79,6 +79,9 @@ target_link_libraries(jobads_web_pure PUBLIC jobads_core)
 
 add_library(jobads_web STATIC
     src/web/server.c
+    src/web/reply.c
+    src/web/pool.c
+    src/web/metrics.c
     src/web/routes.c
     src/web/api.c
     src/web/ingest.c

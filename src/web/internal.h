@@ -130,6 +130,9 @@ int pool_an_get(struct web_server *w, struct anstore **out, struct jerr *err);
 void pool_an_put(struct web_server *w, struct anstore *as, int bad);
 int pool_ev_get(struct web_server *w, struct evstore **out, struct jerr *err);
 void pool_ev_put(struct web_server *w, struct evstore *evs, int bad);
+/* Close every idle connection of a pool (at web_stop). */
+void pool_drain_an(struct store_pool *p);
+void pool_drain_ev(struct store_pool *p);
 
 /*
  * Read the request body into sb (grown as bytes arrive) within the body
@@ -141,7 +144,7 @@ int web_read_body(struct req *r, struct strbuf *sb);
 /* The bearer token of the request, or NULL; *n its length. */
 const char *bearer_token(struct req *r, size_t *n);
 
-/* Route handlers (api.c, ingest.c, assets.c, server.c). */
+/* Route handlers (api.c, ingest.c, assets.c, metrics.c). */
 int api_kpis(struct req *r);
 int api_grouped(struct req *r); /* by r->route */
 int api_heatmap(struct req *r);
