@@ -57,14 +57,14 @@ static const char *frame_text(const struct cql_frame *f, size_t *n)
 	}
 	size_t idn;
 	const uint8_t *id = cqlr_sbytes(&r, &idn);
-	struct prepared *pr = id ? find_prep(id, idn) : NULL;
+	struct prepared *pr = id ? find_prepared(id, idn) : NULL;
 	if (!pr)
 		return NULL;
 	*n = strlen(pr->text);
 	return pr->text;
 }
 
-static int contains(const char *q, size_t n, const char *what)
+static int text_contains(const char *q, size_t n, const char *what)
 {
 	size_t w = strlen(what);
 	for (size_t i = 0; i + w <= n; i++)
@@ -78,7 +78,7 @@ int hold_frame(struct client *c, const struct cql_frame *f)
 	size_t n = 0;
 	const char *q;
 	if (!delay_match || delay_count <= 0 || !(q = frame_text(f, &n)) ||
-	    !contains(q, n, delay_match))
+	    !text_contains(q, n, delay_match))
 		return 0;
 	delay_count--;
 	held = xrealloc(held, (nheld + 1) * sizeof(*held));
@@ -136,7 +136,7 @@ int run_held(void)
 	return (int)next;
 }
 
-void forget_client(struct client *c)
+void drop_held_requests(struct client *c)
 {
 	for (size_t i = 0; i < nheld; i++)
 		if (held[i].c == c && !held[i].silent)

@@ -120,7 +120,7 @@ static int term_bytes(const struct term *t, uint16_t type, const struct vals *v,
 
 /* ---------- results ---------- */
 
-static void put_option(struct cql_buf *b, const struct col *c)
+static void put_type(struct cql_buf *b, const struct col *c)
 {
 	cqlb_u16(b, c->type);
 	if (c->type == CQL_T_SET || c->type == CQL_T_LIST)
@@ -144,16 +144,16 @@ void put_colspecs(struct cql_buf *b, const struct table *t, const int *cols, int
 	cqlb_string(b, t->ks, strlen(t->ks));
 	cqlb_string(b, t->name, strlen(t->name));
 	for (int i = 0; i < n; i++) {
-		if (cols[i] == -1) { /* [limit] */
+		if (cols[i] == COL_LIMIT) {
 			cqlb_string(b, "[limit]", 7);
 			cqlb_u16(b, CQL_T_INT);
-		} else if (cols[i] == -2) {
+		} else if (cols[i] == COL_APPLIED) {
 			cqlb_string(b, "[applied]", 9);
 			cqlb_u16(b, CQL_T_BOOLEAN);
-		} else if (cols[i] == -3) {
+		} else if (cols[i] == COL_COUNT) {
 			cqlb_string(b, "count", 5);
 			cqlb_u16(b, CQL_T_BIGINT);
-		} else if (cols[i] == -4) {
+		} else if (cols[i] == COL_TIMESTAMP) {
 			cqlb_string(b, "[timestamp]", 11);
 			cqlb_u16(b, CQL_T_BIGINT);
 		} else if (cols[i] == COL_NOW) {
@@ -161,7 +161,7 @@ void put_colspecs(struct cql_buf *b, const struct table *t, const int *cols, int
 			cqlb_u16(b, CQL_T_TIMEUUID);
 		} else {
 			cqlb_string(b, t->cols[cols[i]].name, strlen(t->cols[cols[i]].name));
-			put_option(b, &t->cols[cols[i]]);
+			put_type(b, &t->cols[cols[i]]);
 		}
 	}
 }
@@ -190,7 +190,8 @@ static int stmt_ts(struct stmt *s, const struct vals *v, int64_t *ts, struct err
 }
 
 /* Partition key bytes from = conditions, or -1 when the key is not fully given. */
-static int where_key(struct stmt *s, const struct vals *v, struct cql_buf *key, struct err *e)
+static int where_partition_key(struct stmt *s, const struct vals *v, struct cql_buf *key,
+			       struct err *e)
 {
 	struct table *t = s->t;
 	for (int i = 0; i < t->npk; i++) {
@@ -290,7 +291,7 @@ static int exec_select(struct stmt *s, const struct vals *v, int32_t page_size,
 			return fail(e, CQL_E_INVALID, "LIMIT must be strictly positive");
 	}
 	struct cql_buf key = {0};
-	int single = where_key(s, v, &key, e);
+	int single = where_partition_key(s, v, &key, e);
 	if (single == -2) {
 		cqlb_release(&key);
 		return -1;
@@ -323,7 +324,7 @@ static int exec_select(struct stmt *s, const struct vals *v, int32_t page_size,
 	}
 	int cols[MAXCOLS + 1], ncols;
 	if (s->count) {
-		cols[0] = -3;
+		cols[0] = COL_COUNT;
 		ncols = 1;
 	} else if (s->star) {
 		ncols = t->ncols;
@@ -415,7 +416,7 @@ static int exec_select(struct stmt *s, const struct vals *v, int32_t page_size,
 		cqlb_string(out, t->ks, strlen(t->ks));
 		cqlb_string(out, t->name, strlen(t->name));
 		for (int i = 0; i < ncols; i++) {
-			if (cols[i] == -3) {
+			if (cols[i] == COL_COUNT) {
 				cqlb_string(out, "count", 5);
 				cqlb_u16(out, CQL_T_BIGINT);
 			} else if (cols[i] == COL_NOW) {
@@ -424,7 +425,7 @@ static int exec_select(struct stmt *s, const struct vals *v, int32_t page_size,
 			} else {
 				cqlb_string(out, t->cols[cols[i]].name,
 					    strlen(t->cols[cols[i]].name));
-				put_option(out, &t->cols[cols[i]]);
+				put_type(out, &t->cols[cols[i]]);
 			}
 		}
 	} else if (more) {
@@ -503,7 +504,7 @@ int exec_insert(struct stmt *s, const struct vals *v, struct cql_buf *out, struc
 	if (s->if_exists && exists) {
 		cqlb_i32(out, CQL_RES_ROWS);
 		int cols[MAXCOLS + 1];
-		cols[0] = -2;
+		cols[0] = COL_APPLIED;
 		for (int i = 0; i < t->ncols; i++)
 			cols[i + 1] = i;
 		put_colspecs(out, t, cols, t->ncols + 1, 0, 0, NULL, 0);
@@ -547,7 +548,7 @@ int exec_insert(struct stmt *s, const struct vals *v, struct cql_buf *out, struc
 	}
 	if (s->if_exists) {
 		cqlb_i32(out, CQL_RES_ROWS);
-		int cols[1] = {-2};
+		int cols[1] = {COL_APPLIED};
 		put_colspecs(out, t, cols, 1, 0, 0, NULL, 0);
 		cqlb_i32(out, 1);
 		cqlv_boolean(out, 1);
@@ -557,8 +558,8 @@ int exec_insert(struct stmt *s, const struct vals *v, struct cql_buf *out, struc
 	return 0;
 }
 
-static void schema_change(struct cql_buf *out, const char *change, const char *target,
-			  const char *ks, const char *name)
+static void put_schema_change(struct cql_buf *out, const char *change, const char *target,
+			      const char *ks, const char *name)
 {
 	cqlb_i32(out, CQL_RES_SCHEMA_CHANGE);
 	cqlb_string(out, change, strlen(change));
@@ -572,7 +573,7 @@ static int exec_delete(struct stmt *s, const struct vals *v, struct cql_buf *out
 {
 	struct table *t = s->t;
 	struct cql_buf key = {0};
-	int k = where_key(s, v, &key, e);
+	int k = where_partition_key(s, v, &key, e);
 	if (k != 0) {
 		cqlb_release(&key);
 		return k == -2 ? -1
@@ -629,8 +630,8 @@ static int exec_delete(struct stmt *s, const struct vals *v, struct cql_buf *out
 	return 0;
 }
 
-int execute(struct stmt *s, const struct vals *v, int32_t page_size, const uint8_t *ps, size_t psl,
-	    int skip_meta, char *cur_ks, struct cql_buf *out, struct err *e)
+int exec_stmt(struct stmt *s, const struct vals *v, int32_t page_size, const uint8_t *ps,
+	      size_t psl, int skip_meta, char *cur_ks, struct cql_buf *out, struct err *e)
 {
 	switch (s->type) {
 	case S_SELECT:
@@ -659,7 +660,7 @@ int execute(struct stmt *s, const struct vals *v, int32_t page_size, const uint8
 		if (nkeyspaces >= 256)
 			return fail(e, CQL_E_INVALID, "too many keyspaces");
 		snprintf(keyspaces[nkeyspaces++], NAMELEN, "%s", s->ks);
-		schema_change(out, "CREATED", "KEYSPACE", s->ks, NULL);
+		put_schema_change(out, "CREATED", "KEYSPACE", s->ks, NULL);
 		return 0;
 	case S_CREATE_TABLE:
 		if (!ks_exists(s->ks))
@@ -676,7 +677,7 @@ int execute(struct stmt *s, const struct vals *v, int32_t page_size, const uint8
 		}
 		add_table(s->newt);
 		s->newt = NULL;
-		schema_change(out, "CREATED", "TABLE", s->ks, s->name);
+		put_schema_change(out, "CREATED", "TABLE", s->ks, s->name);
 		return 0;
 	case S_DROP_TABLE:
 	case S_DROP_KS: {
@@ -685,7 +686,7 @@ int execute(struct stmt *s, const struct vals *v, int32_t page_size, const uint8
 			if (!tables[i]->dropped && strcmp(tables[i]->ks, s->ks) == 0 &&
 			    (s->type == S_DROP_KS || strcmp(tables[i]->name, s->name) == 0)) {
 				tables[i]->dropped = 1;
-				drop_parts(tables[i]);
+				clear_table(tables[i]);
 				found = 1;
 			}
 		if (s->type == S_DROP_KS) {
@@ -704,14 +705,15 @@ int execute(struct stmt *s, const struct vals *v, int32_t page_size, const uint8
 				    s->type == S_DROP_KS ? s->ks : s->name);
 		forget_prepared(); /* as Cassandra invalidates statements on dropped tables */
 		if (found)
-			schema_change(out, "DROPPED", s->type == S_DROP_KS ? "KEYSPACE" : "TABLE",
-				      s->ks, s->type == S_DROP_KS ? NULL : s->name);
+			put_schema_change(out, "DROPPED",
+					  s->type == S_DROP_KS ? "KEYSPACE" : "TABLE", s->ks,
+					  s->type == S_DROP_KS ? NULL : s->name);
 		else
 			cqlb_i32(out, CQL_RES_VOID);
 		return 0;
 	}
 	case S_TRUNCATE:
-		drop_parts(s->t);
+		clear_table(s->t);
 		cqlb_i32(out, CQL_RES_VOID);
 		return 0;
 	}

@@ -153,7 +153,7 @@ static int expect_p(struct lexer *L, const char *p, struct err *e)
 }
 
 /* An identifier, lowercased unless quoted. */
-static int ident(struct lexer *L, char out[NAMELEN], struct err *e)
+static int parse_ident(struct lexer *L, char out[NAMELEN], struct err *e)
 {
 	struct tok *t = peek(L);
 	if ((t->k != K_ID && t->k != K_QID) || t->n == 0 || t->n >= NAMELEN)
@@ -168,14 +168,14 @@ static int ident(struct lexer *L, char out[NAMELEN], struct err *e)
 }
 
 /* [ks.]name */
-static int qualified(struct lexer *L, const char *cur_ks, char ks[NAMELEN], char name[NAMELEN],
-		     struct err *e)
+static int parse_table_name(struct lexer *L, const char *cur_ks, char ks[NAMELEN],
+			    char name[NAMELEN], struct err *e)
 {
-	if (ident(L, name, e))
+	if (parse_ident(L, name, e))
 		return -1;
 	if (accept_p(L, ".")) {
 		memcpy(ks, name, NAMELEN);
-		return ident(L, name, e);
+		return parse_ident(L, name, e);
 	}
 	if (!cur_ks || !cur_ks[0])
 		return fail(e, CQL_E_INVALID,
@@ -187,7 +187,7 @@ static int qualified(struct lexer *L, const char *cur_ks, char ks[NAMELEN], char
 
 /* ---------- statements ---------- */
 
-static int term(struct lexer *L, struct stmt *s, int col, struct term *t, struct err *e)
+static int parse_term(struct lexer *L, struct stmt *s, int col, struct term *t, struct err *e)
 {
 	struct tok *k = peek(L);
 	if (k->k == K_MARK) {
@@ -260,7 +260,7 @@ static int parse_create_table(struct lexer *L, struct stmt *s, const char *cur_k
 			return -1;
 		s->if_exists = 1;
 	}
-	if (qualified(L, cur_ks, s->ks, s->name, e) || expect_p(L, "(", e))
+	if (parse_table_name(L, cur_ks, s->ks, s->name, e) || expect_p(L, "(", e))
 		return -1;
 	struct table *t = xcalloc(1, sizeof(*t));
 	s->newt = t;
@@ -274,19 +274,19 @@ static int parse_create_table(struct lexer *L, struct stmt *s, const char *cur_k
 				return -1;
 			if (accept_p(L, "(")) {
 				do {
-					if (npk >= 8 || ident(L, pk[npk++], e))
+					if (npk >= 8 || parse_ident(L, pk[npk++], e))
 						return -1;
 				} while (accept_p(L, ","));
 				if (expect_p(L, ")", e))
 					return -1;
 				nparts = npk;
 			} else {
-				if (ident(L, pk[npk++], e))
+				if (parse_ident(L, pk[npk++], e))
 					return -1;
 				nparts = 1;
 			}
 			while (accept_p(L, ","))
-				if (npk >= 16 || ident(L, pk[npk++], e))
+				if (npk >= 16 || parse_ident(L, pk[npk++], e))
 					return -1;
 			if (expect_p(L, ")", e))
 				return -1;
@@ -295,7 +295,7 @@ static int parse_create_table(struct lexer *L, struct stmt *s, const char *cur_k
 		if (t->ncols >= MAXCOLS)
 			return fail(e, CQL_E_INVALID, "too many columns");
 		struct col *c = &t->cols[t->ncols];
-		if (ident(L, c->name, e) || parse_type(L, c, e))
+		if (parse_ident(L, c->name, e) || parse_type(L, c, e))
 			return -1;
 		t->ncols++;
 		if (accept_kw(L, "primary")) {
@@ -327,7 +327,7 @@ static int parse_create_table(struct lexer *L, struct stmt *s, const char *cur_k
 					return -1;
 				do {
 					char n[NAMELEN];
-					if (ident(L, n, e))
+					if (parse_ident(L, n, e))
 						return -1;
 					if (accept_kw(L, "desc"))
 						t->desc = 1;
@@ -358,7 +358,7 @@ static int parse_where(struct lexer *L, struct stmt *s, struct err *e)
 	struct table *t = s->t;
 	do {
 		char n[NAMELEN];
-		if (ident(L, n, e))
+		if (parse_ident(L, n, e))
 			return -1;
 		int ci = col_index(t, n, strlen(n));
 		if (ci < 0)
@@ -380,7 +380,7 @@ static int parse_where(struct lexer *L, struct stmt *s, struct err *e)
 		else
 			return fail(e, CQL_E_SYNTAX, "line 1:%zu unsupported operator '%.*s'",
 				    peek(L)->pos, (int)peek(L)->n, peek(L)->s);
-		if (term(L, s, ci, &c->t, e))
+		if (parse_term(L, s, ci, &c->t, e))
 			return -1;
 	} while (accept_kw(L, "and"));
 	return 0;
@@ -396,7 +396,7 @@ static int resolve_table(struct stmt *s, struct err *e)
 	return 0;
 }
 
-int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, struct err *e)
+int parse_stmt(const char *q, size_t qn, const char *cur_ks, struct stmt *s, struct err *e)
 {
 	static struct lexer L; /* single-threaded server */
 	memset(s, 0, sizeof(*s));
@@ -419,7 +419,7 @@ int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, struct e
 			while (peek(&L)->k != K_END && !is_kw(peek(&L), "from"))
 				L.i++;
 		}
-		if (expect_kw(&L, "from", e) || qualified(&L, cur_ks, s->ks, s->name, e) ||
+		if (expect_kw(&L, "from", e) || parse_table_name(&L, cur_ks, s->ks, s->name, e) ||
 		    resolve_table(s, e))
 			return -1;
 		int after = L.i;
@@ -427,7 +427,7 @@ int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, struct e
 			L.i = list_at;
 			do {
 				char n[NAMELEN];
-				if (ident(&L, n, e))
+				if (parse_ident(&L, n, e))
 					return -1;
 				if (strcmp(n, "now") == 0 && accept_p(&L, "(")) {
 					/* now(): the server's clock, a timeuuid */
@@ -449,7 +449,7 @@ int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, struct e
 			return -1;
 		if (accept_kw(&L, "order")) {
 			char n[NAMELEN];
-			if (expect_kw(&L, "by", e) || ident(&L, n, e))
+			if (expect_kw(&L, "by", e) || parse_ident(&L, n, e))
 				return -1;
 			if (accept_kw(&L, "desc"))
 				s->desc = 1;
@@ -458,19 +458,19 @@ int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, struct e
 		}
 		if (accept_kw(&L, "limit")) {
 			s->has_limit = 1;
-			if (term(&L, s, -1, &s->limit, e))
+			if (parse_term(&L, s, COL_LIMIT, &s->limit, e))
 				return -1;
 		}
 		if (accept_kw(&L, "allow") && expect_kw(&L, "filtering", e))
 			return -1;
 	} else if (accept_kw(&L, "insert")) {
 		s->type = S_INSERT;
-		if (expect_kw(&L, "into", e) || qualified(&L, cur_ks, s->ks, s->name, e) ||
+		if (expect_kw(&L, "into", e) || parse_table_name(&L, cur_ks, s->ks, s->name, e) ||
 		    resolve_table(s, e) || expect_p(&L, "(", e))
 			return -1;
 		do {
 			char n[NAMELEN];
-			if (ident(&L, n, e))
+			if (parse_ident(&L, n, e))
 				return -1;
 			int ci = col_index(s->t, n, strlen(n));
 			if (ci < 0)
@@ -484,7 +484,7 @@ int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, struct e
 		for (int i = 0; i < s->nins; i++) {
 			if (i && expect_p(&L, ",", e))
 				return -1;
-			if (term(&L, s, s->ins[i], &s->vals[i], e))
+			if (parse_term(&L, s, s->ins[i], &s->vals[i], e))
 				return -1;
 		}
 		if (expect_p(&L, ")", e))
@@ -495,7 +495,8 @@ int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, struct e
 			s->if_exists = 1;
 		}
 		if (accept_kw(&L, "using")) {
-			if (expect_kw(&L, "timestamp", e) || term(&L, s, -4, &s->ts, e))
+			if (expect_kw(&L, "timestamp", e) ||
+			    parse_term(&L, s, COL_TIMESTAMP, &s->ts, e))
 				return -1;
 			s->has_ts = 1;
 		}
@@ -507,7 +508,7 @@ int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, struct e
 					return -1;
 				s->if_exists = 1;
 			}
-			if (ident(&L, s->ks, e) || expect_kw(&L, "with", e))
+			if (parse_ident(&L, s->ks, e) || expect_kw(&L, "with", e))
 				return -1;
 			skip_rest(&L);
 		} else if (accept_kw(&L, "table") || accept_kw(&L, "columnfamily")) {
@@ -527,16 +528,18 @@ int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, struct e
 				return -1;
 			s->if_exists = 1;
 		}
-		if (ks ? ident(&L, s->ks, e) : qualified(&L, cur_ks, s->ks, s->name, e))
+		if (ks ? parse_ident(&L, s->ks, e)
+		       : parse_table_name(&L, cur_ks, s->ks, s->name, e))
 			return -1;
 	} else if (accept_kw(&L, "delete")) {
 		/* DELETE FROM t WHERE <the whole primary key by => (a row) */
 		s->type = S_DELETE;
-		if (expect_kw(&L, "from", e) || qualified(&L, cur_ks, s->ks, s->name, e) ||
+		if (expect_kw(&L, "from", e) || parse_table_name(&L, cur_ks, s->ks, s->name, e) ||
 		    resolve_table(s, e))
 			return -1;
 		if (accept_kw(&L, "using")) {
-			if (expect_kw(&L, "timestamp", e) || term(&L, s, -4, &s->ts, e))
+			if (expect_kw(&L, "timestamp", e) ||
+			    parse_term(&L, s, COL_TIMESTAMP, &s->ts, e))
 				return -1;
 			s->has_ts = 1;
 		}
@@ -545,11 +548,11 @@ int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, struct e
 	} else if (accept_kw(&L, "truncate")) {
 		s->type = S_TRUNCATE;
 		accept_kw(&L, "table");
-		if (qualified(&L, cur_ks, s->ks, s->name, e) || resolve_table(s, e))
+		if (parse_table_name(&L, cur_ks, s->ks, s->name, e) || resolve_table(s, e))
 			return -1;
 	} else if (accept_kw(&L, "use")) {
 		s->type = S_USE;
-		if (ident(&L, s->ks, e))
+		if (parse_ident(&L, s->ks, e))
 			return -1;
 	} else {
 		return fail(e, CQL_E_SYNTAX, "line 1:0 no viable alternative at input '%.*s'",

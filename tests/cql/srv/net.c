@@ -38,7 +38,7 @@ int fail(struct err *e, int code, const char *fmt, ...)
 
 /* ---------- frames ---------- */
 
-static void error_body(struct cql_buf *b, const struct err *e)
+static void put_error(struct cql_buf *b, const struct err *e)
 {
 	cqlb_i32(b, e->code);
 	cqlb_string(b, e->msg, strlen(e->msg));
@@ -66,7 +66,7 @@ static void respond(struct client *c, int16_t stream, uint8_t op, const struct c
 void respond_error(struct client *c, int16_t stream, const struct err *e)
 {
 	struct cql_buf b = {0};
-	error_body(&b, e);
+	put_error(&b, e);
 	respond(c, stream, CQL_OP_ERROR, &b);
 	cqlb_release(&b);
 }
@@ -115,19 +115,92 @@ static int read_params(struct cql_rd *r, struct qparams *q, struct err *e)
 	return 0;
 }
 
-static int run_text(struct client *c, const char *q, size_t n, const struct qparams *qp,
-		    struct cql_buf *out, struct err *e)
+static int run_statement(struct client *c, const char *q, size_t n, const struct qparams *qp,
+			 struct cql_buf *out, struct err *e)
 {
 	struct stmt s;
-	int r = parse(q, n, c->ks, &s, e);
+	int r = parse_stmt(q, n, c->ks, &s, e);
 	if (r == 0 && s.nbind != qp->v.n && (s.type == S_SELECT || s.type == S_INSERT))
 		r = fail(e, CQL_E_INVALID, "There were %d markers(?) in CQL but %d bound variables",
 			 s.nbind, qp->v.n);
 	if (r == 0)
-		r = execute(&s, &qp->v, qp->page_size, qp->ps, qp->psl,
-			    (qp->flags & CQL_QF_SKIP_METADATA) && !s.if_exists, c->ks, out, e);
+		r = exec_stmt(&s, &qp->v, qp->page_size, qp->ps, qp->psl,
+			      (qp->flags & CQL_QF_SKIP_METADATA) && !s.if_exists, c->ks, out, e);
 	free(s.newt);
 	return r;
+}
+
+/* BATCH: its INSERTs, read first, then run in order; its RESULT body into out. */
+static int run_batch(struct client *c, struct cql_rd *r, struct cql_buf *out, struct err *e)
+{
+	uint8_t type = cqlr_u8(r);
+	int n = cqlr_u16(r);
+	(void)type;
+	/* read every statement first, then the consistency; execute in order */
+	struct {
+		int prepared;
+		const char *q;
+		size_t qn;
+		struct prepared *p;
+		struct vals v;
+	} *items = xcalloc((size_t)n + 1, sizeof(*items));
+	int rc = 0;
+	for (int i = 0; i < n && !rc; i++) {
+		uint8_t kind = cqlr_u8(r);
+		if (kind == 0) {
+			items[i].q = cqlr_lstring(r, &items[i].qn);
+		} else {
+			size_t idn;
+			const uint8_t *id = cqlr_sbytes(r, &idn);
+			items[i].p = id ? find_prepared(id, idn) : NULL;
+			if (!items[i].p) {
+				rc = fail(e, CQL_E_UNPREPARED, "Prepared query with ID not found");
+				memset(e->ks, 0, sizeof(e->ks));
+				if (id)
+					memcpy(e->ks, id, idn < 16 ? idn : 16);
+				break;
+			}
+			items[i].q = items[i].p->text;
+			items[i].qn = strlen(items[i].q);
+		}
+		int nv = cqlr_u16(r);
+		if (nv > MAXTERMS) {
+			rc = fail(e, CQL_E_INVALID, "too many values");
+			break;
+		}
+		items[i].v.n = nv;
+		for (int k = 0; k < nv; k++) {
+			int32_t l;
+			items[i].v.p[k] = cqlr_bytes(r, &l);
+			items[i].v.len[k] = l;
+		}
+	}
+	cqlr_u16(r); /* consistency */
+	if (!rc && r->bad)
+		rc = fail(e, CQL_E_PROTOCOL, "malformed BATCH");
+	for (int i = 0; i < n && !rc; i++) {
+		struct stmt s;
+		struct cql_buf tmp = {0};
+		rc =
+		    parse_stmt(items[i].q, items[i].qn, items[i].p ? items[i].p->ks : c->ks, &s, e);
+		if (!rc && s.type != S_INSERT)
+			rc = fail(e, CQL_E_INVALID,
+				  "Only INSERT, UPDATE or DELETE statements are allowed "
+				  "inside a BATCH");
+		if (!rc && s.if_exists)
+			rc = fail(e, CQL_E_INVALID,
+				  "Conditional statements are not supported in this "
+				  "server's batches");
+		if (!rc)
+			rc = exec_insert(&s, &items[i].v, &tmp, e);
+		free(s.newt);
+		cqlb_release(&tmp);
+	}
+	free(items);
+	if (rc)
+		return -1;
+	cqlb_i32(out, CQL_RES_VOID);
+	return 0;
 }
 
 void handle_frame(struct client *c, const struct cql_frame *f)
@@ -191,7 +264,7 @@ void handle_frame(struct client *c, const struct cql_frame *f)
 		size_t n;
 		const char *q = cqlr_lstring(&r, &n);
 		struct qparams qp;
-		if (!q || read_params(&r, &qp, &e) || run_text(c, q, n, &qp, &out, &e))
+		if (!q || read_params(&r, &qp, &e) || run_statement(c, q, n, &qp, &out, &e))
 			goto error;
 		respond(c, f->stream, CQL_OP_RESULT, &out);
 		break;
@@ -203,7 +276,7 @@ void handle_frame(struct client *c, const struct cql_frame *f)
 			fail(&e, CQL_E_PROTOCOL, "malformed PREPARE");
 			goto error;
 		}
-		if (do_prepare(q, n, c->ks, &out, &e))
+		if (prepare_stmt(q, n, c->ks, &out, &e))
 			goto error;
 		respond(c, f->stream, CQL_OP_RESULT, &out);
 		break;
@@ -211,7 +284,7 @@ void handle_frame(struct client *c, const struct cql_frame *f)
 	case CQL_OP_EXECUTE: {
 		size_t n;
 		const uint8_t *id = cqlr_sbytes(&r, &n);
-		struct prepared *p = id ? find_prep(id, n) : NULL;
+		struct prepared *p = id ? find_prepared(id, n) : NULL;
 		if (!p) {
 			fail(&e, CQL_E_UNPREPARED, "Prepared query with ID %s not found", "(id)");
 			memset(e.ks, 0, sizeof(e.ks));
@@ -227,85 +300,18 @@ void handle_frame(struct client *c, const struct cql_frame *f)
 		memcpy(c->ks, ks, NAMELEN);
 		int rc = read_params(&r, &qp, &e)
 			     ? -1
-			     : run_text(c, p->text, strlen(p->text), &qp, &out, &e);
+			     : run_statement(c, p->text, strlen(p->text), &qp, &out, &e);
 		memcpy(c->ks, saved, NAMELEN);
 		if (rc)
 			goto error;
 		respond(c, f->stream, CQL_OP_RESULT, &out);
 		break;
 	}
-	case CQL_OP_BATCH: {
-		uint8_t type = cqlr_u8(&r);
-		int n = cqlr_u16(&r);
-		(void)type;
-		/* read every statement first, then the consistency; execute in order */
-		struct {
-			int prepared;
-			const char *q;
-			size_t qn;
-			struct prepared *p;
-			struct vals v;
-		} *items = xcalloc((size_t)n + 1, sizeof(*items));
-		int rc = 0;
-		for (int i = 0; i < n && !rc; i++) {
-			uint8_t kind = cqlr_u8(&r);
-			if (kind == 0) {
-				items[i].q = cqlr_lstring(&r, &items[i].qn);
-			} else {
-				size_t idn;
-				const uint8_t *id = cqlr_sbytes(&r, &idn);
-				items[i].p = id ? find_prep(id, idn) : NULL;
-				if (!items[i].p) {
-					rc = fail(&e, CQL_E_UNPREPARED,
-						  "Prepared query with ID not found");
-					memset(e.ks, 0, sizeof(e.ks));
-					if (id)
-						memcpy(e.ks, id, idn < 16 ? idn : 16);
-					break;
-				}
-				items[i].q = items[i].p->text;
-				items[i].qn = strlen(items[i].q);
-			}
-			int nv = cqlr_u16(&r);
-			if (nv > MAXTERMS) {
-				rc = fail(&e, CQL_E_INVALID, "too many values");
-				break;
-			}
-			items[i].v.n = nv;
-			for (int k = 0; k < nv; k++) {
-				int32_t l;
-				items[i].v.p[k] = cqlr_bytes(&r, &l);
-				items[i].v.len[k] = l;
-			}
-		}
-		cqlr_u16(&r); /* consistency */
-		if (!rc && r.bad)
-			rc = fail(&e, CQL_E_PROTOCOL, "malformed BATCH");
-		for (int i = 0; i < n && !rc; i++) {
-			struct stmt s;
-			struct cql_buf tmp = {0};
-			rc = parse(items[i].q, items[i].qn, items[i].p ? items[i].p->ks : c->ks, &s,
-				   &e);
-			if (!rc && s.type != S_INSERT)
-				rc = fail(&e, CQL_E_INVALID,
-					  "Only INSERT, UPDATE or DELETE statements are allowed "
-					  "inside a BATCH");
-			if (!rc && s.if_exists)
-				rc = fail(&e, CQL_E_INVALID,
-					  "Conditional statements are not supported in this "
-					  "server's batches");
-			if (!rc)
-				rc = exec_insert(&s, &items[i].v, &tmp, &e);
-			free(s.newt);
-			cqlb_release(&tmp);
-		}
-		free(items);
-		if (rc)
+	case CQL_OP_BATCH:
+		if (run_batch(c, &r, &out, &e))
 			goto error;
-		cqlb_i32(&out, CQL_RES_VOID);
 		respond(c, f->stream, CQL_OP_RESULT, &out);
 		break;
-	}
 	default:
 		fail(&e, CQL_E_PROTOCOL, "Unknown opcode %d", f->opcode);
 		goto error;
@@ -318,7 +324,7 @@ done:
 }
 
 /* A frame of another version: answer in its own header layout, then close. */
-static void version_error(struct client *c)
+static void answer_bad_version(struct client *c)
 {
 	uint8_t v = c->in.p[0] & 0x7f;
 	struct err e;
@@ -326,7 +332,7 @@ static void version_error(struct client *c)
 	fail(&e, CQL_E_PROTOCOL,
 	     "Invalid or unsupported protocol version (%d); supported versions are (4/v4)", v);
 	struct cql_buf body = {0};
-	error_body(&body, &e);
+	put_error(&body, &e);
 	int16_t stream = 0;
 	if (v >= 3 && c->in.len >= 4)
 		stream = (int16_t)(c->in.p[2] << 8 | c->in.p[3]);
@@ -357,7 +363,7 @@ static void process_input(struct client *c)
 				c->in.len -= pos;
 				pos = 0;
 			}
-			version_error(c);
+			answer_bad_version(c);
 			break;
 		}
 		if (n == 0)
@@ -375,7 +381,7 @@ static void process_input(struct client *c)
 /* ---------- TLS (--tls-cert) ---------- */
 
 /* recv/send through TLS when on: n > 0, 0 closed, -1 with errno (EAGAIN: later). */
-static ssize_t c_recv(struct client *c, void *p, size_t n)
+static ssize_t client_recv(struct client *c, void *p, size_t n)
 {
 	if (!c->ssl)
 		return recv(c->fd, p, n, 0);
@@ -407,7 +413,7 @@ static ssize_t c_recv(struct client *c, void *p, size_t n)
 	return 0;
 }
 
-static ssize_t c_send(struct client *c, const void *p, size_t n)
+static ssize_t client_send(struct client *c, const void *p, size_t n)
 {
 	if (!c->ssl)
 		return send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -430,7 +436,7 @@ int serve(int ls)
 	int one = 1;
 	struct client **cl = NULL;
 	size_t ncl = 0;
-	while (!stop) {
+	while (!stop_requested) {
 		struct pollfd *pf = xcalloc(ncl + 1, sizeof(*pf));
 		pf[0].fd = ls;
 		pf[0].events = POLLIN;
@@ -454,8 +460,8 @@ int serve(int ls)
 				/* TLS holds decrypted bytes of its own: read until it has none */
 				do {
 					cqlb_reserve(&c->in, 65536);
-					ssize_t n =
-					    c_recv(c, c->in.p + c->in.len, c->in.cap - c->in.len);
+					ssize_t n = client_recv(c, c->in.p + c->in.len,
+								c->in.cap - c->in.len);
 					if (n <= 0 &&
 					    !(n < 0 && (errno == EINTR || errno == EAGAIN))) {
 						c->closing = 2;
@@ -469,7 +475,8 @@ int serve(int ls)
 				} while (c->ssl && SSL_pending(c->ssl) > 0);
 			}
 			if (c->out.len > c->outpos && c->closing != 2) {
-				ssize_t n = c_send(c, c->out.p + c->outpos, c->out.len - c->outpos);
+				ssize_t n =
+				    client_send(c, c->out.p + c->outpos, c->out.len - c->outpos);
 				if (n > 0)
 					c->outpos += (size_t)n;
 				else if (n < 0 && errno != EAGAIN && errno != EINTR)
@@ -483,7 +490,7 @@ int serve(int ls)
 		for (size_t i = 0; i < ncl; i++) {
 			struct client *c = cl[i];
 			if (c->closing == 2 || (c->closing == 1 && c->out.len == c->outpos)) {
-				forget_client(c);
+				drop_held_requests(c);
 				if (c->ssl)
 					SSL_free(c->ssl);
 				close(c->fd);

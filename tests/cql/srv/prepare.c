@@ -16,7 +16,7 @@
 static struct prepared *preps;
 static size_t npreps, cpreps;
 
-static void prep_id(const char *ks, const char *q, size_t n, uint8_t id[16])
+static void prepared_id(const char *ks, const char *q, size_t n, uint8_t id[16])
 {
 	uint64_t a = 1469598103934665603ULL, b = 0x9e3779b97f4a7c15ULL;
 	for (const char *k = ks; *k; k++) {
@@ -33,7 +33,7 @@ static void prep_id(const char *ks, const char *q, size_t n, uint8_t id[16])
 	}
 }
 
-struct prepared *find_prep(const uint8_t *id, size_t n)
+struct prepared *find_prepared(const uint8_t *id, size_t n)
 {
 	if (n != 16)
 		return NULL;
@@ -43,18 +43,18 @@ struct prepared *find_prep(const uint8_t *id, size_t n)
 	return NULL;
 }
 
-int do_prepare(const char *q, size_t n, const char *cur_ks, struct cql_buf *out, struct err *e)
+int prepare_stmt(const char *q, size_t n, const char *cur_ks, struct cql_buf *out, struct err *e)
 {
 	struct stmt s;
-	if (parse(q, n, cur_ks, &s, e)) {
+	if (parse_stmt(q, n, cur_ks, &s, e)) {
 		free(s.newt);
 		return -1;
 	}
 	free(s.newt);
 	s.newt = NULL;
 	uint8_t id[16];
-	prep_id(cur_ks, q, n, id);
-	if (!find_prep(id, 16)) {
+	prepared_id(cur_ks, q, n, id);
+	if (!find_prepared(id, 16)) {
 		if (npreps == cpreps) {
 			cpreps = cpreps ? cpreps * 2 : 64;
 			preps = xrealloc(preps, cpreps * sizeof(*preps));
@@ -90,7 +90,7 @@ int do_prepare(const char *q, size_t n, const char *cur_ks, struct cql_buf *out,
 	if (s.type == S_SELECT) {
 		int cols[MAXCOLS], nc;
 		if (s.count) {
-			cols[0] = -3;
+			cols[0] = COL_COUNT;
 			nc = 1;
 		} else if (s.star) {
 			nc = s.t->ncols;

@@ -90,7 +90,7 @@ struct table *find_table(const char *ks, const char *name);
 void add_table(struct table *t);
 int col_index(const struct table *t, const char *name, size_t n);
 /* Remove every row and partition (TRUNCATE, DROP, exit). */
-void drop_parts(struct table *t);
+void clear_table(struct table *t);
 /* The partition of a key, created when create; its index in t->parts in *index. */
 struct part *find_part(struct table *t, const uint8_t *key, size_t n, int create, size_t *index);
 /* Compare a row's clustering key with key cells given as (ptr, len) arrays. */
@@ -101,7 +101,7 @@ size_t lower_bound(const struct table *t, const struct part *p, const uint8_t **
 /* Whether a row deletion of this clustering key at or after ts hides a write at ts. */
 int tomb_shadows(const struct part *p, const uint8_t *ck, size_t n, int64_t ts);
 /* system.local, system.peers and the empty system_schema tables of a one-node cluster. */
-void system_tables(const char *listen);
+void create_system_tables(const char *listen);
 /* Free every table (at exit). */
 void free_tables(void);
 
@@ -141,7 +141,12 @@ enum {
 	S_DELETE
 };
 
-#define COL_NOW (-5) /* a projection of now() */
+/*
+ * Columns that are no column of the table, where a column index goes: the
+ * variables of LIMIT ? and USING TIMESTAMP ?, the [applied] of a conditional
+ * INSERT, COUNT(*), and a projection of now().
+ */
+enum { COL_LIMIT = -1, COL_APPLIED = -2, COL_COUNT = -3, COL_TIMESTAMP = -4, COL_NOW = -5 };
 
 struct stmt {
 	int type;
@@ -160,7 +165,7 @@ struct stmt {
 	/* insert */
 	int nins, ins[MAXCOLS];
 	struct term vals[MAXCOLS];
-	/* bind markers: column index, or -1 for LIMIT */
+	/* bind markers: a column index, or COL_LIMIT, COL_TIMESTAMP */
 	int nbind, bindcol[MAXTERMS];
 	/* create table */
 	struct table *newt;
@@ -172,7 +177,7 @@ int is_kw(const struct tok *t, const char *kw);
  * point into q, and stay valid until the next call (one static lexer). The
  * caller frees s->newt (CREATE TABLE) unless it has been given to add_table.
  */
-int parse(const char *q, size_t qn, const char *cur_ks, struct stmt *s, struct err *e);
+int parse_stmt(const char *q, size_t qn, const char *cur_ks, struct stmt *s, struct err *e);
 
 /* ---------- execution (exec.c) ---------- */
 
@@ -188,8 +193,8 @@ void put_colspecs(struct cql_buf *b, const struct table *t, const int *cols, int
 		  int pk_count, const int *pk_idx, int prepared);
 int exec_insert(struct stmt *s, const struct vals *v, struct cql_buf *out, struct err *e);
 /* Run s, its RESULT body into out; USE changes cur_ks. */
-int execute(struct stmt *s, const struct vals *v, int32_t page_size, const uint8_t *ps, size_t psl,
-	    int skip_meta, char *cur_ks, struct cql_buf *out, struct err *e);
+int exec_stmt(struct stmt *s, const struct vals *v, int32_t page_size, const uint8_t *ps,
+	      size_t psl, int skip_meta, char *cur_ks, struct cql_buf *out, struct err *e);
 
 /* ---------- prepared statements (prepare.c) ---------- */
 
@@ -199,9 +204,9 @@ struct prepared {
 	char ks[NAMELEN];
 };
 
-struct prepared *find_prep(const uint8_t *id, size_t n);
+struct prepared *find_prepared(const uint8_t *id, size_t n);
 /* PREPARE: remember q (its id a hash of cur_ks and q), its RESULT body into out. */
-int do_prepare(const char *q, size_t n, const char *cur_ks, struct cql_buf *out, struct err *e);
+int prepare_stmt(const char *q, size_t n, const char *cur_ks, struct cql_buf *out, struct err *e);
 void forget_prepared(void);
 /* Forget every statement and free the registry (at exit). */
 void free_prepared(void);
@@ -218,14 +223,14 @@ struct client {
 	size_t outpos;
 };
 
-extern char *auth_user, *auth_pass; /* --auth; NULL: no authentication */
-extern SSL_CTX *tls_ctx;	    /* --tls-cert; NULL: plain TCP */
-extern volatile sig_atomic_t stop;  /* set by SIGTERM and SIGINT */
+extern char *auth_user, *auth_pass;	     /* --auth; NULL: no authentication */
+extern SSL_CTX *tls_ctx;		     /* --tls-cert; NULL: plain TCP */
+extern volatile sig_atomic_t stop_requested; /* set by SIGTERM and SIGINT */
 
 void respond_error(struct client *c, int16_t stream, const struct err *e);
 /* Answer one request frame into c->out. */
 void handle_frame(struct client *c, const struct cql_frame *f);
-/* Accept and serve clients on the listening socket ls until stop. */
+/* Accept and serve clients on the listening socket ls until stop_requested. */
 int serve(int ls);
 
 /* ---------- held requests (delay.c) ---------- */
@@ -237,7 +242,10 @@ extern int delay_ms, delay_count, delay_timeout;
 int hold_frame(struct client *c, const struct cql_frame *f);
 /* Apply the held requests that are due; ms until the next one (or 1000). */
 int run_held(void);
-/* c is closing: its held requests still land, their answers go nowhere. */
-void forget_client(struct client *c);
+/*
+ * c is closing: its held requests are dropped, but those of --delay-mode
+ * timeout, which run on a copy of the session and land all the same.
+ */
+void drop_held_requests(struct client *c);
 
 #endif

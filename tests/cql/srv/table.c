@@ -146,7 +146,7 @@ static uint32_t hash_bytes(const uint8_t *p, size_t n)
 	return h;
 }
 
-void drop_parts(struct table *t)
+void clear_table(struct table *t)
 {
 	for (size_t i = 0; i < t->nparts; i++) {
 		for (size_t k = 0; k < t->parts[i]->n; k++)
@@ -253,11 +253,11 @@ int tomb_shadows(const struct part *p, const uint8_t *ck, size_t n, int64_t ts)
 
 /* ---------- system tables ---------- */
 
-static struct table *make_table(const char *ddl)
+static struct table *create_system_table(const char *ddl)
 {
 	struct stmt s;
 	struct err e;
-	if (parse(ddl, strlen(ddl), "", &s, &e) != 0) {
+	if (parse_stmt(ddl, strlen(ddl), "", &s, &e) != 0) {
 		fprintf(stderr, "cqlsrv: %s: %s\n", ddl, e.msg);
 		exit(1);
 	}
@@ -265,43 +265,47 @@ static struct table *make_table(const char *ddl)
 	return s.newt;
 }
 
-static void add_text(struct cql_buf *b, const char *s)
+static void put_text_cell(struct cql_buf *b, const char *s)
 {
 	cqlb_bytes(b, s, (int32_t)strlen(s));
 }
 
-void system_tables(const char *listen)
+void create_system_tables(const char *listen)
 {
 	snprintf(keyspaces[nkeyspaces++], NAMELEN, "system");
-	struct table *local = make_table(
+	struct table *local = create_system_table(
 	    "CREATE TABLE system.local (key text PRIMARY KEY, bootstrapped text,"
 	    " broadcast_address inet, cluster_name text, cql_version text, data_center text,"
 	    " gossip_generation int, host_id uuid, listen_address inet,"
 	    " native_protocol_version text, partitioner text, rack text, release_version text,"
 	    " rpc_address inet, schema_version uuid, thrift_version text, tokens set<text>)");
-	make_table("CREATE TABLE system.peers (peer inet PRIMARY KEY, data_center text,"
-		   " host_id uuid, preferred_ip inet, rack text, release_version text,"
-		   " rpc_address inet, schema_version uuid, tokens set<text>)");
+	create_system_table("CREATE TABLE system.peers (peer inet PRIMARY KEY, data_center text,"
+			    " host_id uuid, preferred_ip inet, rack text, release_version text,"
+			    " rpc_address inet, schema_version uuid, tokens set<text>)");
 	/*
 	 * Drivers read the schema tables to build their metadata; empty ones say
 	 * "no keyspaces to describe", which they accept.
 	 */
 	snprintf(keyspaces[nkeyspaces++], NAMELEN, "system_schema");
-	make_table("CREATE TABLE system_schema.keyspaces (keyspace_name text PRIMARY KEY,"
-		   " durable_writes boolean, replication map<text, text>)");
-	make_table("CREATE TABLE system_schema.tables (keyspace_name text, table_name text,"
-		   " id uuid, PRIMARY KEY ((keyspace_name), table_name))");
-	make_table("CREATE TABLE system_schema.columns (keyspace_name text, table_name text,"
-		   " column_name text, clustering_order text, kind text, position int, type text,"
-		   " PRIMARY KEY ((keyspace_name), table_name, column_name))");
-	make_table("CREATE TABLE system_schema.types (keyspace_name text, type_name text,"
-		   " PRIMARY KEY ((keyspace_name), type_name))");
-	make_table("CREATE TABLE system_schema.functions (keyspace_name text, function_name text,"
-		   " PRIMARY KEY ((keyspace_name), function_name))");
-	make_table("CREATE TABLE system_schema.aggregates (keyspace_name text, aggregate_name text,"
-		   " PRIMARY KEY ((keyspace_name), aggregate_name))");
-	make_table("CREATE TABLE system_schema.views (keyspace_name text, view_name text,"
-		   " PRIMARY KEY ((keyspace_name), view_name))");
+	create_system_table("CREATE TABLE system_schema.keyspaces (keyspace_name text PRIMARY KEY,"
+			    " durable_writes boolean, replication map<text, text>)");
+	create_system_table(
+	    "CREATE TABLE system_schema.tables (keyspace_name text, table_name text,"
+	    " id uuid, PRIMARY KEY ((keyspace_name), table_name))");
+	create_system_table(
+	    "CREATE TABLE system_schema.columns (keyspace_name text, table_name text,"
+	    " column_name text, clustering_order text, kind text, position int, type text,"
+	    " PRIMARY KEY ((keyspace_name), table_name, column_name))");
+	create_system_table("CREATE TABLE system_schema.types (keyspace_name text, type_name text,"
+			    " PRIMARY KEY ((keyspace_name), type_name))");
+	create_system_table(
+	    "CREATE TABLE system_schema.functions (keyspace_name text, function_name text,"
+	    " PRIMARY KEY ((keyspace_name), function_name))");
+	create_system_table(
+	    "CREATE TABLE system_schema.aggregates (keyspace_name text, aggregate_name text,"
+	    " PRIMARY KEY ((keyspace_name), aggregate_name))");
+	create_system_table("CREATE TABLE system_schema.views (keyspace_name text, view_name text,"
+			    " PRIMARY KEY ((keyspace_name), view_name))");
 	struct in_addr a;
 	if (inet_pton(AF_INET, listen, &a) != 1)
 		inet_pton(AF_INET, "127.0.0.1", &a);
@@ -309,28 +313,28 @@ void system_tables(const char *listen)
 	uuid_from_text("5c6d4a1e-0000-4000-8000-000000000001", 36, host_id);
 	uuid_from_text("5c6d4a1e-0000-4000-8000-00000000abcd", 36, schema);
 	struct cql_buf row = {0};
-	add_text(&row, "local");
-	add_text(&row, "COMPLETED");
+	put_text_cell(&row, "local");
+	put_text_cell(&row, "COMPLETED");
 	cqlb_bytes(&row, &a, 4);
-	add_text(&row, "jobads test cluster");
-	add_text(&row, "3.4.4");
-	add_text(&row, datacenter);
+	put_text_cell(&row, "jobads test cluster");
+	put_text_cell(&row, "3.4.4");
+	put_text_cell(&row, datacenter);
 	cqlv_int(&row, 1);
 	cqlb_bytes(&row, host_id, 16);
 	cqlb_bytes(&row, &a, 4);
-	add_text(&row, "4");
-	add_text(&row, "org.apache.cassandra.dht.Murmur3Partitioner");
-	add_text(&row, "rack1");
-	add_text(&row, "3.11.16");
+	put_text_cell(&row, "4");
+	put_text_cell(&row, "org.apache.cassandra.dht.Murmur3Partitioner");
+	put_text_cell(&row, "rack1");
+	put_text_cell(&row, "3.11.16");
 	cqlb_bytes(&row, &a, 4);
 	cqlb_bytes(&row, schema, 16);
-	add_text(&row, "20.1.0");
+	put_text_cell(&row, "20.1.0");
 	/* tokens: a set of one text */
 	cqlb_i32(&row, 4 + 4 + 1);
 	cqlb_i32(&row, 1);
 	cqlb_bytes(&row, "0", 1);
 	struct cql_buf key = {0};
-	add_text(&key, "local");
+	put_text_cell(&key, "local");
 	struct part *p = find_part(local, key.p, key.len, 1, NULL);
 	cqlb_release(&key);
 	p->rows = xmalloc(sizeof(*p->rows));
@@ -341,7 +345,7 @@ void system_tables(const char *listen)
 void free_tables(void)
 {
 	for (size_t i = 0; i < ntables; i++) {
-		drop_parts(tables[i]);
+		clear_table(tables[i]);
 		free(tables[i]);
 	}
 	free(tables);
