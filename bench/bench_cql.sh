@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cassandra event store benchmarks on the in-memory CQL test server
-# (tests/cql/cqlsrv, started in OUT and stopped at the end), each with the
+# (cqlsrv, tests/cql/srv/, started in OUT and stopped at the end), each with the
 # SQLite event store as the peer measured in the same run on the same events.
 # Not a test: it prints figures; docs/performance.md keeps them.
 #

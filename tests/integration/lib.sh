@@ -14,7 +14,7 @@
 # prints. Each test uses its own databases (jt_<test>_<backend>_<store>),
 # dropped when it starts. Without a server a mysql test exits 77 (skipped).
 #   cassandra-ev  the event store on Cassandra, analytics in SQLite: on the
-#             in-memory CQL test server (tests/cql/cqlsrv, JOBADS_TEST_CQLSRV),
+#             in-memory CQL test server (cqlsrv, tests/cql/srv/, JOBADS_TEST_CQLSRV),
 #             started here on a free loopback port and stopped on exit, or on
 #             a real Cassandra when JOBADS_TEST_CASSANDRA_URL is set
 #             (cassandra://[USER@]HOST[,HOST][:PORT], no keyspace; password in
