@@ -5,7 +5,7 @@
  *   codec   frames, the protocol's notation ([short], [string], [bytes], ...),
  *           result metadata and rows, typed values. No I/O: the unit tests and
  *           the benchmark feed it recorded frames, and the test server
- *           (tests/cql/cqlsrv.c) speaks through the same notation helpers.
+ *           (tests/cql/srv/) speaks through the same notation helpers.
  *   session one connection at a time to one of several contact points, with
  *           failover on connect; STARTUP / SASL PLAIN; requests pipelined on
  *           stream ids; PREPARE / EXECUTE with re-prepare on Unprepared; QUERY;

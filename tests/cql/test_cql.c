@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -440,6 +441,9 @@ static void start_server(int port, const char *auth)
 	snprintf(portarg, sizeof(portarg), "%d", port);
 	srv_pid = fork();
 	if (srv_pid == 0) {
+		/* a failed assertion ends this process without stopping the server: it
+		 * must not outlive the test and hold ctest's output open */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (auth)
 			execl(srv_path, srv_path, "--port", portarg, "--port-file", pf, "--auth",
 			      auth, (char *)NULL);
@@ -513,6 +517,13 @@ static void test_session(void **state)
 			 CQL_OK);
 	assert_int_equal(
 	    q(s, "CREATE TABLE k.t (p int, c bigint, v text, PRIMARY KEY ((p), c))", &err), CQL_OK);
+	/* a key wider than the server's table holds is refused, not written past its end */
+	assert_int_equal(q(s,
+			   "CREATE TABLE k.wide (p int, a int, b int, c int, d int, e int, f int, "
+			   "g int, h int, i int, PRIMARY KEY ((p), a, b, c, d, e, f, g, h, i))",
+			   &err),
+			 CQL_ERROR);
+	assert_non_null(strstr(err.msg, "clustering columns"));
 	/* 100 prepared inserts in flight at once */
 	struct cql_prep *ins = cql_prep_new(s, "INSERT INTO k.t (p, c, v) VALUES (?, ?, ?)");
 	struct cql_buf v[100];

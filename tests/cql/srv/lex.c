@@ -309,6 +309,11 @@ static int parse_create_table(struct lexer *L, struct stmt *s, const char *cur_k
 		return -1;
 	if (npk == 0)
 		return fail(e, CQL_E_INVALID, "No PRIMARY KEY specifed (exactly one required)");
+	/* struct table holds 8 partition and 8 clustering columns */
+	if (nparts > 8 || npk - nparts > 8)
+		return fail(
+		    e, CQL_E_INVALID,
+		    "more than 8 partition or 8 clustering columns (this test server's limit)");
 	for (int i = 0; i < npk; i++) {
 		int ci = col_index(t, pk[i], strlen(pk[i]));
 		if (ci < 0)
