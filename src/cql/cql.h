@@ -15,7 +15,10 @@
  * error that says "try again": unavailable, overloaded, read/write timeout) /
  * CQL_ERROR, the same values as STORE_OK / STORE_RETRY / STORE_ERROR, with
  * a message in struct jerr naming the host and, for server errors, the code
- * and the server's message.
+ * and the server's message. For a server ERROR frame err->code is its error
+ * code (enum cql_error_code), for any other failure 0 (so is a server error
+ * 0x0000, which no caller tells apart): callers classify by err->code, never
+ * by the text.
  */
 #ifndef JOBADS_CQL_H
 #define JOBADS_CQL_H

@@ -254,8 +254,10 @@ static int server_error(struct cql_sess *s, struct slot *sl, struct jerr *err, s
 		jerr_set(err, "%s: %s: malformed ERROR frame", s->name, s->host);
 		return CQL_ERROR;
 	}
-	jerr_set(err, "%s: %s: %s (0x%04x): %.*s", s->name, s->host, cql_error_name(e->code),
-		 (unsigned)e->code, (int)e->msg_len, e->msg ? e->msg : "");
+	/* the code goes with the message: callers decide by it, never by the text */
+	jerr_setc(err, e->code, "%s: %s: %s (0x%04x): %.*s", s->name, s->host,
+		  cql_error_name(e->code), (unsigned)e->code, (int)e->msg_len,
+		  e->msg ? e->msg : "");
 	return cql_error_retryable(e->code) ? CQL_RETRY : CQL_ERROR;
 }
 
@@ -714,6 +716,7 @@ int cql_wait(struct cql_sess *s, int h, struct cql_result *res, struct jerr *err
 			r = server_error(s, sl, err, &e);
 			if (e.code == CQL_E_UNPREPARED && sl->nprep > 0 && !sl->reprepared) {
 				err->msg[0] = '\0';
+				err->code = 0;
 				if ((r = reprepare_and_resend(s, h, err)) != CQL_OK)
 					return r;
 				continue;

@@ -2,7 +2,7 @@
  * url.c - the one URL toolkit of the backends: a URL with its password hidden for
  * messages, the one percent-decoder (strict: a malformed escape or %00 is an
  * error), and where the user info ends. Each backend parses its own parameters
- * (src/store/mysql/conn.c, src/store/cassandra/events.c) with these.
+ * (src/store/mysql/conn.c, src/store/cassandra/url.c) with these.
  */
 #include <stdio.h>
 #include <string.h>

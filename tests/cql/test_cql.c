@@ -468,8 +468,20 @@ static void start_server(int port, const char *auth)
 
 static void stop_server(void)
 {
-	kill(srv_pid, SIGTERM);
-	waitpid(srv_pid, NULL, 0);
+	if (srv_pid > 0) {
+		kill(srv_pid, SIGTERM);
+		waitpid(srv_pid, NULL, 0);
+	}
+	srv_pid = 0;
+}
+
+/* A failed assertion leaves its test early: the server must not outlive it (it
+ * holds ctest's output pipe, and the run would wait for it until the timeout). */
+static int stop_server_teardown(void **state)
+{
+	(void)state;
+	stop_server();
+	return 0;
 }
 
 static struct cql_sess *open_sess(const char *hosts, const char *user, const char *pw,
@@ -601,8 +613,10 @@ static void test_session(void **state)
 	/* server errors: code and message */
 	assert_int_equal(q(s, "SELECT * FROM k.nope", &err), CQL_ERROR);
 	assert_non_null(strstr(err.msg, "invalid (0x2200): unconfigured table nope"));
+	assert_int_equal(err.code, CQL_E_INVALID);
 	assert_int_equal(q(s, "SELEC 1", &err), CQL_ERROR);
 	assert_non_null(strstr(err.msg, "(0x2000)"));
+	assert_int_equal(err.code, CQL_E_SYNTAX);
 	/* the server restarts on the same port: the connection is lost (RETRY), the next
 	 * request reconnects, gets Unprepared (0x2500), re-prepares and runs */
 	int port = srv_port;
@@ -611,6 +625,7 @@ static void test_session(void **state)
 	struct cql_req rq = {.prep = sel, .values = &key, .nvalues = 1, .consistency = CQL_ONE};
 	int hh;
 	assert_int_equal(cql_run(s, &rq, &res, &hh, &err), CQL_RETRY);
+	assert_int_equal(err.code, 0); /* no server answered: no server code */
 	assert_int_equal(q(s,
 			   "CREATE KEYSPACE k WITH replication = {'class': 'SimpleStrategy', "
 			   "'replication_factor': 1}",
@@ -682,8 +697,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_values),
 	    cmocka_unit_test(test_prepared_and_errors),
 	    cmocka_unit_test(test_uuid),
-	    cmocka_unit_test(test_session),
-	    cmocka_unit_test(test_timeout_and_auth),
+	    cmocka_unit_test_teardown(test_session, stop_server_teardown),
+	    cmocka_unit_test_teardown(test_timeout_and_auth, stop_server_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
