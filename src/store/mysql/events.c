@@ -233,9 +233,6 @@ static int ev_mysql_open(const char *target, enum store_mode mode, struct evstor
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
 	snprintf(e->holder, sizeof(e->holder), "%s:%ld", host, (long)getpid());
-	const char *shift = getenv("JOBADS_TEST_SEQ_SHIFT");
-	if (shift)
-		e->test_shift = strtoll(shift, NULL, 10);
 	*out = &e->base;
 	return STORE_OK;
 fail:

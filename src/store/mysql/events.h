@@ -128,12 +128,6 @@ struct ev_mysql {
 	int scan_bound;
 	int64_t void_from[LD_VOIDS], void_to[LD_VOIDS];
 	int nvoids;
-	/*
-	 * Fault injection for the tests only (JOBADS_TEST_SEQ_SHIFT=K): start each
-	 * chunk K seqs before its reserved range, onto rows already stored, as if
-	 * another writer had taken them in between; post_check must move them.
-	 */
-	int64_t test_shift;
 };
 
 #define INS_COLS_SQL                                                                               \

@@ -47,6 +47,17 @@
 #define SQL_POST     "SELECT seq, ts, event_id FROM tracking WHERE seq BETWEEN ? AND ?"
 #define SQL_VOID_INS "INSERT INTO tracking_void (from_seq, to_seq) VALUES (?, ?)"
 
+/*
+ * The tests' seam for a taken seq range (tests/fault/mysql_seq_shift.c, which
+ * t_load.sh preloads into one ingest): where a library defines it, each chunk
+ * starts that many seqs before its reserved range, onto rows already stored,
+ * as if another writer had taken them in between, and post_check must move
+ * them. In every real run nothing defines it and the weak reference is NULL:
+ * the module is loaded with dlopen, so the reference resolves against the
+ * process's global scope, where only a preloaded library can put it.
+ */
+extern int64_t jobads_fault_mysql_seq_shift(void) __attribute__((weak, visibility("default")));
+
 static void put_u64(struct strbuf *sb, uint64_t v)
 {
 	char tmp[24];
@@ -234,7 +245,8 @@ static int reserve_seq(struct ev_mysql *e, struct conn *k, struct chunk *c, stru
 		my_bind_i64(&p[i], &n);
 	if ((r = run(e, k->reserve, p, "reserving seq values", err)) != STORE_OK)
 		return r;
-	c->base = (int64_t)mysql_stmt_insert_id(k->reserve) - n - e->test_shift;
+	int64_t shift = jobads_fault_mysql_seq_shift ? jobads_fault_mysql_seq_shift() : 0;
+	c->base = (int64_t)mysql_stmt_insert_id(k->reserve) - n - shift;
 	if (c->base < 1) {
 		jerr_set(err, "%s: reserving seq values: got %" PRId64, e->base.name, c->base);
 		return STORE_ERROR;
