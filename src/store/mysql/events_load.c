@@ -21,6 +21,8 @@
 #include "store/keyset.h"
 #include "events.h"
 
+#include <mysqld_error.h>
+
 #include "jobads/banned.h"
 
 /*
@@ -340,27 +342,38 @@ static int changed_values(struct ev_mysql *e, struct conn *k, const struct chunk
 			  unsigned long n, struct jerr *err)
 {
 	char msg[512] = "";
+	int code = 0;
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	if (mysql_query(k->db, "SHOW WARNINGS") == 0 && (res = mysql_store_result(k->db))) {
-		while ((row = mysql_fetch_row(res)))
-			if (row[1] && strcmp(row[1], "1062") != 0 && row[2]) { /* not a duplicate */
+		while ((row = mysql_fetch_row(res))) {
+			int wcode = row[1] ? atoi(row[1]) : 0;
+			if (wcode && wcode != ER_DUP_ENTRY &&
+			    row[2]) { /* not a skipped duplicate */
+				code = wcode;
 				snprintf(msg, sizeof(msg), "%s", row[2]);
 				break;
 			}
+		}
 		mysql_free_result(res);
 	}
-	/* "at row K": the K-th line sent, and the chunk's last row went first */
+	/*
+	 * "at row K": the K-th line sent, and the chunk's last row went first. The
+	 * row is in the warning's text only: SHOW WARNINGS has no row column, and
+	 * MySQL 8's GET DIAGNOSTICS no ROW_NUMBER (MariaDB's has since 10.7). The
+	 * text serves only to name the event; the decision (fail the batch) was
+	 * made by the counts, and an unrecognised text leaves the event unnamed.
+	 */
 	const char *at = strstr(msg, "at row ");
 	unsigned long line = at ? strtoul(at + 7, NULL, 10) : 0;
 	if (line >= 1 && line <= c->b.n) {
 		uint32_t i = line == 1 ? c->b.n - 1 : (uint32_t)(line - 2);
-		jerr_set(err,
-			 "%s: loading events: the server would change %lu value(s); event %s: %s",
-			 e->base.name, n, c->b.rows[i].event_id, msg);
+		jerr_setc(err, code,
+			  "%s: loading events: the server would change %lu value(s); event %s: %s",
+			  e->base.name, n, c->b.rows[i].event_id, msg);
 	} else {
-		jerr_set(err, "%s: loading events: the server would change %lu value(s)%s%s",
-			 e->base.name, n, msg[0] ? ": " : "", msg);
+		jerr_setc(err, code, "%s: loading events: the server would change %lu value(s)%s%s",
+			  e->base.name, n, msg[0] ? ": " : "", msg);
 	}
 	return STORE_ERROR;
 }
