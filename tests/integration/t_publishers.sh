@@ -2,7 +2,7 @@
 # dim_publisher ends up with each publisher's newest row (by seq), and the
 # facts are exact. The ETL holds a chunk's publishers in a hash table
 # (src/core/agg.c) and the MySQL store writes them in blocks of 2^k rows
-# (src/store/mysql/analytics.c); both must keep the newest row of each.
+# (src/store/mysql/analytics_apply.c); both must keep the newest row of each.
 source "$(dirname "$0")/lib.sh" "$@"
 
 now=$(date +%s)

@@ -302,6 +302,7 @@ int my_code_retryable(unsigned code)
 	}
 }
 
+/* err->code is the client's or the server's errno: callers decide by it, never by the text. */
 static int fail_code(unsigned code, const char *msg, const char *name, const char *what,
 		     struct jerr *err)
 {
@@ -309,7 +310,7 @@ static int fail_code(unsigned code, const char *msg, const char *name, const cha
 		jerr_set(err, "%s: %s: unknown error", name, what);
 		return STORE_ERROR;
 	}
-	jerr_set(err, "%s: %s: %s (error %u)", name, what, msg, code);
+	jerr_setc(err, (int)code, "%s: %s: %s (error %u)", name, what, msg, code);
 	return my_code_retryable(code) ? STORE_RETRY : STORE_ERROR;
 }
 
@@ -393,8 +394,8 @@ int my_connect(const struct my_url *u, const char *name, enum store_mode mode, u
 			goto fail;
 		}
 		if (mode == STORE_OPEN_EXISTING) {
-			jerr_set(err, "%s: no database '%s' (run 'jobads init' first)", name,
-				 u->db);
+			jerr_setc(err, ER_BAD_DB_ERROR,
+				  "%s: no database '%s' (run 'jobads init' first)", name, u->db);
 			r = STORE_ERROR;
 			goto fail;
 		}

@@ -59,7 +59,10 @@ int my_connect(const struct my_url *u, const char *name, enum store_mode mode, u
 /* Is code a transient error (connection lost, deadlock, lock wait timeout, ...)? */
 int my_code_retryable(unsigned code);
 
-/* Fill err with "NAME: WHAT: server message" and map the connection's last error. */
+/*
+ * Fill err with "NAME: WHAT: server message" and err->code with the errno, and
+ * map the connection's last error to STORE_RETRY or STORE_ERROR.
+ */
 int my_fail(MYSQL *db, const char *name, const char *what, struct jerr *err);
 /* The same for a statement's last error. */
 int my_stmt_fail(MYSQL_STMT *st, const char *name, const char *what, struct jerr *err);

@@ -78,10 +78,20 @@ jobads generate --count 10 --days 1 --seed 46 --output ten.ndjson --quiet
 assert_status "ingest 10 more" 0 jobads ingest ten.ndjson
 jobads generate --count 300 --days 1 --seed 43 --output more.ndjson --quiet
 before=$(events_count)
-export JOBADS_TEST_SEQ_SHIFT=5 # each chunk starts 5 seqs early, on rows already there
-assert_status "ingest with each chunk's first 5 seqs taken" 0 jobads ingest more.ndjson
-unset JOBADS_TEST_SEQ_SHIFT
+# The fault, for this one ingest: tests/fault/mysql_seq_shift.c, preloaded, makes
+# each chunk start 5 seqs early, on rows already there. Under AddressSanitizer its
+# runtime must come first in the preload list, or the process refuses to start.
+fault=${JOBADS_TEST_FAULT_SEQ_SHIFT:?the seq-shift fault library (ctest sets it)}
+asan=$(ldd "$JOBADS" | awk '$1 ~ /^libasan/ { print $3 }')
+with_fault() { LD_PRELOAD="${asan:+$asan }$fault" "$JOBADS" "$@"; }
+assert_status "ingest with each chunk's first 5 seqs taken" 0 with_fault ingest more.ndjson
 assert_grep "all stored" "300 stored, 0 duplicates" "$WORK/last.err"
+# the fault took effect: the first chunk's first 5 rows went in again, after the
+# chunk's other rows (without it they would keep their places before row 6)
+ids=($(head -6 more.ndjson | sed 's/.*"event_id":"\([^"]*\)".*/\1/'))
+first5=$(printf "'%s'," "${ids[@]:0:5}")
+assert_eq "the first chunk's first 5 rows moved past its others" 5 \
+    "$(ev_sql "SELECT COUNT(*) FROM tracking WHERE event_id IN (${first5%,}) AND seq > (SELECT seq FROM tracking WHERE event_id = '${ids[5]}')")"
 assert_eq "300 more rows" $((before + 300)) "$(events_count)"
 assert_eq "each of them once, after the cursor" 310 \
     "$(ev_sql "SELECT COUNT(DISTINCT event_id) FROM tracking WHERE seq > $max")"
