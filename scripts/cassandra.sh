@@ -18,7 +18,7 @@
 #   scripts/cassandra.sh stop DIR       SIGTERM (the node flushes and stops), SIGKILL when it
 #                                       is still there after 60 s
 #   scripts/cassandra.sh status DIR     exit 0 when the CQL port answers a query
-#   scripts/cassandra.sh version        the pinned version, as the running jars report it
+#   scripts/cassandra.sh version        the version of the fetched jars (their manifest)
 #
 # Maven's local repository is ${XDG_CACHE_HOME:-$HOME/.cache}/jobads/m2, outside
 # the clone, so a fresh clone (CI) copies the jars from it instead of downloading
@@ -26,7 +26,8 @@
 # across restarts in DIR/port; the storage (gossip) port is the next one. No
 # authentication: the node listens on 127.0.0.1 only. JOBADS_CASSANDRA_HEAP
 # (default 1g) is the heap's maximum; a start waits JOBADS_CASSANDRA_START_TIMEOUT
-# seconds (default 240) for the first answer.
+# seconds (default 240) for the first answer. JOBADS_CASSANDRA_EXTRA_YAML=FILE
+# appends FILE to the written cassandra.yaml, for experiments.
 set -euo pipefail
 
 die() { echo "cassandra.sh: $*" >&2; exit 1; }
@@ -180,8 +181,7 @@ disk_failure_policy: stop
 commit_failure_policy: stop
 YAML
     mkdir -p "$dir/triggers"
-    # an experiment's settings, appended (a later key wins in Cassandra's YAML loader? no:
-    # a repeated key is an error, so the file may only add keys that are not above)
+    # an experiment's settings (say, a batch warning threshold), appended as they are
     if [ -n "${JOBADS_CASSANDRA_EXTRA_YAML:-}" ]; then
         [ -r "$JOBADS_CASSANDRA_EXTRA_YAML" ] || die "JOBADS_CASSANDRA_EXTRA_YAML: cannot read $JOBADS_CASSANDRA_EXTRA_YAML"
         cat "$JOBADS_CASSANDRA_EXTRA_YAML" >>"$dir/cassandra.yaml"
