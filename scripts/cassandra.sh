@@ -283,7 +283,16 @@ start() {
         echo "$port" >"$dir/port"
         rm -f "$dir/cassandra.pid"
         : >"$dir/log/system.log"
-        (cd "$dir" && exec "$java" "${flags[@]}" </dev/null >"$dir/log/stdout.log" 2>&1) &
+        # The node outlives this script: it must not keep the descriptors it was
+        # given, such as a lock the caller holds while it starts the node (flock).
+        (
+            cd "$dir"
+            for f in /proc/$BASHPID/fd/*; do
+                f=${f##*/}
+                [ "$f" -gt 2 ] && eval "exec $f>&-" 2>/dev/null
+            done
+            exec "$java" "${flags[@]}" </dev/null >"$dir/log/stdout.log" 2>&1
+        ) &
         pid=$!
         echo "$pid" >"$dir/cassandra.pid"
         while [ $((SECONDS - t0)) -lt "$start_timeout" ]; do
