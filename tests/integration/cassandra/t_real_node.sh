@@ -10,12 +10,13 @@
 # Maven Central refuses them); with CI=true that is a failure instead, since CI
 # is where the real node must run. A node that was fetched but does not start
 # fails everywhere.
+HERE=$(cd "$(dirname "$0")" && pwd) # lib.sh changes to WORKDIR
 JOBADS_TEST_BACKEND=cassandra-ev
 # a placeholder until the node is up: lib.sh must not start the test server
 JOBADS_TEST_CASSANDRA_URL=cassandra://127.0.0.1:1
 export JOBADS_TEST_BACKEND JOBADS_TEST_CASSANDRA_URL
-source "$(dirname "$0")/../lib.sh" "$@"
-CASSANDRA_SH=$(readlink -f "$(dirname "$0")/../../../scripts/cassandra.sh")
+source "$HERE/../lib.sh" "$@"
+CASSANDRA_SH=$HERE/../../../scripts/cassandra.sh
 NODE=$WORK/node
 
 if ! "$CASSANDRA_SH" fetch 2>"$WORK/fetch.err"; then
