@@ -80,14 +80,17 @@ static const struct cmd_struct commands[] = {
      "usage: jobads rebuild [--chunk N] [--max-groups N] [--quiet] [options]\n\n"
      "Empty fact_hourly and dim_publisher, set the cursor to 0 (one transaction), then\n"
      "run the ETL over every stored event.\n\n" COMMON_HELP},
-    {"report", cmd_report, "KPI tables in the terminal, or --json",
+    {"report", cmd_report, "KPI tables in the terminal, or JSON or CSV",
      "usage: jobads report [--from T] [--to T] [--campaign ID] [--publisher ID]\n"
-     "                     [--industry NAME] [--device NAME] [--json] [options]\n\n"
+     "                     [--industry NAME] [--device NAME] [--format table|json|csv]\n"
+     "                     [--json] [options]\n\n"
      "Totals and KPIs, then per campaign, publisher, industry, device, hour of day and\n"
      "weekday. KPIs are ratios of sums; '-' (JSON null) where the denominator is 0.\n\n"
      "  --from T, --to T   time range on the event hour: ISO-8601, epoch ms, or\n"
      "                     relative: now, now-7d, now-12h\n"
-     "  --json             one JSON document on stdout\n" COMMON_HELP},
+     "  --format F         table (the default), json: one JSON document, or csv: one\n"
+     "                     CSV table (RFC 4180), a row per group with a section column\n"
+     "  --json             the same as --format json\n" COMMON_HELP},
     {"runs", cmd_runs, "ETL run history",
      "usage: jobads runs [--limit N] [--json] [options]\n\n"
      "The newest runs from etl_runs (default 20).\n\n" COMMON_HELP},
@@ -122,9 +125,10 @@ static const struct cmd_struct commands[] = {
      "                    [--allowed-host NAME]... [--chunk N] [--cache-mb N] [options]\n\n"
      "Serve the dashboard at / and the JSON API under /api (kpis, campaigns, publishers,\n"
      "industries, devices, heatmap, timeseries, runs, health; from/to and filters as\n"
-     "query parameters), accept events with POST /api/events (NDJSON or a JSON array,\n"
-     "the rules of 'ingest', stored before the reply) and ETL runs with POST /api/runs,\n"
-     "and export Prometheus metrics at /metrics. SIGINT/SIGTERM stop it cleanly.\n\n"
+     "query parameters, format=csv for a CSV download of the rows), accept events with\n"
+     "POST /api/events (NDJSON or a JSON array, the rules of 'ingest', stored before the\n"
+     "reply) and ETL runs with POST /api/runs, and export Prometheus metrics at /metrics.\n"
+     "SIGINT/SIGTERM stop it cleanly.\n\n"
      "  --listen HOST:PORT  address to listen on (default " WEB_DEFAULT_LISTEN "; port 0:\n"
      "                     any free port, printed at start). Loopback by default: put\n"
      "                     a TLS proxy in front before listening elsewhere\n"

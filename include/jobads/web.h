@@ -67,6 +67,7 @@ void web_note_run(struct web_server *w, const char *trigger, const char *state,
 /* ---- query parameters (src/web/params.c) ---- */
 
 enum api_interval { API_HOUR, API_DAY };
+enum api_format { API_JSON, API_CSV };
 
 /* Parameters a route accepts; any other is a 400 that names it. */
 enum {
@@ -76,6 +77,7 @@ enum {
 	AP_METRIC = 1u << 3,   /* metric=clicks|... */
 	AP_LIMIT = 1u << 4,    /* limit=1..1000 */
 	AP_PAGE = 1u << 5,     /* limit, offset, sort=[-]FIELD (grouped routes) */
+	AP_FORMAT = 1u << 6,   /* format=json|csv (the routes that answer rows) */
 };
 
 #define API_PAGE_DEFAULT 100  /* rows of a grouped route when no limit is given */
@@ -100,6 +102,7 @@ struct api_params {
 	int64_t offset;
 	int sort;      /* index into api_metric_names, an api_sort_key, or -1: not given */
 	int sort_desc; /* "-FIELD" */
+	enum api_format format;
 };
 
 /* Metric names /api/timeseries accepts, NULL-terminated. */

@@ -84,7 +84,9 @@ struct gen_opts {
 	int shuffle; /* with days: ts in random order, as a token-order export */
 };
 int generate_into_store(struct evstore *evs, const struct gen_opts *g, int quiet);
-int report_print(struct anstore *as, const struct an_filter *f, int json);
+/* How `report` prints: tables for people, one JSON document, or one CSV table. */
+enum report_format { REPORT_TABLE, REPORT_JSON, REPORT_CSV };
+int report_print(struct anstore *as, const struct an_filter *f, enum report_format fmt);
 int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, size_t max_groups,
 		    int quiet, int reset);
 

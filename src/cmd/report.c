@@ -1,7 +1,7 @@
 /*
- * report.c - `jobads report`: KPI tables for people, or one JSON document.
- * Every number comes from the analytics store's grouped sums through
- * kpi_compute, so the terminal, the JSON and (later) the web API agree.
+ * report.c - `jobads report`: KPI tables for people, one JSON document, or one
+ * CSV table. Every number comes from the analytics store's grouped sums through
+ * kpi_compute, so the terminal, the JSON, the CSV and the web API agree.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "jobads/kpi_csv.h"
 #include "jobads/kpi_json.h"
 
 #include "jobads/banned.h"
@@ -74,6 +75,39 @@ static json_t *row_json(const struct an_row *r, const struct section *s)
 	return kpi_json_add(o, &r->m);
 }
 
+/*
+ * The CSV is one table, so that a spreadsheet or csv.reader takes it whole: a
+ * section column (the JSON document's member: total, campaigns, ...), every
+ * section's key columns (named as in the JSON, empty where a section has none),
+ * then the metrics. Ratios with JSON's 17 digits, so both parse to one double.
+ */
+static const char *const csv_keys[] = {"section",  "campaign_id", "publisher_id", "publisher_name",
+				       "industry", "device",	  "hour",	  "day_of_week"};
+#define CSV_PRECISION 17
+
+static void csv_row(struct strbuf *sb, const struct an_row *r, const struct section *s)
+{
+	const char *sec = s ? s->json_key : "total";
+	kpi_csv_text(sb, sec, strlen(sec));
+	for (size_t i = 1; i < sizeof(csv_keys) / sizeof(csv_keys[0]); i++) {
+		strbuf_add(sb, ",", 1);
+		if (!s)
+			continue;
+		if (strcmp(csv_keys[i], "publisher_name") == 0 && s->dim == AN_PUBLISHER) {
+			if (r->label)
+				kpi_csv_text(sb, r->label, strlen(r->label));
+		} else if (strcmp(csv_keys[i], s->key_name) == 0) {
+			if (s->key_is_label)
+				kpi_csv_text(sb, r->label ? r->label : "",
+					     r->label ? strlen(r->label) : 0);
+			else
+				kpi_csv_int(sb, r->key);
+		}
+	}
+	kpi_csv_metrics(sb, &r->m, CSV_PRECISION, 1);
+	kpi_csv_end_row(sb);
+}
+
 static const char *pct(struct kpi_value v, char *b, size_t n)
 {
 	if (!v.has)
@@ -122,11 +156,13 @@ static void row_label(const struct section *s, const struct an_row *r, char *buf
 		snprintf(buf, n, "%" PRId64, r->key);
 }
 
-int report_print(struct anstore *as, const struct an_filter *f, int json)
+int report_print(struct anstore *as, const struct an_filter *f, enum report_format fmt)
 {
 	struct collect total = {0};
 	struct jerr err;
+	int json = fmt == REPORT_JSON, csv = fmt == REPORT_CSV;
 	json_t *doc = json ? json_object() : NULL;
+	struct strbuf sb = {0}; /* the CSV, printed only whole */
 	int rc = EXIT_OK;
 
 	if (as->ops->query(as, AN_TOTAL, f, collect_row, &total, &err) != STORE_OK) {
@@ -147,6 +183,9 @@ int report_print(struct anstore *as, const struct an_filter *f, int json)
 					: json_string(ts_format_iso(f->to_s * 1000, t, sizeof(t))));
 		json_object_set_new(doc, "range", range);
 		json_object_set_new(doc, "total", row_json(&total.rows[0], NULL));
+	} else if (csv) {
+		kpi_csv_header(&sb, csv_keys, sizeof(csv_keys) / sizeof(csv_keys[0]));
+		csv_row(&sb, &total.rows[0], NULL);
 	} else {
 		struct kpis k;
 		char a[32], b[32], c[32], d[40], e[16], g[32], h[32], i[16], j[32];
@@ -180,6 +219,9 @@ int report_print(struct anstore *as, const struct an_filter *f, int json)
 			for (size_t i = 0; i < c.n; i++)
 				json_array_append_new(arr, row_json(&c.rows[i], s));
 			json_object_set_new(doc, s->json_key, arr);
+		} else if (csv) {
+			for (size_t i = 0; i < c.n; i++)
+				csv_row(&sb, &c.rows[i], s);
 		} else {
 			printf("\n%s\n", s->title);
 			print_header(s->key_name);
@@ -200,6 +242,9 @@ int report_print(struct anstore *as, const struct an_filter *f, int json)
 			fputc('\n', stdout);
 		json_decref(doc);
 	}
+	if (csv && rc == EXIT_OK)
+		fwrite(sb.buf, 1, sb.len, stdout);
+	strbuf_release(&sb);
 	return rc;
 }
 
@@ -219,13 +264,15 @@ int cmd_report(int argc, char **argv)
 	    {"industry", required_argument, NULL, 'i'},
 	    {"device", required_argument, NULL, 'd'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"format", required_argument, NULL, 'F'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct common_opts co;
 	struct an_filter f;
 	struct anstore *as;
 	struct jerr err;
-	int opt, json = 0;
+	int opt;
+	enum report_format fmt = REPORT_TABLE;
 	int64_t v;
 
 	an_filter_all(&f);
@@ -261,7 +308,19 @@ int cmd_report(int argc, char **argv)
 			f.device = optarg;
 			break;
 		case 'j':
-			json = 1;
+			fmt = REPORT_JSON;
+			break;
+		case 'F':
+			if (strcmp(optarg, "table") == 0)
+				fmt = REPORT_TABLE;
+			else if (strcmp(optarg, "json") == 0)
+				fmt = REPORT_JSON;
+			else if (strcmp(optarg, "csv") == 0)
+				fmt = REPORT_CSV;
+			else
+				return usage_error("report",
+						   "--format: want table, json or csv, got '%s'",
+						   optarg);
 			break;
 		default:
 			return EXIT_USAGE;
@@ -275,7 +334,7 @@ int cmd_report(int argc, char **argv)
 		jlog_error("report: %s", err.msg);
 		return EXIT_FAIL;
 	}
-	int rc = report_print(as, &f, json);
+	int rc = report_print(as, &f, fmt);
 	anstore_close(as);
 	return rc;
 }

@@ -7,6 +7,10 @@
  * page: the store's groups are kept as compact rows, sorted, and only the
  * page's rows become JSON, written one at a time into one buffer. 40,000
  * campaigns as one JSON tree had cost ~100 MB per request.
+ *
+ * format=csv answers the same rows (the same page, sort and filters) as one
+ * CSV table through kpi_csv, the writer `report --format csv` uses: a header
+ * row, then a row per group, as a download (Content-Disposition).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,9 +20,13 @@
 
 #include "internal.h"
 #include "jobads/kpi.h"
+#include "jobads/kpi_csv.h"
 #include "jobads/kpi_json.h"
 
 #include "jobads/banned.h"
+
+/* Significant digits of a ratio in the replies, JSON and CSV alike, so both parse to one double. */
+#define API_DIGITS 15
 
 /* Parse the query string; on error, reply 400 and return -1. */
 static int params(struct req *r, unsigned allowed, struct api_params *p)
@@ -113,6 +121,102 @@ static int add_row(void *arg, const struct an_row *row)
 	else
 		kpi_json_add(o, &row->m);
 	json_array_append_new(c->arr, o);
+	return 0;
+}
+
+/* The key columns of a dimension's rows, named as add_row names them in JSON. */
+static size_t csv_keys(enum an_dim dim, const char *keys[2])
+{
+	switch (dim) {
+	case AN_CAMPAIGN:
+		keys[0] = "campaign_id";
+		return 1;
+	case AN_PUBLISHER:
+		keys[0] = "publisher_id";
+		keys[1] = "publisher_name";
+		return 2;
+	case AN_INDUSTRY:
+		keys[0] = "industry";
+		return 1;
+	case AN_DEVICE:
+		keys[0] = "device";
+		return 1;
+	case AN_WEEKDAY_HOUR:
+		keys[0] = "weekday";
+		keys[1] = "hour";
+		return 2;
+	case AN_DAY:
+	case AN_HOURLY:
+		keys[0] = "t";
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void csv_header(struct strbuf *sb, enum an_dim dim, int metric)
+{
+	const char *keys[2];
+	size_t n = csv_keys(dim, keys);
+	if (metric < 0) {
+		kpi_csv_header(sb, keys, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(sb, "%s,", keys[i]);
+	strbuf_add(sb, "value", 5);
+	kpi_csv_end_row(sb);
+}
+
+/* One row as CSV: the cells add_row writes as JSON members, in the same order. */
+static void csv_row(struct strbuf *sb, enum an_dim dim, const struct an_row *row, int metric)
+{
+	const char *label = row->label ? row->label : "";
+	char t[40];
+	switch (dim) {
+	case AN_CAMPAIGN:
+		kpi_csv_int(sb, row->key);
+		break;
+	case AN_PUBLISHER:
+		kpi_csv_int(sb, row->key);
+		strbuf_add(sb, ",", 1);
+		kpi_csv_text(sb, label, strlen(label)); /* NULL (no name yet) as an empty cell */
+		break;
+	case AN_INDUSTRY:
+	case AN_DEVICE:
+		kpi_csv_text(sb, label, strlen(label));
+		break;
+	case AN_WEEKDAY_HOUR:
+		strbuf_addf(sb, "%" PRId64 ",%" PRId64, row->key / 24 + 1, row->key % 24);
+		break;
+	case AN_DAY:
+	case AN_HOURLY:
+		ts_format_iso(row->key * 1000, t, sizeof(t));
+		kpi_csv_text(sb, t, strlen(t));
+		break;
+	default:
+		break;
+	}
+	if (metric >= 0) {
+		if (dim != AN_TOTAL)
+			strbuf_add(sb, ",", 1);
+		kpi_csv_metric(sb, &row->m, api_metric_names[metric], API_DIGITS);
+	} else {
+		kpi_csv_metrics(sb, &row->m, API_DIGITS, dim != AN_TOTAL);
+	}
+	kpi_csv_end_row(sb);
+}
+
+struct csv_ctx {
+	struct strbuf *sb;
+	enum an_dim dim;
+	int metric;
+};
+
+static int csv_add_row(void *arg, const struct an_row *row)
+{
+	struct csv_ctx *c = arg;
+	csv_row(c->sb, c->dim, row, c->metric);
 	return 0;
 }
 
@@ -250,9 +354,10 @@ static const char *sort_name(int sort)
 
 /*
  * The page's members as JSON text: {"total":N,"limit":..,"offset":..,"sort":..,
- * "rows":[...]}. Returns NULL when the store failed (err set) or out of memory.
+ * "rows":[...]}, or with format=csv the page's rows as CSV under a header row.
+ * Returns NULL when the store failed (err set) or out of memory.
  */
-static char *page_json(struct anstore *as, enum an_dim dim, const struct api_params *p, size_t *len,
+static char *page_text(struct anstore *as, enum an_dim dim, const struct api_params *p, size_t *len,
 		       int *q, struct jerr *err)
 {
 	struct page_ctx c = {NULL, 0, 0, p->sort};
@@ -264,16 +369,24 @@ static char *page_json(struct anstore *as, enum an_dim dim, const struct api_par
 		sort_desc = p->sort_desc;
 		if (c.n > 1)
 			qsort(c.rows, c.n, sizeof(*c.rows), cmp_prow);
-		strbuf_addf(&sb,
-			    "{\"total\":%zu,\"limit\":%d,\"offset\":%" PRId64
-			    ",\"sort\":\"%s%s\",\"rows\":[",
-			    c.n, p->limit, p->offset, p->sort_desc ? "-" : "", sort_name(p->sort));
+		if (p->format == API_CSV)
+			csv_header(&sb, dim, -1);
+		else
+			strbuf_addf(&sb,
+				    "{\"total\":%zu,\"limit\":%d,\"offset\":%" PRId64
+				    ",\"sort\":\"%s%s\",\"rows\":[",
+				    c.n, p->limit, p->offset, p->sort_desc ? "-" : "",
+				    sort_name(p->sort));
 		for (size_t i = (size_t)p->offset, k = 0; ok && i < c.n && k < (size_t)p->limit;
 		     i++, k++) {
+			if (p->format == API_CSV) {
+				csv_row(&sb, dim, &c.rows[i].row, -1);
+				continue;
+			}
 			struct rows_ctx one = {json_array(), dim, -1};
 			add_row(&one, &c.rows[i].row);
 			char *t = json_dumps(json_array_get(one.arr, 0),
-					     JSON_COMPACT | JSON_REAL_PRECISION(15));
+					     JSON_COMPACT | JSON_REAL_PRECISION(API_DIGITS));
 			json_decref(one.arr);
 			if (!t) {
 				ok = 0;
@@ -284,7 +397,8 @@ static char *page_json(struct anstore *as, enum an_dim dim, const struct api_par
 			strbuf_add(&sb, t, strlen(t));
 			free(t);
 		}
-		strbuf_add(&sb, "]}", 2);
+		if (p->format != API_CSV)
+			strbuf_add(&sb, "]}", 2);
 	}
 	for (size_t i = 0; i < c.n; i++)
 		free((char *)c.rows[i].row.label);
@@ -299,8 +413,9 @@ static char *page_json(struct anstore *as, enum an_dim dim, const struct api_par
 
 /*
  * One grouped query's answer as JSON text: the array of rows, or for AN_TOTAL
- * its one row. From the cache when the data has not changed since it was kept
- * (cache.c), else from the store. On failure replies 503 itself and returns NULL.
+ * its one row; with format=csv, the rows as CSV under a header row. From the cache when the data
+ * has not changed since it was kept (cache.c), else from the store. On failure replies 503 itself
+ * and returns NULL.
  */
 static char *query_text(struct req *r, enum an_dim dim, const struct api_params *p, int metric,
 			size_t *len)
@@ -326,6 +441,7 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 		if (paged)
 			strbuf_addf(&key, "|%d|%" PRId64 "|%d|%d", p->limit, p->offset, p->sort,
 				    p->sort_desc);
+		strbuf_addf(&key, "|%d", (int)p->format);
 		text = qcache_get(&r->w->cache, key.buf, cursor, run, len);
 	}
 	int claim = QCACHE_COMPUTE;
@@ -339,16 +455,28 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 		while (sem_wait(&r->w->query_slots) != 0 && errno == EINTR)
 			;
 	if (q == STORE_OK && !text && paged) {
-		text = page_json(as, dim, p, len, &q, &err);
+		text = page_text(as, dim, p, len, &q, &err);
 		if (text)
 			qcache_put(&r->w->cache, key.buf, cursor, run, text, *len);
+	} else if (q == STORE_OK && !text && p->format == API_CSV) {
+		struct strbuf sb = {0};
+		struct csv_ctx c = {&sb, dim, metric};
+		csv_header(&sb, dim, metric);
+		q = as->ops->query(as, dim, f, csv_add_row, &c, &err);
+		if (q == STORE_OK) {
+			text = sb.buf;
+			*len = sb.len;
+			qcache_put(&r->w->cache, key.buf, cursor, run, text, *len);
+		} else {
+			strbuf_release(&sb);
+		}
 	} else if (q == STORE_OK && !text) {
 		struct rows_ctx c = {json_array(), dim, metric};
 		q = as->ops->query(as, dim, f, add_row, &c, &err);
 		if (q == STORE_OK) {
 			json_t *v = dim == AN_TOTAL ? json_array_get(c.arr, 0) : c.arr;
 			text = json_dumps(v ? v : json_object(),
-					  JSON_COMPACT | JSON_REAL_PRECISION(15));
+					  JSON_COMPACT | JSON_REAL_PRECISION(API_DIGITS));
 			if (text) {
 				*len = strlen(text);
 				qcache_put(&r->w->cache, key.buf, cursor, run, text, *len);
@@ -375,7 +503,7 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
  * with name NULL, text is an object whose members are added to doc's. */
 static int reply_with(struct req *r, json_t *doc, const char *name, char *text, size_t len)
 {
-	char *head = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	char *head = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(API_DIGITS));
 	struct strbuf sb = {0};
 	json_decref(doc);
 	if (!head) {
@@ -407,6 +535,18 @@ static json_t *doc_for(const struct api_params *p)
 	return doc;
 }
 
+/* A CSV answer as a download named after the route ("campaigns.csv"). */
+static int reply_csv(struct req *r, char *text, size_t len)
+{
+	char headers[160];
+	const char *name = strrchr(web_route_name(r->route), '/');
+	snprintf(headers, sizeof(headers),
+		 "Content-Disposition: attachment; filename=\"%s.csv\"\r\n", name + 1);
+	int st = reply(r, 200, "text/csv; charset=utf-8", text, len, headers);
+	free(text);
+	return st;
+}
+
 static int answer(struct req *r, json_t *doc, enum an_dim dim, const struct api_params *p,
 		  int metric, const char *name)
 {
@@ -416,13 +556,17 @@ static int answer(struct req *r, json_t *doc, enum an_dim dim, const struct api_
 		json_decref(doc);
 		return r->status;
 	}
+	if (p->format == API_CSV) {
+		json_decref(doc); /* range and filters are the caller's own query */
+		return reply_csv(r, text, len);
+	}
 	return reply_with(r, doc, name, text, len);
 }
 
 int api_kpis(struct req *r)
 {
 	struct api_params p;
-	if (params(r, AP_RANGE | AP_FILTERS, &p))
+	if (params(r, AP_RANGE | AP_FILTERS | AP_FORMAT, &p))
 		return r->status;
 	return answer(r, doc_for(&p), AN_TOTAL, &p, -1, "total");
 }
@@ -435,7 +579,7 @@ int api_grouped(struct req *r)
 			  : id == R_PUBLISHERS ? AN_PUBLISHER
 			  : id == R_INDUSTRIES ? AN_INDUSTRY
 					       : AN_DEVICE;
-	if (params(r, AP_RANGE | AP_FILTERS | AP_PAGE, &p))
+	if (params(r, AP_RANGE | AP_FILTERS | AP_PAGE | AP_FORMAT, &p))
 		return r->status;
 	if (p.sort < 0) { /* spend, largest first: a dashboard's top N */
 		for (p.sort = 0; strcmp(api_metric_names[p.sort], "spend") != 0; p.sort++)
@@ -458,7 +602,7 @@ int api_grouped(struct req *r)
 int api_heatmap(struct req *r)
 {
 	struct api_params p;
-	if (params(r, AP_RANGE | AP_FILTERS, &p))
+	if (params(r, AP_RANGE | AP_FILTERS | AP_FORMAT, &p))
 		return r->status;
 	json_t *doc = doc_for(&p);
 	json_object_set_new(doc, "note",
@@ -470,7 +614,7 @@ int api_heatmap(struct req *r)
 int api_timeseries(struct req *r)
 {
 	struct api_params p;
-	if (params(r, AP_RANGE | AP_FILTERS | AP_INTERVAL | AP_METRIC, &p))
+	if (params(r, AP_RANGE | AP_FILTERS | AP_INTERVAL | AP_METRIC | AP_FORMAT, &p))
 		return r->status;
 	json_t *doc = doc_for(&p);
 	json_object_set_new(doc, "interval", json_string(p.interval == API_DAY ? "day" : "hour"));

@@ -1,6 +1,6 @@
 /*
  * params.c - the web API's query parameters: from/to, the filters, interval,
- * metric, and paging (limit, offset, sort). Strict: an unknown or malformed
+ * metric, paging (limit, offset, sort) and format (json, csv). Strict: an unknown or malformed
  * parameter is a 400 that names it, so that a typo never silently widens a
  * query. Also the checks of who may ask: the Host and Origin headers and a
  * POST body's Content-Type, pure functions so that tests reach them.
@@ -176,6 +176,15 @@ static int one_param(const char *key, size_t kn, const char *val, size_t vn, uns
 		if (parse_int64(val, vn, 0, API_OFFSET_MAX, &p->offset)) {
 			snprintf(why, whylen, "offset: want 0..%d, got '%.40s'", API_OFFSET_MAX,
 				 val);
+			return -1;
+		}
+	} else if ((allowed & AP_FORMAT) && is(key, kn, "format")) {
+		if (is(val, vn, "json"))
+			p->format = API_JSON;
+		else if (is(val, vn, "csv"))
+			p->format = API_CSV;
+		else {
+			snprintf(why, whylen, "format: want json or csv, got '%.40s'", val);
 			return -1;
 		}
 	} else if ((allowed & AP_PAGE) && is(key, kn, "sort")) {

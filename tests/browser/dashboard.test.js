@@ -37,6 +37,7 @@ const HOSTILE = {
   const ctx = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
+    acceptDownloads: true,
     viewport: { width: 1400, height: 1900 },
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -165,6 +166,19 @@ const HOSTILE = {
   await sortBy("clicks", "clicks");
   const up = await page.$$eval("#campaign-table tbody tr td:nth-child(3)", (tds) => tds.map((t) => Number(t.textContent.replace(/,/g, ""))));
   check("a second click sorts the other way", up.every((v, i) => i === 0 || up[i - 1] <= v), up.join(" "));
+
+  // every table has its download, which is the route's CSV at the table's sort and filters
+  const tables = await page.$$eval("table", (ts) => ts.map((t) => ({ id: t.id, links: document.querySelectorAll(`.download[data-table="${t.id}"]`).length })));
+  check("every table has one Download CSV", tables.length > 0 && tables.every((t) => t.links === 1), JSON.stringify(tables));
+  const [dl] = await Promise.all([page.waitForEvent("download", { timeout: 10000 }), page.click('.download[data-table="campaign-table"]')]);
+  const csvUrl = new URL(dl.url());
+  check("the download asks for format=csv at the table's sort", csvUrl.searchParams.get("format") === "csv" && csvUrl.searchParams.get("sort") === "clicks", dl.url());
+  check("the download is named by the server", dl.suggestedFilename() === "campaigns.csv", dl.suggestedFilename());
+  const csv = fs.readFileSync(await dl.path(), "utf8").split("\r\n");
+  check("the CSV starts with its header row", csv[0].startsWith("campaign_id,records,impressions,clicks,"), csv[0]);
+  const shown = await page.$$eval("#campaign-table tbody tr td:first-child", (tds) => tds.map((t) => t.textContent.replace(/,/g, "")));
+  const csvIds = csv.slice(1, 1 + shown.length).map((l) => l.split(",")[0]);
+  check("the CSV's rows are the table's, in its order", shown.length > 0 && csvIds.join(" ") === shown.join(" "), `${csvIds.slice(0, 5)} vs ${shown.slice(0, 5)}`);
 
   // the pipeline strip
   const strip = await page.$eval("#pipeline", (s) => s.textContent);

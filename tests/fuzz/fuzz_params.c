@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct api_params p;
 	char why[400];
 	int64_t secs;
-	unsigned all = AP_RANGE | AP_FILTERS | AP_INTERVAL | AP_METRIC | AP_PAGE;
+	unsigned all = AP_RANGE | AP_FILTERS | AP_INTERVAL | AP_METRIC | AP_PAGE | AP_FORMAT;
 	const int64_t now = 1767225600000LL;
 	why[0] = '\0';
 	if (api_params_parse((const char *)data, size, all, now, &p, why, sizeof(why)) == 0) {
@@ -25,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(!p.f.device || strlen(p.f.device) < sizeof(p.device));
 		assert(p.limit >= 0 && p.limit <= API_PAGE_MAX);
 		assert(p.offset >= 0 && p.offset <= API_OFFSET_MAX);
+		assert(p.format == API_JSON || p.format == API_CSV);
 	} else {
 		assert(why[0]);
 	}

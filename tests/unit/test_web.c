@@ -183,6 +183,26 @@ static void paging(void **state)
 	assert_int_equal(parse("sort=spend", AP_LIMIT, &p, why), -1);
 }
 
+static void formats(void **state)
+{
+	struct api_params p;
+	char why[400];
+	(void)state;
+	assert_int_equal(parse("", AP_PAGE | AP_FORMAT, &p, why), 0);
+	assert_int_equal(p.format, API_JSON);
+	assert_int_equal(parse("format=csv&limit=5", AP_PAGE | AP_FORMAT, &p, why), 0);
+	assert_true(p.format == API_CSV && p.limit == 5);
+	assert_int_equal(parse("format=json", AP_FORMAT, &p, why), 0);
+	assert_int_equal(p.format, API_JSON);
+	assert_int_equal(parse("format=xlsx", AP_FORMAT, &p, why), -1);
+	assert_string_equal(why, "format: want json or csv, got 'xlsx'");
+	assert_int_equal(parse("format=CSV", AP_FORMAT, &p, why), -1);
+	assert_int_equal(parse("format=", AP_FORMAT, &p, why), -1);
+	/* the routes that answer no rows refuse it */
+	assert_int_equal(parse("format=csv", AP_LIMIT, &p, why), -1);
+	assert_non_null(strstr(why, "format: unknown parameter"));
+}
+
 static void hosts_and_origins(void **state)
 {
 	const char *const none[] = {NULL};
@@ -245,9 +265,13 @@ static void tokens(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(params_ok), cmocka_unit_test(params_errors_name_the_parameter),
-	    cmocka_unit_test(bodies),	 cmocka_unit_test(tokens),
-	    cmocka_unit_test(paging),	 cmocka_unit_test(hosts_and_origins),
+	    cmocka_unit_test(params_ok),
+	    cmocka_unit_test(params_errors_name_the_parameter),
+	    cmocka_unit_test(bodies),
+	    cmocka_unit_test(tokens),
+	    cmocka_unit_test(paging),
+	    cmocka_unit_test(formats),
+	    cmocka_unit_test(hosts_and_origins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
