@@ -144,7 +144,11 @@ int web_read_body(struct req *r, struct strbuf *sb);
 /* The bearer token of the request, or NULL; *n its length. */
 const char *bearer_token(struct req *r, size_t *n);
 
-/* Route handlers (api.c, ingest.c, assets.c, metrics.c). */
+/* Parse the query string for a route taking the AP_* parameters in allowed; on error, reply 400 and
+ * return -1. */
+int api_query_params(struct req *r, unsigned allowed, struct api_params *p);
+
+/* Route handlers (api.c, runs.c, ingest.c, assets.c, metrics.c). */
 int api_kpis(struct req *r);
 int api_grouped(struct req *r); /* by r->route */
 int api_heatmap(struct req *r);
