@@ -23,7 +23,7 @@ static int record(const char *host, int port, const char *ks, const char *file)
 	struct cql_opts o = {.hosts = host, .port = port, .name = "bench"};
 	struct cql_sess *s;
 	struct jerr err;
-	if (cql_sess_open(&o, &s, &err) != CQL_OK) {
+	if (cql_sess_open(&o, &s, &err) != J_OK) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
@@ -37,7 +37,7 @@ static int record(const char *host, int port, const char *ks, const char *file)
 	int h;
 	struct cql_cell c[2];
 	int32_t left;
-	if (cql_run(s, &rq, &res, &h, &err) != CQL_OK ||
+	if (cql_run(s, &rq, &res, &h, &err) != J_OK ||
 	    (left = res.nrows, cql_row_next(&res, &left, c, 2)) != 1) {
 		fprintf(stderr, "record: no partition listed today in %s: %s\n", ks, err.msg);
 		return 1;
@@ -57,7 +57,7 @@ static int record(const char *host, int port, const char *ks, const char *file)
 	struct cql_prep *p = cql_prep_new(s, read);
 	struct cql_req rr = {
 	    .prep = p, .values = &v, .nvalues = 3, .consistency = CQL_ONE, .page_size = 5000};
-	if (cql_run(s, &rr, &res, &h, &err) != CQL_OK) {
+	if (cql_run(s, &rr, &res, &h, &err) != J_OK) {
 		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}

@@ -53,7 +53,7 @@ struct etl_result {
 	int64_t stale_failed; /* runs of dead processes marked failed first */
 	/*
 	 * etl_run_locked only: 1 when another live run holds the run lock, so
-	 * nothing was run or recorded (the call returns STORE_OK; holder says who).
+	 * nothing was run or recorded (the call returns J_OK; holder says who).
 	 * An outcome of its own, not a failure: callers report it as skipped.
 	 */
 	int locked;
@@ -62,7 +62,7 @@ struct etl_result {
 /*
  * One incremental run: chunks of rows with seq > cursor are aggregated and
  * applied, each chunk in one analytics transaction that also moves the cursor.
- * The run is recorded in etl_runs. Returns STORE_OK, STORE_RETRY or STORE_ERROR.
+ * The run is recorded in etl_runs. Returns J_OK, J_RETRY or J_ERROR.
  */
 int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 	    struct etl_result *res, struct jerr *err);
@@ -94,7 +94,7 @@ int etl_owner_is_dead(const char *holder);
 /*
  * etl_run under the run lock: take it (from a holder in this pid namespace whose
  * process is gone, too), mark runs left 'running' by dead processes failed, run, release.
- * o->owner must be set. When another live run holds the lock, returns STORE_OK
+ * o->owner must be set. When another live run holds the lock, returns J_OK
  * with res->locked set and *holder filled (nothing is run or recorded); else as etl_run.
  */
 int etl_run_locked(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
@@ -109,7 +109,7 @@ struct verify_result {
  * Recompute every aggregate from the raw events up to the cursor with the event
  * store's own GROUP BY, and compare with fact_hourly: integers exactly, ratio
  * sums within 1e-9 relative. Differences (the first `show`) go to out.
- * Returns STORE_OK when the stores could be read; res->mismatches says the rest.
+ * Returns J_OK when the stores could be read; res->mismatches says the rest.
  */
 int etl_verify(struct evstore *evs, struct anstore *as, FILE *out, int show,
 	       struct verify_result *res, struct jerr *err);

@@ -15,9 +15,9 @@
  * and a scan resumes there by the row's id, not its position. So a difference
  * of seqs is never a count of events (see behind).
  *
- * Every operation returns STORE_OK, STORE_RETRY (transient: connection lost,
+ * Every operation returns J_OK, J_RETRY (transient: connection lost,
  * busy, deadlock, a server's timeout or overload; the caller may try again) or
- * STORE_ERROR, with a message in *err that names the store. Backends never
+ * J_ERROR, with a message in *err that names the store. Backends never
  * decide to retry; the ETL run and the scheduler do.
  */
 #ifndef JOBADS_STORE_H
@@ -30,8 +30,6 @@
 #include "jobads/event.h"
 #include "jobads/kpi.h"
 #include "jobads/util.h"
-
-enum store_rc { STORE_OK = 0, STORE_RETRY = 1, STORE_ERROR = 2 };
 
 /* How to open: create the file/schema when missing, or require it to exist. */
 /* STORE_UPGRADE: create, or upgrade a layout that needs rewriting (jobads init). */
@@ -67,18 +65,18 @@ struct evstore;
 struct evstore_ops {
 	int version; /* EVSTORE_OPS_VERSION */
 	const char *scheme;
-	int (*open)(const char *target, enum store_mode mode, struct evstore **out,
-		    struct jerr *err);
+	enum jrc (*open)(const char *target, enum store_mode mode, struct evstore **out,
+			 struct jerr *err);
 	void (*close)(struct evstore *s);
 	/* Create or upgrade the schema; idempotent. */
-	int (*init)(struct evstore *s, struct jerr *err);
+	enum jrc (*init)(struct evstore *s, struct jerr *err);
 	/*
 	 * An ingest batch: begin, insert..., commit (or rollback). One transaction on
 	 * SQLite and MySQL; Cassandra has no multi-partition transactions, so rows it
 	 * has sent stay after a failure (evstore.kept) and a re-sent batch counts them
 	 * as duplicates.
 	 */
-	int (*begin)(struct evstore *s, struct jerr *err);
+	enum jrc (*begin)(struct evstore *s, struct jerr *err);
 	/*
 	 * Store ev; *dup = 1 when an event with the same event_id and ts is already
 	 * stored. What a backend knows at once differs: MySQL and Cassandra see a
@@ -86,14 +84,14 @@ struct evstore_ops {
 	 * holds the rows until commit; each may only find at commit that a row it
 	 * called new was stored before: commit says how many.
 	 */
-	int (*insert)(struct evstore *s, const struct event *ev, int *dup, struct jerr *err);
+	enum jrc (*insert)(struct evstore *s, const struct event *ev, int *dup, struct jerr *err);
 	/*
 	 * *late_dups: how many of the batch's rows that insert() reported as new
 	 * turned out to be duplicates (SQLite, MySQL's LOAD way and Cassandra write a
 	 * batch's rows in blocks and learn it only then); the caller moves that many
 	 * from stored to duplicates. 0 when the commit fails.
 	 */
-	int (*commit)(struct evstore *s, int64_t *late_dups, struct jerr *err);
+	enum jrc (*commit)(struct evstore *s, int64_t *late_dups, struct jerr *err);
 	/*
 	 * Optional (NULL: only commit; MySQL has it): commit in two halves, so that the caller
 	 * can read the next batch while the server commits this one. After
@@ -102,8 +100,8 @@ struct evstore_ops {
 	 * gives them) and must come before the next commit_start or commit. When it
 	 * fails, that batch is rolled back; roll back the open one too.
 	 */
-	int (*commit_start)(struct evstore *s, struct jerr *err);
-	int (*commit_wait)(struct evstore *s, int64_t *late_dups, struct jerr *err);
+	enum jrc (*commit_start)(struct evstore *s, struct jerr *err);
+	enum jrc (*commit_wait)(struct evstore *s, int64_t *late_dups, struct jerr *err);
 	void (*rollback)(struct evstore *s);
 	/*
 	 * Call fn for at most limit rows with seq > after, in seq order. *upto is the
@@ -112,8 +110,8 @@ struct evstore_ops {
 	 * reads only partitions whose bucket has settled, so its upto is the last row
 	 * read, and newer rows wait for a later scan.
 	 */
-	int (*scan)(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
-		    size_t *nread, int64_t *upto, struct jerr *err);
+	enum jrc (*scan)(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
+			 size_t *nread, int64_t *upto, struct jerr *err);
 	/*
 	 * Optional (NULL when a backend's scans always carry the publisher attributes).
 	 * A scan may leave publisher_name/traffic/quality out of its rows, marking
@@ -121,24 +119,24 @@ struct evstore_ops {
 	 * and chunk instead of once per row: this calls fn with the row at seq, of
 	 * which only seq, publisher_id and the publisher attributes are set.
 	 */
-	int (*row_publisher)(struct evstore *s, int64_t seq, ev_row_fn fn, void *arg,
-			     struct jerr *err);
+	enum jrc (*row_publisher)(struct evstore *s, int64_t seq, ev_row_fn fn, void *arg,
+				  struct jerr *err);
 	/*
 	 * Optional, for parallel reads: rows with lo < seq <= hi in seq order, and a
 	 * second connection to the same store. Only for backends whose seq is commit
 	 * order, so that every row with seq <= stats()'s max_seq is already visible
 	 * (SQLite; not MySQL, nor Cassandra, whose max_seq is no stored seq).
 	 */
-	int (*scan_range)(struct evstore *s, int64_t lo, int64_t hi, ev_row_fn fn, void *arg,
-			  size_t *nread, struct jerr *err);
-	int (*reopen)(struct evstore *s, struct evstore **out, struct jerr *err);
+	enum jrc (*scan_range)(struct evstore *s, int64_t lo, int64_t hi, ev_row_fn fn, void *arg,
+			       size_t *nread, struct jerr *err);
+	enum jrc (*reopen)(struct evstore *s, struct evstore **out, struct jerr *err);
 	/*
 	 * *max_seq: the highest seq stored (SQLite, MySQL), or on Cassandra a bound
 	 * above every seq (the start of the bucket after the newest), so cursor ==
 	 * max_seq is not "nothing new" there. *rows (rows may be NULL): the number of
 	 * rows, which on Cassandra means reading every row.
 	 */
-	int (*stats)(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err);
+	enum jrc (*stats)(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err);
 	/*
 	 * Optional: how many stored events have seq > cursor, the ETL's backlog. Not
 	 * max_seq - cursor: seqs have gaps (a duplicate's seq on SQLite, voids and
@@ -146,14 +144,14 @@ struct evstore_ops {
 	 * where the store cannot count them cheaply: callers say "unknown"
 	 * (evstore_behind).
 	 */
-	int (*behind)(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err);
+	enum jrc (*behind)(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err);
 	/*
 	 * For verify, an aggregation independent of agg.c of the rows with seq <= upto,
 	 * in grain order (bytewise text): the server's GROUP BY on SQLite and MySQL, a
 	 * hash table and sort in the backend on Cassandra, which has no GROUP BY.
 	 */
-	int (*recompute)(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
-			 struct jerr *err);
+	enum jrc (*recompute)(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
+			      struct jerr *err);
 };
 
 struct evstore {
@@ -227,34 +225,34 @@ struct anstore;
 struct anstore_ops {
 	int version; /* ANSTORE_OPS_VERSION */
 	const char *scheme;
-	int (*open)(const char *target, enum store_mode mode, struct anstore **out,
-		    struct jerr *err);
+	enum jrc (*open)(const char *target, enum store_mode mode, struct anstore **out,
+			 struct jerr *err);
 	void (*close)(struct anstore *s);
-	int (*init)(struct anstore *s, struct jerr *err);
-	int (*get_cursor)(struct anstore *s, int64_t *cursor, struct jerr *err);
+	enum jrc (*init)(struct anstore *s, struct jerr *err);
+	enum jrc (*get_cursor)(struct anstore *s, int64_t *cursor, struct jerr *err);
 	/*
 	 * One transaction: add every group of a to fact_hourly, upsert its publishers
 	 * into dim_publisher, and move the cursor from `from` to `to`. If the stored
 	 * cursor is not `from` (another run got there first) nothing is applied and
-	 * STORE_ERROR is returned.
+	 * J_ERROR is returned.
 	 */
-	int (*apply)(struct anstore *s, const struct agg *a, int64_t from, int64_t to,
-		     struct jerr *err);
+	enum jrc (*apply)(struct anstore *s, const struct agg *a, int64_t from, int64_t to,
+			  struct jerr *err);
 	/* One transaction: delete every fact and publisher, cursor back to 0. */
-	int (*reset)(struct anstore *s, struct jerr *err);
+	enum jrc (*reset)(struct anstore *s, struct jerr *err);
 	/*
 	 * Every fact row, in grain order (bytewise text), and in *cursor the cursor
 	 * they cover: both read in one snapshot, so that a run applying meanwhile
 	 * shows either before or after, never half of each (verify relies on it).
 	 */
-	int (*facts)(struct anstore *s, int64_t *cursor, fact_row_fn fn, void *arg,
-		     struct jerr *err);
-	int (*query)(struct anstore *s, enum an_dim dim, const struct an_filter *f, an_row_fn fn,
-		     void *arg, struct jerr *err);
+	enum jrc (*facts)(struct anstore *s, int64_t *cursor, fact_row_fn fn, void *arg,
+			  struct jerr *err);
+	enum jrc (*query)(struct anstore *s, enum an_dim dim, const struct an_filter *f,
+			  an_row_fn fn, void *arg, struct jerr *err);
 	/* etl_runs: insert a row (sets r->id), update it, list the newest first. */
-	int (*run_begin)(struct anstore *s, struct etl_run_rec *r, struct jerr *err);
-	int (*run_end)(struct anstore *s, const struct etl_run_rec *r, struct jerr *err);
-	int (*runs)(struct anstore *s, int limit, run_row_fn fn, void *arg, struct jerr *err);
+	enum jrc (*run_begin)(struct anstore *s, struct etl_run_rec *r, struct jerr *err);
+	enum jrc (*run_end)(struct anstore *s, const struct etl_run_rec *r, struct jerr *err);
+	enum jrc (*runs)(struct anstore *s, int limit, run_row_fn fn, void *arg, struct jerr *err);
 	/*
 	 * The run lock, held in the store itself so that processes on several machines
 	 * sharing it run one at a time. One atomic step: take the lock for `owner` until
@@ -263,21 +261,21 @@ struct anstore_ops {
 	 * that holder dead). *got says whether it was taken; *holder is the holder after
 	 * the step (owner itself when *got).
 	 */
-	int (*lock_acquire)(struct anstore *s, const char *owner, const char *steal, int64_t now_ms,
-			    int64_t lease_ms, int *got, struct run_lock_info *holder,
-			    struct jerr *err);
-	/* Extend owner's lease to now_ms + lease_ms; STORE_ERROR when owner lost the lock. */
-	int (*lock_renew)(struct anstore *s, const char *owner, int64_t now_ms, int64_t lease_ms,
-			  struct jerr *err);
+	enum jrc (*lock_acquire)(struct anstore *s, const char *owner, const char *steal,
+				 int64_t now_ms, int64_t lease_ms, int *got,
+				 struct run_lock_info *holder, struct jerr *err);
+	/* Extend owner's lease to now_ms + lease_ms; J_ERROR when owner lost the lock. */
+	enum jrc (*lock_renew)(struct anstore *s, const char *owner, int64_t now_ms,
+			       int64_t lease_ms, struct jerr *err);
 	/* Release the lock if owner holds it (no error when it does not). */
-	int (*lock_release)(struct anstore *s, const char *owner, struct jerr *err);
+	enum jrc (*lock_release)(struct anstore *s, const char *owner, struct jerr *err);
 	/*
 	 * Mark every etl_runs row still 'running' as 'failed' with `reason` and
 	 * finished at now_ms; *count says how many. Called by the lock holder only:
 	 * a running row it does not own belongs to a process that died.
 	 */
-	int (*runs_fail_stale)(struct anstore *s, const char *reason, int64_t now_ms,
-			       int64_t *count, struct jerr *err);
+	enum jrc (*runs_fail_stale)(struct anstore *s, const char *reason, int64_t now_ms,
+				    int64_t *count, struct jerr *err);
 };
 
 struct anstore {
@@ -290,12 +288,13 @@ struct anstore {
  * "mysql://USER[:PASS]@HOST[:PORT]/DB[?...]" when the mysql module is built
  * (MariaDB Connector/C), or, for the event store only,
  * "cassandra://[USER[:PASS]@]HOST[,HOST...][:PORT]/KEYSPACE[?...]".
- * Returns STORE_OK with *out (close with *_close), or an error naming the URL.
+ * Returns J_OK with *out (close with *_close), or an error naming the URL.
  */
-int evstore_open(const char *url, enum store_mode mode, struct evstore **out, struct jerr *err);
+enum jrc evstore_open(const char *url, enum store_mode mode, struct evstore **out,
+		      struct jerr *err);
 void evstore_close(struct evstore *s);
 /* The ops' behind(), or *n = -1 (unknown) for a store without it. */
-int evstore_behind(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err);
+enum jrc evstore_behind(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err);
 
 /*
  * url as it may be printed, for every scheme: in "SCHEME://USER:PASSWORD@REST"
@@ -315,8 +314,8 @@ const char *store_url_redact(const char *url, char *buf, size_t len);
  * the authority early, and parsing on would take part of the password for a
  * host or a port and echo it in a message. A '@' in a parameter is written %40.
  */
-int store_url_userinfo_end(const char *scheme, const char *auth, const char *end, const char **at,
-			   struct jerr *err);
+enum jrc store_url_userinfo_end(const char *scheme, const char *auth, const char *end,
+				const char **at, struct jerr *err);
 
 /*
  * Percent-decode n bytes of a URL part (a user name, a password, a path
@@ -327,30 +326,31 @@ int store_url_userinfo_end(const char *scheme, const char *auth, const char *end
  * reason" in err; the reason never quotes the text, which may be a password,
  * so name must be the URL as it may be printed (store_url_redact).
  */
-int store_url_unescape(const char *name, const char *part, const char *s, size_t n, char *out,
-		       size_t cap, struct jerr *err);
+enum jrc store_url_unescape(const char *name, const char *part, const char *s, size_t n, char *out,
+			    size_t cap, struct jerr *err);
 
 /*
  * How a backend's open goes on with a store whose schema is at `version` (0:
- * none) when this build knows `known`: STORE_OK with *init = 1 to create or
- * upgrade it, 0 to use it as it is; STORE_ERROR when it has none and mode does
+ * none) when this build knows `known`: J_OK with *init = 1 to create or
+ * upgrade it, 0 to use it as it is; J_ERROR when it has none and mode does
  * not allow creating it, or when it is newer. what names the kind in messages
  * ("event store", "analytics").
  */
-int store_schema_check(const char *name, const char *what, int version, int known,
-		       enum store_mode mode, int *init, struct jerr *err);
-int anstore_open(const char *url, enum store_mode mode, struct anstore **out, struct jerr *err);
+enum jrc store_schema_check(const char *name, const char *what, int version, int known,
+			    enum store_mode mode, int *init, struct jerr *err);
+enum jrc anstore_open(const char *url, enum store_mode mode, struct anstore **out,
+		      struct jerr *err);
 
 /*
  * fact_hourly's measures are int64 columns; a chunk's sums are 128-bit. Before a
  * backend adds group g it asks store_fact_over for the first measure of g's
  * delta that does not fit (NULL: none); store_fact_refuse sets err to say which
- * measure of which grain would pass int64 and returns STORE_ERROR. An apply that
+ * measure of which grain would pass int64 and returns J_ERROR. An apply that
  * refuses rolls back, so the cursor stays at `cursor`.
  */
 const char *store_fact_over(const struct kpi_sums *v);
-int store_fact_refuse(const char *name, const struct agg *ag, const struct agg_group *g,
-		      const char *measure, int64_t cursor, struct jerr *err);
+enum jrc store_fact_refuse(const char *name, const struct agg *ag, const struct agg_group *g,
+			   const char *measure, int64_t cursor, struct jerr *err);
 void anstore_close(struct anstore *s);
 
 /* The backends (under src/store/; the mysql ones are built into jobads-mysql.so). */

@@ -15,10 +15,19 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_LOCKED = 3 };
 
 /* Error text a function fills for its caller: one line, lowercase, no full stop. */
 /*
+ * The one result type of every layer (the stores and their ops, the CQL client,
+ * the ETL, the web server's start): J_OK; J_RETRY, failed for a reason that can
+ * pass (busy, deadlock, a lost connection, a server's timeout or overload: the
+ * caller may try again); J_ERROR, failed. What failed, and the code of the layer
+ * that knows it, are in struct jerr.
+ */
+enum jrc { J_OK = 0, J_RETRY = 1, J_ERROR = 2 };
+
+/*
  * An error for the user: msg says what failed, naming the store, record or
  * field; code is the code of the layer that knows it (a CQL error code, a
  * MySQL/MariaDB errno, a SQLite extended result code), 0 when there is none.
- * A caller decides by the operation's result (STORE_OK/RETRY/ERROR) and by
+ * A caller decides by the operation's result (J_OK/RETRY/ERROR) and by
  * code, never by searching msg.
  */
 struct jerr {

@@ -50,8 +50,8 @@ void web_opts_init(struct web_opts *o);
 struct web_server;
 
 /*
- * Start listening and serving in civetweb's worker threads. Returns STORE_OK
- * with *out (stop with web_stop), or STORE_ERROR with a reason (port in use,
+ * Start listening and serving in civetweb's worker threads. Returns J_OK
+ * with *out (stop with web_stop), or J_ERROR with a reason (port in use,
  * bad address, a store that cannot be opened).
  */
 int web_start(const struct web_opts *o, struct web_server **out, struct jerr *err);

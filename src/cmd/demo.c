@@ -85,8 +85,8 @@ int cmd_demo(int argc, char **argv)
 	if (optind < argc)
 		return usage_unexpected("demo", argv[optind]);
 
-	if (evstore_open(co.events, STORE_CREATE, &evs, &err) != STORE_OK ||
-	    anstore_open(co.analytics, STORE_CREATE, &as, &err) != STORE_OK) {
+	if (evstore_open(co.events, STORE_CREATE, &evs, &err) != J_OK ||
+	    anstore_open(co.analytics, STORE_CREATE, &as, &err) != J_OK) {
 		jlog_error("demo: %s", err.msg);
 		goto out;
 	}
@@ -99,7 +99,7 @@ int cmd_demo(int argc, char **argv)
 	if (etl_command_run(evs, as, ETL_DEFAULT_CHUNK, 0, 0, 0) != EXIT_OK)
 		goto out;
 	printf("== verify\n");
-	if (etl_verify(evs, as, stderr, 20, &vr, &err) != STORE_OK) {
+	if (etl_verify(evs, as, stderr, 20, &vr, &err) != J_OK) {
 		jlog_error("demo: %s", err.msg);
 		goto out;
 	}

@@ -50,7 +50,7 @@ int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, size_
 	o.owner = owner;
 	o.reset = reset;
 	int r = etl_run_locked(evs, as, &o, &res, &holder, &err);
-	if (r == STORE_OK && res.locked) {
+	if (r == J_OK && res.locked) {
 		char since[40], until[40];
 		jlog_error("%s: a run is in progress by %s (since %s, lease until %s); not run",
 			   reset ? "rebuild" : "etl", holder.owner,
@@ -62,9 +62,9 @@ int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, size_
 		fprintf(stderr,
 			"etl: %" PRId64 " run%s left 'running' by a dead process marked failed\n",
 			res.stale_failed, res.stale_failed == 1 ? "" : "s");
-	if (r != STORE_OK) {
+	if (r != J_OK) {
 		jlog_error("etl: %s%s", err.msg,
-			   r == STORE_RETRY ? " (transient: run again to retry)" : "");
+			   r == J_RETRY ? " (transient: run again to retry)" : "");
 		if (res.events > 0)
 			jlog_error("etl: %" PRId64
 				   " events were applied before the failure, cursor "
@@ -129,8 +129,8 @@ static int etl_main(const char *name, int argc, char **argv, int rebuild)
 	}
 	if (optind < argc)
 		return usage_unexpected(name, argv[optind]);
-	if (evstore_open(co.events, STORE_OPEN_EXISTING, &evs, &err) != STORE_OK ||
-	    anstore_open(co.analytics, STORE_CREATE, &as, &err) != STORE_OK) {
+	if (evstore_open(co.events, STORE_OPEN_EXISTING, &evs, &err) != J_OK ||
+	    anstore_open(co.analytics, STORE_CREATE, &as, &err) != J_OK) {
 		jlog_error("%s: %s", name, err.msg);
 		goto out;
 	}

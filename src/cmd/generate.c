@@ -456,7 +456,7 @@ int cmd_generate(int argc, char **argv)
 
 	struct evstore *evs;
 	struct jerr err;
-	if (evstore_open(co.events, STORE_CREATE, &evs, &err) != STORE_OK) {
+	if (evstore_open(co.events, STORE_CREATE, &evs, &err) != J_OK) {
 		jlog_error("generate: %s", err.msg);
 		return EXIT_FAIL;
 	}

@@ -343,7 +343,7 @@ int cmd_ingest(int argc, char **argv)
 		}
 	}
 	struct jerr err;
-	if (evstore_open(co.events, STORE_CREATE, &in.evs, &err) != STORE_OK) {
+	if (evstore_open(co.events, STORE_CREATE, &in.evs, &err) != J_OK) {
 		jlog_error("ingest: %s", err.msg);
 		return EXIT_FAIL;
 	}

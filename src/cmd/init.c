@@ -24,11 +24,11 @@ int cmd_init(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_unexpected("init", argv[optind]);
-	if (evstore_open(co.events, STORE_UPGRADE, &evs, &err) != STORE_OK ||
-	    evs->ops->init(evs, &err) != STORE_OK)
+	if (evstore_open(co.events, STORE_UPGRADE, &evs, &err) != J_OK ||
+	    evs->ops->init(evs, &err) != J_OK)
 		goto out;
-	if (anstore_open(co.analytics, STORE_UPGRADE, &as, &err) != STORE_OK ||
-	    as->ops->init(as, &err) != STORE_OK)
+	if (anstore_open(co.analytics, STORE_UPGRADE, &as, &err) != J_OK ||
+	    as->ops->init(as, &err) != J_OK)
 		goto out;
 	printf("initialised event store %s and analytics store %s\n", evs->name, as->name);
 	rc = EXIT_OK;

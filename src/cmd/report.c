@@ -165,7 +165,7 @@ int report_print(struct anstore *as, const struct an_filter *f, enum report_form
 	struct strbuf sb = {0}; /* the CSV, printed only whole */
 	int rc = EXIT_OK;
 
-	if (as->ops->query(as, AN_TOTAL, f, collect_row, &total, &err) != STORE_OK) {
+	if (as->ops->query(as, AN_TOTAL, f, collect_row, &total, &err) != J_OK) {
 		jlog_error("report: %s", err.msg);
 		json_decref(doc);
 		return EXIT_FAIL;
@@ -208,7 +208,7 @@ int report_print(struct anstore *as, const struct an_filter *f, enum report_form
 	for (size_t si = 0; si < sizeof(sections) / sizeof(sections[0]); si++) {
 		const struct section *s = &sections[si];
 		struct collect c = {0};
-		if (as->ops->query(as, s->dim, f, collect_row, &c, &err) != STORE_OK) {
+		if (as->ops->query(as, s->dim, f, collect_row, &c, &err) != J_OK) {
 			jlog_error("report: %s", err.msg);
 			rc = EXIT_FAIL;
 			collect_free(&c);
@@ -330,7 +330,7 @@ int cmd_report(int argc, char **argv)
 		return usage_unexpected("report", argv[optind]);
 	if (f.from_s != INT64_MIN && f.to_s != INT64_MAX && f.from_s >= f.to_s)
 		return usage_error("report", "--from must be before --to");
-	if (anstore_open(co.analytics, STORE_OPEN_EXISTING, &as, &err) != STORE_OK) {
+	if (anstore_open(co.analytics, STORE_OPEN_EXISTING, &as, &err) != J_OK) {
 		jlog_error("report: %s", err.msg);
 		return EXIT_FAIL;
 	}

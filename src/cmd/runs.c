@@ -78,7 +78,7 @@ int cmd_runs(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_unexpected("runs", argv[optind]);
-	if (anstore_open(co.analytics, STORE_OPEN_EXISTING, &as, &err) != STORE_OK) {
+	if (anstore_open(co.analytics, STORE_OPEN_EXISTING, &as, &err) != J_OK) {
 		jlog_error("runs: %s", err.msg);
 		return EXIT_FAIL;
 	}
@@ -86,7 +86,7 @@ int cmd_runs(int argc, char **argv)
 	if (!json)
 		printf("%6s  %-8s %3s  %-9s %-24s %-24s %10s %8s  %s\n", "id", "trigger", "try",
 		       "state", "started", "finished", "events", "groups", "cursor");
-	if (as->ops->runs(as, (int)limit, print_run, arr, &err) != STORE_OK) {
+	if (as->ops->runs(as, (int)limit, print_run, arr, &err) != J_OK) {
 		jlog_error("runs: %s", err.msg);
 		rc = EXIT_FAIL;
 	} else if (json) {

@@ -48,7 +48,7 @@ static void *gen_main(void *arg)
 	struct gen_thread *t = arg;
 	struct evstore *evs;
 	struct jerr err;
-	if (evstore_open(t->events, STORE_CREATE, &evs, &err) != STORE_OK) {
+	if (evstore_open(t->events, STORE_CREATE, &evs, &err) != J_OK) {
 		jlog_error("serve: live generator: %s", err.msg);
 		return NULL;
 	}
@@ -68,7 +68,7 @@ int serve_run(const struct common_opts *co, struct web_opts *wo, int64_t etl_eve
 	wo->events = co->events;
 	wo->analytics = co->analytics;
 	wo->stop = &stop_requested;
-	if (web_start(wo, &w, &err) != STORE_OK) {
+	if (web_start(wo, &w, &err) != J_OK) {
 		jlog_error("serve: %s", err.msg);
 		return EXIT_FAIL;
 	}

@@ -41,9 +41,9 @@ int cmd_verify(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_unexpected("verify", argv[optind]);
-	if (evstore_open(co.events, STORE_OPEN_EXISTING, &evs, &err) != STORE_OK ||
-	    anstore_open(co.analytics, STORE_OPEN_EXISTING, &as, &err) != STORE_OK ||
-	    etl_verify(evs, as, stderr, (int)show, &vr, &err) != STORE_OK) {
+	if (evstore_open(co.events, STORE_OPEN_EXISTING, &evs, &err) != J_OK ||
+	    anstore_open(co.analytics, STORE_OPEN_EXISTING, &as, &err) != J_OK ||
+	    etl_verify(evs, as, stderr, (int)show, &vr, &err) != J_OK) {
 		jlog_error("verify: %s", err.msg);
 		goto out;
 	}

@@ -43,13 +43,13 @@ static int resolve_publishers(struct evstore *evs, struct agg *a, struct jerr *e
 			jerr_set(err,
 				 "%s: the scan left publisher attributes out and cannot read them",
 				 evs->name);
-			return STORE_ERROR;
+			return J_ERROR;
 		}
 		int r = evs->ops->row_publisher(evs, a->pubs[i].last_seq, note_pub, a, err);
-		if (r != STORE_OK)
+		if (r != J_OK)
 			return r;
 	}
-	return STORE_OK;
+	return J_OK;
 }
 
 /*
@@ -90,12 +90,12 @@ static int read_pieces(struct piece_reader *h, struct evstore *evs, struct agg *
 		size_t n = 0;
 		int r = evs->ops->scan_range(evs, lo, hi, add_row, a, &n, err);
 		*nread += n;
-		if (r != STORE_OK) {
+		if (r != J_OK) {
 			atomic_store(&h->failed, 1);
 			return r;
 		}
 	}
-	return STORE_OK;
+	return J_OK;
 }
 
 static void *helper_main(void *arg)
@@ -123,20 +123,20 @@ static int read_parallel(struct evstore *evs, struct piece_reader *h, struct agg
 	atomic_store(&h->failed, 0);
 	if (pthread_create(&h->th, NULL, helper_main, h) != 0) {
 		jerr_set(err, "cannot start a reader thread");
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	int r = read_pieces(h, evs, a, &n, err);
 	pthread_join(h->th, NULL);
-	if (r == STORE_OK && h->rc != STORE_OK) {
+	if (r == J_OK && h->rc != J_OK) {
 		r = h->rc;
 		*err = h->err;
 	}
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	agg_merge(a, &h->agg);
 	*nread = n + h->nread;
 	*upto = hi;
-	return STORE_OK;
+	return J_OK;
 }
 
 /*
@@ -181,12 +181,12 @@ static void *applier_main(void *arg)
 
 		pthread_mutex_lock(&ap->mu);
 		ap->secs += dt;
-		if (rc == STORE_OK) {
+		if (rc == J_OK) {
 			ap->events += nread;
 			ap->groups += a->ngroups;
 			ap->chunks++;
 			ap->cursor = to;
-		} else if (ap->rc == STORE_OK) {
+		} else if (ap->rc == J_OK) {
 			ap->rc = rc;
 			ap->err = err;
 		}
@@ -235,11 +235,11 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 
 	memset(res, 0, sizeof(*res));
 	r = as->ops->get_cursor(as, &cursor, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	res->cursor_from = res->cursor_to = cursor;
 	r = evs->ops->stats(evs, &max_seq, NULL, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	if (max_seq < cursor) {
 		jerr_set(err,
@@ -247,7 +247,7 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 			 "): this analytics store was filled from another event store"
 			 " (use 'jobads rebuild' to start over)",
 			 as->name, cursor, max_seq);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 
 	memset(&rec, 0, sizeof(rec));
@@ -258,7 +258,7 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 	rec.started_ms = time_now_ms();
 	rec.cursor_from = cursor;
 	r = as->ops->run_begin(as, &rec, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	res->run_id = rec.id;
 	memset(&ap, 0, sizeof(ap));
@@ -276,12 +276,12 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 	if (evs->ops->scan_range && evs->ops->reopen && max_seq - cursor >= PARALLEL_MIN_BACKLOG &&
 	    sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
 		struct jerr e2;
-		if (evs->ops->reopen(evs, &helper.evs, &e2) != STORE_OK)
+		if (evs->ops->reopen(evs, &helper.evs, &e2) != J_OK)
 			helper.evs = NULL; /* read on one connection, as everywhere else */
 	}
 	if (pthread_create(&ap.th, NULL, applier_main, &ap) != 0) {
 		jerr_set(err, "cannot start the apply thread");
-		r = STORE_ERROR;
+		r = J_ERROR;
 		goto done;
 	}
 	for (;;) {
@@ -295,7 +295,7 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 			res->timed_out = 1;
 			jerr_set(err, "timed out after %.1f s (cursor %" PRId64 " applied so far)",
 				 time_mono() - t0, cursor);
-			r = STORE_RETRY;
+			r = J_RETRY;
 			break;
 		}
 		/*
@@ -328,7 +328,7 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 			else
 				r = evs->ops->scan(evs, upto, step, add_row, &bufs[cur], &n, &to,
 						   err);
-			if (r != STORE_OK)
+			if (r != J_OK)
 				break;
 			nread += n;
 			upto = to;
@@ -346,17 +346,17 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 			if (held > 0 && (uint64_t)bufs[cur].step_old * 10 < held)
 				break;
 		}
-		if (r == STORE_OK)
+		if (r == J_OK)
 			r = resolve_publishers(evs, &bufs[cur], err);
 		res->read_secs += time_mono() - t1;
-		if (r != STORE_OK || upto == cursor)
+		if (r != J_OK || upto == cursor)
 			break;
-		if ((r = applier_wait(&ap)) != STORE_OK)
+		if ((r = applier_wait(&ap)) != J_OK)
 			break;
 		/* the applier is idle: the analytics connection is free for the lease */
 		if (o->owner && time_mono() - renewed > (double)o->lease_ms / 3000.0) {
 			r = as->ops->lock_renew(as, o->owner, time_now_ms(), o->lease_ms, err);
-			if (r != STORE_OK)
+			if (r != J_OK)
 				break;
 			renewed = time_mono();
 		}
@@ -381,10 +381,10 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 		pthread_cond_broadcast(&ap.cv);
 		pthread_mutex_unlock(&ap.mu);
 		pthread_join(ap.th, NULL);
-		if (r == STORE_OK && ra != STORE_OK) {
+		if (r == J_OK && ra != J_OK) {
 			r = ra;
 			*err = ap.err;
-		} else if (ra != STORE_OK && r != STORE_OK) {
+		} else if (ra != J_OK && r != J_OK) {
 			/* the read failed too; the apply error is the one that explains state */
 			*err = ap.err;
 			r = ra;
@@ -412,14 +412,14 @@ record:
 	rec.groups_written = res->groups;
 	rec.cursor_to = res->cursor_to;
 	snprintf(rec.state, sizeof(rec.state), "%s",
-		 r == STORE_OK	    ? "success"
+		 r == J_OK	    ? "success"
 		 : o->retry_follows ? "retrying"
 				    : "failed");
-	if (r != STORE_OK)
+	if (r != J_OK)
 		snprintf(rec.error, sizeof(rec.error), "%s", err->msg);
 	struct jerr err2;
 	int r2 = as->ops->run_end(as, &rec, &err2);
-	if (r == STORE_OK && r2 != STORE_OK) {
+	if (r == J_OK && r2 != J_OK) {
 		*err = err2;
 		return r2;
 	}
@@ -435,31 +435,31 @@ static int run_locked(struct evstore *evs, struct anstore *as, const struct etl_
 	lo.lease_ms = lease;
 	memset(res, 0, sizeof(*res));
 	r = as->ops->lock_acquire(as, o->owner, NULL, time_now_ms(), lease, &got, holder, err);
-	if (r == STORE_OK && !got && etl_owner_is_dead(holder->owner)) {
+	if (r == J_OK && !got && etl_owner_is_dead(holder->owner)) {
 		char dead[sizeof(holder->owner)];
 		snprintf(dead, sizeof(dead), "%s", holder->owner);
 		r = as->ops->lock_acquire(as, o->owner, dead, time_now_ms(), lease, &got, holder,
 					  err);
 	}
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	if (!got) {
 		res->locked = 1;
-		return STORE_OK;
+		return J_OK;
 	}
 	/* We hold the lock: a row still 'running' was left by a process that died. */
 	int64_t stale = 0;
 	r = as->ops->runs_fail_stale(as, "the process running it died (found by the next run)",
 				     time_now_ms(), &stale, err);
-	if (r == STORE_OK && o->reset)
+	if (r == J_OK && o->reset)
 		r = as->ops->reset(as, err);
-	if (r == STORE_OK) {
+	if (r == J_OK) {
 		r = etl_run(evs, as, &lo, res, err);
 		res->stale_failed = stale;
 	}
 	struct jerr err2;
 	int r2 = as->ops->lock_release(as, o->owner, &err2);
-	if (r == STORE_OK && r2 != STORE_OK) {
+	if (r == J_OK && r2 != J_OK) {
 		*err = err2;
 		r = r2;
 	}
@@ -483,7 +483,7 @@ int etl_run_locked(struct evstore *evs, struct anstore *as, const struct etl_opt
 		memset(holder, 0, sizeof(*holder));
 		snprintf(holder->owner, sizeof(holder->owner), "%s", o->owner);
 		res->locked = 1;
-		return STORE_OK;
+		return J_OK;
 	}
 	int r = run_locked(evs, as, o, res, holder, err);
 	pthread_mutex_unlock(&process_run_mu);
@@ -641,13 +641,13 @@ int etl_verify(struct evstore *evs, struct anstore *as, FILE *out, int show,
 	 * difference. The copy is the size of the aggregate, not of the raw table.
 	 */
 	r = as->ops->facts(as, &res->cursor, collect_fact, &v, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = evs->ops->stats(evs, &res->max_seq, NULL, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = evs->ops->recompute(evs, res->cursor, check_row, &v, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = evstore_behind(evs, res->cursor, &res->behind, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		for (; v.pos < v.n; v.pos++)
 			report_fact(&v, "in fact_hourly but not in the raw events",
 				    &v.facts[v.pos]);

@@ -49,7 +49,7 @@ static int wait_pending(struct evbatch *b, int64_t *late)
 		return 0;
 	b->pending = 0;
 	int64_t d = 0;
-	if (b->evs->ops->commit_wait(b->evs, &d, &b->err) != STORE_OK)
+	if (b->evs->ops->commit_wait(b->evs, &d, &b->err) != J_OK)
 		return -1;
 	committed(b, b->pend_stored, b->pend_dups, d, late);
 	return 0;
@@ -65,7 +65,7 @@ static int close_batch(struct evbatch *b, int wait, int64_t *late)
 		return 0;
 	b->rows = 0;
 	if (ops->commit_start) {
-		if (ops->commit_start(b->evs, &b->err) != STORE_OK)
+		if (ops->commit_start(b->evs, &b->err) != J_OK)
 			return -1;
 		b->pending = 1;
 		b->pend_stored = b->stored;
@@ -73,7 +73,7 @@ static int close_batch(struct evbatch *b, int wait, int64_t *late)
 		return wait ? wait_pending(b, late) : 0;
 	}
 	int64_t d = 0;
-	if (ops->commit(b->evs, &d, &b->err) != STORE_OK)
+	if (ops->commit(b->evs, &d, &b->err) != J_OK)
 		return -1;
 	committed(b, b->stored, b->dups, d, late);
 	return 0;
@@ -83,11 +83,11 @@ int evbatch_insert(struct evbatch *b, const struct event *ev, int *dup)
 {
 	double now = time_mono();
 	if (b->rows == 0) {
-		if (b->evs->ops->begin(b->evs, &b->err) != STORE_OK)
+		if (b->evs->ops->begin(b->evs, &b->err) != J_OK)
 			return -1;
 		b->opened = now;
 	}
-	if (b->evs->ops->insert(b->evs, ev, dup, &b->err) != STORE_OK) {
+	if (b->evs->ops->insert(b->evs, ev, dup, &b->err) != J_OK) {
 		b->rows++; /* begun: abort must roll it back */
 		return -1;
 	}
@@ -143,7 +143,7 @@ void evbatch_abort(struct evbatch *b)
 		struct jerr ignore;
 		int64_t d = 0;
 		b->pending = 0;
-		if (b->evs->ops->commit_wait(b->evs, &d, &ignore) == STORE_OK)
+		if (b->evs->ops->commit_wait(b->evs, &d, &ignore) == J_OK)
 			committed(b, b->pend_stored, b->pend_dups, d, NULL);
 	}
 	b->evs->ops->rollback(b->evs);

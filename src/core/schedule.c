@@ -132,8 +132,8 @@ static void flush_pending(struct schedule *s, struct anstore *as)
 	for (; done < s->npending; done++) {
 		struct etl_run_rec *rec = &s->pending[done];
 		struct jerr err;
-		if (as->ops->run_begin(as, rec, &err) != STORE_OK ||
-		    as->ops->run_end(as, rec, &err) != STORE_OK)
+		if (as->ops->run_begin(as, rec, &err) != J_OK ||
+		    as->ops->run_end(as, rec, &err) != J_OK)
 			break;
 	}
 	memmove(s->pending, s->pending + done,
@@ -152,8 +152,8 @@ static void keep_pending(struct schedule *s, const struct etl_run_rec *rec)
 }
 
 /*
- * One attempt: open both stores, run under the lock, close. Returns STORE_OK
- * (res->locked when a run elsewhere holds the lock), STORE_RETRY or STORE_ERROR.
+ * One attempt: open both stores, run under the lock, close. Returns J_OK
+ * (res->locked when a run elsewhere holds the lock), J_RETRY or J_ERROR.
  */
 static int attempt_run(struct schedule *s, int attempt, int retry_follows, struct etl_result *res,
 		       struct run_lock_info *holder, struct jerr *err)
@@ -173,14 +173,14 @@ static int attempt_run(struct schedule *s, int attempt, int retry_follows, struc
 	o.owner = s->owner;
 	o.lease_ms = s->lease_s * 1000;
 	r = anstore_open(s->analytics, STORE_CREATE, &as, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = evstore_open(s->events, STORE_OPEN_EXISTING, &evs, err);
-	if (r == STORE_OK) {
+	if (r == J_OK) {
 		if (s->npending)
 			flush_pending(s, as);
 		r = etl_run_locked(evs, as, &o, res, holder, err);
 	}
-	if (r != STORE_OK && res->run_id == 0) {
+	if (r != J_OK && res->run_id == 0) {
 		/* never reached etl_runs: keep the attempt for the next run that does */
 		struct etl_run_rec rec;
 		memset(&rec, 0, sizeof(rec));
@@ -229,8 +229,8 @@ static void no_retry_after_all(struct schedule *s, const struct etl_result *res,
 	rec.groups_written = res->groups;
 	rec.cursor_from = res->cursor_from;
 	rec.cursor_to = res->cursor_to;
-	if (anstore_open(s->analytics, STORE_OPEN_EXISTING, &as, &err) != STORE_OK ||
-	    as->ops->run_end(as, &rec, &err) != STORE_OK)
+	if (anstore_open(s->analytics, STORE_OPEN_EXISTING, &as, &err) != J_OK ||
+	    as->ops->run_end(as, &rec, &err) != J_OK)
 		schedule_log(s, "warn", "record_failed", "run", i64(res->run_id, (char[24]){0}),
 			     "error", err.msg, NULL);
 	anstore_close(as);
@@ -251,7 +251,7 @@ static void run_slot(struct schedule *s)
 		if (s->hook)
 			s->hook->on_run(s->hook->arg,
 					res.locked		     ? "skipped"
-					: r == STORE_OK		     ? "success"
+					: r == J_OK		     ? "success"
 					: retry_follows && !*s->stop ? "retrying"
 								     : "failed",
 					&res);
@@ -264,7 +264,7 @@ static void run_slot(struct schedule *s)
 			schedule_log(s, "warn", "stale_runs_failed", "count",
 				     i64(res.stale_failed, b1), NULL);
 		snprintf(b6, sizeof(b6), "%.3f", res.secs);
-		if (r == STORE_OK) {
+		if (r == J_OK) {
 			schedule_log(s, "info", "run_end", "run", run_id(res.run_id, b1), "state",
 				     "success", "events", i64(res.events, b2), "groups",
 				     i64(res.groups, b3), "cursor_from", i64(res.cursor_from, b4),
@@ -288,7 +288,7 @@ static void run_slot(struct schedule *s)
 			delay = s->retry_max_s;
 		schedule_log(s, "warn", "run_retry", "run", run_id(res.run_id, b1), "attempt",
 			     i64(attempt, b2), "delay_s", i64(delay, b3), "transient",
-			     r == STORE_RETRY ? "yes" : "no", "error", err.msg, NULL);
+			     r == J_RETRY ? "yes" : "no", "error", err.msg, NULL);
 		sleep_until(s, time_now_ms() + delay * 1000);
 		if (*s->stop) {
 			no_retry_after_all(s, &res, attempt, err.msg);

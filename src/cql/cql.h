@@ -11,9 +11,9 @@
  *           stream ids; PREPARE / EXECUTE with re-prepare on Unprepared; QUERY;
  *           unlogged BATCH; paging; connect and request timeouts.
  *
- * Errors return CQL_OK / CQL_RETRY (connection lost, timeout, or a server
+ * Errors return J_OK / J_RETRY (connection lost, timeout, or a server
  * error that says "try again": unavailable, overloaded, read/write timeout) /
- * CQL_ERROR, the same values as STORE_OK / STORE_RETRY / STORE_ERROR, with
+ * J_ERROR (enum jrc, util.h: the one result type of every layer), with
  * a message in struct jerr naming the host and, for server errors, the code
  * and the server's message. For a server ERROR frame err->code is its error
  * code (enum cql_error_code), for any other failure 0 (so is a server error
@@ -27,8 +27,6 @@
 #include <stdint.h>
 
 #include "jobads/util.h"
-
-enum { CQL_OK = 0, CQL_RETRY = 1, CQL_ERROR = 2 };
 
 #define CQL_VERSION_REQ	 0x04
 #define CQL_VERSION_RESP 0x84

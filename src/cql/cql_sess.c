@@ -5,7 +5,7 @@
  * answers Unprepared (another node after failover, or a restarted one).
  *
  * Failover: a connection that fails (refused, timed out, lost) is closed, its
- * requests in flight fail with CQL_RETRY, and the next request connects again,
+ * requests in flight fail with J_RETRY, and the next request connects again,
  * starting with the contact point after the one that failed. Requests are not
  * silently re-sent on the new connection: whether a write landed is unknown,
  * and only the caller (the ETL, the ingest batch) knows whether repeating it
@@ -103,7 +103,7 @@ static int conn_fail(struct cql_sess *s, struct jerr *err, const char *what, con
 	jerr_set(err, "%s: %s: %s (%s)", s->name, s->host, what, why);
 	conn_close(s);
 	s->cur = (s->cur + 1) % s->nhosts;
-	return CQL_RETRY;
+	return J_RETRY;
 }
 
 static int write_all(struct cql_sess *s, struct jerr *err)
@@ -133,7 +133,7 @@ static int write_all(struct cql_sess *s, struct jerr *err)
 		return conn_fail(s, err, "sending a request", strerror(errno));
 	}
 	s->wbuf.len = 0;
-	return CQL_OK;
+	return J_OK;
 }
 
 /* Read until at least one whole frame is buffered, then dispatch every whole frame. */
@@ -157,7 +157,7 @@ static int read_some(struct cql_sess *s, struct jerr *err)
 		return conn_fail(s, err, "waiting for a response", "timed out");
 	if (pr < 0) {
 		if (errno == EINTR)
-			return CQL_OK;
+			return J_OK;
 		return conn_fail(s, err, "waiting for a response", strerror(errno));
 	}
 	ssize_t n = s->tls
@@ -167,7 +167,7 @@ static int read_some(struct cql_sess *s, struct jerr *err)
 		return conn_fail(s, err, "reading a response", "connection closed by the server");
 	if (n < 0) {
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-			return CQL_OK;
+			return J_OK;
 		return conn_fail(s, err, "reading a response", strerror(errno));
 	}
 	s->rbuf.len += (size_t)n;
@@ -202,7 +202,7 @@ static int read_some(struct cql_sess *s, struct jerr *err)
 		} /* events (stream -1) and strays are dropped */
 		s->rpos += (size_t)fl;
 	}
-	return CQL_OK;
+	return J_OK;
 }
 
 static int alloc_slot(struct cql_sess *s, struct jerr *err)
@@ -237,28 +237,28 @@ static int wait_raw(struct cql_sess *s, int h, struct jerr *err)
 			break;
 		}
 		int r = read_some(s, err);
-		if (r != CQL_OK)
+		if (r != J_OK)
 			return r;
 	}
 	if (sl->failed) {
 		if (!err->msg[0])
 			jerr_set(err, "%s: connection lost", s->name);
-		return CQL_RETRY;
+		return J_RETRY;
 	}
-	return CQL_OK;
+	return J_OK;
 }
 
 static int server_error(struct cql_sess *s, struct slot *sl, struct jerr *err, struct cql_error *e)
 {
 	if (cql_error_parse(sl->body, sl->len, e) != 0) {
 		jerr_set(err, "%s: %s: malformed ERROR frame", s->name, s->host);
-		return CQL_ERROR;
+		return J_ERROR;
 	}
 	/* the code goes with the message: callers decide by it, never by the text */
 	jerr_setc(err, e->code, "%s: %s: %s (0x%04x): %.*s", s->name, s->host,
 		  cql_error_name(e->code), (unsigned)e->code, (int)e->msg_len,
 		  e->msg ? e->msg : "");
-	return cql_error_retryable(e->code) ? CQL_RETRY : CQL_ERROR;
+	return cql_error_retryable(e->code) ? J_RETRY : J_ERROR;
 }
 
 /* Send one frame built in fr (header included) on a fresh slot. */
@@ -278,17 +278,17 @@ static int simple_request(struct cql_sess *s, uint8_t opcode, const struct cql_b
 {
 	int h = alloc_slot(s, err);
 	if (h < 0)
-		return CQL_ERROR;
+		return J_ERROR;
 	struct slot *sl = &s->slots[h];
 	size_t st = cql_frame_begin(&sl->frame, CQL_VERSION_REQ, opcode, 0);
 	if (body)
 		cqlb_raw(&sl->frame, body->p, body->len);
 	cql_frame_end(&sl->frame, st);
 	int r = send_frame(s, h, err);
-	if (r == CQL_OK)
+	if (r == J_OK)
 		r = wait_raw(s, h, err);
 	*handle = h;
-	if (r != CQL_OK)
+	if (r != J_OK)
 		cql_release(s, h);
 	return r;
 }
@@ -303,12 +303,12 @@ static int handshake(struct cql_sess *s, struct jerr *err)
 	cqlb_string(&b, "3.0.0", 5);
 	r = simple_request(s, CQL_OP_STARTUP, &b, &h, err);
 	cqlb_release(&b);
-	if (r != CQL_OK)
+	if (r != J_OK)
 		return r;
 	struct slot *sl = &s->slots[h];
 	if (sl->opcode == CQL_OP_READY) {
 		cql_release(s, h);
-		return CQL_OK;
+		return J_OK;
 	}
 	if (sl->opcode == CQL_OP_ERROR) {
 		r = server_error(s, sl, err, &e);
@@ -319,13 +319,13 @@ static int handshake(struct cql_sess *s, struct jerr *err)
 		cql_release(s, h);
 		jerr_set(err, "%s: %s: unexpected answer 0x%02x to STARTUP", s->name, s->host,
 			 sl->opcode);
-		return CQL_ERROR;
+		return J_ERROR;
 	}
 	cql_release(s, h);
 	if (!s->user) {
 		jerr_set(err, "%s: %s: the server requires a user name and password", s->name,
 			 s->host);
-		return CQL_ERROR;
+		return J_ERROR;
 	}
 	/* SASL PLAIN: authzid NUL authcid NUL password */
 	struct cql_buf tok = {0};
@@ -342,22 +342,22 @@ static int handshake(struct cql_sess *s, struct jerr *err)
 	cqlb_release(&b);
 	/* the password also sat in the request frame kept for re-sending */
 	memset(s->slots[h].frame.p, 0, s->slots[h].frame.len);
-	if (r != CQL_OK)
+	if (r != J_OK)
 		return r;
 	sl = &s->slots[h];
 	if (sl->opcode == CQL_OP_AUTH_SUCCESS) {
 		cql_release(s, h);
-		return CQL_OK;
+		return J_OK;
 	}
 	if (sl->opcode == CQL_OP_ERROR) {
 		r = server_error(s, sl, err, &e);
 		cql_release(s, h);
-		return r == CQL_RETRY ? r : CQL_ERROR;
+		return r == J_RETRY ? r : J_ERROR;
 	}
 	cql_release(s, h);
 	jerr_set(err, "%s: %s: unexpected answer 0x%02x to AUTH_RESPONSE", s->name, s->host,
 		 sl->opcode);
-	return CQL_ERROR;
+	return J_ERROR;
 }
 
 static int tcp_connect(struct cql_sess *s, const char *host, struct jerr *err)
@@ -371,7 +371,7 @@ static int tcp_connect(struct cql_sess *s, const char *host, struct jerr *err)
 	hints.ai_socktype = SOCK_STREAM;
 	if ((gai = getaddrinfo(host, port, &hints, &res)) != 0) {
 		jerr_set(err, "%s: %s: %s", s->name, s->host, gai_strerror(gai));
-		return CQL_RETRY;
+		return J_RETRY;
 	}
 	const char *why = "no address";
 	for (ai = res; ai; ai = ai->ai_next) {
@@ -402,7 +402,7 @@ static int tcp_connect(struct cql_sess *s, const char *host, struct jerr *err)
 	freeaddrinfo(res);
 	if (fd < 0) {
 		jerr_set(err, "%s: %s: %s", s->name, s->host, why);
-		return CQL_RETRY;
+		return J_RETRY;
 	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -413,32 +413,32 @@ static int tcp_connect(struct cql_sess *s, const char *host, struct jerr *err)
 			close(fd);
 			jerr_set(err, "%s: %s: %s", s->name, s->host, tls_why);
 			/* a certificate or a server without TLS: not a matter of trying again */
-			return CQL_ERROR;
+			return J_ERROR;
 		}
 	}
 	s->fd = fd;
-	return CQL_OK;
+	return J_OK;
 }
 
 /* Connect to a contact point, starting with s->cur and trying each once. */
 static int ensure_conn(struct cql_sess *s, struct jerr *err)
 {
 	if (s->fd >= 0)
-		return CQL_OK;
+		return J_OK;
 	char msgs[400] = "";
-	int r = CQL_RETRY;
+	int r = J_RETRY;
 	for (int k = 0; k < s->nhosts; k++) {
 		int i = (s->cur + k) % s->nhosts;
 		r = tcp_connect(s, s->hosts[i], err);
-		if (r == CQL_OK) {
+		if (r == J_OK) {
 			r = handshake(s, err);
-			if (r == CQL_OK) {
+			if (r == J_OK) {
 				s->cur = i;
-				return CQL_OK;
+				return J_OK;
 			}
 			conn_close(s);
 		}
-		if (r == CQL_ERROR) /* bad credentials, protocol: another host will say the same */
+		if (r == J_ERROR) /* bad credentials, protocol: another host will say the same */
 			return r;
 		size_t used = strlen(msgs);
 		snprintf(msgs + used, sizeof(msgs) - used, "%s%s", used ? "; " : "",
@@ -480,15 +480,15 @@ int cql_sess_open(const struct cql_opts *o, struct cql_sess **out, struct jerr *
 	if (s->nhosts == 0) {
 		jerr_set(err, "%s: no contact point", s->name);
 		cql_sess_close(s);
-		return CQL_ERROR;
+		return J_ERROR;
 	}
 	int r = ensure_conn(s, err);
-	if (r != CQL_OK) {
+	if (r != J_OK) {
 		cql_sess_close(s);
 		return r;
 	}
 	*out = s;
-	return CQL_OK;
+	return J_OK;
 }
 
 void cql_sess_close(struct cql_sess *s)
@@ -540,14 +540,14 @@ int cql_prep_nparams(const struct cql_prep *p)
 int cql_prep_ready(struct cql_sess *s, struct cql_prep *p, struct jerr *err)
 {
 	int r = ensure_conn(s, err);
-	if (r != CQL_OK || p->ready)
+	if (r != J_OK || p->ready)
 		return r;
 	struct cql_buf b = {0};
 	int h;
 	cqlb_lstring(&b, p->query, strlen(p->query));
 	r = simple_request(s, CQL_OP_PREPARE, &b, &h, err);
 	cqlb_release(&b);
-	if (r != CQL_OK)
+	if (r != J_OK)
 		return r;
 	struct slot *sl = &s->slots[h];
 	struct cql_result res;
@@ -561,7 +561,7 @@ int cql_prep_ready(struct cql_sess *s, struct cql_prep *p, struct jerr *err)
 		   res.prep_id_len > sizeof(p->id)) {
 		jerr_set(err, "%s: %s: preparing '%.60s': unexpected answer", s->name, s->host,
 			 p->query);
-		r = CQL_ERROR;
+		r = J_ERROR;
 	} else {
 		memcpy(p->id, res.prep_id, res.prep_id_len);
 		p->id_len = res.prep_id_len;
@@ -601,11 +601,11 @@ static void put_params(struct cql_buf *f, const struct cql_req *rq)
 static int start_request(struct cql_sess *s, int *h, double *t0, struct jerr *err)
 {
 	int r = ensure_conn(s, err);
-	if (r != CQL_OK)
+	if (r != J_OK)
 		return r;
 	*t0 = time_mono();
 	*h = alloc_slot(s, err);
-	return *h < 0 ? CQL_ERROR : CQL_OK;
+	return *h < 0 ? J_ERROR : J_OK;
 }
 
 static int finish_request(struct cql_sess *s, int h, size_t st, double t0, int *handle,
@@ -621,11 +621,11 @@ int cql_submit(struct cql_sess *s, const struct cql_req *rq, int *handle, struct
 {
 	int r;
 	*handle = -1;
-	if (rq->prep && (r = cql_prep_ready(s, rq->prep, err)) != CQL_OK)
+	if (rq->prep && (r = cql_prep_ready(s, rq->prep, err)) != J_OK)
 		return r;
 	double t0;
 	int h;
-	if ((r = start_request(s, &h, &t0, err)) != CQL_OK)
+	if ((r = start_request(s, &h, &t0, err)) != J_OK)
 		return r;
 	struct slot *sl = &s->slots[h];
 	size_t st;
@@ -649,11 +649,11 @@ int cql_batch_submit(struct cql_sess *s, struct cql_prep **stmts, const struct c
 	int r;
 	*handle = -1;
 	for (int i = 0; i < n; i++)
-		if ((r = cql_prep_ready(s, stmts[i], err)) != CQL_OK)
+		if ((r = cql_prep_ready(s, stmts[i], err)) != J_OK)
 			return r;
 	double t0;
 	int h;
-	if ((r = start_request(s, &h, &t0, err)) != CQL_OK)
+	if ((r = start_request(s, &h, &t0, err)) != J_OK)
 		return r;
 	struct slot *sl = &s->slots[h];
 	size_t st = cql_frame_begin(&sl->frame, CQL_VERSION_REQ, CQL_OP_BATCH, 0);
@@ -686,12 +686,12 @@ static int reprepare_and_resend(struct cql_sess *s, int h, struct jerr *err)
 		size_t old_len =
 		    (size_t)(sl->frame.p[sl->id_off[i] - 2] << 8 | sl->frame.p[sl->id_off[i] - 1]);
 		int r = cql_prep_ready(s, p, err);
-		if (r != CQL_OK)
+		if (r != J_OK)
 			return r;
 		if (p->id_len != old_len) {
 			jerr_set(err, "%s: %s: re-prepared id has another length", s->name,
 				 s->host);
-			return CQL_ERROR;
+			return J_ERROR;
 		}
 		memcpy(sl->frame.p + sl->id_off[i], p->id, p->id_len);
 	}
@@ -704,12 +704,12 @@ int cql_wait(struct cql_sess *s, int h, struct cql_result *res, struct jerr *err
 {
 	if (h < 0 || h >= CQL_MAX_STREAMS || !s->slots[h].busy) {
 		jerr_set(err, "%s: waiting for an unknown request", s->name);
-		return CQL_ERROR;
+		return J_ERROR;
 	}
 	struct slot *sl = &s->slots[h];
 	for (;;) {
 		int r = wait_raw(s, h, err);
-		if (r != CQL_OK)
+		if (r != J_OK)
 			return r;
 		if (sl->opcode == CQL_OP_ERROR) {
 			struct cql_error e;
@@ -717,7 +717,7 @@ int cql_wait(struct cql_sess *s, int h, struct cql_result *res, struct jerr *err
 			if (e.code == CQL_E_UNPREPARED && sl->nprep > 0 && !sl->reprepared) {
 				err->msg[0] = '\0';
 				err->code = 0;
-				if ((r = reprepare_and_resend(s, h, err)) != CQL_OK)
+				if ((r = reprepare_and_resend(s, h, err)) != J_OK)
 					return r;
 				continue;
 			}
@@ -726,14 +726,14 @@ int cql_wait(struct cql_sess *s, int h, struct cql_result *res, struct jerr *err
 		if (sl->opcode != CQL_OP_RESULT) {
 			jerr_set(err, "%s: %s: unexpected answer 0x%02x", s->name, s->host,
 				 sl->opcode);
-			return CQL_ERROR;
+			return J_ERROR;
 		}
 		const char *why;
 		if (cql_result_parse(sl->body, sl->len, res, &why) != 0) {
 			jerr_set(err, "%s: %s: %s", s->name, s->host, why);
-			return CQL_ERROR;
+			return J_ERROR;
 		}
-		return CQL_OK;
+		return J_OK;
 	}
 }
 
@@ -741,9 +741,9 @@ int cql_run(struct cql_sess *s, const struct cql_req *rq, struct cql_result *res
 	    struct jerr *err)
 {
 	int r = cql_submit(s, rq, handle, err);
-	if (r == CQL_OK)
+	if (r == J_OK)
 		r = cql_wait(s, *handle, res, err);
-	if (r != CQL_OK && *handle >= 0) {
+	if (r != J_OK && *handle >= 0) {
 		cql_release(s, *handle);
 		*handle = -1;
 	}

@@ -120,7 +120,7 @@ static void split_url(const char *url, char *scheme, size_t slen, const char **r
 		*rest += 2; /* sqlite://PATH is accepted too */
 }
 
-int evstore_open(const char *url, enum store_mode mode, struct evstore **out, struct jerr *err)
+enum jrc evstore_open(const char *url, enum store_mode mode, struct evstore **out, struct jerr *err)
 {
 	char scheme[32];
 	const char *rest;
@@ -135,17 +135,17 @@ int evstore_open(const char *url, enum store_mode mode, struct evstore **out, st
 		return ops->open(rest, mode, out, err);
 	if (known) {
 		jerr_prefix(err, "%s", store_url_redact(url, shown, sizeof(shown)));
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	jerr_set(err, "%s: unknown event store scheme '%s' (this build has: " BACKENDS ")",
 		 store_url_redact(url, shown, sizeof(shown)), scheme);
-	return STORE_ERROR;
+	return J_ERROR;
 }
 
-int evstore_behind(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err)
+enum jrc evstore_behind(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err)
 {
 	*n = -1;
-	return s->ops->behind ? s->ops->behind(s, cursor, n, err) : STORE_OK;
+	return s->ops->behind ? s->ops->behind(s, cursor, n, err) : J_OK;
 }
 
 void evstore_close(struct evstore *s)
@@ -154,7 +154,7 @@ void evstore_close(struct evstore *s)
 		s->ops->close(s);
 }
 
-int anstore_open(const char *url, enum store_mode mode, struct anstore **out, struct jerr *err)
+enum jrc anstore_open(const char *url, enum store_mode mode, struct anstore **out, struct jerr *err)
 {
 	char scheme[32];
 	const char *rest;
@@ -169,11 +169,11 @@ int anstore_open(const char *url, enum store_mode mode, struct anstore **out, st
 		return ops->open(rest, mode, out, err);
 	if (known) {
 		jerr_prefix(err, "%s", store_url_redact(url, shown, sizeof(shown)));
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	jerr_set(err, "%s: unknown analytics store scheme '%s' (this build has: " BACKENDS ")",
 		 store_url_redact(url, shown, sizeof(shown)), scheme);
-	return STORE_ERROR;
+	return J_ERROR;
 }
 
 void anstore_close(struct anstore *s)
@@ -182,21 +182,21 @@ void anstore_close(struct anstore *s)
 		s->ops->close(s);
 }
 
-int store_schema_check(const char *name, const char *what, int version, int known,
-		       enum store_mode mode, int *init, struct jerr *err)
+enum jrc store_schema_check(const char *name, const char *what, int version, int known,
+			    enum store_mode mode, int *init, struct jerr *err)
 {
 	*init = 0;
 	if (version < 1 && mode == STORE_OPEN_EXISTING) {
 		jerr_set(err, "%s: no %s schema here (run 'jobads init')", name, what);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	if (version > known) {
 		jerr_set(err, "%s: schema version %d is newer than this jobads knows (%d)", name,
 			 version, known);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	*init = version < known;
-	return STORE_OK;
+	return J_OK;
 }
 
 void an_filter_all(struct an_filter *f)
@@ -229,13 +229,13 @@ const char *store_fact_over(const struct kpi_sums *v)
  * The whole chunk is rolled back and the cursor stays, so the run fails here
  * until the events behind it are dealt with; every later run says the same.
  */
-int store_fact_refuse(const char *name, const struct agg *ag, const struct agg_group *g,
-		      const char *measure, int64_t cursor, struct jerr *err)
+enum jrc store_fact_refuse(const char *name, const struct agg *ag, const struct agg_group *g,
+			   const char *measure, int64_t cursor, struct jerr *err)
 {
 	char grain[512];
 	jerr_set(err,
 		 "%s: fact_hourly: %s would pass 9223372036854775807 (int64) in %s; nothing "
 		 "applied, the cursor stays at %lld",
 		 name, measure, agg_key_name(ag, &g->key, grain, sizeof(grain)), (long long)cursor);
-	return STORE_ERROR;
+	return J_ERROR;
 }

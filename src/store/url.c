@@ -27,8 +27,8 @@ const char *store_url_redact(const char *url, char *buf, size_t len)
 	return buf;
 }
 
-int store_url_unescape(const char *name, const char *part, const char *s, size_t n, char *out,
-		       size_t cap, struct jerr *err)
+enum jrc store_url_unescape(const char *name, const char *part, const char *s, size_t n, char *out,
+			    size_t cap, struct jerr *err)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -41,35 +41,35 @@ int store_url_unescape(const char *name, const char *part, const char *s, size_t
 					 "%s: %s: a '%%' not followed by two hex digits (write "
 					 "'%%' as %%25)",
 					 name, part);
-				return STORE_ERROR;
+				return J_ERROR;
 			}
 			c = h * 16 + l;
 			i += 2;
 			if (c == 0) {
 				jerr_set(err, "%s: %s: %%00 (a NUL byte) is not allowed", name,
 					 part);
-				return STORE_ERROR;
+				return J_ERROR;
 			}
 		}
 		if (o + 1 >= cap) {
 			jerr_set(err, "%s: %s: longer than %zu bytes", name, part, cap - 1);
-			return STORE_ERROR;
+			return J_ERROR;
 		}
 		out[o++] = (char)c;
 	}
 	out[o] = '\0';
-	return STORE_OK;
+	return J_OK;
 }
 
-int store_url_userinfo_end(const char *scheme, const char *auth, const char *end, const char **at,
-			   struct jerr *err)
+enum jrc store_url_userinfo_end(const char *scheme, const char *auth, const char *end,
+				const char **at, struct jerr *err)
 {
 	*at = NULL;
 	for (const char *c = auth; c < end; c++)
 		if (*c == '@')
 			*at = c;
 	if (!strchr(end, '@'))
-		return STORE_OK;
+		return J_OK;
 	struct strbuf url = {0};
 	char shown[512];
 	strbuf_addf(&url, "%s://%s", scheme, auth);
@@ -78,5 +78,5 @@ int store_url_userinfo_end(const char *scheme, const char *auth, const char *end
 		 "in a parameter, must be percent-encoded (%%2F, %%3F, %%40)",
 		 store_url_redact(url.buf, shown, sizeof(shown)));
 	strbuf_release(&url);
-	return STORE_ERROR;
+	return J_ERROR;
 }

@@ -363,7 +363,7 @@ static char *page_text(struct anstore *as, enum an_dim dim, const struct api_par
 	struct strbuf sb = {0};
 	int ok = 1;
 	*q = as->ops->query(as, dim, &p->f, keep_row, &c, err);
-	if (*q == STORE_OK) {
+	if (*q == J_OK) {
 		sort_field = p->sort;
 		sort_desc = p->sort_desc;
 		if (c.n > 1)
@@ -402,7 +402,7 @@ static char *page_text(struct anstore *as, enum an_dim dim, const struct api_par
 	for (size_t i = 0; i < c.n; i++)
 		free((char *)c.rows[i].row.label);
 	free(c.rows);
-	if (*q != STORE_OK || !ok) {
+	if (*q != J_OK || !ok) {
 		strbuf_release(&sb);
 		return NULL;
 	}
@@ -427,11 +427,11 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 	struct strbuf key = {0};
 	char *text = NULL;
 	int q = pool_an_get(r->w, &as, &err);
-	if (q == STORE_OK)
+	if (q == J_OK)
 		q = as->ops->get_cursor(as, &cursor, &err);
-	if (q == STORE_OK)
+	if (q == J_OK)
 		q = as->ops->runs(as, 1, last_run_id, &run, &err);
-	if (q == STORE_OK) {
+	if (q == J_OK) {
 		strbuf_addf(&key, "%d|%d|%" PRId64 "|%" PRId64 "|%d|%d|%zu:%s|%zu:%s", (int)dim,
 			    metric, hour_ceil(f->from_s), hour_ceil(f->to_s), (int)f->campaign_id,
 			    (int)f->publisher_id, f->industry ? strlen(f->industry) : 0,
@@ -444,35 +444,35 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 		text = qcache_get(&r->w->cache, key.buf, cursor, run, len);
 	}
 	int claim = QCACHE_COMPUTE;
-	if (q == STORE_OK && !text) {
+	if (q == J_OK && !text) {
 		claim = qcache_claim(&r->w->cache, key.buf, cursor, run);
 		if (claim == QCACHE_LOOK_AGAIN)
 			text = qcache_get(&r->w->cache, key.buf, cursor, run, len);
 	}
-	int slot = q == STORE_OK && !text;
+	int slot = q == J_OK && !text;
 	if (slot)
 		while (sem_wait(&r->w->query_slots) != 0 && errno == EINTR)
 			;
-	if (q == STORE_OK && !text && paged) {
+	if (q == J_OK && !text && paged) {
 		text = page_text(as, dim, p, len, &q, &err);
 		if (text)
 			qcache_put(&r->w->cache, key.buf, cursor, run, text, *len);
-	} else if (q == STORE_OK && !text && p->format == API_CSV) {
+	} else if (q == J_OK && !text && p->format == API_CSV) {
 		struct strbuf sb = {0};
 		struct csv_ctx c = {&sb, dim, metric};
 		csv_header(&sb, dim, metric);
 		q = as->ops->query(as, dim, f, csv_add_row, &c, &err);
-		if (q == STORE_OK) {
+		if (q == J_OK) {
 			text = sb.buf;
 			*len = sb.len;
 			qcache_put(&r->w->cache, key.buf, cursor, run, text, *len);
 		} else {
 			strbuf_release(&sb);
 		}
-	} else if (q == STORE_OK && !text) {
+	} else if (q == J_OK && !text) {
 		struct rows_ctx c = {json_array(), dim, metric};
 		q = as->ops->query(as, dim, f, add_row, &c, &err);
-		if (q == STORE_OK) {
+		if (q == J_OK) {
 			json_t *v = dim == AN_TOTAL ? json_array_get(c.arr, 0) : c.arr;
 			text = json_dumps(v ? v : json_object(),
 					  JSON_COMPACT | JSON_REAL_PRECISION(API_DIGITS));
@@ -487,12 +487,11 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 		sem_post(&r->w->query_slots);
 	if (claim == QCACHE_CLAIMED)
 		qcache_unclaim(&r->w->cache, key.buf, cursor, run);
-	pool_an_put(r->w, as, q != STORE_OK);
+	pool_an_put(r->w, as, q != J_OK);
 	strbuf_release(&key);
-	if (q != STORE_OK || !text) {
+	if (q != J_OK || !text) {
 		free(text);
-		reply_error(r, 503, "analytics store: %s",
-			    q != STORE_OK ? err.msg : "out of memory");
+		reply_error(r, 503, "analytics store: %s", q != J_OK ? err.msg : "out of memory");
 		return NULL;
 	}
 	return text;

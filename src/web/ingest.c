@@ -85,7 +85,7 @@ int api_events_post(struct req *r)
 	memset(&p, 0, sizeof(p));
 	p.rejects = json_array();
 	struct jerr err;
-	if (pool_ev_get(w, &p.evs, &err) != STORE_OK) {
+	if (pool_ev_get(w, &p.evs, &err) != J_OK) {
 		pool_ev_put(w, p.evs, 1);
 		json_decref(p.rejects);
 		strbuf_release(&body);

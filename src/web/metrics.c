@@ -88,14 +88,14 @@ int web_metrics(struct req *r)
 	/* the newest run in the store, whoever ran it (this server, a scheduler, a person) */
 	struct etl_run_rec last;
 	memset(&last, 0, sizeof(last));
-	if (pool_an_get(w, &as, &err) == STORE_OK) {
-		an_ok = as->ops->get_cursor(as, &cursor, &err) == STORE_OK &&
-			as->ops->runs(as, 1, copy_run, &last, &err) == STORE_OK;
+	if (pool_an_get(w, &as, &err) == J_OK) {
+		an_ok = as->ops->get_cursor(as, &cursor, &err) == J_OK &&
+			as->ops->runs(as, 1, copy_run, &last, &err) == J_OK;
 		pool_an_put(w, as, !an_ok);
 	}
-	if (pool_ev_get(w, &evs, &err) == STORE_OK) {
-		ev_ok = evs->ops->stats(evs, &max_seq, NULL, &err) == STORE_OK &&
-			(!an_ok || evstore_behind(evs, cursor, &behind, &err) == STORE_OK);
+	if (pool_ev_get(w, &evs, &err) == J_OK) {
+		ev_ok = evs->ops->stats(evs, &max_seq, NULL, &err) == J_OK &&
+			(!an_ok || evstore_behind(evs, cursor, &behind, &err) == J_OK);
 		pool_ev_put(w, evs, !ev_ok);
 	}
 	if (last.id > 0) {

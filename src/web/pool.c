@@ -41,9 +41,9 @@ int pool_an_get(struct web_server *w, struct anstore **out, struct jerr *err)
 {
 	*out = pool_take(&w->an_pool);
 	if (*out)
-		return STORE_OK;
+		return J_OK;
 	int r = anstore_open(w->analytics, STORE_OPEN_EXISTING, out, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		*out = NULL;
 	return r;
 }
@@ -58,9 +58,9 @@ int pool_ev_get(struct web_server *w, struct evstore **out, struct jerr *err)
 {
 	*out = pool_take(&w->ev_pool);
 	if (*out)
-		return STORE_OK;
+		return J_OK;
 	int r = evstore_open(w->events, STORE_OPEN_EXISTING, out, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		*out = NULL;
 	return r;
 }

@@ -56,17 +56,17 @@ static json_t *pipeline_json(struct req *r, json_t *last_run, int *ev_ok, int *a
 	int64_t cursor = 0, max_seq = 0, rows = 0, behind = -1;
 	json_t *o = json_object();
 	*ev_ok = *an_ok = 0;
-	if (pool_an_get(r->w, &as, &err) == STORE_OK) {
-		*an_ok = as->ops->get_cursor(as, &cursor, &err) == STORE_OK;
+	if (pool_an_get(r->w, &as, &err) == J_OK) {
+		*an_ok = as->ops->get_cursor(as, &cursor, &err) == J_OK;
 		if (*an_ok && last_run)
-			*an_ok = as->ops->runs(as, 1, add_run, last_run, &err) == STORE_OK;
+			*an_ok = as->ops->runs(as, 1, add_run, last_run, &err) == J_OK;
 		pool_an_put(r->w, as, !*an_ok);
 	}
 	if (!*an_ok)
 		json_object_set_new(o, "analytics_error", json_string(err.msg));
-	if (pool_ev_get(r->w, &evs, &err) == STORE_OK) {
-		*ev_ok = evs->ops->stats(evs, &max_seq, &rows, &err) == STORE_OK &&
-			 (!*an_ok || evstore_behind(evs, cursor, &behind, &err) == STORE_OK);
+	if (pool_ev_get(r->w, &evs, &err) == J_OK) {
+		*ev_ok = evs->ops->stats(evs, &max_seq, &rows, &err) == J_OK &&
+			 (!*an_ok || evstore_behind(evs, cursor, &behind, &err) == J_OK);
 		pool_ev_put(r->w, evs, !*ev_ok);
 	}
 	if (!*ev_ok)
@@ -110,11 +110,11 @@ int api_runs_get(struct req *r)
 		return r->status;
 	json_t *runs = json_array();
 	int q = pool_an_get(r->w, &as, &err);
-	if (q == STORE_OK) {
+	if (q == J_OK) {
 		q = as->ops->runs(as, p.limit ? p.limit : 20, add_run, runs, &err);
-		pool_an_put(r->w, as, q != STORE_OK);
+		pool_an_put(r->w, as, q != J_OK);
 	}
-	if (q != STORE_OK) {
+	if (q != J_OK) {
 		json_decref(runs);
 		return reply_error(r, 503, "analytics store: %s", err.msg);
 	}
@@ -165,13 +165,13 @@ int api_runs_post(struct req *r)
 	o.owner = r->w->owner;
 	/* a run gets its own connections: it holds them for its whole length */
 	int q = anstore_open(r->w->analytics, STORE_CREATE, &as, &err);
-	if (q == STORE_OK)
+	if (q == J_OK)
 		q = evstore_open(r->w->events, STORE_OPEN_EXISTING, &evs, &err);
-	if (q == STORE_OK)
+	if (q == J_OK)
 		q = etl_run_locked(evs, as, &o, &res, &holder, &err);
 	evstore_close(evs);
 	anstore_close(as);
-	if (q == STORE_OK && res.locked) {
+	if (q == J_OK && res.locked) {
 		note_run(r->w, "api", "skipped", NULL);
 		json_t *doc = json_object();
 		json_object_set_new(doc, "error",
@@ -180,9 +180,9 @@ int api_runs_post(struct req *r)
 		json_object_set_new(doc, "holder", json_string(holder.owner));
 		return reply_json(r, 409, doc);
 	}
-	note_run(r->w, "api", q == STORE_OK ? "success" : "failed", &res);
-	if (q != STORE_OK)
-		return reply_error(r, q == STORE_RETRY ? 503 : 500, "etl: %s", err.msg);
+	note_run(r->w, "api", q == J_OK ? "success" : "failed", &res);
+	if (q != J_OK)
+		return reply_error(r, q == J_RETRY ? 503 : 500, "etl: %s", err.msg);
 	json_t *doc = json_object();
 	json_object_set_new(doc, "run_id", json_integer(res.run_id));
 	json_object_set_new(doc, "state", json_string("success"));

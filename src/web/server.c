@@ -214,11 +214,11 @@ int web_start(const struct web_opts *o, struct web_server **out, struct jerr *er
 	etl_owner_name(w->owner, sizeof(w->owner));
 
 	/* create the stores when missing, so that the first request finds them */
-	if (evstore_open(w->events, STORE_CREATE, &evs, err) != STORE_OK ||
-	    anstore_open(w->analytics, STORE_CREATE, &as, err) != STORE_OK) {
+	if (evstore_open(w->events, STORE_CREATE, &evs, err) != J_OK ||
+	    anstore_open(w->analytics, STORE_CREATE, &as, err) != J_OK) {
 		evstore_close(evs);
 		web_stop(w);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	pool_ev_put(w, evs, 0);
 	pool_an_put(w, as, 0);
@@ -254,7 +254,7 @@ int web_start(const struct web_opts *o, struct web_server **out, struct jerr *er
 			 : errtext[0] ? errtext
 				      : "the HTTP server did not start");
 		web_stop(w);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	mg_set_request_handler(w->ctx, "/", on_request, w);
 	struct mg_server_port ports[4];
@@ -263,7 +263,7 @@ int web_start(const struct web_opts *o, struct web_server **out, struct jerr *er
 	if (w->port > 0)
 		defer_accept(w->port);
 	*out = w;
-	return STORE_OK;
+	return J_OK;
 }
 
 int web_port(const struct web_server *w)

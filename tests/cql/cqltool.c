@@ -92,16 +92,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cqltool: %s: not a cassandra:// URL\n", argv[2]);
 		return 2;
 	}
-	if (evstore_open(argv[2], STORE_OPEN_EXISTING, &s, &err) != STORE_OK) {
+	if (evstore_open(argv[2], STORE_OPEN_EXISTING, &s, &err) != J_OK) {
 		fprintf(stderr, "cqltool: %s\n", err.msg);
 		return 1;
 	}
 	if (strcmp(argv[1], "late") == 0) {
 		int r = evstore_cassandra_insert_late(s, &err);
-		if (r != STORE_OK)
+		if (r != J_OK)
 			fprintf(stderr, "cqltool: %s\n", err.msg);
 		evstore_close(s);
-		return r == STORE_OK ? 0 : 1;
+		return r == J_OK ? 0 : 1;
 	}
 	if (argc == 4) {
 		remove(argv[3]);
@@ -125,17 +125,17 @@ int main(int argc, char **argv)
 	}
 	int r = evstore_cassandra_walk_all(s, on_row, &d, &err);
 	evstore_close(s);
-	if (r != STORE_OK && !d.failed)
+	if (r != J_OK && !d.failed)
 		fprintf(stderr, "cqltool: %s\n", err.msg);
 	if (db) {
 		sqlite3_finalize(d.ins);
-		if (r == STORE_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		if (r == J_OK && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 			fprintf(stderr, "cqltool: %s: %s\n", argv[3], sqlite3_errmsg(db));
-			r = STORE_ERROR;
+			r = J_ERROR;
 		}
 		sqlite3_close(db);
-	} else if (r == STORE_OK) {
+	} else if (r == J_OK) {
 		printf("%" PRId64 "\n", d.newest);
 	}
-	return r == STORE_OK ? 0 : 1;
+	return r == J_OK ? 0 : 1;
 }

@@ -505,7 +505,7 @@ static int q(struct cql_sess *s, const char *text, struct jerr *err)
 	struct cql_result res;
 	int h;
 	int r = cql_run(s, &rq, &res, &h, err);
-	if (r == CQL_OK)
+	if (r == J_OK)
 		cql_release(s, h);
 	return r;
 }
@@ -520,21 +520,21 @@ static void test_session(void **state)
 	start_server(0, NULL);
 	/* the first contact point refuses: failover to the second */
 	struct cql_sess *s = open_sess("127.0.0.2,127.0.0.1", NULL, NULL, &err, &rc);
-	assert_int_equal(rc, CQL_OK);
+	assert_int_equal(rc, J_OK);
 	assert_non_null(strstr(cql_sess_host(s), "127.0.0.1"));
 	assert_int_equal(q(s,
 			   "CREATE KEYSPACE k WITH replication = {'class': 'SimpleStrategy', "
 			   "'replication_factor': 1}",
 			   &err),
-			 CQL_OK);
+			 J_OK);
 	assert_int_equal(
-	    q(s, "CREATE TABLE k.t (p int, c bigint, v text, PRIMARY KEY ((p), c))", &err), CQL_OK);
+	    q(s, "CREATE TABLE k.t (p int, c bigint, v text, PRIMARY KEY ((p), c))", &err), J_OK);
 	/* a key wider than the server's table holds is refused, not written past its end */
 	assert_int_equal(q(s,
 			   "CREATE TABLE k.wide (p int, a int, b int, c int, d int, e int, f int, "
 			   "g int, h int, i int, PRIMARY KEY ((p), a, b, c, d, e, f, g, h, i))",
 			   &err),
-			 CQL_ERROR);
+			 J_ERROR);
 	assert_non_null(strstr(err.msg, "clustering columns"));
 	/* 100 prepared inserts in flight at once */
 	struct cql_prep *ins = cql_prep_new(s, "INSERT INTO k.t (p, c, v) VALUES (?, ?, ?)");
@@ -547,11 +547,11 @@ static void test_session(void **state)
 		cqlv_text(&v[i], "x", 1);
 		struct cql_req rq = {
 		    .prep = ins, .values = &v[i], .nvalues = 3, .consistency = CQL_LOCAL_QUORUM};
-		assert_int_equal(cql_submit(s, &rq, &h[i], &err), CQL_OK);
+		assert_int_equal(cql_submit(s, &rq, &h[i], &err), J_OK);
 	}
 	for (int i = 99; i >= 0; i--) { /* collected in any order */
 		struct cql_result res;
-		assert_int_equal(cql_wait(s, h[i], &res, &err), CQL_OK);
+		assert_int_equal(cql_wait(s, h[i], &res, &err), J_OK);
 		assert_int_equal(res.kind, CQL_RES_VOID);
 		cql_release(s, h[i]);
 		cqlb_release(&v[i]);
@@ -567,10 +567,9 @@ static void test_session(void **state)
 		cqlv_text(&v[i], "b", 1);
 	}
 	int bh;
-	assert_int_equal(cql_batch_submit(s, stmts, v, nv, 20, CQL_LOCAL_QUORUM, &bh, &err),
-			 CQL_OK);
+	assert_int_equal(cql_batch_submit(s, stmts, v, nv, 20, CQL_LOCAL_QUORUM, &bh, &err), J_OK);
 	struct cql_result res;
-	assert_int_equal(cql_wait(s, bh, &res, &err), CQL_OK);
+	assert_int_equal(cql_wait(s, bh, &res, &err), J_OK);
 	cql_release(s, bh);
 	for (int i = 0; i < 20; i++)
 		cqlb_release(&v[i]);
@@ -591,7 +590,7 @@ static void test_session(void **state)
 				     .paging_state = psl ? ps : NULL,
 				     .paging_len = psl};
 		int hh;
-		assert_int_equal(cql_run(s, &rq, &res, &hh, &err), CQL_OK);
+		assert_int_equal(cql_run(s, &rq, &res, &hh, &err), J_OK);
 		pages++;
 		struct cql_cell c[1];
 		int32_t left = res.nrows;
@@ -611,10 +610,10 @@ static void test_session(void **state)
 	assert_int_equal(rows, 120);
 	assert_int_equal(pages, 4);
 	/* server errors: code and message */
-	assert_int_equal(q(s, "SELECT * FROM k.nope", &err), CQL_ERROR);
+	assert_int_equal(q(s, "SELECT * FROM k.nope", &err), J_ERROR);
 	assert_non_null(strstr(err.msg, "invalid (0x2200): unconfigured table nope"));
 	assert_int_equal(err.code, CQL_E_INVALID);
-	assert_int_equal(q(s, "SELEC 1", &err), CQL_ERROR);
+	assert_int_equal(q(s, "SELEC 1", &err), J_ERROR);
 	assert_non_null(strstr(err.msg, "(0x2000)"));
 	assert_int_equal(err.code, CQL_E_SYNTAX);
 	/* the server restarts on the same port: the connection is lost (RETRY), the next
@@ -624,18 +623,18 @@ static void test_session(void **state)
 	start_server(port, NULL);
 	struct cql_req rq = {.prep = sel, .values = &key, .nvalues = 1, .consistency = CQL_ONE};
 	int hh;
-	assert_int_equal(cql_run(s, &rq, &res, &hh, &err), CQL_RETRY);
+	assert_int_equal(cql_run(s, &rq, &res, &hh, &err), J_RETRY);
 	assert_int_equal(err.code, 0); /* no server answered: no server code */
 	assert_int_equal(q(s,
 			   "CREATE KEYSPACE k WITH replication = {'class': 'SimpleStrategy', "
 			   "'replication_factor': 1}",
 			   &err),
-			 CQL_OK);
+			 J_OK);
 	assert_int_equal(
-	    q(s, "CREATE TABLE k.t (p int, c bigint, v text, PRIMARY KEY ((p), c))", &err), CQL_OK);
+	    q(s, "CREATE TABLE k.t (p int, c bigint, v text, PRIMARY KEY ((p), c))", &err), J_OK);
 	/* prepared on the old server only: the new one answers Unprepared first */
 	err.msg[0] = '\0';
-	assert_int_equal(cql_run(s, &rq, &res, &hh, &err), CQL_OK);
+	assert_int_equal(cql_run(s, &rq, &res, &hh, &err), J_OK);
 	assert_int_equal(res.nrows, 0);
 	cql_release(s, hh);
 	cqlb_release(&key);
@@ -665,20 +664,20 @@ static void test_timeout_and_auth(void **state)
 			     .request_ms = 300,
 			     .name = "test"};
 	struct cql_sess *s = NULL;
-	assert_int_equal(cql_sess_open(&o, &s, &err), CQL_RETRY);
+	assert_int_equal(cql_sess_open(&o, &s, &err), J_RETRY);
 	assert_non_null(strstr(err.msg, "timed out"));
 	close(ls);
 	/* authentication */
 	start_server(0, "u:pw");
 	s = open_sess("127.0.0.1", "u", "pw", &err, &rc);
-	assert_int_equal(rc, CQL_OK);
+	assert_int_equal(rc, J_OK);
 	cql_sess_close(s);
 	s = open_sess("127.0.0.1", "u", "nope", &err, &rc);
-	assert_int_equal(rc, CQL_ERROR);
+	assert_int_equal(rc, J_ERROR);
 	assert_non_null(strstr(err.msg, "bad credentials (0x0100)"));
 	assert_null(strstr(err.msg, "nope")); /* the password is never in a message */
 	s = open_sess("127.0.0.1", NULL, NULL, &err, &rc);
-	assert_int_equal(rc, CQL_ERROR);
+	assert_int_equal(rc, J_ERROR);
 	assert_non_null(strstr(err.msg, "requires a user name"));
 	stop_server();
 }

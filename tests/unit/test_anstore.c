@@ -2,7 +2,7 @@
  * test_anstore.c - the SQLite analytics store's failure paths, on a real file:
  * a rebuild's reset that fails part way leaves no transaction open (so the run
  * lock is released at once), and the one mapping of SQLite's result codes to
- * STORE_RETRY / STORE_ERROR that both sq_fail and sq_exec give
+ * J_RETRY / J_ERROR that both sq_fail and sq_exec give
  * (src/store/sqlite/analytics.c, sqlite/db.c). Faults are injected from
  * outside: a trigger that aborts, a read-only connection, a page limit.
  */
@@ -95,7 +95,7 @@ static void test_reset_failure_rolls_back(void **state)
 	char buf[256];
 	int got = 0;
 	struct run_lock_info holder;
-	assert_int_equal(anstore_open(url, STORE_CREATE, &as, &err), STORE_OK);
+	assert_int_equal(anstore_open(url, STORE_CREATE, &as, &err), J_OK);
 	side_exec("INSERT INTO fact_hourly (hour_start, campaign_id, publisher_id, industry,"
 		  " location, device, records, impressions, clicks, applies, cost_micros,"
 		  " quality_sum, ctr_sum, cpc_sum, cpa_sum, roi_sum)"
@@ -105,13 +105,12 @@ static void test_reset_failure_rolls_back(void **state)
 		  "CREATE TRIGGER fail_reset BEFORE UPDATE ON etl_state"
 		  " BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
 	assert_int_equal(
-	    as->ops->lock_acquire(as, "me:1:x:a", NULL, 1000, 60000, &got, &holder, &err),
-	    STORE_OK);
+	    as->ops->lock_acquire(as, "me:1:x:a", NULL, 1000, 60000, &got, &holder, &err), J_OK);
 	assert_int_equal(got, 1);
 	int r = as->ops->reset(as, &err);
-	assert_int_not_equal(r, STORE_OK);
+	assert_int_not_equal(r, J_OK);
 	assert_non_null(strstr(err.msg, "injected failure"));
-	assert_int_equal(as->ops->lock_release(as, "me:1:x:a", &err), STORE_OK);
+	assert_int_equal(as->ops->lock_release(as, "me:1:x:a", &err), J_OK);
 	/* seen from another process, while this one still has the store open */
 	assert_string_equal(side_text("SELECT owner FROM etl_lock", buf, sizeof(buf)), "");
 	assert_string_equal(side_text("SELECT COUNT(*) || ' ' || (SELECT COUNT(*) FROM"
@@ -121,16 +120,16 @@ static void test_reset_failure_rolls_back(void **state)
 			    "1 1 5");
 	/* and another process takes the lock now */
 	struct anstore *other;
-	assert_int_equal(anstore_open(url, STORE_OPEN_EXISTING, &other, &err), STORE_OK);
+	assert_int_equal(anstore_open(url, STORE_OPEN_EXISTING, &other, &err), J_OK);
 	assert_int_equal(
 	    other->ops->lock_acquire(other, "you:2:x:b", NULL, 2000, 60000, &got, &holder, &err),
-	    STORE_OK);
+	    J_OK);
 	assert_int_equal(got, 1);
-	assert_int_equal(other->ops->lock_release(other, "you:2:x:b", &err), STORE_OK);
+	assert_int_equal(other->ops->lock_release(other, "you:2:x:b", &err), J_OK);
 	anstore_close(other);
 	/* without the fault the same store resets */
 	side_exec("DROP TRIGGER fail_reset");
-	assert_int_equal(as->ops->reset(as, &err), STORE_OK);
+	assert_int_equal(as->ops->reset(as, &err), J_OK);
 	assert_string_equal(side_text("SELECT COUNT(*) || ' ' || (SELECT COUNT(*) FROM"
 				      " dim_publisher) || ' ' || (SELECT cursor FROM etl_state)"
 				      " FROM fact_hourly",
@@ -151,15 +150,15 @@ static void test_code_mapping(void **state)
 				    SQLITE_MISMATCH, SQLITE_TOOBIG};
 	struct jerr err;
 	for (size_t i = 0; i < sizeof(retry) / sizeof(retry[0]); i++) {
-		assert_int_equal(sq_code(retry[i]), STORE_RETRY);
-		assert_int_equal(sq_fail(NULL, retry[i], "s", "x", &err), STORE_RETRY);
+		assert_int_equal(sq_code(retry[i]), J_RETRY);
+		assert_int_equal(sq_fail(NULL, retry[i], "s", "x", &err), J_RETRY);
 	}
 	for (size_t i = 0; i < sizeof(error) / sizeof(error[0]); i++) {
-		assert_int_equal(sq_code(error[i]), STORE_ERROR);
-		assert_int_equal(sq_fail(NULL, error[i], "s", "x", &err), STORE_ERROR);
+		assert_int_equal(sq_code(error[i]), J_ERROR);
+		assert_int_equal(sq_fail(NULL, error[i], "s", "x", &err), J_ERROR);
 	}
-	assert_int_equal(sq_code(SQLITE_OK), STORE_OK);
-	assert_int_equal(sq_code(SQLITE_DONE), STORE_OK);
+	assert_int_equal(sq_code(SQLITE_OK), J_OK);
+	assert_int_equal(sq_code(SQLITE_DONE), J_OK);
 }
 
 /* sq_exec's answer for a failure is sq_fail's for the same failure. */
@@ -184,12 +183,12 @@ static void test_exec_agrees_with_fail(void **state)
 	sqlite3 *db;
 	struct anstore *as;
 	struct jerr err = {0};
-	assert_int_equal(anstore_open(url, STORE_CREATE, &as, &err), STORE_OK);
+	assert_int_equal(anstore_open(url, STORE_CREATE, &as, &err), J_OK);
 	anstore_close(as);
 	/* read-only: the file may become writable */
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	sqlite3_extended_result_codes(db, 1);
-	check_agree(db, "UPDATE etl_state SET cursor = 7", STORE_RETRY);
+	check_agree(db, "UPDATE etl_state SET cursor = 7", J_RETRY);
 	sqlite3_close(db);
 	/* a full disk: the space may be freed */
 	db = side();
@@ -204,9 +203,9 @@ static void test_exec_agrees_with_fail(void **state)
 	char sql[96];
 	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %d", pages + 2);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	check_agree(db, "INSERT INTO big VALUES (zeroblob(1000000))", STORE_RETRY);
+	check_agree(db, "INSERT INTO big VALUES (zeroblob(1000000))", J_RETRY);
 	/* a plain error stays one */
-	check_agree(db, "INSERT INTO no_such_table VALUES (1)", STORE_ERROR);
+	check_agree(db, "INSERT INTO no_such_table VALUES (1)", J_ERROR);
 	sqlite3_close(db);
 }
 

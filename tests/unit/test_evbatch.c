@@ -28,7 +28,7 @@ struct fake {
 	int64_t kept_rows;  /* no transactions: a failure keeps this many */
 };
 
-static int f_begin(struct evstore *s, struct jerr *err)
+static enum jrc f_begin(struct evstore *s, struct jerr *err)
 {
 	struct fake *f = (struct fake *)s;
 	(void)err;
@@ -37,10 +37,10 @@ static int f_begin(struct evstore *s, struct jerr *err)
 	f->rows = 0;
 	f->begins++;
 	s->kept = 0;
-	return STORE_OK;
+	return J_OK;
 }
 
-static int f_insert(struct evstore *s, const struct event *ev, int *dup, struct jerr *err)
+static enum jrc f_insert(struct evstore *s, const struct event *ev, int *dup, struct jerr *err)
 {
 	struct fake *f = (struct fake *)s;
 	assert_true(f->open);
@@ -48,14 +48,14 @@ static int f_insert(struct evstore *s, const struct event *ev, int *dup, struct 
 	if (f->fail_insert_at && f->inserts == f->fail_insert_at) {
 		s->kept = f->kept_rows;
 		jerr_set(err, "fake: insert failed");
-		return STORE_RETRY;
+		return J_RETRY;
 	}
 	*dup = ev->event_id[0] == 'd'; /* a duplicate within the batch */
 	f->rows++;
-	return STORE_OK;
+	return J_OK;
 }
 
-static int f_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
+static enum jrc f_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
 {
 	struct fake *f = (struct fake *)s;
 	(void)err;
@@ -63,10 +63,10 @@ static int f_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
 	f->open = 0;
 	f->commits++;
 	*late_dups = f->late_per_commit;
-	return STORE_OK;
+	return J_OK;
 }
 
-static int f_commit_start(struct evstore *s, struct jerr *err)
+static enum jrc f_commit_start(struct evstore *s, struct jerr *err)
 {
 	struct fake *f = (struct fake *)s;
 	(void)err;
@@ -74,20 +74,20 @@ static int f_commit_start(struct evstore *s, struct jerr *err)
 	f->open = 0;
 	f->starts++;
 	f->pending_late = f->late_per_commit;
-	return STORE_OK;
+	return J_OK;
 }
 
-static int f_commit_wait(struct evstore *s, int64_t *late_dups, struct jerr *err)
+static enum jrc f_commit_wait(struct evstore *s, int64_t *late_dups, struct jerr *err)
 {
 	struct fake *f = (struct fake *)s;
 	f->waits++;
 	if (f->fail_wait) {
 		*late_dups = 0;
 		jerr_set(err, "fake: commit failed");
-		return STORE_RETRY;
+		return J_RETRY;
 	}
 	*late_dups = f->pending_late;
-	return STORE_OK;
+	return J_OK;
 }
 
 static void f_rollback(struct evstore *s)

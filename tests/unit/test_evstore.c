@@ -90,16 +90,16 @@ static int setup(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(url, sizeof(url), "sqlite:%s/ev.db", dir);
-	assert_int_equal(evstore_open(url, STORE_CREATE, &es, &err), STORE_OK);
-	assert_int_equal(es->ops->begin(es, &err), STORE_OK);
+	assert_int_equal(evstore_open(url, STORE_CREATE, &es, &err), J_OK);
+	assert_int_equal(es->ops->begin(es, &err), J_OK);
 	for (int i = 0; i < NROWS; i++) {
 		struct event ev;
 		int dup = -1;
 		mk(i, &ev);
-		assert_int_equal(es->ops->insert(es, &ev, &dup, &err), STORE_OK);
+		assert_int_equal(es->ops->insert(es, &ev, &dup, &err), J_OK);
 		assert_int_equal(dup, 0);
 	}
-	assert_int_equal(es->ops->commit(es, &late, &err), STORE_OK);
+	assert_int_equal(es->ops->commit(es, &late, &err), J_OK);
 	evstore_close(es);
 	return 0;
 }
@@ -124,11 +124,11 @@ static void scan_range_reads_every_field(void **state)
 	struct seen s;
 	size_t n = 0;
 	(void)state;
-	assert_int_equal(evstore_open(url, STORE_OPEN_EXISTING, &es, &err), STORE_OK);
+	assert_int_equal(evstore_open(url, STORE_OPEN_EXISTING, &es, &err), J_OK);
 	assert_non_null(es->ops->scan_range);
 
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(es->ops->scan_range(es, 0, NROWS, collect, &s, &n, &err), STORE_OK);
+	assert_int_equal(es->ops->scan_range(es, 0, NROWS, collect, &s, &n, &err), J_OK);
 	assert_int_equal(n, NROWS);
 	assert_int_equal(s.n, NROWS);
 	for (int i = 0; i < NROWS; i++) {
@@ -137,19 +137,18 @@ static void scan_range_reads_every_field(void **state)
 	}
 
 	/* (lo, hi]: lo excluded, hi included; on a second connection too */
-	assert_int_equal(es->ops->reopen(es, &es2, &err), STORE_OK);
+	assert_int_equal(es->ops->reopen(es, &es2, &err), J_OK);
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(es2->ops->scan_range(es2, 10, 17, collect, &s, &n, &err), STORE_OK);
+	assert_int_equal(es2->ops->scan_range(es2, 10, 17, collect, &s, &n, &err), J_OK);
 	assert_int_equal(n, 7);
 	assert_int_equal(s.seq[0], 11);
 	assert_int_equal(s.seq[6], 17);
 
 	/* an empty range, and a range past the end */
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(es->ops->scan_range(es, 20, 20, collect, &s, &n, &err), STORE_OK);
+	assert_int_equal(es->ops->scan_range(es, 20, 20, collect, &s, &n, &err), J_OK);
 	assert_int_equal(n, 0);
-	assert_int_equal(es->ops->scan_range(es, NROWS, NROWS + 100, collect, &s, &n, &err),
-			 STORE_OK);
+	assert_int_equal(es->ops->scan_range(es, NROWS, NROWS + 100, collect, &s, &n, &err), J_OK);
 	assert_int_equal(n, 0);
 
 	/* the row function's stop is returned, and no row is handed over after it */
@@ -159,7 +158,7 @@ static void scan_range_reads_every_field(void **state)
 	assert_int_equal(s.n, 3);
 	/* and the statement is usable again */
 	memset(&s, 0, sizeof(s));
-	assert_int_equal(es->ops->scan_range(es, 0, 5, collect, &s, &n, &err), STORE_OK);
+	assert_int_equal(es->ops->scan_range(es, 0, 5, collect, &s, &n, &err), J_OK);
 	assert_int_equal(n, 5);
 	evstore_close(es2);
 	evstore_close(es);
@@ -173,13 +172,13 @@ static void scan_and_scan_range_agree(void **state)
 	size_t n = 0;
 	int64_t upto = 0;
 	(void)state;
-	assert_int_equal(evstore_open(url, STORE_OPEN_EXISTING, &es, &err), STORE_OK);
+	assert_int_equal(evstore_open(url, STORE_OPEN_EXISTING, &es, &err), J_OK);
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
-	assert_int_equal(es->ops->scan(es, 5, 20, collect, &a, &n, &upto, &err), STORE_OK);
+	assert_int_equal(es->ops->scan(es, 5, 20, collect, &a, &n, &upto, &err), J_OK);
 	assert_int_equal(n, 20);
 	assert_int_equal(upto, 25);
-	assert_int_equal(es->ops->scan_range(es, 5, 25, collect, &b, &n, &err), STORE_OK);
+	assert_int_equal(es->ops->scan_range(es, 5, 25, collect, &b, &n, &err), J_OK);
 	assert_int_equal(n, 20);
 	assert_memory_equal(a.seq, b.seq, sizeof(a.seq));
 	for (int i = 0; i < 20; i++)
@@ -193,7 +192,7 @@ static void scan_and_scan_range_agree(void **state)
 	assert_int_equal(upto, 8);
 	/* nothing after the newest row: upto stays where it was asked from */
 	memset(&a, 0, sizeof(a));
-	assert_int_equal(es->ops->scan(es, NROWS, 20, collect, &a, &n, &upto, &err), STORE_OK);
+	assert_int_equal(es->ops->scan(es, NROWS, 20, collect, &a, &n, &upto, &err), J_OK);
 	assert_int_equal(n, 0);
 	assert_int_equal(upto, NROWS);
 	evstore_close(es);
@@ -223,15 +222,15 @@ static void publisher_read_by_seq(void **state)
 	struct jerr err;
 	struct pub got;
 	(void)state;
-	assert_int_equal(evstore_open(url, STORE_OPEN_EXISTING, &es, &err), STORE_OK);
-	assert_int_equal(es->ops->row_publisher(es, 4, pub_row, &got, &err), STORE_OK);
+	assert_int_equal(evstore_open(url, STORE_OPEN_EXISTING, &es, &err), J_OK);
+	assert_int_equal(es->ops->row_publisher(es, 4, pub_row, &got, &err), J_OK);
 	assert_int_equal(got.id, 1 + 3 % 3);
 	assert_string_equal(got.name, "Google Ads");
 	assert_string_equal(got.traffic, "high");
-	assert_int_equal(es->ops->row_publisher(es, 3, pub_row, &got, &err), STORE_OK);
+	assert_int_equal(es->ops->row_publisher(es, 3, pub_row, &got, &err), J_OK);
 	assert_string_equal(got.name, "LinkedIn");
 	assert_int_equal(got.traffic_n, 0); /* absent */
-	assert_int_equal(es->ops->row_publisher(es, 999, pub_row, &got, &err), STORE_ERROR);
+	assert_int_equal(es->ops->row_publisher(es, 999, pub_row, &got, &err), J_ERROR);
 	assert_non_null(strstr(err.msg, "seq 999"));
 	evstore_close(es);
 }
@@ -240,7 +239,7 @@ static int64_t rows_in(struct evstore *s)
 {
 	struct jerr err;
 	int64_t max_seq, rows = -1;
-	assert_int_equal(s->ops->stats(s, &max_seq, &rows, &err), STORE_OK);
+	assert_int_equal(s->ops->stats(s, &max_seq, &rows, &err), J_OK);
 	return rows;
 }
 
@@ -250,7 +249,7 @@ static void put(struct evstore *s, int i)
 	struct event ev;
 	int dup = -1;
 	mk(i, &ev);
-	assert_int_equal(s->ops->insert(s, &ev, &dup, &err), STORE_OK);
+	assert_int_equal(s->ops->insert(s, &ev, &dup, &err), J_OK);
 	assert_int_equal(dup, 0); /* SQLite learns of duplicates at commit */
 }
 
@@ -269,39 +268,38 @@ static void open_batch_leaves_the_write_lock(void **state)
 	int64_t late = -1;
 	(void)state;
 	snprintf(u, sizeof(u), "sqlite:%s/batch.db", dir);
-	assert_int_equal(evstore_open(u, STORE_CREATE, &a, &err), STORE_OK);
-	assert_int_equal(evstore_open(u, STORE_OPEN_EXISTING, &b, &err), STORE_OK);
+	assert_int_equal(evstore_open(u, STORE_CREATE, &a, &err), J_OK);
+	assert_int_equal(evstore_open(u, STORE_OPEN_EXISTING, &b, &err), J_OK);
 
-	assert_int_equal(a->ops->begin(a, &err), STORE_OK);
+	assert_int_equal(a->ops->begin(a, &err), J_OK);
 	for (int i = 0; i < 10; i++)
 		put(a, i);
 	put(a, 3); /* again in the same batch */
-	assert_int_equal(b->ops->begin(b, &err), STORE_OK);
+	assert_int_equal(b->ops->begin(b, &err), J_OK);
 	for (int i = 5; i < 15; i++)
 		put(b, i);
-	assert_int_equal(b->ops->commit(b, &late, &err), STORE_OK);
+	assert_int_equal(b->ops->commit(b, &late, &err), J_OK);
 	assert_int_equal(late, 0);
 	assert_int_equal(rows_in(b), 10);
-	assert_int_equal(a->ops->commit(a, &late, &err), STORE_OK);
+	assert_int_equal(a->ops->commit(a, &late, &err), J_OK);
 	assert_int_equal(late, 1 + 5); /* row 3 twice, rows 5..9 stored by b */
 	assert_int_equal(rows_in(a), 15);
 
-	assert_int_equal(a->ops->begin(a, &err), STORE_OK);
+	assert_int_equal(a->ops->begin(a, &err), J_OK);
 	for (int i = 100; i < 103; i++)
 		put(a, i);
 	a->ops->rollback(a);
-	assert_int_equal(a->ops->commit(a, &late, &err),
-			 STORE_OK); /* nothing open: nothing written */
+	assert_int_equal(a->ops->commit(a, &late, &err), J_OK); /* nothing open: nothing written */
 	assert_int_equal(rows_in(a), 15);
 
-	assert_int_equal(a->ops->begin(a, &err), STORE_OK);
+	assert_int_equal(a->ops->begin(a, &err), J_OK);
 	for (int i = 1000; i < 6000; i++) {
 		struct event ev;
 		int dup = -1;
 		mk(i, &ev);
-		assert_int_equal(a->ops->insert(a, &ev, &dup, &err), STORE_OK);
+		assert_int_equal(a->ops->insert(a, &ev, &dup, &err), J_OK);
 	}
-	assert_int_equal(a->ops->commit(a, &late, &err), STORE_OK);
+	assert_int_equal(a->ops->commit(a, &late, &err), J_OK);
 	assert_int_equal(late, 0);
 	assert_int_equal(rows_in(b), 5015);
 	evstore_close(a);
@@ -344,15 +342,14 @@ static void url_userinfo_end(void **state)
 	(void)state;
 	struct jerr err;
 	const char *at, *auth = "u:p@ss@h:1/db?x=1";
-	assert_int_equal(store_url_userinfo_end("mysql", auth, auth + 10, &at, &err), STORE_OK);
+	assert_int_equal(store_url_userinfo_end("mysql", auth, auth + 10, &at, &err), J_OK);
 	assert_ptr_equal(at, auth + 6); /* the last '@' before the path */
 	auth = "h:1/db";
-	assert_int_equal(store_url_userinfo_end("mysql", auth, auth + 3, &at, &err), STORE_OK);
+	assert_int_equal(store_url_userinfo_end("mysql", auth, auth + 3, &at, &err), J_OK);
 	assert_null(at);
 	/* a raw '/' in the password: the '@' lands past the authority's end */
 	auth = "u:Sx7/Kw9@h/db";
-	assert_int_equal(store_url_userinfo_end("cassandra", auth, auth + 5, &at, &err),
-			 STORE_ERROR);
+	assert_int_equal(store_url_userinfo_end("cassandra", auth, auth + 5, &at, &err), J_ERROR);
 	assert_string_equal(err.msg, "cassandra://u:***@h/db: '@' after the host: a '/' or '?' in "
 				     "the user name or password, or a '@' in a parameter, must be "
 				     "percent-encoded (%2F, %3F, %40)");
@@ -368,37 +365,35 @@ static void url_unescape(void **state)
 	char out[8];
 	/* either case, and an escape that ends the text exactly */
 	assert_int_equal(store_url_unescape("n", "p", "a%3a%3A%41", 10, out, sizeof(out), &err),
-			 STORE_OK);
+			 J_OK);
 	assert_string_equal(out, "a::A");
-	assert_int_equal(store_url_unescape("n", "p", "", 0, out, sizeof(out), &err), STORE_OK);
+	assert_int_equal(store_url_unescape("n", "p", "", 0, out, sizeof(out), &err), J_OK);
 	assert_string_equal(out, "");
 	/* seven bytes fit in eight with the NUL, eight do not */
-	assert_int_equal(store_url_unescape("n", "p", "1234567", 7, out, sizeof(out), &err),
-			 STORE_OK);
+	assert_int_equal(store_url_unescape("n", "p", "1234567", 7, out, sizeof(out), &err), J_OK);
 	assert_int_equal(store_url_unescape("n", "p", "123456%37", 9, out, sizeof(out), &err),
-			 STORE_OK);
+			 J_OK);
 	assert_string_equal(out, "1234567");
 	assert_int_equal(
 	    store_url_unescape("n", "the password", "Sx7Kw9%38%39", 12, out, sizeof(out), &err),
-	    STORE_ERROR);
+	    J_ERROR);
 	assert_string_equal(err.msg, "n: the password: longer than 7 bytes");
 	/* a truncated or malformed escape, and %00; n bounds the text, not a NUL */
 	const char *bad[] = {"Sx7%", "Sx7%4", "Sx7%4g", "Sx7%g4", "Sx7%zz", "Sx7%%41", "Sx7%41%"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (store_url_unescape("cassandra URL", "the password", bad[i], strlen(bad[i]), out,
-				       sizeof(out), &err) != STORE_ERROR)
+				       sizeof(out), &err) != J_ERROR)
 			print_error("'%s' was accepted\n", bad[i]);
 		assert_int_equal(store_url_unescape("cassandra URL", "the password", bad[i],
 						    strlen(bad[i]), out, sizeof(out), &err),
-				 STORE_ERROR);
+				 J_ERROR);
 		assert_string_equal(err.msg, "cassandra URL: the password: a '%' not followed by "
 					     "two hex digits (write '%' as %25)");
 	}
-	assert_int_equal(store_url_unescape("n", "p", "%4142", 2, out, sizeof(out), &err),
-			 STORE_ERROR);
+	assert_int_equal(store_url_unescape("n", "p", "%4142", 2, out, sizeof(out), &err), J_ERROR);
 	assert_int_equal(
 	    store_url_unescape("n", "the user name", "bob%00x", 7, out, sizeof(out), &err),
-	    STORE_ERROR);
+	    J_ERROR);
 	assert_string_equal(err.msg, "n: the user name: %00 (a NUL byte) is not allowed");
 }
 

@@ -1,7 +1,7 @@
 /*
  * test_mysql_conn.c - the MySQL/MariaDB backends' error mapping
  * (src/store/mysql/conn.c): a failure from the client library or the server
- * comes back as STORE_RETRY or STORE_ERROR with err.code set to its errno, so
+ * comes back as J_RETRY or J_ERROR with err.code set to its errno, so
  * that a caller decides by code and never by searching the message. The
  * server cases run when JOBADS_TEST_MYSQL_URL names a server (as
  * scripts/mariadb.sh env prints) and are skipped otherwise.
@@ -25,7 +25,7 @@ static int open_url(const char *rest, enum store_mode mode, MYSQL **db, struct j
 	struct my_url u;
 	char *name = NULL;
 	int mariadb, r = my_url_parse(rest, "x", &u, &name, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = my_connect(&u, name, mode, 0, db, &mariadb, err);
 	free(name);
 	return r;
@@ -48,7 +48,7 @@ static void test_no_server_is_retryable_with_its_code(void **state)
 	struct jerr err = {0};
 	int r = open_url("//jobads@localhost/x?socket=/nonexistent/jobads.sock&connect_timeout=1",
 			 STORE_OPEN_EXISTING, &db, &err);
-	assert_int_equal(r, STORE_RETRY);
+	assert_int_equal(r, J_RETRY);
 	assert_null(db);
 	assert_int_equal(err.code, CR_CONNECTION_ERROR);
 	assert_non_null(strstr(err.msg, "cannot connect"));
@@ -60,7 +60,7 @@ static void test_url_error_has_no_code(void **state)
 	MYSQL *db = NULL;
 	struct jerr err = {.code = -1};
 	assert_int_equal(open_url("//jobads@host:99999/x", STORE_OPEN_EXISTING, &db, &err),
-			 STORE_ERROR);
+			 J_ERROR);
 	assert_int_equal(err.code, 0);
 }
 
@@ -73,15 +73,14 @@ static void test_server_errors_carry_the_errno(void **state)
 	struct jerr err = {0};
 	if (!server_url("jt_unit_conn_missing", buf, sizeof(buf)))
 		skip();
-	assert_int_equal(open_url(buf, STORE_OPEN_EXISTING, &db, &err), STORE_ERROR);
+	assert_int_equal(open_url(buf, STORE_OPEN_EXISTING, &db, &err), J_ERROR);
 	assert_int_equal(err.code, ER_BAD_DB_ERROR);
 
 	server_url("jt_unit_conn", buf, sizeof(buf));
-	assert_int_equal(open_url(buf, STORE_CREATE, &db, &err), STORE_OK);
-	assert_int_equal(my_exec(db, "SELECT * FROM no_such_table", "t", "reading", &err),
-			 STORE_ERROR);
+	assert_int_equal(open_url(buf, STORE_CREATE, &db, &err), J_OK);
+	assert_int_equal(my_exec(db, "SELECT * FROM no_such_table", "t", "reading", &err), J_ERROR);
 	assert_int_equal(err.code, ER_NO_SUCH_TABLE);
-	assert_int_equal(my_prepare(db, "SELEKT 1", &st, "t", &err), STORE_ERROR);
+	assert_int_equal(my_prepare(db, "SELEKT 1", &st, "t", &err), J_ERROR);
 	assert_int_equal(err.code, ER_PARSE_ERROR);
 	assert_null(st);
 	mysql_close(db);

@@ -77,7 +77,7 @@ int cass_run_request(struct ev_cass *e, struct cql_prep *p, const char *text, st
 			     .paging_state = ps,
 			     .paging_len = psl};
 	int r = cql_run(e->sess, &rq, res, h, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		jerr_prefix(err, "%s", what);
 	return r;
 }
@@ -95,7 +95,7 @@ int cass_bad_shape(struct ev_cass *e, const char *table, const struct cql_result
 	else
 		jerr_set(err, "%s: %s: %s: protocol error: a malformed row", e->base.name,
 			 cql_sess_host(e->sess), table);
-	return STORE_ERROR;
+	return J_ERROR;
 }
 
 int cass_col_of(const struct cql_result *res, const char *name)
@@ -134,7 +134,7 @@ static int sync_clock(struct ev_cass *e, struct jerr *err)
 	double t0 = time_mono();
 	int64_t before = time_now_ms();
 	int r = cql_run(e->sess, &rq, &res, &h, err);
-	if (r != STORE_OK) {
+	if (r != J_OK) {
 		jerr_prefix(err, "reading the cluster's clock");
 		return r;
 	}
@@ -148,19 +148,19 @@ static int sync_clock(struct ev_cass *e, struct jerr *err)
 	if (!got) {
 		jerr_set(err, "%s: reading the cluster's clock: system.local gave no timeuuid",
 			 e->base.name);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	/* a slow answer says little about the offset: keep the last one */
 	if (t1 - t0 < 0.5 || e->synced_t == 0)
 		e->clock_off_ms = cql_timeuuid_ms(id) - before - (after - before) / 2;
 	e->synced_t = t1;
-	return STORE_OK;
+	return J_OK;
 }
 
 int cass_clock_fresh(struct ev_cass *e, struct jerr *err)
 {
 	if (time_mono() - e->synced_t < CLOCK_RESYNC_S)
-		return STORE_OK;
+		return J_OK;
 	return sync_clock(e, err);
 }
 
@@ -176,12 +176,12 @@ static int read_schema(struct ev_cass *e, int *version, struct jerr *err)
 	snprintf(q, sizeof(q), Q_SCHEMA, e->ks);
 	struct cql_req rq = {.query = q, .consistency = e->cl};
 	r = cql_run(e->sess, &rq, &res, &h, err);
-	if (r != STORE_OK) {
+	if (r != J_OK) {
 		/* a missing keyspace or table (Invalid) is "no schema here" */
 		if (err->code == CQL_E_INVALID) {
 			err->msg[0] = '\0';
 			err->code = 0;
-			return STORE_OK;
+			return J_OK;
 		}
 		return r;
 	}
@@ -197,17 +197,17 @@ static int read_schema(struct ev_cass *e, int *version, struct jerr *err)
 	cql_release(e->sess, h);
 	if (k < 0)
 		return cass_bad_shape(e, "jobads_schema", &res, 3, err);
-	return STORE_OK;
+	return J_OK;
 }
 
-static int ev_cass_init(struct evstore *s, struct jerr *err)
+static enum jrc ev_cass_init(struct evstore *s, struct jerr *err)
 {
 	struct ev_cass *e = (struct ev_cass *)s;
 	struct strbuf sb = {0};
 	const char *p = cql_events;
-	int r = STORE_OK;
+	int r = J_OK;
 	/* statements end with ';'; -- comments are dropped; placeholders filled in */
-	while (*p && r == STORE_OK) {
+	while (*p && r == J_OK) {
 		strbuf_reset(&sb);
 		while (*p && *p != ';') {
 			if (p[0] == '-' && p[1] == '-') {
@@ -237,13 +237,13 @@ static int ev_cass_init(struct evstore *s, struct jerr *err)
 		int h = -1;
 		struct cql_req rq = {.query = sb.buf + k, .consistency = e->cl};
 		r = cql_run(e->sess, &rq, &res, &h, err);
-		if (r == STORE_OK)
+		if (r == J_OK)
 			cql_release(e->sess, h);
 		else
 			jerr_prefix(err, "creating the schema");
 	}
 	strbuf_release(&sb);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	char q[256];
 	struct cql_buf v = {0};
@@ -255,14 +255,14 @@ static int ev_cass_init(struct evstore *s, struct jerr *err)
 	struct cql_req rq = {.query = q, .values = &v, .nvalues = 2, .consistency = e->cl};
 	r = cql_run(e->sess, &rq, &res, &h, err);
 	cqlb_release(&v);
-	if (r != STORE_OK) {
+	if (r != J_OK) {
 		jerr_prefix(err, "writing the schema version");
 		return r;
 	}
 	cql_release(e->sess, h);
 	snprintf(q, sizeof(q), Q_SCHEMA_UP, e->ks);
 	struct cql_req up = {.query = q, .consistency = e->cl};
-	if ((r = cql_run(e->sess, &up, &res, &h, err)) != STORE_OK) {
+	if ((r = cql_run(e->sess, &up, &res, &h, err)) != J_OK) {
 		jerr_prefix(err, "upgrading the schema version");
 		return r;
 	}
@@ -293,8 +293,8 @@ static void ev_cass_close(struct evstore *s)
 	free(e);
 }
 
-static int ev_cass_open(const char *target, enum store_mode mode, struct evstore **out,
-			struct jerr *err)
+static enum jrc ev_cass_open(const char *target, enum store_mode mode, struct evstore **out,
+			     struct jerr *err)
 {
 	struct ev_cass *e = xcalloc(1, sizeof(*e));
 	struct cass_url u;
@@ -302,7 +302,7 @@ static int ev_cass_open(const char *target, enum store_mode mode, struct evstore
 	e->base.ops = &evstore_cassandra_ops;
 	*out = NULL;
 	r = cass_url_parse(target, &u, &e->base.name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		goto fail;
 	snprintf(e->ks, sizeof(e->ks), "%s", u.ks);
 	snprintf(e->replication, sizeof(e->replication), "%s", u.replication);
@@ -322,17 +322,17 @@ static int ev_cass_open(const char *target, enum store_mode mode, struct evstore
 	    .tls = {.on = u.tls, .ca = u.ca[0] ? u.ca : NULL, .verify_host = u.verify_host}};
 	r = cql_sess_open(&o, &e->sess, err);
 	memset(u.password, 0, sizeof(u.password));
-	if (r != STORE_OK || (r = sync_clock(e, err)) != STORE_OK)
+	if (r != J_OK || (r = sync_clock(e, err)) != J_OK)
 		goto fail;
-	if ((r = read_schema(e, &version, err)) != STORE_OK ||
+	if ((r = read_schema(e, &version, err)) != J_OK ||
 	    (r = store_schema_check(e->base.name, "event store", version, SCHEMA_VERSION, mode,
-				    &init, err)) != STORE_OK ||
-	    (init && (r = ev_cass_init(&e->base, err)) != STORE_OK))
+				    &init, err)) != J_OK ||
+	    (init && (r = ev_cass_init(&e->base, err)) != J_OK))
 		goto fail;
 	if (e->bucket_ms <= 0 || e->bucket_ms > 3600000) {
 		jerr_set(err, "%s: jobads_schema: bucket_ms %" PRId64 " out of range", e->base.name,
 			 e->bucket_ms);
-		r = STORE_ERROR;
+		r = J_ERROR;
 		goto fail;
 	}
 	random_bytes(e->node, sizeof(e->node));
@@ -340,7 +340,7 @@ static int ev_cass_open(const char *target, enum store_mode mode, struct evstore
 	e->node[2] |= 0x01;				    /* random node: multicast bit */
 	e->next_shard = e->node[7] % SHARDS;
 	*out = &e->base;
-	return STORE_OK;
+	return J_OK;
 fail:
 	ev_cass_close(&e->base);
 	return r;
@@ -355,11 +355,11 @@ static int count_row(void *arg, const struct event *ev)
 	return 0;
 }
 
-static int ev_cass_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err)
+static enum jrc ev_cass_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err)
 {
 	struct ev_cass *e = (struct ev_cass *)s;
 	int64_t now = cass_clock_ms(e);
-	int r = STORE_OK;
+	int r = J_OK;
 	*max_seq = 0;
 	/* the newest listed bucket: every seq is below the start of the one after it */
 	for (int64_t day = (now + DAY_MS) / DAY_MS; day >= e->created_ms / DAY_MS - 1; day--) {
@@ -370,7 +370,7 @@ static int ev_cass_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, str
 		r = cass_run_request(e, cass_prepared(e, STMT_NEWEST), NULL, &v, 1, 0, NULL, 0,
 				     &res, &h, "finding the newest partition", err);
 		cqlb_release(&v);
-		if (r != STORE_OK)
+		if (r != J_OK)
 			return r;
 		struct cql_cell c[1];
 		int32_t left = res.nrows;
@@ -380,7 +380,7 @@ static int ev_cass_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, str
 		if (k < 0)
 			r = cass_bad_shape(e, "buckets", &res, 1, err);
 		cql_release(e->sess, h);
-		if (r != STORE_OK)
+		if (r != J_OK)
 			return r;
 		if (found) {
 			*max_seq = seq_make(e, b + e->bucket_ms, 0, 0);

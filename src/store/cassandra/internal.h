@@ -227,9 +227,9 @@ void cass_bind_key(struct cql_buf *v, const struct pend *p);
 
 /* ---- write.c ---- */
 
-int ev_cass_begin(struct evstore *s, struct jerr *err);
-int ev_cass_insert(struct evstore *s, const struct event *ev, int *dup, struct jerr *err);
-int ev_cass_commit(struct evstore *s, int64_t *late_dups, struct jerr *err);
+enum jrc ev_cass_begin(struct evstore *s, struct jerr *err);
+enum jrc ev_cass_insert(struct evstore *s, const struct event *ev, int *dup, struct jerr *err);
+enum jrc ev_cass_commit(struct evstore *s, int64_t *late_dups, struct jerr *err);
 void ev_cass_rollback(struct evstore *s);
 
 /* ---- scan.c ---- */
@@ -260,11 +260,12 @@ int cass_walk(struct ev_cass *e, struct cass_walk *w, struct jerr *err);
  * 0 when there is none (a cursor written before schema version 2).
  */
 int cass_mark_get(struct ev_cass *e, int64_t seq, uint8_t id[16], int *found, struct jerr *err);
-int ev_cass_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
-		 size_t *nread, int64_t *upto, struct jerr *err);
+enum jrc ev_cass_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
+		      size_t *nread, int64_t *upto, struct jerr *err);
 
 /* ---- recompute.c ---- */
 
-int ev_cass_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg, struct jerr *err);
+enum jrc ev_cass_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
+			   struct jerr *err);
 
 #endif

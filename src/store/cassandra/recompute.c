@@ -147,35 +147,36 @@ static int grain_cmp(const void *pa, const void *pb)
 	return str_cmp(a->device, b->device);
 }
 
-int ev_cass_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg, struct jerr *err)
+enum jrc ev_cass_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
+			   struct jerr *err)
 {
 	struct ev_cass *e = (struct ev_cass *)s;
 	struct group_table x;
 	memset(&x, 0, sizeof(x));
-	int r = STORE_OK;
+	int r = J_OK;
 	if (upto > 0) {
 		struct cass_walk w = {
 		    .limit = SIZE_MAX, .stop_seq = upto, .all = 1, .fn = add_to_group, .arg = &x};
 		/* the rows the cursor covers: up to its row by id (scan_marks), else by position */
 		r = cass_mark_get(e, upto, w.stop_id, &w.stop_by_id, err);
-		if (r == STORE_OK)
+		if (r == J_OK)
 			r = cass_walk(e, &w, err);
-		if (r == STORE_OK && w.stop_by_id && !w.stop_found) {
+		if (r == J_OK && w.stop_by_id && !w.stop_found) {
 			jerr_set(err,
 				 "%s: the cursor (%" PRId64
 				 ") names a row that is not stored in its"
 				 " partition",
 				 s->name, upto);
-			r = STORE_ERROR;
-		} else if (r == STORE_OK && !w.stop_by_id && w.upto != upto) {
+			r = J_ERROR;
+		} else if (r == J_OK && !w.stop_by_id && w.upto != upto) {
 			jerr_set(err,
 				 "%s: the cursor (%" PRId64 ") is not a stored row (the last row at"
 				 " or before it is %" PRId64 ")",
 				 s->name, upto, w.upto);
-			r = STORE_ERROR;
+			r = J_ERROR;
 		}
 	}
-	if (r == STORE_OK && x.n > 0) { /* nothing read (cursor 0): x.g is NULL, no qsort */
+	if (r == J_OK && x.n > 0) { /* nothing read (cursor 0): x.g is NULL, no qsort */
 		qsort(x.g, x.n, sizeof(*x.g), grain_cmp);
 		for (size_t i = 0; i < x.n; i++)
 			if ((r = fn(arg, &x.g[i].f)) != 0)

@@ -129,7 +129,7 @@ int evstore_cassandra_decode_row(const char *name, const struct cql_cell *c, str
 	    c[11].len < 0 || c[17].len < 0) {
 		jerr_set(err, "%s: events_by_bucket: a row with a missing or malformed field",
 			 name);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	uuid_to_text(u, ev->event_id);
 	ev->publisher_name = cell_text(c[4]);
@@ -142,5 +142,5 @@ int evstore_cassandra_decode_row(const char *name, const struct cql_cell *c, str
 		ev->bid = -1;
 	ev->hour = cql_get_int(c[18], &i32) == 0 ? (int8_t)i32 : 0;
 	ev->day_of_week = cql_get_int(c[19], &i32) == 0 ? (int8_t)i32 : 0;
-	return STORE_OK;
+	return J_OK;
 }

@@ -23,7 +23,7 @@ static int id_at_position(struct ev_cass *e, int64_t bucket, int shard, int64_t 
 	uint8_t *ps = NULL;
 	size_t psl = 0;
 	int64_t seen = 0;
-	int r = STORE_OK, found = 0;
+	int r = J_OK, found = 0;
 	for (;;) {
 		struct cql_result res;
 		int h = -1;
@@ -32,7 +32,7 @@ static int id_at_position(struct ev_cass *e, int64_t bucket, int shard, int64_t 
 		cqlv_int(&v, shard);
 		r = cass_run_request(e, cass_prepared(e, STMT_IDS), NULL, &v, 2, PAGE, ps, psl,
 				     &res, &h, "finding the cursor's row", err);
-		if (r != STORE_OK)
+		if (r != J_OK)
 			break;
 		struct cql_cell c[1];
 		int32_t left = res.nrows;
@@ -60,13 +60,13 @@ static int id_at_position(struct ev_cass *e, int64_t bucket, int shard, int64_t 
 	}
 	free(ps);
 	cqlb_release(&v);
-	if (r == STORE_OK && !found) {
+	if (r == J_OK && !found) {
 		jerr_set(err,
 			 "%s: the cursor points at row %" PRId64 " of partition (%" PRId64
 			 ", %d), which has %" PRId64 " rows: rows were deleted or written after"
 			 " the settle time",
 			 e->base.name, pos, bucket, shard, seen);
-		r = STORE_ERROR;
+		r = J_ERROR;
 	}
 	return r;
 }
@@ -81,7 +81,7 @@ int cass_mark_get(struct ev_cass *e, int64_t seq, uint8_t id[16], int *found, st
 	int r = cass_run_request(e, cass_prepared(e, STMT_MARK_GET), NULL, &v, 1, 0, NULL, 0, &res,
 				 &h, "reading the cursor's mark", err);
 	cqlb_release(&v);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	struct cql_cell c[1];
 	int32_t left = res.nrows;
@@ -122,9 +122,9 @@ static int resume_id(struct ev_cass *e, int64_t after, int64_t bucket, int shard
 	int found, r;
 	if (after == e->cache_seq && e->cache_seq != 0) {
 		memcpy(from, e->cache_id, 16);
-		return STORE_OK;
+		return J_OK;
 	}
-	if ((r = cass_mark_get(e, after, from, &found, err)) != STORE_OK || found)
+	if ((r = cass_mark_get(e, after, from, &found, err)) != J_OK || found)
 		return r;
 	return id_at_position(e, bucket, shard, skip, from, err);
 }
@@ -143,7 +143,7 @@ static int read_part(struct ev_cass *e, struct cass_walk *w, int64_t bucket, int
 		stop_here = sb == bucket && ss == shard;
 	}
 	if (skip > 0) {
-		if ((r = resume_id(e, w->after, bucket, shard, skip, from, err)) != STORE_OK)
+		if ((r = resume_id(e, w->after, bucket, shard, skip, from, err)) != J_OK)
 			return r;
 	} else {
 		static const uint8_t low[8] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
@@ -171,15 +171,15 @@ static int read_part(struct ev_cass *e, struct cass_walk *w, int64_t bucket, int
 	if (want < PAGE)
 		rq.page_size = (int32_t)want + 1;
 	r = cql_submit(e->sess, &rq, &h, err);
-	while (r == STORE_OK) {
+	while (r == J_OK) {
 		struct cql_result res;
 		r = cql_wait(e->sess, h, &res, err);
-		if (r != STORE_OK)
+		if (r != J_OK)
 			break;
 		if (res.kind != CQL_RES_ROWS || res.meta.ncols != 20) {
 			jerr_set(err, "%s: events_by_bucket: unexpected result shape",
 				 e->base.name);
-			r = STORE_ERROR;
+			r = J_ERROR;
 			break;
 		}
 		if (res.meta.paging_state && w->n + (size_t)res.nrows < w->limit) {
@@ -187,7 +187,7 @@ static int read_part(struct ev_cass *e, struct cass_walk *w, int64_t bucket, int
 			nx.paging_state = res.meta.paging_state;
 			nx.paging_len = res.meta.paging_len;
 			r = cql_submit(e->sess, &nx, &hn, err);
-			if (r != STORE_OK)
+			if (r != J_OK)
 				break;
 		}
 		struct cql_cell c[20];
@@ -196,14 +196,14 @@ static int read_part(struct ev_cass *e, struct cass_walk *w, int64_t bucket, int
 		int k;
 		while ((k = cql_row_next(&res, &left, c, 20)) == 1) {
 			if ((r = evstore_cassandra_decode_row(e->base.name, c, &ev, id, err)) !=
-			    STORE_OK)
+			    J_OK)
 				break;
 			if (++pos > POS_MAX) {
 				jerr_set(err,
 					 "%s: partition (%" PRId64
 					 ", %d) holds more than %lld rows",
 					 e->base.name, bucket, shard, POS_MAX);
-				r = STORE_ERROR;
+				r = J_ERROR;
 				break;
 			}
 			ev.seq = seq_make(e, bucket, shard, pos);
@@ -227,14 +227,14 @@ static int read_part(struct ev_cass *e, struct cass_walk *w, int64_t bucket, int
 				break;
 			}
 		}
-		if (k < 0 && r == STORE_OK)
+		if (k < 0 && r == J_OK)
 			r = cass_bad_shape(e, "events_by_bucket", &res, 20, err);
 		w->decode_s += time_mono() - t0;
 		e->decode_s += time_mono() - t0;
 		cql_release(e->sess, h);
 		h = hn;
 		hn = -1;
-		if (r != STORE_OK || w->done || h < 0)
+		if (r != J_OK || w->done || h < 0)
 			break;
 	}
 	if (h >= 0) {
@@ -271,7 +271,7 @@ static int list_day(struct ev_cass *e, int64_t day, int64_t from, struct part_re
 				     &res, &h, "listing partitions", err);
 		free(ps);
 		ps = NULL;
-		if (r != STORE_OK)
+		if (r != J_OK)
 			break;
 		struct cql_cell c[2];
 		int32_t left = res.nrows;
@@ -316,17 +316,17 @@ static int walk_partitions(struct ev_cass *e, struct cass_walk *w, struct jerr *
 		seq_split(e, w->after, &cb, &cs, &cp);
 	w->upto = w->after;
 	int r = cass_clock_fresh(e, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	int64_t now = cass_clock_ms(e);
 	int64_t horizon = now - e->settle_ms; /* a bucket ending by then is settled */
 	int64_t last_day = (w->all ? now + DAY_MS : horizon) / DAY_MS;
-	for (int64_t day = cb / DAY_MS; day <= last_day && !w->done && r == STORE_OK; day++) {
+	for (int64_t day = cb / DAY_MS; day <= last_day && !w->done && r == J_OK; day++) {
 		struct part_ref *parts;
 		size_t np;
-		if ((r = list_day(e, day, cb, &parts, &np, err)) != STORE_OK)
+		if ((r = list_day(e, day, cb, &parts, &np, err)) != J_OK)
 			break;
-		for (size_t i = 0; i < np && !w->done && r == STORE_OK; i++) {
+		for (size_t i = 0; i < np && !w->done && r == J_OK; i++) {
 			struct part_ref *p = &parts[i];
 			if (p->bucket < cb || (p->bucket == cb && p->shard < cs))
 				continue;
@@ -359,13 +359,13 @@ static int walk_partitions(struct ev_cass *e, struct cass_walk *w, struct jerr *
 int cass_walk(struct ev_cass *e, struct cass_walk *w, struct jerr *err)
 {
 	int r = walk_partitions(e, w, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		jerr_prefix(err, "reading events");
 	return r;
 }
 
-int ev_cass_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
-		 size_t *nread, int64_t *upto, struct jerr *err)
+enum jrc ev_cass_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
+		      size_t *nread, int64_t *upto, struct jerr *err)
 {
 	struct ev_cass *e = (struct ev_cass *)s;
 	struct cass_walk w = {.after = after,
@@ -377,13 +377,13 @@ int ev_cass_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, v
 	*nread = 0;
 	*upto = after;
 	if (limit == 0)
-		return STORE_OK;
+		return J_OK;
 	int r = cass_walk(e, &w, err);
 	/* the id of the row at upto, for the process that resumes from it */
-	if (r == STORE_OK && !w.stop && w.n > 0 && w.upto == e->cache_seq)
+	if (r == J_OK && !w.stop && w.n > 0 && w.upto == e->cache_seq)
 		r = mark_set(e, w.upto, e->cache_id, err);
-	*nread = r == STORE_OK ? w.n : 0;
-	*upto = r == STORE_OK ? w.upto : after;
+	*nread = r == J_OK ? w.n : 0;
+	*upto = r == J_OK ? w.upto : after;
 	return w.stop ? w.stop : r;
 }
 
@@ -431,11 +431,11 @@ int evstore_cassandra_insert_late(struct evstore *s, struct jerr *err)
 			      .fn = keep_first,
 			      .arg = &f};
 	int r = cass_walk(e, &w, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	if (w.n == 0) {
 		jerr_set(err, "%s: no row stored", s->name);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	int64_t bucket, pos;
 	int shard;

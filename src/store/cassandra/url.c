@@ -85,9 +85,9 @@ int cass_url_parse(const char *target, struct cass_url *u, char **name, struct j
 	const char *slash = strchr(t, '/');
 	const char *end = slash ? slash : t + strlen(t);
 	const char *at;
-	if (store_url_userinfo_end("cassandra", t, end, &at, err) != STORE_OK) {
+	if (store_url_userinfo_end("cassandra", t, end, &at, err) != J_OK) {
 		*name = xstrdup("cassandra://...");
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	struct strbuf shown = {0};
 	strbuf_addf(&shown, "cassandra://");
@@ -95,13 +95,13 @@ int cass_url_parse(const char *target, struct cass_url *u, char **name, struct j
 		const char *colon = memchr(t, ':', (size_t)(at - t));
 		size_t ulen = colon ? (size_t)(colon - t) : (size_t)(at - t);
 		if (store_url_unescape("cassandra URL", "the user name", t, ulen, u->user,
-				       sizeof(u->user), err) != STORE_OK ||
+				       sizeof(u->user), err) != J_OK ||
 		    (colon && store_url_unescape("cassandra URL", "the password", colon + 1,
 						 (size_t)(at - colon - 1), u->password,
-						 sizeof(u->password), err) != STORE_OK)) {
+						 sizeof(u->password), err) != J_OK)) {
 			strbuf_release(&shown);
 			*name = xstrdup("cassandra://...");
-			return STORE_ERROR;
+			return J_ERROR;
 		}
 		strbuf_addf(&shown, "%.*s@", (int)ulen, t);
 		t = at + 1;
@@ -119,7 +119,7 @@ int cass_url_parse(const char *target, struct cass_url *u, char **name, struct j
 		*name = xstrdup("cassandra://...");
 		jerr_set(err, "cassandra URL: one port for every host, after the last one"
 			      " (cassandra://HOST1,HOST2:PORT/KEYSPACE), not a port per host");
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	if (pc) {
 		int64_t port;
@@ -140,7 +140,7 @@ int cass_url_parse(const char *target, struct cass_url *u, char **name, struct j
 	if (!valid_ident(u->ks)) {
 		jerr_set(err, "%s: keyspace: want lowercase letters, digits and _ (at most 48)",
 			 *name);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	while (q && *q) {
 		q++;
@@ -148,7 +148,7 @@ int cass_url_parse(const char *target, struct cass_url *u, char **name, struct j
 		const char *eq = memchr(q, '=', n);
 		if (!eq) {
 			jerr_set(err, "%s: parameter '%.*s' has no value", *name, (int)n, q);
-			return STORE_ERROR;
+			return J_ERROR;
 		}
 		size_t kn = (size_t)(eq - q), vn = n - kn - 1;
 		const char *v = eq + 1;
@@ -177,8 +177,8 @@ int cass_url_parse(const char *target, struct cass_url *u, char **name, struct j
 			u->verify_host = (int)x;
 		} else if (KEY("ca") && vn > 0) {
 			if (store_url_unescape(*name, "ca", v, vn, u->ca, sizeof(u->ca), err) !=
-			    STORE_OK)
-				return STORE_ERROR;
+			    J_OK)
+				return J_ERROR;
 			u->tls = 1; /* a CA file means TLS */
 		} else if (KEY("consistency")) {
 			int found = 0;
@@ -204,19 +204,19 @@ int cass_url_parse(const char *target, struct cass_url *u, char **name, struct j
 			 "datacenter=NAME:N[,NAME:N], consistency=LEVEL, tls=0|1, ca=PATH, "
 			 "verify_host=0|1)",
 			 *name, (int)n, q);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	if (!u->password[0]) {
 		const char *pw = getenv("JOBADS_CASSANDRA_PASSWORD");
 		if (pw)
 			snprintf(u->password, sizeof(u->password), "%s", pw);
 	}
-	return STORE_OK;
+	return J_OK;
 bad_shown:
 	strbuf_release(&shown);
 bad:
 	*name = xstrdup("cassandra://...");
 	jerr_set(err,
 		 "cassandra URL: want cassandra://[USER[:PASS]@]HOST[,HOST...][:PORT]/KEYSPACE");
-	return STORE_ERROR;
+	return J_ERROR;
 }

@@ -18,11 +18,11 @@
 
 #include "jobads/banned.h"
 
-int ev_cass_begin(struct evstore *s, struct jerr *err)
+enum jrc ev_cass_begin(struct evstore *s, struct jerr *err)
 {
 	struct ev_cass *e = (struct ev_cass *)s;
 	int r = cass_clock_fresh(e, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	if (!e->rows)
 		e->rows = xcalloc(BLOCK, sizeof(*e->rows));
@@ -32,7 +32,7 @@ int ev_cass_begin(struct evstore *s, struct jerr *err)
 	e->in_txn = 1;
 	e->late_dups = 0;
 	s->kept = 0;
-	return STORE_OK;
+	return J_OK;
 }
 
 /* The keyset's compare: buffered row i has key (ts, id). */
@@ -77,11 +77,11 @@ typedef int (*done_fn)(struct ev_cass *e, int i, struct cql_result *res, struct 
 static int pipeline(struct ev_cass *e, struct cql_prep *p, sel_fn sel, bind_fn bind, done_fn done,
 		    const char *what, struct jerr *err)
 {
-	int handles[WINDOW], idx[WINDOW], head = 0, tail = 0, r = STORE_OK;
+	int handles[WINDOW], idx[WINDOW], head = 0, tail = 0, r = J_OK;
 	struct cql_buf v = {0};
 	int i = 0;
 	for (;;) {
-		while (r == STORE_OK && i < e->nrows && tail - head < WINDOW) {
+		while (r == J_OK && i < e->nrows && tail - head < WINDOW) {
 			if (!sel(e, i)) {
 				i++;
 				continue;
@@ -92,7 +92,7 @@ static int pipeline(struct ev_cass *e, struct cql_prep *p, sel_fn sel, bind_fn b
 			    .prep = p, .values = &v, .nvalues = nv, .consistency = e->cl};
 			int h;
 			r = cql_submit(e->sess, &rq, &h, err);
-			if (r != STORE_OK) {
+			if (r != J_OK) {
 				if (h >= 0)
 					cql_release(e->sess, h);
 				break;
@@ -107,15 +107,15 @@ static int pipeline(struct ev_cass *e, struct cql_prep *p, sel_fn sel, bind_fn b
 		struct cql_result res;
 		int h = handles[head % WINDOW];
 		int rr = cql_wait(e->sess, h, &res, err);
-		if (rr == STORE_OK && r == STORE_OK)
+		if (rr == J_OK && r == J_OK)
 			rr = done(e, idx[head % WINDOW], &res, err);
 		cql_release(e->sess, h);
-		if (rr != STORE_OK && r == STORE_OK)
+		if (rr != J_OK && r == J_OK)
 			r = rr;
 		head++;
 	}
 	cqlb_release(&v);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		jerr_prefix(err, "%s", what);
 	return r;
 }
@@ -154,10 +154,10 @@ static int done_claim(struct ev_cass *e, int i, struct cql_result *res, struct j
 	    cql_get_boolean(c[0], &applied) != 0) {
 		jerr_set(err, "%s: event_keys: no [applied] in the answer to IF NOT EXISTS",
 			 e->base.name);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	if (applied)
-		return STORE_OK;
+		return J_OK;
 	/* the key was claimed before: take over its place (bucket, shard, id) */
 	struct pend *p = &e->rows[i];
 	int cb = cass_col_of(res, "bucket"), cs = cass_col_of(res, "shard"),
@@ -166,11 +166,11 @@ static int done_claim(struct ev_cass *e, int i, struct cql_result *res, struct j
 	if (cb < 0 || cs < 0 || ci < 0 || cql_get_bigint(c[cb], &p->bucket) != 0 ||
 	    cql_get_int(c[cs], &shard) != 0 || cql_get_uuid(c[ci], p->id) != 0) {
 		jerr_set(err, "%s: event_keys: a claimed key without its place", e->base.name);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	p->shard = shard;
 	p->dup = 2;
-	return STORE_OK;
+	return J_OK;
 }
 
 static int bind_has_row(struct ev_cass *e, int i, struct cql_buf *v)
@@ -188,7 +188,7 @@ static int done_has_row(struct ev_cass *e, int i, struct cql_result *res, struct
 	if (res->kind == CQL_RES_ROWS && res->nrows > 0) {
 		p->dup = 1; /* stored before: a re-sent event */
 		e->late_dups++;
-		return STORE_OK;
+		return J_OK;
 	}
 	/*
 	 * Claimed (or moved there) but not stored: the writer that chose the place
@@ -202,7 +202,7 @@ static int done_has_row(struct ev_cass *e, int i, struct cql_result *res, struct
 	p->relocate = 1;
 	p->keep =
 	    e->write_bound_ms > 0 && cql_timeuuid_ms(p->id) + e->write_bound_ms > cass_clock_ms(e);
-	return STORE_OK;
+	return J_OK;
 }
 
 /* An answer with nothing to read (an INSERT or DELETE that succeeded). */
@@ -212,7 +212,7 @@ static int done_nothing_to_read(struct ev_cass *e, int i, struct cql_result *res
 	(void)i;
 	(void)res;
 	(void)err;
-	return STORE_OK;
+	return J_OK;
 }
 
 /* The ticket for moving row i from its place to a new one made here. */
@@ -248,11 +248,11 @@ static int done_ticket(struct ev_cass *e, int i, struct cql_result *res, struct 
 	    cql_get_boolean(c[0], &applied) != 0) {
 		jerr_set(err, "%s: relocations: no [applied] in the answer to IF NOT EXISTS",
 			 e->base.name);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	p->clear_old = applied && !p->keep;
 	if (applied)
-		return STORE_OK;
+		return J_OK;
 	/* another writer moved it first: the same new place for everyone */
 	int cb = cass_col_of(res, "bucket"), cs = cass_col_of(res, "shard"),
 	    ci = cass_col_of(res, "id");
@@ -260,11 +260,11 @@ static int done_ticket(struct ev_cass *e, int i, struct cql_result *res, struct 
 	if (cb < 0 || cs < 0 || ci < 0 || cql_get_bigint(c[cb], &p->bucket) != 0 ||
 	    cql_get_int(c[cs], &shard) != 0 || cql_get_uuid(c[ci], p->id) != 0) {
 		jerr_set(err, "%s: relocations: a ticket without its place", e->base.name);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	p->shard = shard;
 	p->dup = 2; /* is the row at that place? */
-	return STORE_OK;
+	return J_OK;
 }
 
 static int sel_clear_old(struct ev_cass *e, int i)
@@ -296,32 +296,32 @@ static int bind_old_place(struct ev_cass *e, int i, struct cql_buf *v)
  */
 static int relocate_rows(struct ev_cass *e, struct jerr *err)
 {
-	int r = STORE_OK;
+	int r = J_OK;
 	for (int hop = 0;; hop++) {
 		int any = 0;
 		for (int i = 0; i < e->nrows; i++)
 			any |= e->rows[i].relocate;
 		if (!any)
-			return STORE_OK;
+			return J_OK;
 		if (hop == 3) {
 			jerr_set(err,
 				 "%s: an event was moved three times by other writers at once;"
 				 " send the batch again",
 				 e->base.name);
-			return STORE_RETRY;
+			return J_RETRY;
 		}
 		if ((r = pipeline(e, cass_prepared(e, STMT_TICKET), sel_relocate, bind_ticket,
-				  done_ticket, "moving an event", err)) != STORE_OK ||
+				  done_ticket, "moving an event", err)) != J_OK ||
 		    (r = pipeline(e, cass_prepared(e, STMT_DELETE_ROW), sel_clear_old,
 				  bind_old_place, done_nothing_to_read, "clearing an old place",
-				  err)) != STORE_OK ||
+				  err)) != J_OK ||
 		    (r = pipeline(e, cass_prepared(e, STMT_REPOINT), sel_relocate, bind_claim_key,
-				  done_nothing_to_read, "moving a claim", err)) != STORE_OK)
+				  done_nothing_to_read, "moving a claim", err)) != J_OK)
 			return r;
 		for (int i = 0; i < e->nrows; i++)
 			e->rows[i].relocate = e->rows[i].clear_old = e->rows[i].keep = 0;
 		if ((r = pipeline(e, cass_prepared(e, STMT_HAS_ROW), sel_dup_check, bind_has_row,
-				  done_has_row, "checking a moved event", err)) != STORE_OK)
+				  done_has_row, "checking a moved event", err)) != J_OK)
 			return r;
 	}
 }
@@ -329,13 +329,13 @@ static int relocate_rows(struct ev_cass *e, struct jerr *err)
 /* Send the index rows, then one unlogged batch per partition, then the original rows. */
 static int write_rows(struct ev_cass *e, struct jerr *err)
 {
-	int r = STORE_OK;
+	int r = J_OK;
 	struct cql_buf *vals = xcalloc(BLOCK, sizeof(*vals));
 	struct cql_prep **stmts = xcalloc(BLOCK, sizeof(*stmts));
 	int *nv = xcalloc(BLOCK, sizeof(*nv));
 	char *done = xcalloc((size_t)e->nrows, 1);
 	/* index rows first: a partition is listed before it has rows */
-	for (int i = 0; i < e->nrows && r == STORE_OK; i++) {
+	for (int i = 0; i < e->nrows && r == J_OK; i++) {
 		struct pend *p = &e->rows[i];
 		if (p->dup)
 			continue;
@@ -359,7 +359,7 @@ static int write_rows(struct ev_cass *e, struct jerr *err)
 	}
 	/* one batch per partition, pipelined */
 	int handles[WINDOW], nh = 0;
-	for (int i = 0; i < e->nrows && r == STORE_OK; i++) {
+	for (int i = 0; i < e->nrows && r == J_OK; i++) {
 		if (e->rows[i].dup || done[i])
 			continue;
 		int n = 0;
@@ -379,14 +379,14 @@ static int write_rows(struct ev_cass *e, struct jerr *err)
 		}
 		int h;
 		r = cql_batch_submit(e->sess, stmts, vals, nv, n, e->cl, &h, err);
-		if (r == STORE_OK)
+		if (r == J_OK)
 			handles[nh++] = h;
-		if (nh == WINDOW || r != STORE_OK) {
+		if (nh == WINDOW || r != J_OK) {
 			for (int k = 0; k < nh; k++) {
 				struct cql_result res;
 				int rr = cql_wait(e->sess, handles[k], &res, err);
 				cql_release(e->sess, handles[k]);
-				if (rr != STORE_OK && r == STORE_OK)
+				if (rr != J_OK && r == J_OK)
 					r = rr;
 			}
 			nh = 0;
@@ -394,7 +394,7 @@ static int write_rows(struct ev_cass *e, struct jerr *err)
 	}
 	/* the original table: every row is its own partition; batches of rows */
 	int n = 0;
-	for (int i = 0; i <= e->nrows && r == STORE_OK; i++) {
+	for (int i = 0; i <= e->nrows && r == J_OK; i++) {
 		if (i < e->nrows && !e->rows[i].dup) {
 			double tb = time_mono();
 			cqlb_reset(&vals[n]);
@@ -407,7 +407,7 @@ static int write_rows(struct ev_cass *e, struct jerr *err)
 		if ((i == e->nrows && n > 0) || n == 64) {
 			int h;
 			r = cql_batch_submit(e->sess, stmts, vals, nv, n, e->cl, &h, err);
-			if (r == STORE_OK)
+			if (r == J_OK)
 				handles[nh++] = h;
 			n = 0;
 		}
@@ -416,7 +416,7 @@ static int write_rows(struct ev_cass *e, struct jerr *err)
 		struct cql_result res;
 		int rr = cql_wait(e->sess, handles[k], &res, err);
 		cql_release(e->sess, handles[k]);
-		if (rr != STORE_OK && r == STORE_OK)
+		if (rr != J_OK && r == J_OK)
 			r = rr;
 	}
 	for (int i = 0; i < BLOCK; i++)
@@ -433,7 +433,7 @@ static int claim_and_write(struct ev_cass *e, struct jerr *err)
 {
 	int r;
 	if (e->nrows == 0)
-		return STORE_OK;
+		return J_OK;
 	/* text views into the arena, now that it no longer moves */
 	for (int i = 0; i < e->nrows; i++) {
 		struct pend *p = &e->rows[i];
@@ -457,12 +457,12 @@ static int claim_and_write(struct ev_cass *e, struct jerr *err)
 		p->dup = p->relocate = 0;
 	}
 	if ((r = pipeline(e, cass_prepared(e, STMT_CLAIM), sel_every_row, bind_claim_key,
-			  done_claim, "claiming event keys", err)) != STORE_OK)
+			  done_claim, "claiming event keys", err)) != J_OK)
 		return r;
 	if ((r = pipeline(e, cass_prepared(e, STMT_HAS_ROW), sel_dup_check, bind_has_row,
-			  done_has_row, "checking claimed keys", err)) != STORE_OK)
+			  done_has_row, "checking claimed keys", err)) != J_OK)
 		return r;
-	if ((r = relocate_rows(e, err)) != STORE_OK)
+	if ((r = relocate_rows(e, err)) != J_OK)
 		return r;
 	/*
 	 * The write bound (see struct ev_cass): the claim rounds may have taken a
@@ -478,12 +478,12 @@ static int claim_and_write(struct ev_cass *e, struct jerr *err)
 			for (int i = 0; i < e->nrows; i++)
 				e->rows[i].relocate = !e->rows[i].dup;
 			e->ids_t = time_mono();
-			if ((r = relocate_rows(e, err)) != STORE_OK)
+			if ((r = relocate_rows(e, err)) != J_OK)
 				return r;
 		}
 		r = write_rows(e, err);
 		double took = time_mono() - e->ids_t;
-		if (r == STORE_RETRY) {
+		if (r == J_RETRY) {
 			/*
 			 * A write that failed may still land (a write timeout is
 			 * replayed from a hint): the tombstones shadow it whenever it
@@ -496,13 +496,13 @@ static int claim_and_write(struct ev_cass *e, struct jerr *err)
 			relocate_rows(e, &e2);
 			break;
 		}
-		if (r != STORE_OK || e->write_bound_ms == 0 || took <= bound_s)
+		if (r != J_OK || e->write_bound_ms == 0 || took <= bound_s)
 			break;
 		/* taken back through tickets, which also give the new places */
 		for (int i = 0; i < e->nrows; i++)
 			e->rows[i].relocate = !e->rows[i].dup;
 		int rr = relocate_rows(e, err);
-		if (rr != STORE_OK)
+		if (rr != J_OK)
 			return rr;
 		if (attempt == 2) {
 			jerr_set(err,
@@ -511,13 +511,13 @@ static int claim_and_write(struct ev_cass *e, struct jerr *err)
 				 " ms (half the settle time), the last %.0f ms; the rows"
 				 " were taken back, send the batch again",
 				 e->base.name, e->write_bound_ms, took * 1000);
-			r = STORE_RETRY;
+			r = J_RETRY;
 			break;
 		}
 		e->ids_t = time_mono();
 	}
 	/* no transaction: a block written is stored for good, whatever follows (evstore.kept) */
-	for (int i = 0; i < e->nrows && r == STORE_OK; i++)
+	for (int i = 0; i < e->nrows && r == J_OK; i++)
 		e->base.kept += !e->rows[i].dup;
 	e->nrows = 0;
 	strbuf_reset(&e->arena);
@@ -529,7 +529,7 @@ static int claim_and_write(struct ev_cass *e, struct jerr *err)
 static int store_block(struct ev_cass *e, struct jerr *err)
 {
 	int r = claim_and_write(e, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		jerr_prefix(err, "storing events");
 	return r;
 }
@@ -542,18 +542,18 @@ static size_t arena_add(struct ev_cass *e, struct ev_str v)
 	return off;
 }
 
-int ev_cass_insert(struct evstore *s, const struct event *ev, int *dup, struct jerr *err)
+enum jrc ev_cass_insert(struct evstore *s, const struct event *ev, int *dup, struct jerr *err)
 {
 	struct ev_cass *e = (struct ev_cass *)s;
 	if (!e->in_txn) {
 		jerr_set(err, "%s: insert outside a batch (begin first)", s->name);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	uint32_t h = keyset_hash(ev->ts_ms, ev->event_id);
 	uint32_t *slot = find_pending(e, ev->ts_ms, ev->event_id, h);
 	if (*slot) {
 		*dup = 1;
-		return STORE_OK;
+		return J_OK;
 	}
 	struct pend *p = &e->rows[e->nrows];
 	memset(p, 0, sizeof(*p));
@@ -561,7 +561,7 @@ int ev_cass_insert(struct evstore *s, const struct event *ev, int *dup, struct j
 	p->hash = h;
 	if (uuid_from_text(ev->event_id, EV_UUID_LEN, p->uuid) != 0) {
 		jerr_set(err, "%s: event_id: not a UUID: '%s'", s->name, ev->event_id);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	p->off[0] = arena_add(e, ev->publisher_name);
 	p->off[1] = arena_add(e, ev->publisher_traffic);
@@ -573,14 +573,14 @@ int ev_cass_insert(struct evstore *s, const struct event *ev, int *dup, struct j
 	*dup = 0;
 	if (e->nrows == BLOCK)
 		return store_block(e, err);
-	return STORE_OK;
+	return J_OK;
 }
 
-int ev_cass_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
+enum jrc ev_cass_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
 {
 	struct ev_cass *e = (struct ev_cass *)s;
 	int r = store_block(e, err);
-	*late_dups = r == STORE_OK ? e->late_dups : 0;
+	*late_dups = r == J_OK ? e->late_dups : 0;
 	e->nrows = 0;
 	e->in_txn = 0;
 	e->late_dups = 0;

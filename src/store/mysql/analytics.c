@@ -99,7 +99,7 @@ static int an_mysql_init_locked(struct an_mysql *a, struct jerr *err)
 	return my_exec_script(a->db, a->mariadb, sql_mysql_analytics, a->base.name, err);
 }
 
-static int an_mysql_init(struct anstore *s, struct jerr *err)
+static enum jrc an_mysql_init(struct anstore *s, struct jerr *err)
 {
 	struct an_mysql *a = (struct an_mysql *)s;
 	LOCKED(a);
@@ -141,8 +141,8 @@ static void an_mysql_close(struct anstore *s)
 	free(a);
 }
 
-static int an_mysql_open(const char *target, enum store_mode mode, struct anstore **out,
-			 struct jerr *err)
+static enum jrc an_mysql_open(const char *target, enum store_mode mode, struct anstore **out,
+			      struct jerr *err)
 {
 	struct an_mysql *a = xcalloc(1, sizeof(*a));
 	int r, version, init;
@@ -150,25 +150,25 @@ static int an_mysql_open(const char *target, enum store_mode mode, struct anstor
 	pthread_mutex_init(&a->mu, NULL);
 	*out = NULL;
 	r = my_url_parse(target, "ads_analytics", &a->url, &a->base.name, err);
-	if (r != STORE_OK) {
+	if (r != J_OK) {
 		a->base.name = NULL;
 		goto fail;
 	}
 	/* CLIENT_FOUND_ROWS: the cursor compare-and-set counts matched rows */
 	r = my_connect(&a->url, a->base.name, mode, CLIENT_FOUND_ROWS, &a->db, &a->mariadb, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		goto fail;
 	if ((r = my_schema_version(a->db, SQL_SCHEMA_VERSION, a->base.name, &version, err)) !=
-		STORE_OK ||
+		J_OK ||
 	    (r = store_schema_check(a->base.name, "analytics", version, 1, mode, &init, err)) !=
-		STORE_OK ||
-	    (init && (r = an_mysql_init_locked(a, err)) != STORE_OK))
+		J_OK ||
+	    (init && (r = an_mysql_init_locked(a, err)) != J_OK))
 		goto fail;
-	if ((r = my_prepare(a->db, SQL_GETCUR, &a->getcur, a->base.name, err)) != STORE_OK)
+	if ((r = my_prepare(a->db, SQL_GETCUR, &a->getcur, a->base.name, err)) != J_OK)
 		goto fail;
 	a->bulk = a->mariadb && !a->url.no_bulk && my_has_bulk(a->db);
 	*out = &a->base;
-	return STORE_OK;
+	return J_OK;
 fail:
 	an_mysql_close(&a->base);
 	return r;
@@ -178,9 +178,9 @@ static int get_cursor_locked(struct an_mysql *a, int64_t *cursor, struct jerr *e
 {
 	struct my_cols c;
 	int r = run(a, a->getcur, NULL, "reading the cursor", err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
-	if ((r = my_cols_bind(&c, a->getcur, "l", a->base.name, err)) != STORE_OK)
+	if ((r = my_cols_bind(&c, a->getcur, "l", a->base.name, err)) != J_OK)
 		return r;
 	int f = my_fetch(&c, a->getcur, a->base.name, "reading the cursor", err);
 	if (f > 0)
@@ -188,15 +188,15 @@ static int get_cursor_locked(struct an_mysql *a, int64_t *cursor, struct jerr *e
 	mysql_stmt_free_result(a->getcur);
 	my_cols_release(&c);
 	if (f < 0)
-		return STORE_ERROR;
+		return J_ERROR;
 	if (f == 0) {
 		jerr_set(err, "%s: etl_state has no cursor row (run 'jobads init')", a->base.name);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
-	return STORE_OK;
+	return J_OK;
 }
 
-static int an_mysql_get_cursor(struct anstore *s, int64_t *cursor, struct jerr *err)
+static enum jrc an_mysql_get_cursor(struct anstore *s, int64_t *cursor, struct jerr *err)
 {
 	struct an_mysql *a = (struct an_mysql *)s;
 	LOCKED(a);
@@ -205,7 +205,7 @@ static int an_mysql_get_cursor(struct anstore *s, int64_t *cursor, struct jerr *
 	return r;
 }
 
-static int an_mysql_reset(struct anstore *s, struct jerr *err)
+static enum jrc an_mysql_reset(struct anstore *s, struct jerr *err)
 {
 	struct an_mysql *a = (struct an_mysql *)s;
 	const char *name = s->name;
@@ -225,7 +225,7 @@ static int an_mysql_reset(struct anstore *s, struct jerr *err)
 		goto rollback;
 	}
 	UNLOCK(a);
-	return STORE_OK;
+	return J_OK;
 rollback:
 	rollback(a);
 	UNLOCK(a);
@@ -239,9 +239,9 @@ int fact_rows(struct an_mysql *a, MYSQL_STMT *st, MYSQL_BIND *params, fact_row_f
 	struct fact_row fr;
 	int f, stop = 0;
 	int r = run(a, st, params, what, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
-	if ((r = my_cols_bind(&c, st, MY_FACT_TYPES, a->base.name, err)) != STORE_OK)
+	if ((r = my_cols_bind(&c, st, MY_FACT_TYPES, a->base.name, err)) != J_OK)
 		return r;
 	while ((f = my_fetch(&c, st, a->base.name, what, err)) > 0) {
 		my_fact_row(&c, &fr);
@@ -249,14 +249,14 @@ int fact_rows(struct an_mysql *a, MYSQL_STMT *st, MYSQL_BIND *params, fact_row_f
 			break;
 	}
 	if (!stop && f < 0)
-		r = my_code_retryable(mysql_stmt_errno(st)) ? STORE_RETRY : STORE_ERROR;
+		r = my_code_retryable(mysql_stmt_errno(st)) ? J_RETRY : J_ERROR;
 	mysql_stmt_free_result(st);
 	my_cols_release(&c);
 	return stop ? stop : r;
 }
 
-static int an_mysql_facts(struct anstore *s, int64_t *cursor, fact_row_fn fn, void *arg,
-			  struct jerr *err)
+static enum jrc an_mysql_facts(struct anstore *s, int64_t *cursor, fact_row_fn fn, void *arg,
+			       struct jerr *err)
 {
 	struct an_mysql *a = (struct an_mysql *)s;
 	const char *name = s->name;
@@ -269,18 +269,18 @@ static int an_mysql_facts(struct anstore *s, int64_t *cursor, fact_row_fn fn, vo
 	 * whatever the server's default, and the snapshot taken at its start.
 	 */
 	if ((r = my_exec(a->db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", name,
-			 "starting a snapshot", err)) != STORE_OK ||
+			 "starting a snapshot", err)) != J_OK ||
 	    (r = my_exec(a->db, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", name,
-			 "starting a snapshot", err)) != STORE_OK)
+			 "starting a snapshot", err)) != J_OK)
 		goto out;
 	r = get_cursor_locked(a, cursor, err);
-	if (r == STORE_OK && (r = my_prepare(a->db, SQL_FACTS, &st, name, err)) == STORE_OK) {
+	if (r == J_OK && (r = my_prepare(a->db, SQL_FACTS, &st, name, err)) == J_OK) {
 		r = fact_rows(a, st, NULL, fn, arg, "reading fact_hourly", err);
 		mysql_stmt_close(st);
 	}
-	if (r == STORE_OK && mysql_commit(a->db) != 0)
+	if (r == J_OK && mysql_commit(a->db) != 0)
 		r = my_fail(a->db, name, "ending the snapshot", err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		rollback(a);
 out:
 	UNLOCK(a);
@@ -301,7 +301,7 @@ static int query_locked(struct an_mysql *a, enum an_dim dim, const struct an_fil
 
 	if ((unsigned)dim >= AN__COUNT) {
 		jerr_set(err, "unknown report dimension %d", (int)dim);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	if (!a->q[dim] && (r = my_prepare(a->db, query_sql[dim], &a->q[dim], a->base.name, err)))
 		return r;
@@ -321,9 +321,9 @@ static int query_locked(struct an_mysql *a, enum an_dim dim, const struct an_fil
 	dlen = f->device ? (unsigned long)strlen(f->device) : 0;
 	my_bind_str(&p[8], f->device, &dlen, &dnull);
 	my_bind_str(&p[9], f->device, &dlen, &dnull);
-	if ((r = run(a, st, p, "running a report query", err)) != STORE_OK)
+	if ((r = run(a, st, p, "running a report query", err)) != J_OK)
 		return r;
-	if ((r = my_cols_bind(&c, st, "ls" MY_SUM_TYPES, a->base.name, err)) != STORE_OK)
+	if ((r = my_cols_bind(&c, st, "ls" MY_SUM_TYPES, a->base.name, err)) != J_OK)
 		return r;
 	while ((got = my_fetch(&c, st, a->base.name, "running a report query", err)) > 0) {
 		row.key = c.i[0];
@@ -333,14 +333,14 @@ static int query_locked(struct an_mysql *a, enum an_dim dim, const struct an_fil
 			break;
 	}
 	if (!stop && got < 0)
-		r = my_code_retryable(mysql_stmt_errno(st)) ? STORE_RETRY : STORE_ERROR;
+		r = my_code_retryable(mysql_stmt_errno(st)) ? J_RETRY : J_ERROR;
 	mysql_stmt_free_result(st);
 	my_cols_release(&c);
 	return stop ? stop : r;
 }
 
-static int an_mysql_query(struct anstore *s, enum an_dim dim, const struct an_filter *f,
-			  an_row_fn fn, void *arg, struct jerr *err)
+static enum jrc an_mysql_query(struct anstore *s, enum an_dim dim, const struct an_filter *f,
+			       an_row_fn fn, void *arg, struct jerr *err)
 {
 	struct an_mysql *a = (struct an_mysql *)s;
 	LOCKED(a);
@@ -361,7 +361,7 @@ static int exec_once(struct an_mysql *a, const char *sql, MYSQL_BIND *p, const c
 {
 	MYSQL_STMT *st;
 	int r = my_prepare(a->db, sql, &st, a->base.name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	r = run(a, st, p, what, err);
 	if (keep)
@@ -371,7 +371,7 @@ static int exec_once(struct an_mysql *a, const char *sql, MYSQL_BIND *p, const c
 	return r;
 }
 
-static int an_mysql_run_begin(struct anstore *s, struct etl_run_rec *rec, struct jerr *err)
+static enum jrc an_mysql_run_begin(struct anstore *s, struct etl_run_rec *rec, struct jerr *err)
 {
 	struct an_mysql *a = (struct an_mysql *)s;
 	MYSQL_BIND p[6];
@@ -387,7 +387,7 @@ static int an_mysql_run_begin(struct anstore *s, struct etl_run_rec *rec, struct
 	my_bind_i64(&p[5], &rec->cursor_from);
 	LOCKED(a);
 	int r = exec_once(a, SQL_RUN_BEGIN, p, "recording the run", &st, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		rec->id = (int64_t)mysql_stmt_insert_id(st);
 	if (st)
 		mysql_stmt_close(st);
@@ -395,7 +395,7 @@ static int an_mysql_run_begin(struct anstore *s, struct etl_run_rec *rec, struct
 	return r;
 }
 
-static int an_mysql_run_end(struct anstore *s, const struct etl_run_rec *rec, struct jerr *err)
+static enum jrc an_mysql_run_end(struct anstore *s, const struct etl_run_rec *rec, struct jerr *err)
 {
 	struct an_mysql *a = (struct an_mysql *)s;
 	struct etl_run_rec c = *rec; /* binds need addressable, writable storage */
@@ -432,12 +432,12 @@ static int runs_locked(struct an_mysql *a, int limit, run_row_fn fn, void *arg, 
 	int64_t lim = limit > 0 ? limit : INT64_MAX;
 	int got, stop = 0;
 	int r = my_prepare(a->db, SQL_RUNS, &st, a->base.name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	memset(p, 0, sizeof(p));
 	my_bind_i64(&p[0], &lim);
-	if ((r = run(a, st, p, "reading etl_runs", err)) != STORE_OK ||
-	    (r = my_cols_bind(&c, st, "lslssllllllT", a->base.name, err)) != STORE_OK) {
+	if ((r = run(a, st, p, "reading etl_runs", err)) != J_OK ||
+	    (r = my_cols_bind(&c, st, "lslssllllllT", a->base.name, err)) != J_OK) {
 		mysql_stmt_close(st);
 		return r;
 	}
@@ -459,14 +459,15 @@ static int runs_locked(struct an_mysql *a, int limit, run_row_fn fn, void *arg, 
 			break;
 	}
 	if (!stop && got < 0)
-		r = my_code_retryable(mysql_stmt_errno(st)) ? STORE_RETRY : STORE_ERROR;
+		r = my_code_retryable(mysql_stmt_errno(st)) ? J_RETRY : J_ERROR;
 	mysql_stmt_free_result(st);
 	my_cols_release(&c);
 	mysql_stmt_close(st);
 	return stop ? stop : r;
 }
 
-static int an_mysql_runs(struct anstore *s, int limit, run_row_fn fn, void *arg, struct jerr *err)
+static enum jrc an_mysql_runs(struct anstore *s, int limit, run_row_fn fn, void *arg,
+			      struct jerr *err)
 {
 	struct an_mysql *a = (struct an_mysql *)s;
 	LOCKED(a);
@@ -493,7 +494,7 @@ static int lock_acquire_locked(struct an_mysql *a, const char *owner, const char
 	if ((r = my_prepare(a->db, SQL_LOCK_READ, &st, name, err)) ||
 	    (r = run(a, st, NULL, "reading the run lock", err)))
 		goto rollback;
-	if ((r = my_cols_bind(&c, st, "sll", name, err)) != STORE_OK)
+	if ((r = my_cols_bind(&c, st, "sll", name, err)) != J_OK)
 		goto rollback;
 	f = my_fetch(&c, st, name, "reading the run lock", err);
 	if (f > 0) {
@@ -506,12 +507,12 @@ static int lock_acquire_locked(struct an_mysql *a, const char *owner, const char
 	mysql_stmt_close(st);
 	st = NULL;
 	if (f < 0) {
-		r = STORE_ERROR;
+		r = J_ERROR;
 		goto rollback;
 	}
 	if (f == 0) {
 		jerr_set(err, "%s: etl_lock has no row (run 'jobads init')", name);
-		r = STORE_ERROR;
+		r = J_ERROR;
 		goto rollback;
 	}
 	int mine = strcmp(holder->owner, owner) == 0;
@@ -533,13 +534,13 @@ static int lock_acquire_locked(struct an_mysql *a, const char *owner, const char
 		snprintf(holder->owner, sizeof(holder->owner), "%s", owner);
 		holder->acquired_ms = acquired;
 		holder->expires_ms = expires;
-		return STORE_OK;
+		return J_OK;
 	}
 	if (mysql_commit(a->db) != 0) {
 		r = my_fail(a->db, name, "reading the run lock", err);
 		goto rollback;
 	}
-	return STORE_OK;
+	return J_OK;
 rollback:
 	if (st)
 		mysql_stmt_close(st);
@@ -547,9 +548,9 @@ rollback:
 	return r;
 }
 
-static int an_mysql_lock_acquire(struct anstore *s, const char *owner, const char *steal,
-				 int64_t now_ms, int64_t lease_ms, int *got,
-				 struct run_lock_info *holder, struct jerr *err)
+static enum jrc an_mysql_lock_acquire(struct anstore *s, const char *owner, const char *steal,
+				      int64_t now_ms, int64_t lease_ms, int *got,
+				      struct run_lock_info *holder, struct jerr *err)
 {
 	struct an_mysql *a = (struct an_mysql *)s;
 	LOCKED(a);
@@ -558,8 +559,8 @@ static int an_mysql_lock_acquire(struct anstore *s, const char *owner, const cha
 	return r;
 }
 
-static int an_mysql_lock_renew(struct anstore *s, const char *owner, int64_t now_ms,
-			       int64_t lease_ms, struct jerr *err)
+static enum jrc an_mysql_lock_renew(struct anstore *s, const char *owner, int64_t now_ms,
+				    int64_t lease_ms, struct jerr *err)
 {
 	struct an_mysql *a = (struct an_mysql *)s;
 	MYSQL_STMT *st = NULL;
@@ -571,9 +572,9 @@ static int an_mysql_lock_renew(struct anstore *s, const char *owner, int64_t now
 	bind_cstr(&p[1], owner, &len);
 	LOCKED(a);
 	int r = exec_once(a, SQL_LOCK_RENEW, p, "renewing the run lock", &st, err);
-	if (r == STORE_OK && mysql_stmt_affected_rows(st) != 1) {
+	if (r == J_OK && mysql_stmt_affected_rows(st) != 1) {
 		jerr_set(err, "%s: the run lock is no longer held by %s", s->name, owner);
-		r = STORE_ERROR;
+		r = J_ERROR;
 	}
 	if (st)
 		mysql_stmt_close(st);
@@ -581,7 +582,7 @@ static int an_mysql_lock_renew(struct anstore *s, const char *owner, int64_t now
 	return r;
 }
 
-static int an_mysql_lock_release(struct anstore *s, const char *owner, struct jerr *err)
+static enum jrc an_mysql_lock_release(struct anstore *s, const char *owner, struct jerr *err)
 {
 	struct an_mysql *a = (struct an_mysql *)s;
 	MYSQL_BIND p[1];
@@ -594,8 +595,8 @@ static int an_mysql_lock_release(struct anstore *s, const char *owner, struct je
 	return r;
 }
 
-static int an_mysql_runs_fail_stale(struct anstore *s, const char *reason, int64_t now_ms,
-				    int64_t *count, struct jerr *err)
+static enum jrc an_mysql_runs_fail_stale(struct anstore *s, const char *reason, int64_t now_ms,
+					 int64_t *count, struct jerr *err)
 {
 	struct an_mysql *a = (struct an_mysql *)s;
 	MYSQL_STMT *st = NULL;
@@ -607,7 +608,7 @@ static int an_mysql_runs_fail_stale(struct anstore *s, const char *reason, int64
 	*count = 0;
 	LOCKED(a);
 	int r = exec_once(a, SQL_FAIL_STALE, p, "marking stale runs failed", &st, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		*count = (int64_t)mysql_stmt_affected_rows(st);
 	if (st)
 		mysql_stmt_close(st);

@@ -69,7 +69,7 @@ static inline void rollback(struct an_mysql *a)
 	mysql_rollback(a->db);
 }
 
-/* Execute st with params already bound; STORE_OK or an error naming what. */
+/* Execute st with params already bound; J_OK or an error naming what. */
 static inline int run(struct an_mysql *a, MYSQL_STMT *st, MYSQL_BIND *params, const char *what,
 		      struct jerr *err)
 {
@@ -84,8 +84,8 @@ int fact_rows(struct an_mysql *a, MYSQL_STMT *st, MYSQL_BIND *params, fact_row_f
 	      const char *what, struct jerr *err);
 
 /* analytics_apply.c: the apply op. */
-int an_mysql_apply(struct anstore *s, const struct agg *ag, int64_t from, int64_t to,
-		   struct jerr *err);
+enum jrc an_mysql_apply(struct anstore *s, const struct agg *ag, int64_t from, int64_t to,
+			struct jerr *err);
 
 #pragma GCC visibility pop
 

@@ -63,11 +63,11 @@ static int upsert_stmt(struct an_mysql *a, int level, MYSQL_STMT **out, struct j
 		strbuf_addf(&sb, "%s", SQL_UPSERT_TAIL);
 		int r = my_prepare(a->db, sb.buf, &a->ups[level], a->base.name, err);
 		strbuf_release(&sb);
-		if (r != STORE_OK)
+		if (r != J_OK)
 			return r;
 	}
 	*out = a->ups[level];
-	return STORE_OK;
+	return J_OK;
 }
 
 static void bind_interned(MYSQL_BIND *b, const struct agg *ag, uint32_t id, unsigned long *len)
@@ -91,7 +91,7 @@ static int upsert_block(struct an_mysql *a, const struct agg *ag, uint32_t from,
 	MYSQL_STMT *st;
 	unsigned rows = 1u << level;
 	int r = upsert_stmt(a, level, &st, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	memset(a->pb, 0, sizeof(*a->pb) * rows * UPS_COLS);
 	for (unsigned i = 0; i < rows; i++) {
@@ -121,7 +121,7 @@ static int upsert_block(struct an_mysql *a, const struct agg *ag, uint32_t from,
 		my_bind_dbl(&b[15], &g->val.roi_sum);
 	}
 	r = run(a, st, a->pb, "adding deltas to fact_hourly", err);
-	a->up_errno = r == STORE_OK ? 0 : mysql_stmt_errno(st);
+	a->up_errno = r == J_OK ? 0 : mysql_stmt_errno(st);
 	return r;
 }
 
@@ -138,7 +138,7 @@ static int publisher_block(struct an_mysql *a, const struct agg *ag, uint32_t fr
 		strbuf_addf(&sb, "%s", SQL_PUBLISHER_TAIL);
 		int r = my_prepare(a->db, sb.buf, &a->pubs[level], a->base.name, err);
 		strbuf_release(&sb);
-		if (r != STORE_OK)
+		if (r != J_OK)
 			return r;
 	}
 	/* a->pb and a->plen are sized for UPS_COLS binds a row: five fit */
@@ -165,7 +165,7 @@ static int upsert_bulk(struct an_mysql *a, const struct agg *ag, uint32_t from, 
 	int r;
 	if (!a->ups1) {
 		static const char sql[] = SQL_UPSERT_HEAD SQL_UPSERT_ROW SQL_UPSERT_TAIL;
-		if ((r = my_prepare(a->db, sql, &a->ups1, a->base.name, err)) != STORE_OK)
+		if ((r = my_prepare(a->db, sql, &a->ups1, a->base.name, err)) != J_OK)
 			return r;
 	}
 	if (!c)
@@ -213,7 +213,7 @@ static int upsert_bulk(struct an_mysql *a, const struct agg *ag, uint32_t from, 
 	if (mysql_stmt_attr_set(a->ups1, STMT_ATTR_ARRAY_SIZE, &rows) != 0)
 		return my_stmt_fail(a->ups1, a->base.name, "adding deltas to fact_hourly", err);
 	r = run(a, a->ups1, b, "adding deltas to fact_hourly", err);
-	a->up_errno = r == STORE_OK ? 0 : mysql_stmt_errno(a->ups1);
+	a->up_errno = r == J_OK ? 0 : mysql_stmt_errno(a->ups1);
 	return r;
 }
 
@@ -287,11 +287,11 @@ static int find_over(struct an_mysql *a, const struct agg *ag, int64_t cursor, i
 	memset(p, 0, sizeof(p));
 	for (int k = 0; k < 6; k++)
 		my_bind_i64(&p[k], &th[k]);
-	if (my_prepare(a->db, sql, &st, a->base.name, &e2) != STORE_OK)
+	if (my_prepare(a->db, sql, &st, a->base.name, &e2) != J_OK)
 		return r;
 	fact_rows(a, st, p, over_row, &o, "finding the fact row past int64", &e2);
 	mysql_stmt_close(st);
-	return o.found ? STORE_ERROR : r;
+	return o.found ? J_ERROR : r;
 }
 
 static int apply_locked(struct an_mysql *a, const struct agg *ag, int64_t from, int64_t to,
@@ -314,7 +314,7 @@ static int apply_locked(struct an_mysql *a, const struct agg *ag, int64_t from, 
 			return store_fact_refuse(name, ag, &ag->groups[i], over, from, err);
 	}
 	r = my_exec(a->db, "START TRANSACTION", name, "starting a transaction", err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	/*
 	 * The cursor first: the compare-and-set locks etl_state's row, so a second
@@ -323,21 +323,21 @@ static int apply_locked(struct an_mysql *a, const struct agg *ag, int64_t from, 
 	memset(p, 0, sizeof(p));
 	my_bind_i64(&p[0], &to);
 	my_bind_i64(&p[1], &from);
-	if ((r = run(a, a->setcur, p, "moving the cursor", err)) != STORE_OK)
+	if ((r = run(a, a->setcur, p, "moving the cursor", err)) != J_OK)
 		goto rollback;
 	if (mysql_stmt_affected_rows(a->setcur) != 1) {
 		jerr_set(err,
 			 "%s: the cursor is no longer at %lld: another ETL run moved it; nothing "
 			 "applied",
 			 name, (long long)from);
-		r = STORE_ERROR;
+		r = J_ERROR;
 		goto rollback;
 	}
 	if (a->bulk) {
 		for (uint32_t i = 0; i < ag->ngroups; i += BULK_MAX_ROWS) {
 			uint32_t n =
 			    ag->ngroups - i < BULK_MAX_ROWS ? ag->ngroups - i : BULK_MAX_ROWS;
-			if ((r = upsert_bulk(a, ag, i, n, err)) != STORE_OK)
+			if ((r = upsert_bulk(a, ag, i, n, err)) != J_OK)
 				goto rollback_facts;
 		}
 	} else {
@@ -346,7 +346,7 @@ static int apply_locked(struct an_mysql *a, const struct agg *ag, int64_t from, 
 		for (int level = UPS_LEVELS - 1; level >= 0; level--) {
 			uint32_t rows = 1u << level;
 			while (ag->ngroups - i >= rows) {
-				if ((r = upsert_block(a, ag, i, level, err)) != STORE_OK)
+				if ((r = upsert_block(a, ag, i, level, err)) != J_OK)
 					goto rollback_facts;
 				i += rows;
 			}
@@ -354,13 +354,13 @@ static int apply_locked(struct an_mysql *a, const struct agg *ag, int64_t from, 
 	}
 	for (uint32_t i = 0, level = UPS_LEVELS; level-- > 0;)
 		for (uint32_t rows = 1u << level; ag->npubs - i >= rows; i += rows)
-			if ((r = publisher_block(a, ag, i, (int)level, err)) != STORE_OK)
+			if ((r = publisher_block(a, ag, i, (int)level, err)) != J_OK)
 				goto rollback;
 	if (mysql_commit(a->db) != 0) {
 		r = my_fail(a->db, name, "committing the deltas and the cursor", err);
 		goto rollback;
 	}
-	return STORE_OK;
+	return J_OK;
 rollback_facts:
 	/* a stored fact plus its delta passed BIGINT: say which grain, once rolled back */
 	if (a->up_errno == ER_DATA_OUT_OF_RANGE) {
@@ -372,8 +372,8 @@ rollback:
 	return r;
 }
 
-int an_mysql_apply(struct anstore *s, const struct agg *ag, int64_t from, int64_t to,
-		   struct jerr *err)
+enum jrc an_mysql_apply(struct anstore *s, const struct agg *ag, int64_t from, int64_t to,
+			struct jerr *err)
 {
 	struct an_mysql *a = (struct an_mysql *)s;
 	LOCKED(a);

@@ -78,19 +78,19 @@ int my_url_parse(const char *rest, const char *default_db, struct my_url *u, cha
 	if (strncmp(p, "//", 2) != 0) {
 		jerr_set(err, "mysql:%s: want mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
 			 strchr(rest, '@') ? "..." : rest);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	p += 2;
 	end = p + strcspn(p, "/?");
 	/* the last '@' before the path (a password may hold one), and none after */
-	if (store_url_userinfo_end("mysql", p, end, &at, err) != STORE_OK)
-		return STORE_ERROR;
+	if (store_url_userinfo_end("mysql", p, end, &at, err) != J_OK)
+		return J_ERROR;
 	strbuf_addf(&nm, "mysql://");
 	if (at) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 		size_t ulen = colon ? (size_t)(colon - p) : (size_t)(at - p);
 		if (store_url_unescape("mysql URL", "the user name", p, ulen, u->user,
-				       sizeof(u->user), err) != STORE_OK)
+				       sizeof(u->user), err) != J_OK)
 			goto fail;
 		strbuf_add(&nm, p, ulen);
 		if (colon) {
@@ -98,7 +98,7 @@ int my_url_parse(const char *rest, const char *default_db, struct my_url *u, cha
 			snprintf(shown, sizeof(shown), "%s@...", nm.buf);
 			if (store_url_unescape(shown, "the password", colon + 1,
 					       (size_t)(at - colon - 1), u->pass, sizeof(u->pass),
-					       err) != STORE_OK)
+					       err) != J_OK)
 				goto fail;
 			u->has_pass = 1;
 		}
@@ -195,7 +195,7 @@ int my_url_parse(const char *rest, const char *default_db, struct my_url *u, cha
 					goto fail;
 				}
 				if (store_url_unescape(nm.buf, "socket", v, vn, u->socket,
-						       sizeof(u->socket), err) != STORE_OK)
+						       sizeof(u->socket), err) != J_OK)
 					goto fail;
 			} else if (KEY("connect_timeout") || KEY("read_timeout") ||
 				   KEY("write_timeout")) {
@@ -263,13 +263,13 @@ int my_url_parse(const char *rest, const char *default_db, struct my_url *u, cha
 	if (!u->host[0] && !u->socket[0])
 		snprintf(u->host, sizeof(u->host), "localhost");
 	*name = nm.buf;
-	return STORE_OK;
+	return J_OK;
 toolong:
 	jerr_set(err, "%s: the host name is too long", nm.buf);
 fail:
 	strbuf_release(&nm);
 	memset(u->pass, 0, sizeof(u->pass));
-	return STORE_ERROR;
+	return J_ERROR;
 }
 
 int my_code_retryable(unsigned code)
@@ -308,10 +308,10 @@ static int fail_code(unsigned code, const char *msg, const char *name, const cha
 {
 	if (code == 0) {
 		jerr_set(err, "%s: %s: unknown error", name, what);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	jerr_setc(err, (int)code, "%s: %s: %s (error %u)", name, what, msg, code);
-	return my_code_retryable(code) ? STORE_RETRY : STORE_ERROR;
+	return my_code_retryable(code) ? J_RETRY : J_ERROR;
 }
 
 int my_fail(MYSQL *db, const char *name, const char *what, struct jerr *err)
@@ -333,7 +333,7 @@ int my_exec(MYSQL *db, const char *sql, const char *name, const char *what, stru
 		mysql_free_result(res);
 	else if (mysql_field_count(db) != 0)
 		return my_fail(db, name, what, err);
-	return STORE_OK;
+	return J_OK;
 }
 
 static int create_db(MYSQL *db, const struct my_url *u, int mariadb, const char *name,
@@ -357,7 +357,7 @@ int my_connect(const struct my_url *u, const char *name, enum store_mode mode, u
 	db = mysql_init(NULL);
 	if (!db) {
 		jerr_set(err, "%s: out of memory for a connection", name);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	unsigned ct = u->connect_timeout, rt = u->read_timeout, wt = u->write_timeout;
 	mysql_optionsv(db, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
@@ -385,7 +385,7 @@ int my_connect(const struct my_url *u, const char *name, enum store_mode mode, u
 		    "SET SESSION time_zone = '+00:00', sql_mode = "
 		    "'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION,ONLY_FULL_GROUP_BY'",
 		    name, "setting up the session", err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		goto fail;
 	if (mysql_select_db(db, u->db) != 0) {
 		unsigned code = mysql_errno(db);
@@ -396,10 +396,10 @@ int my_connect(const struct my_url *u, const char *name, enum store_mode mode, u
 		if (mode == STORE_OPEN_EXISTING) {
 			jerr_setc(err, ER_BAD_DB_ERROR,
 				  "%s: no database '%s' (run 'jobads init' first)", name, u->db);
-			r = STORE_ERROR;
+			r = J_ERROR;
 			goto fail;
 		}
-		if ((r = create_db(db, u, *mariadb, name, err)) != STORE_OK)
+		if ((r = create_db(db, u, *mariadb, name, err)) != J_OK)
 			goto fail;
 		if (mysql_select_db(db, u->db) != 0) {
 			r = my_fail(db, name, "selecting the database", err);
@@ -407,7 +407,7 @@ int my_connect(const struct my_url *u, const char *name, enum store_mode mode, u
 		}
 	}
 	*out = db;
-	return STORE_OK;
+	return J_OK;
 fail:
 	mysql_close(db);
 	return r;
@@ -417,7 +417,7 @@ int my_exec_script(MYSQL *db, int mariadb, const char *script, const char *name,
 {
 	struct strbuf sb = {0};
 	const char *p = script;
-	int r = STORE_OK;
+	int r = J_OK;
 	while (*p) {
 		/* a statement ends with ';' followed by a newline (or the end) */
 		const char *e = p;
@@ -452,7 +452,7 @@ int my_exec_script(MYSQL *db, int mariadb, const char *script, const char *name,
 				memcpy(m, "utf8mb4_0900_bin ", 17);
 		}
 		r = my_exec(db, sb.buf, name, "applying the schema", err);
-		if (r != STORE_OK)
+		if (r != J_OK)
 			break;
 	}
 	strbuf_release(&sb);
@@ -470,7 +470,7 @@ int my_prepare(MYSQL *db, const char *sql, MYSQL_STMT **st, const char *name, st
 		*st = NULL;
 		return r;
 	}
-	return STORE_OK;
+	return J_OK;
 }
 
 void my_bind_i64(MYSQL_BIND *b, const int64_t *v)
@@ -510,7 +510,7 @@ int my_cols_bind(struct my_cols *c, MYSQL_STMT *st, const char *types, const cha
 	if (c->n > MY_MAX_COLS || mysql_stmt_field_count(st) != (unsigned)c->n) {
 		jerr_set(err, "%s: a query returned %u columns, expected %d", name,
 			 mysql_stmt_field_count(st), c->n);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	for (int i = 0; i < c->n; i++) {
 		MYSQL_BIND *b = &c->b[i];
@@ -540,7 +540,7 @@ int my_cols_bind(struct my_cols *c, MYSQL_STMT *st, const char *types, const cha
 		my_cols_release(c);
 		return r;
 	}
-	return STORE_OK;
+	return J_OK;
 }
 
 void my_cols_release(struct my_cols *c)
@@ -640,7 +640,7 @@ int my_run(MYSQL_STMT *st, MYSQL_BIND *params, const char *name, const char *wha
 		return my_stmt_fail(st, name, what, err);
 	if (mysql_stmt_execute(st) != 0)
 		return my_stmt_fail(st, name, what, err);
-	return STORE_OK;
+	return J_OK;
 }
 
 int my_schema_version(MYSQL *db, const char *sql, const char *name, int *version, struct jerr *err)
@@ -654,16 +654,16 @@ int my_schema_version(MYSQL *db, const char *sql, const char *name, int *version
 		return my_fail(db, name, what, err);
 	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
 		/* no version table: a database that was never initialised */
-		r = mysql_stmt_errno(st) == ER_NO_SUCH_TABLE ? STORE_OK
+		r = mysql_stmt_errno(st) == ER_NO_SUCH_TABLE ? J_OK
 							     : my_stmt_fail(st, name, what, err);
 		mysql_stmt_close(st);
 		return r;
 	}
 	r = my_run(st, NULL, name, what, err);
-	if (r == STORE_OK && (r = my_cols_bind(&c, st, "l", name, err)) == STORE_OK) {
+	if (r == J_OK && (r = my_cols_bind(&c, st, "l", name, err)) == J_OK) {
 		int f = my_fetch(&c, st, name, what, err);
 		if (f < 0)
-			r = STORE_ERROR;
+			r = J_ERROR;
 		else if (f > 0)
 			*version = (int)c.i[0];
 		my_cols_release(&c);

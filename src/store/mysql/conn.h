@@ -1,7 +1,7 @@
 /*
  * mysql/conn.h - what the two MySQL/MariaDB backends share: URL parsing (the
  * password never leaves struct my_url), connecting with timeouts, utf8mb4 and
- * UTC, error mapping to STORE_RETRY / STORE_ERROR, running the embedded DDL,
+ * UTC, error mapping to J_RETRY / J_ERROR, running the embedded DDL,
  * and small helpers around prepared statements (parameter and result binds).
  *
  * Every value goes to the server as a bound parameter of a prepared statement.
@@ -41,7 +41,7 @@ struct my_url {
  * Parse "//user[:pass]@host[:port]/db[?socket=P&connect_timeout=S&read_timeout=S
  * &write_timeout=S&settle=S&bulk=0|1&load=0|1]" (what follows "mysql:"). default_db is used when
  * the path is empty. *name (you own it) is the URL as given minus the password,
- * for messages. STORE_ERROR with a message that never holds the password.
+ * for messages. J_ERROR with a message that never holds the password.
  * (Also &lease=S for the event store.)
  */
 int my_url_parse(const char *rest, const char *default_db, struct my_url *u, char **name,
@@ -61,7 +61,7 @@ int my_code_retryable(unsigned code);
 
 /*
  * Fill err with "NAME: WHAT: server message" and err->code with the errno, and
- * map the connection's last error to STORE_RETRY or STORE_ERROR.
+ * map the connection's last error to J_RETRY or J_ERROR.
  */
 int my_fail(MYSQL *db, const char *name, const char *what, struct jerr *err);
 /* The same for a statement's last error. */
@@ -70,7 +70,7 @@ int my_stmt_fail(MYSQL_STMT *st, const char *name, const char *what, struct jerr
 /* 1 when the server takes array binding (COM_STMT_BULK_EXECUTE: MariaDB 10.2+). */
 int my_has_bulk(MYSQL *db);
 
-/* Bind params (NULL: none) and execute st; STORE_OK or an error naming the store. */
+/* Bind params (NULL: none) and execute st; J_OK or an error naming the store. */
 int my_run(MYSQL_STMT *st, MYSQL_BIND *params, const char *name, const char *what,
 	   struct jerr *err);
 
@@ -90,7 +90,7 @@ int my_exec(MYSQL *db, const char *sql, const char *name, const char *what, stru
  */
 int my_exec_script(MYSQL *db, int mariadb, const char *script, const char *name, struct jerr *err);
 
-/* Prepare a statement; STORE_OK or an error naming the store. */
+/* Prepare a statement; J_OK or an error naming the store. */
 int my_prepare(MYSQL *db, const char *sql, MYSQL_STMT **st, const char *name, struct jerr *err);
 
 /* Parameter binds: set slot i of an array the caller sized (memset to 0 first). */

@@ -111,7 +111,7 @@
 	" SUM(CASE WHEN cost_micros > 0 THEN apply_count / (cost_micros / 1e6) ELSE 0e0 END)"      \
 	" FROM tracking WHERE seq <= ? GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
 
-static int ev_mysql_init(struct evstore *s, struct jerr *err)
+static enum jrc ev_mysql_init(struct evstore *s, struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	return my_exec_script(e->db, e->mariadb, sql_mysql_events, s->name, err);
@@ -182,14 +182,14 @@ int session_setup(struct ev_mysql *e, MYSQL *db, struct jerr *err)
 	r = my_exec(db, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", e->base.name,
 		    "setting up the session", err);
 	/* MySQL 8 caches information_schema.tables.AUTO_INCREMENT; read it live */
-	if (r == STORE_OK && !e->mariadb)
+	if (r == J_OK && !e->mariadb)
 		r = my_exec(db, "SET SESSION information_schema_stats_expiry = 0", e->base.name,
 			    "setting up the session", err);
 	return r;
 }
 
-static int ev_mysql_open(const char *target, enum store_mode mode, struct evstore **out,
-			 struct jerr *err)
+static enum jrc ev_mysql_open(const char *target, enum store_mode mode, struct evstore **out,
+			      struct jerr *err)
 {
 	struct ev_mysql *e = xcalloc(1, sizeof(*e));
 	int r, version, init;
@@ -200,31 +200,31 @@ static int ev_mysql_open(const char *target, enum store_mode mode, struct evstor
 	pthread_cond_init(&e->ld.space, NULL);
 	*out = NULL;
 	r = my_url_parse(target, "ads_events", &e->url, &e->base.name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		goto fail;
 	r = my_connect(&e->url, e->base.name, mode, e->url.no_load ? 0 : CLIENT_LOCAL_FILES, &e->db,
 		       &e->mariadb, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		goto fail;
 	e->c[0].db = e->db;
 	e->sconn = &e->c[0];
-	if ((r = session_setup(e, e->db, err)) != STORE_OK)
+	if ((r = session_setup(e, e->db, err)) != J_OK)
 		goto fail;
 	if ((r = my_schema_version(e->db, SQL_SCHEMA_VERSION, e->base.name, &version, err)) !=
-		STORE_OK ||
+		J_OK ||
 	    (r = store_schema_check(e->base.name, "event store", version, 3, mode, &init, err)) !=
-		STORE_OK ||
-	    (init && (r = ev_mysql_init(&e->base, err)) != STORE_OK))
+		J_OK ||
+	    (init && (r = ev_mysql_init(&e->base, err)) != J_OK))
 		goto fail;
-	if ((r = my_prepare(e->db, SQL_MAXSEQ, &e->maxseq, e->base.name, err)) != STORE_OK)
+	if ((r = my_prepare(e->db, SQL_MAXSEQ, &e->maxseq, e->base.name, err)) != J_OK)
 		goto fail;
 	if (!e->url.no_load) {
 		MYSQL_STMT *st;
-		if ((r = my_prepare(e->db, SQL_LOCAL_INFILE, &st, e->base.name, err)) != STORE_OK)
+		if ((r = my_prepare(e->db, SQL_LOCAL_INFILE, &st, e->base.name, err)) != J_OK)
 			goto fail;
 		r = one_int(e, st, NULL, "reading local_infile", &local_infile, err);
 		mysql_stmt_close(st);
-		if (r != STORE_OK)
+		if (r != J_OK)
 			goto fail;
 		e->load = local_infile != 0;
 	}
@@ -234,13 +234,13 @@ static int ev_mysql_open(const char *target, enum store_mode mode, struct evstor
 	host[sizeof(host) - 1] = '\0';
 	snprintf(e->holder, sizeof(e->holder), "%s:%ld", host, (long)getpid());
 	*out = &e->base;
-	return STORE_OK;
+	return J_OK;
 fail:
 	ev_mysql_close(&e->base);
 	return r;
 }
 
-static int ev_mysql_begin(struct evstore *s, struct jerr *err)
+static enum jrc ev_mysql_begin(struct evstore *s, struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	(void)err;
@@ -262,15 +262,16 @@ static int ev_mysql_begin(struct evstore *s, struct jerr *err)
 		e->c[0].started = 0;
 		e->late_dups = 0;
 	} /* else the sender's, and a batch may still be committing */
-	return STORE_OK;
+	return J_OK;
 }
 
-static int ev_mysql_insert(struct evstore *s, const struct event *ev, int *dup, struct jerr *err)
+static enum jrc ev_mysql_insert(struct evstore *s, const struct event *ev, int *dup,
+				struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	if (!e->in_txn) {
 		jerr_set(err, "%s: insert outside a batch (begin first)", s->name);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	if (!e->load) {
 		struct conn *k = &e->c[0];
@@ -280,7 +281,7 @@ static int ev_mysql_insert(struct evstore *s, const struct event *ev, int *dup, 
 		/* no sender thread here: a batch whose rows come slowly renews its hold itself */
 		if (k->held && time_mono() - k->renewed_at > (double)e->url.lease_ms / 3000.0)
 			return hold_renew(e, k, err);
-		return STORE_OK;
+		return J_OK;
 	}
 	struct rowbuf *b = &e->fill->b;
 	rowbuf_add(b, ev, dup);
@@ -288,7 +289,7 @@ static int ev_mysql_insert(struct evstore *s, const struct event *ev, int *dup, 
 	if (!*dup &&
 	    (b->n == LD_CHUNK || (b->n >= LD_EARLY && b->n % 64 == 0 && atomic_load(&e->ld.idle))))
 		return ld_push(e, err);
-	return STORE_OK;
+	return J_OK;
 }
 
 /*
@@ -296,7 +297,7 @@ static int ev_mysql_insert(struct evstore *s, const struct event *ev, int *dup, 
  * marker behind them and returns, so the caller can parse the next batch while
  * the server commits this one; commit_wait gives the outcome.
  */
-static int ev_mysql_commit_start(struct evstore *s, struct jerr *err)
+static enum jrc ev_mysql_commit_start(struct evstore *s, struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	struct loader *l = &e->ld;
@@ -307,15 +308,15 @@ static int ev_mysql_commit_start(struct evstore *s, struct jerr *err)
 	if (!e->load) {
 		e->pending = 1;
 		l->commit_rc = rows_commit(e, &l->commit_err);
-		return STORE_OK;
+		return J_OK;
 	}
 	r = ld_commit_start(e, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		e->pending = 1;
 	return r;
 }
 
-static int ev_mysql_commit_wait(struct evstore *s, int64_t *late_dups, struct jerr *err)
+static enum jrc ev_mysql_commit_wait(struct evstore *s, int64_t *late_dups, struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	struct loader *l = &e->ld;
@@ -328,17 +329,17 @@ static int ev_mysql_commit_wait(struct evstore *s, int64_t *late_dups, struct je
 	while (l->commits_done != l->commits_sent)
 		pthread_cond_wait(&l->space, &l->mu);
 	r = l->commit_rc;
-	if (r != STORE_OK)
+	if (r != J_OK)
 		*err = l->commit_err;
-	*late_dups = r == STORE_OK ? l->commit_dups : 0;
+	*late_dups = r == J_OK ? l->commit_dups : 0;
 	pthread_mutex_unlock(&l->mu);
 	return r;
 }
 
-static int ev_mysql_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
+static enum jrc ev_mysql_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
 {
 	int r = ev_mysql_commit_start(s, err);
-	if (r != STORE_OK) {
+	if (r != J_OK) {
 		*late_dups = 0;
 		return r;
 	}
@@ -370,9 +371,9 @@ static int read_voids(struct ev_mysql *e, int64_t after, struct jerr *err)
 		return r;
 	memset(p, 0, sizeof(p));
 	my_bind_i64(&p[0], &after);
-	if ((r = run(e, e->voids, p, "reading unused seq values", err)) != STORE_OK)
+	if ((r = run(e, e->voids, p, "reading unused seq values", err)) != J_OK)
 		return r;
-	if ((r = my_cols_bind(&c, e->voids, "ll", e->base.name, err)) != STORE_OK) {
+	if ((r = my_cols_bind(&c, e->voids, "ll", e->base.name, err)) != J_OK) {
 		mysql_stmt_free_result(e->voids);
 		return r;
 	}
@@ -383,7 +384,7 @@ static int read_voids(struct ev_mysql *e, int64_t after, struct jerr *err)
 	}
 	mysql_stmt_free_result(e->voids);
 	my_cols_release(&c);
-	return f < 0 ? stmt_code(e->voids) : STORE_OK;
+	return f < 0 ? stmt_code(e->voids) : J_OK;
 }
 
 /* Do the void ranges cover every seq from .. to_excl - 1? */
@@ -400,8 +401,8 @@ static int void_covers(const struct ev_mysql *e, int64_t from, int64_t to_excl)
 	return at >= to_excl;
 }
 
-static int ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
-			 size_t *nread, int64_t *upto, struct jerr *err)
+static enum jrc ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn,
+			      void *arg, size_t *nread, int64_t *upto, struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	struct my_cols *c = &e->scan_cols;
@@ -415,28 +416,28 @@ static int ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev_row_
 	*nread = 0;
 	*upto = after;
 	if (!e->scan) {
-		if ((r = my_prepare(e->db, SQL_SCAN, &e->scan, s->name, err)) != STORE_OK)
+		if ((r = my_prepare(e->db, SQL_SCAN, &e->scan, s->name, err)) != J_OK)
 			return r;
 	}
-	if ((r = read_voids(e, after, err)) != STORE_OK)
+	if ((r = read_voids(e, after, err)) != J_OK)
 		return r;
 	/*
 	 * Before the rows: a hold dropped after this look belongs to a transaction
 	 * already over, whose rows the scan below sees; one taken after it is on
 	 * seqs newer than the settle time.
 	 */
-	if (!e->holds && (r = my_prepare(e->db, SQL_HELD, &e->holds, s->name, err)) != STORE_OK)
+	if (!e->holds && (r = my_prepare(e->db, SQL_HELD, &e->holds, s->name, err)) != J_OK)
 		return r;
-	if ((r = one_int(e, e->holds, NULL, "reading the writers' holds", &held, err)) != STORE_OK)
+	if ((r = one_int(e, e->holds, NULL, "reading the writers' holds", &held, err)) != J_OK)
 		return r;
 	memset(p, 0, sizeof(p));
 	my_bind_i64(&p[0], &settle_us);
 	my_bind_i64(&p[1], &after);
 	my_bind_i64(&p[2], &lim);
-	if ((r = run(e, e->scan, p, "reading events", err)) != STORE_OK)
+	if ((r = run(e, e->scan, p, "reading events", err)) != J_OK)
 		return r;
 	if (!e->scan_bound) {
-		if ((r = my_cols_bind(c, e->scan, SCAN_TYPES, s->name, err)) != STORE_OK) {
+		if ((r = my_cols_bind(c, e->scan, SCAN_TYPES, s->name, err)) != J_OK) {
 			mysql_stmt_free_result(e->scan);
 			return r;
 		}
@@ -482,7 +483,7 @@ static int ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev_row_
 			break;
 	}
 	if (!stop && f < 0)
-		r = my_code_retryable(mysql_stmt_errno(e->scan)) ? STORE_RETRY : STORE_ERROR;
+		r = my_code_retryable(mysql_stmt_errno(e->scan)) ? J_RETRY : J_ERROR;
 	mysql_stmt_free_result(e->scan);
 	*nread = n;
 	return stop ? stop : r;
@@ -493,40 +494,40 @@ static int one_int(struct ev_mysql *e, MYSQL_STMT *st, MYSQL_BIND *params, const
 {
 	struct my_cols c;
 	int r = run(e, st, params, what, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
-	if ((r = my_cols_bind(&c, st, "l", e->base.name, err)) != STORE_OK)
+	if ((r = my_cols_bind(&c, st, "l", e->base.name, err)) != J_OK)
 		return r;
 	int f = my_fetch(&c, st, e->base.name, what, err);
 	*v = f > 0 && !c.null[0] ? c.i[0] : 0;
 	mysql_stmt_free_result(st);
 	my_cols_release(&c);
 	if (f < 0)
-		return my_code_retryable(mysql_stmt_errno(st)) ? STORE_RETRY : STORE_ERROR;
-	return STORE_OK;
+		return my_code_retryable(mysql_stmt_errno(st)) ? J_RETRY : J_ERROR;
+	return J_OK;
 }
 
-static int ev_mysql_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err)
+static enum jrc ev_mysql_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	int r = one_int(e, e->maxseq, NULL, "reading the newest seq", max_seq, err);
-	if (r != STORE_OK || !rows)
+	if (r != J_OK || !rows)
 		return r;
 	MYSQL_STMT *st;
-	if ((r = my_prepare(e->db, SQL_COUNT, &st, s->name, err)) != STORE_OK)
+	if ((r = my_prepare(e->db, SQL_COUNT, &st, s->name, err)) != J_OK)
 		return r;
 	r = one_int(e, st, NULL, "counting events", rows, err);
 	mysql_stmt_close(st);
 	return r;
 }
 
-static int ev_mysql_behind(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err)
+static enum jrc ev_mysql_behind(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	MYSQL_STMT *st;
 	MYSQL_BIND p;
 	int r = my_prepare(e->db, SQL_BEHIND, &st, s->name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	memset(&p, 0, sizeof(p));
 	my_bind_i64(&p, &cursor);
@@ -535,8 +536,8 @@ static int ev_mysql_behind(struct evstore *s, int64_t cursor, int64_t *n, struct
 	return r;
 }
 
-static int ev_mysql_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
-			      struct jerr *err)
+static enum jrc ev_mysql_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
+				   struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	MYSQL_STMT *st;
@@ -545,12 +546,12 @@ static int ev_mysql_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, v
 	struct fact_row fr;
 	int f, stop = 0;
 	int r = my_prepare(e->db, SQL_RECOMPUTE, &st, s->name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	memset(p, 0, sizeof(p));
 	my_bind_i64(&p[0], &upto);
-	if ((r = run(e, st, p, "recomputing aggregates", err)) != STORE_OK ||
-	    (r = my_cols_bind(&c, st, "lllsss" MY_SUM_TYPES, s->name, err)) != STORE_OK) {
+	if ((r = run(e, st, p, "recomputing aggregates", err)) != J_OK ||
+	    (r = my_cols_bind(&c, st, "lllsss" MY_SUM_TYPES, s->name, err)) != J_OK) {
 		mysql_stmt_close(st);
 		return r;
 	}
@@ -560,7 +561,7 @@ static int ev_mysql_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, v
 			break;
 	}
 	if (!stop && f < 0)
-		r = my_code_retryable(mysql_stmt_errno(st)) ? STORE_RETRY : STORE_ERROR;
+		r = my_code_retryable(mysql_stmt_errno(st)) ? J_RETRY : J_ERROR;
 	mysql_stmt_free_result(st);
 	my_cols_release(&c);
 	mysql_stmt_close(st);

@@ -148,10 +148,10 @@ static inline void close_stmt(MYSQL_STMT **st)
 	*st = NULL;
 }
 
-/* STORE_RETRY or STORE_ERROR for st's last error (after my_fetch filled err). */
+/* J_RETRY or J_ERROR for st's last error (after my_fetch filled err). */
 static inline int stmt_code(MYSQL_STMT *st)
 {
-	return my_code_retryable(mysql_stmt_errno(st)) ? STORE_RETRY : STORE_ERROR;
+	return my_code_retryable(mysql_stmt_errno(st)) ? J_RETRY : J_ERROR;
 }
 
 /* The module's own: none of these is seen outside jobads-mysql.so. */

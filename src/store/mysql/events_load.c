@@ -224,10 +224,10 @@ static int conn_ready(struct ev_mysql *e, struct conn *k, struct jerr *err)
 {
 	int mariadb, r;
 	if (k->db)
-		return STORE_OK;
+		return J_OK;
 	r = my_connect(&e->url, e->base.name, STORE_OPEN_EXISTING, CLIENT_LOCAL_FILES, &k->db,
 		       &mariadb, err);
-	if (r == STORE_OK && (r = session_setup(e, k->db, err)) != STORE_OK) {
+	if (r == J_OK && (r = session_setup(e, k->db, err)) != J_OK) {
 		mysql_close(k->db);
 		k->db = NULL;
 	}
@@ -245,15 +245,15 @@ static int reserve_seq(struct ev_mysql *e, struct conn *k, struct chunk *c, stru
 	memset(p, 0, sizeof(p));
 	for (int i = 0; i < 3; i++)
 		my_bind_i64(&p[i], &n);
-	if ((r = run(e, k->reserve, p, "reserving seq values", err)) != STORE_OK)
+	if ((r = run(e, k->reserve, p, "reserving seq values", err)) != J_OK)
 		return r;
 	int64_t shift = jobads_fault_mysql_seq_shift ? jobads_fault_mysql_seq_shift() : 0;
 	c->base = (int64_t)mysql_stmt_insert_id(k->reserve) - n - shift;
 	if (c->base < 1) {
 		jerr_set(err, "%s: reserving seq values: got %" PRId64, e->base.name, c->base);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
-	return STORE_OK;
+	return J_OK;
 }
 
 /* Record seqs from .. to as never to be used (in the batch's transaction). */
@@ -287,9 +287,9 @@ static int post_check(struct ev_mysql *e, struct conn *k, struct chunk *c, struc
 	memset(p, 0, sizeof(p));
 	my_bind_i64(&p[0], &from);
 	my_bind_i64(&p[1], &to);
-	if ((r = run(e, k->post, p, "checking loaded events", err)) != STORE_OK)
+	if ((r = run(e, k->post, p, "checking loaded events", err)) != J_OK)
 		goto out;
-	if ((r = my_cols_bind(&cols, k->post, "lls", e->base.name, err)) != STORE_OK)
+	if ((r = my_cols_bind(&cols, k->post, "lls", e->base.name, err)) != J_OK)
 		goto out;
 	while ((f = my_fetch(&cols, k->post, e->base.name, "checking loaded events", err)) > 0) {
 		uint32_t i = (uint32_t)(cols.i[0] - from);
@@ -305,7 +305,7 @@ static int post_check(struct ev_mysql *e, struct conn *k, struct chunk *c, struc
 		r = stmt_code(k->post);
 		goto out;
 	}
-	for (uint32_t i = 0; i < c->b.n && r == STORE_OK;) {
+	for (uint32_t i = 0; i < c->b.n && r == J_OK;) {
 		if (mark[i] == 1) {
 			i++;
 		} else if (mark[i] == 0) {
@@ -327,7 +327,7 @@ static int post_check(struct ev_mysql *e, struct conn *k, struct chunk *c, struc
 			i++;
 		}
 	}
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = rows_flush(e, k, err);
 out:
 	free(mark);
@@ -375,7 +375,7 @@ static int changed_values(struct ev_mysql *e, struct conn *k, const struct chunk
 		jerr_setc(err, code, "%s: loading events: the server would change %lu value(s)%s%s",
 			  e->base.name, n, msg[0] ? ": " : "", msg);
 	}
-	return STORE_ERROR;
+	return J_ERROR;
 }
 
 /* Send chunk c: reserve its seqs, LOAD it, account for what was skipped. */
@@ -385,9 +385,8 @@ static int ld_send(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 	struct conn *k = e->sconn;
 	unsigned long records = 0, deleted = 0, skipped = 0, warnings = 0;
 	int r;
-	if ((r = conn_ready(e, k, err)) != STORE_OK || (r = start_txn(e, k, err)) != STORE_OK ||
-	    (r = reserve_seq(e, k, c, err)) != STORE_OK ||
-	    (r = hold_take(e, k, c->base, err)) != STORE_OK)
+	if ((r = conn_ready(e, k, err)) != J_OK || (r = start_txn(e, k, err)) != J_OK ||
+	    (r = reserve_seq(e, k, c, err)) != J_OK || (r = hold_take(e, k, c->base, err)) != J_OK)
 		return r;
 	l->cur = c;
 	l->next_row = 0;
@@ -403,17 +402,17 @@ static int ld_send(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 			    &deleted, &skipped, &warnings) != 4) {
 		jerr_set(err, "%s: loading events: unexpected reply '%s'", e->base.name,
 			 info ? info : "");
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	if (records != c->b.n) {
 		jerr_set(err, "%s: loading events: the server read %lu rows of %u", e->base.name,
 			 records, c->b.n);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	/* IGNORE turns any conversion into a warning: only skipped duplicates may warn */
 	if (warnings > skipped)
 		return changed_values(e, k, c, warnings - skipped, err);
-	return skipped ? post_check(e, k, c, err) : STORE_OK;
+	return skipped ? post_check(e, k, c, err) : J_OK;
 }
 
 /* Give chunk c back to the pool (l->mu held). */
@@ -428,9 +427,9 @@ static void ld_recycle(struct loader *l, struct chunk *c)
 static void ld_outcome(struct loader *l, int r, const struct jerr *err, int64_t dups)
 {
 	l->commit_rc = r;
-	if (r != STORE_OK)
+	if (r != J_OK)
 		l->commit_err = *err;
-	l->commit_dups = r == STORE_OK ? dups : 0;
+	l->commit_dups = r == J_OK ? dups : 0;
 	l->commits_done++;
 	pthread_cond_broadcast(&l->space);
 }
@@ -440,7 +439,7 @@ static void ld_resolve(struct ev_mysql *e, struct conn *k)
 {
 	struct loader *l = &e->ld;
 	struct jerr err = {0};
-	int r = STORE_OK;
+	int r = J_OK;
 	pthread_mutex_unlock(&l->mu);
 	if (mysql_read_query_result(k->db) != 0) {
 		r = my_fail(k->db, e->base.name, "committing the batch", &err);
@@ -483,19 +482,19 @@ static void ld_end_batch(struct ev_mysql *e)
 	if (other->committing)
 		ld_resolve(e, other);
 	e->late_dups = 0;
-	l->rc = STORE_OK;
+	l->rc = J_OK;
 	if (!k->started) { /* nothing sent in this batch, or its chunks were dropped */
 		ld_outcome(l, r, &err, dups);
 		return;
 	}
-	if (r == STORE_OK) {
+	if (r == J_OK) {
 		pthread_mutex_unlock(&l->mu);
 		/* a batch whose hold ran out may have been passed by the ETL: never commit it */
 		r = hold_renew(e, k, &err);
-		if (r == STORE_OK && mysql_send_query(k->db, "COMMIT", 6) != 0)
+		if (r == J_OK && mysql_send_query(k->db, "COMMIT", 6) != 0)
 			r = my_fail(k->db, e->base.name, "committing the batch", &err);
 		pthread_mutex_lock(&l->mu);
-		if (r == STORE_OK) {
+		if (r == J_OK) {
 			k->committing = 1;
 			k->commit_at = time_mono();
 			k->commit_dups = dups;
@@ -555,7 +554,7 @@ static void *ld_main(void *arg)
 			int hr = hold_renew(e, k, &herr);
 			pthread_mutex_lock(&l->mu);
 			k->renewed_at = time_mono(); /* failed or not: the next try a third later */
-			if (hr != STORE_OK && l->rc == STORE_OK) {
+			if (hr != J_OK && l->rc == J_OK) {
 				l->rc = hr; /* the batch fails at its next chunk or its commit */
 				l->err = herr;
 			}
@@ -574,11 +573,11 @@ static void *ld_main(void *arg)
 		pthread_cond_broadcast(&l->space);
 		if (c->commit) {
 			ld_end_batch(e);
-		} else if (l->rc == STORE_OK) {
+		} else if (l->rc == J_OK) {
 			pthread_mutex_unlock(&l->mu);
 			int r = ld_send(e, c, &err);
 			pthread_mutex_lock(&l->mu);
-			if (r != STORE_OK) {
+			if (r != J_OK) {
 				l->rc = r;
 				l->err = err;
 			}
@@ -610,7 +609,7 @@ static int ld_enqueue(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (t != 0) {
 			jerr_set(err, "%s: cannot start the sender thread", e->base.name);
-			return STORE_ERROR;
+			return J_ERROR;
 		}
 		l->running = 1;
 	}
@@ -624,7 +623,7 @@ static int ld_enqueue(struct ev_mysql *e, struct chunk *c, struct jerr *err)
 	l->hb_off = 0;
 	atomic_store(&l->idle, 0);
 	pthread_cond_signal(&l->work);
-	return STORE_OK;
+	return J_OK;
 }
 
 /* A chunk from the pool, or a new one (l->mu held). */
@@ -647,12 +646,12 @@ int ld_push(struct ev_mysql *e, struct jerr *err)
 	struct loader *l = &e->ld;
 	int r;
 	pthread_mutex_lock(&l->mu);
-	while (l->queued >= LD_QUEUE && l->rc == STORE_OK)
+	while (l->queued >= LD_QUEUE && l->rc == J_OK)
 		pthread_cond_wait(&l->space, &l->mu);
-	if (l->rc != STORE_OK) { /* this batch (or the one committing) failed */
+	if (l->rc != J_OK) { /* this batch (or the one committing) failed */
 		r = l->rc;
 		*err = l->err;
-	} else if ((r = ld_enqueue(e, e->fill, err)) == STORE_OK) {
+	} else if ((r = ld_enqueue(e, e->fill, err)) == J_OK) {
 		e->fill = ld_chunk(l);
 	}
 	pthread_mutex_unlock(&l->mu);
@@ -673,7 +672,7 @@ void ld_drop(struct ev_mysql *e)
 		if (c->commit) {
 			c->commit = 0;
 			l->commits_done++;
-			l->commit_rc = STORE_ERROR;
+			l->commit_rc = J_ERROR;
 			jerr_set(&l->commit_err, "%s: the batch was rolled back", e->base.name);
 		}
 		ld_recycle(l, c);
@@ -682,7 +681,7 @@ void ld_drop(struct ev_mysql *e)
 	l->queued = 0;
 	while (l->busy || l->inflight)
 		pthread_cond_wait(&l->space, &l->mu);
-	l->rc = STORE_OK;
+	l->rc = J_OK;
 	l->hb_off = 1; /* the caller rolls back on the connections next */
 	pthread_mutex_unlock(&l->mu);
 }
@@ -727,7 +726,7 @@ int ld_commit_start(struct ev_mysql *e, struct jerr *err)
 {
 	struct loader *l = &e->ld;
 	int r;
-	if (e->fill->b.n && (r = ld_push(e, err)) != STORE_OK) {
+	if (e->fill->b.n && (r = ld_push(e, err)) != J_OK) {
 		ld_drop(e); /* the batch is lost: roll back what was sent */
 		rollback_conns(e);
 		e->late_dups = 0;
@@ -738,7 +737,7 @@ int ld_commit_start(struct ev_mysql *e, struct jerr *err)
 	struct chunk *m = ld_chunk(l);
 	m->commit = 1;
 	r = ld_enqueue(e, m, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		ld_recycle(l, m);
 	else
 		l->commits_sent++;

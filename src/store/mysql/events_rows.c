@@ -154,7 +154,7 @@ static MYSQL_STMT *insert_stmt(struct ev_mysql *e, struct conn *k, int level, st
 			strbuf_addf(&sb, "%s%s", i ? "," : "", SQL_INSERT_ROW);
 		int r = my_prepare(k->db, sb.buf, &k->ins[level], e->base.name, err);
 		strbuf_release(&sb);
-		if (r != STORE_OK)
+		if (r != J_OK)
 			return NULL;
 	}
 	return k->ins[level];
@@ -175,7 +175,7 @@ static int check_stored(struct ev_mysql *e, struct conn *k, struct jerr *err)
 		strbuf_addf(&sb, ")");
 		r = my_prepare(k->db, sb.buf, &k->check, e->base.name, err);
 		strbuf_release(&sb);
-		if (r != STORE_OK)
+		if (r != J_OK)
 			return r;
 	}
 	memset(p, 0, sizeof(p));
@@ -184,9 +184,9 @@ static int check_stored(struct ev_mysql *e, struct conn *k, struct jerr *err)
 		e->check_ts[i] = b->rows[i < b->n ? i : 0].ts;
 		my_bind_i64(&p[i], &e->check_ts[i]);
 	}
-	if ((r = run(e, k->check, p, "checking for duplicates", err)) != STORE_OK)
+	if ((r = run(e, k->check, p, "checking for duplicates", err)) != J_OK)
 		return r;
-	if ((r = my_cols_bind(&c, k->check, "ls", e->base.name, err)) != STORE_OK)
+	if ((r = my_cols_bind(&c, k->check, "ls", e->base.name, err)) != J_OK)
 		return r;
 	while ((f = my_fetch(&c, k->check, e->base.name, "checking for duplicates", err)) > 0) {
 		if (c.len[1] != EV_UUID_LEN)
@@ -200,7 +200,7 @@ static int check_stored(struct ev_mysql *e, struct conn *k, struct jerr *err)
 	}
 	mysql_stmt_free_result(k->check);
 	my_cols_release(&c);
-	return f < 0 ? stmt_code(k->check) : STORE_OK;
+	return f < 0 ? stmt_code(k->check) : J_OK;
 }
 
 static void bind_row(const struct rowbuf *b, MYSQL_BIND *bd, struct pend *p)
@@ -233,28 +233,28 @@ int start_txn(struct ev_mysql *e, struct conn *k, struct jerr *err)
 {
 	int r;
 	if (k->started)
-		return STORE_OK;
+		return J_OK;
 	r = my_exec(k->db, "START TRANSACTION", e->base.name, "starting a transaction", err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		k->started = 1;
 	return r;
 }
 
 /* ---- holds (events.c's header) ---- */
 
-/* Extend k's hold; STORE_RETRY when it had run out (a scan may have passed its seqs). */
+/* Extend k's hold; J_RETRY when it had run out (a scan may have passed its seqs). */
 int hold_renew(struct ev_mysql *e, struct conn *k, struct jerr *err)
 {
 	MYSQL_BIND p[1];
 	int64_t lease_us = e->url.lease_ms * 1000;
 	int r;
 	if (!k->held)
-		return STORE_OK;
+		return J_OK;
 	if (!k->renew && (r = my_prepare(k->db, SQL_RENEW, &k->renew, e->base.name, err)))
 		return r;
 	memset(p, 0, sizeof(p));
 	my_bind_i64(&p[0], &lease_us);
-	if ((r = run(e, k->renew, p, "renewing the hold on seq values", err)) != STORE_OK)
+	if ((r = run(e, k->renew, p, "renewing the hold on seq values", err)) != J_OK)
 		return r;
 	if (mysql_stmt_affected_rows(k->renew) != 1) {
 		jerr_set(err,
@@ -263,10 +263,10 @@ int hold_renew(struct ev_mysql *e, struct conn *k, struct jerr *err)
 			 "passed them",
 			 e->base.name, k->hold_from, time_mono() - k->renewed_at,
 			 (double)e->url.lease_ms / 1000.0);
-		return STORE_RETRY;
+		return J_RETRY;
 	}
 	k->renewed_at = time_mono();
-	return STORE_OK;
+	return J_OK;
 }
 
 /*
@@ -288,12 +288,12 @@ int hold_take(struct ev_mysql *e, struct conn *k, int64_t from, struct jerr *err
 	my_bind_str(&p[0], e->holder, &hlen, NULL);
 	my_bind_i64(&p[1], &from);
 	my_bind_i64(&p[2], &lease_us);
-	if ((r = run(e, k->hold, p, "holding seq values", err)) != STORE_OK)
+	if ((r = run(e, k->hold, p, "holding seq values", err)) != J_OK)
 		return r;
 	k->held = 1;
 	k->hold_from = from;
 	k->renewed_at = time_mono();
-	return STORE_OK;
+	return J_OK;
 }
 
 /*
@@ -317,10 +317,10 @@ int rows_flush(struct ev_mysql *e, struct conn *k, struct jerr *err)
 	uint32_t idx[BLOCK], n = 0;
 	int r;
 	if (b->n == 0)
-		return STORE_OK;
-	if ((r = start_txn(e, k, err)) != STORE_OK)
+		return J_OK;
+	if ((r = start_txn(e, k, err)) != J_OK)
 		return r;
-	if ((r = check_stored(e, k, err)) != STORE_OK)
+	if ((r = check_stored(e, k, err)) != J_OK)
 		return r;
 	for (uint32_t i = 0; i < b->n; i++)
 		if (!b->rows[i].dup)
@@ -331,17 +331,16 @@ int rows_flush(struct ev_mysql *e, struct conn *k, struct jerr *err)
 		while (n - done >= rows) {
 			MYSQL_STMT *st = insert_stmt(e, k, level, err);
 			if (!st)
-				return my_code_retryable(mysql_errno(k->db)) ? STORE_RETRY
-									     : STORE_ERROR;
+				return my_code_retryable(mysql_errno(k->db)) ? J_RETRY : J_ERROR;
 			memset(e->pb, 0, sizeof(*e->pb) * rows * INS_COLS);
 			for (uint32_t j = 0; j < rows; j++)
 				bind_row(b, e->pb + (size_t)j * INS_COLS, &b->rows[idx[done + j]]);
-			if ((r = run(e, st, e->pb, "inserting events", err)) != STORE_OK)
+			if ((r = run(e, st, e->pb, "inserting events", err)) != J_OK)
 				return r;
 			/* the transaction holds seqs from its first AUTO_INCREMENT value on */
 			my_ulonglong first = mysql_stmt_insert_id(st);
 			if (!k->held && first > 0 &&
-			    (r = hold_take(e, k, (int64_t)first, err)) != STORE_OK)
+			    (r = hold_take(e, k, (int64_t)first, err)) != J_OK)
 				return r;
 			/* a row another writer stored since the check is ignored: a duplicate */
 			my_ulonglong stored = mysql_stmt_affected_rows(st);
@@ -351,7 +350,7 @@ int rows_flush(struct ev_mysql *e, struct conn *k, struct jerr *err)
 		}
 	}
 	rowbuf_clear(b);
-	return STORE_OK;
+	return J_OK;
 }
 
 /* The rows way: commit at once, keeping the outcome for commit_wait. */
@@ -360,14 +359,14 @@ int rows_commit(struct ev_mysql *e, struct jerr *err)
 	struct conn *k = &e->c[0];
 	int r = rows_flush(e, k, err);
 	/* a batch whose hold ran out may have been passed by the ETL: never commit it */
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = hold_renew(e, k, err);
-	if (r == STORE_OK && k->started && mysql_commit(k->db) != 0)
+	if (r == J_OK && k->started && mysql_commit(k->db) != 0)
 		r = my_fail(k->db, e->base.name, "committing the batch", err);
-	if (r != STORE_OK && k->started)
+	if (r != J_OK && k->started)
 		mysql_rollback(k->db);
 	hold_release(k);
-	e->ld.commit_dups = r == STORE_OK ? e->late_dups : 0;
+	e->ld.commit_dups = r == J_OK ? e->late_dups : 0;
 	rowbuf_clear(&e->blk);
 	k->started = 0;
 	e->late_dups = 0;

@@ -133,24 +133,24 @@ static int an_sqlite_init_from(struct an_sqlite *a, int version, struct jerr *er
 {
 	const char *name = a->base.name;
 	int r = sq_exec(a->db, "BEGIN IMMEDIATE", name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	if (version == 1)
 		r = sq_exec(a->db, SQL_UPGRADE_1_2, name, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = sq_exec(a->db, sql_sqlite_analytics, name, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = sq_exec(a->db, "COMMIT", name, err);
-	if (r != STORE_OK && !sqlite3_get_autocommit(a->db))
+	if (r != J_OK && !sqlite3_get_autocommit(a->db))
 		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
 }
 
-static int an_sqlite_init(struct anstore *s, struct jerr *err)
+static enum jrc an_sqlite_init(struct anstore *s, struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
 	int version, r = sq_user_version(a->db, s->name, &version, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	return an_sqlite_init_from(a, version, err);
 }
@@ -171,8 +171,8 @@ static void an_sqlite_close(struct anstore *s)
 	free(a);
 }
 
-static int an_sqlite_open(const char *path, enum store_mode mode, struct anstore **out,
-			  struct jerr *err)
+static enum jrc an_sqlite_open(const char *path, enum store_mode mode, struct anstore **out,
+			       struct jerr *err)
 {
 	struct an_sqlite *a = xcalloc(1, sizeof(*a));
 	int r, version, init;
@@ -185,25 +185,25 @@ static int an_sqlite_open(const char *path, enum store_mode mode, struct anstore
 	 * together, which the next run then redoes.
 	 */
 	r = sq_open(path, mode, "NORMAL", 8192, 0, &a->db, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		goto fail;
 	r = sq_user_version(a->db, path, &version, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		goto fail;
 	if ((r = store_schema_check(path, "analytics", version, AN_SQLITE_VERSION, mode, &init,
-				    err)) != STORE_OK ||
-	    (init && (r = an_sqlite_init_from(a, version, err)) != STORE_OK)) /* or upgrade */
+				    err)) != J_OK ||
+	    (init && (r = an_sqlite_init_from(a, version, err)) != J_OK)) /* or upgrade */
 		goto fail;
-	if ((r = sq_prepare(a->db, SQL_GETCUR, &a->getcur, path, err)) != STORE_OK)
+	if ((r = sq_prepare(a->db, SQL_GETCUR, &a->getcur, path, err)) != J_OK)
 		goto fail;
 	*out = &a->base;
-	return STORE_OK;
+	return J_OK;
 fail:
 	an_sqlite_close(&a->base);
 	return r;
 }
 
-static int an_sqlite_get_cursor(struct anstore *s, int64_t *cursor, struct jerr *err)
+static enum jrc an_sqlite_get_cursor(struct anstore *s, int64_t *cursor, struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
 	int rc = sqlite3_step(a->getcur);
@@ -212,11 +212,11 @@ static int an_sqlite_get_cursor(struct anstore *s, int64_t *cursor, struct jerr 
 	sqlite3_reset(a->getcur);
 	if (rc == SQLITE_DONE) {
 		jerr_set(err, "%s: etl_state has no cursor row (run 'jobads init')", s->name);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	if (rc != SQLITE_ROW)
 		return sq_fail(a->db, rc, s->name, "reading the cursor", err);
-	return STORE_OK;
+	return J_OK;
 }
 
 static int step_done(struct an_sqlite *a, sqlite3_stmt *st, const char *what, struct jerr *err)
@@ -225,7 +225,7 @@ static int step_done(struct an_sqlite *a, sqlite3_stmt *st, const char *what, st
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return sq_fail(a->db, rc, a->base.name, what, err);
-	return STORE_OK;
+	return J_OK;
 }
 
 static void bind_interned(sqlite3_stmt *st, int i, const struct agg *ag, uint32_t id)
@@ -239,8 +239,8 @@ static void bind_interned(sqlite3_stmt *st, int i, const struct agg *ag, uint32_
 	sqlite3_bind_text(st, i, p, (int)n, SQLITE_STATIC);
 }
 
-static int an_sqlite_apply(struct anstore *s, const struct agg *ag, int64_t from, int64_t to,
-			   struct jerr *err)
+static enum jrc an_sqlite_apply(struct anstore *s, const struct agg *ag, int64_t from, int64_t to,
+				struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
 	int r;
@@ -250,7 +250,7 @@ static int an_sqlite_apply(struct anstore *s, const struct agg *ag, int64_t from
 			   (r = sq_prepare(a->db, SQL_SETCUR, &a->setcur, s->name, err))))
 		return r;
 	r = sq_exec(a->db, "BEGIN IMMEDIATE", s->name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	for (uint32_t i = 0; i < ag->ngroups; i++) {
 		const struct agg_group *g = &ag->groups[i];
@@ -297,55 +297,55 @@ static int an_sqlite_apply(struct anstore *s, const struct agg *ag, int64_t from
 		bind_interned(a->pub, 3, ag, p->traffic);
 		bind_interned(a->pub, 4, ag, p->quality);
 		sqlite3_bind_int64(a->pub, 5, p->last_seq);
-		if ((r = step_done(a, a->pub, "updating dim_publisher", err)) != STORE_OK)
+		if ((r = step_done(a, a->pub, "updating dim_publisher", err)) != J_OK)
 			goto rollback;
 	}
 	sqlite3_bind_int64(a->setcur, 1, to);
 	sqlite3_bind_int64(a->setcur, 2, from);
-	if ((r = step_done(a, a->setcur, "moving the cursor", err)) != STORE_OK)
+	if ((r = step_done(a, a->setcur, "moving the cursor", err)) != J_OK)
 		goto rollback;
 	if (sqlite3_changes(a->db) != 1) {
 		jerr_set(err,
 			 "%s: the cursor is no longer at %lld: another ETL run moved it; nothing "
 			 "applied",
 			 s->name, (long long)from);
-		r = STORE_ERROR;
+		r = J_ERROR;
 		goto rollback;
 	}
 	r = sq_exec(a->db, "COMMIT", s->name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		goto rollback;
-	return STORE_OK;
+	return J_OK;
 rollback:
 	sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
 }
 
-static int an_sqlite_reset(struct anstore *s, struct jerr *err)
+static enum jrc an_sqlite_reset(struct anstore *s, struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
 	int r = sq_exec(a->db, "BEGIN IMMEDIATE", s->name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	r = sq_exec(a->db,
 		    "DELETE FROM fact_hourly; DELETE FROM dim_publisher;"
 		    " UPDATE etl_state SET cursor = 0,"
 		    " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = 1",
 		    s->name, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = sq_exec(a->db, "COMMIT", s->name, err);
 	/*
 	 * A statement that fails (or a COMMIT that is busy) leaves the transaction
 	 * open; the run lock's release would then go into it and be lost with it,
 	 * leaving the lock held until its lease ends.
 	 */
-	if (r != STORE_OK && !sqlite3_get_autocommit(a->db))
+	if (r != J_OK && !sqlite3_get_autocommit(a->db))
 		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
 }
 
-static int an_sqlite_facts(struct anstore *s, int64_t *cursor, fact_row_fn fn, void *arg,
-			   struct jerr *err)
+static enum jrc an_sqlite_facts(struct anstore *s, int64_t *cursor, fact_row_fn fn, void *arg,
+				struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
 	sqlite3_stmt *st = NULL;
@@ -357,10 +357,10 @@ static int an_sqlite_facts(struct anstore *s, int64_t *cursor, fact_row_fn fn, v
 	 * commits in between (two autocommit reads would straddle it).
 	 */
 	int r = sq_exec(a->db, "BEGIN DEFERRED", s->name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
-	if ((r = an_sqlite_get_cursor(s, cursor, err)) != STORE_OK ||
-	    (r = sq_prepare(a->db, SQL_FACTS, &st, s->name, err)) != STORE_OK)
+	if ((r = an_sqlite_get_cursor(s, cursor, err)) != J_OK ||
+	    (r = sq_prepare(a->db, SQL_FACTS, &st, s->name, err)) != J_OK)
 		goto out;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		sq_fact_row(st, &fr);
@@ -375,15 +375,15 @@ out:
 	return stop ? stop : r;
 }
 
-static int an_sqlite_query(struct anstore *s, enum an_dim dim, const struct an_filter *f,
-			   an_row_fn fn, void *arg, struct jerr *err)
+static enum jrc an_sqlite_query(struct anstore *s, enum an_dim dim, const struct an_filter *f,
+				an_row_fn fn, void *arg, struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
 	struct an_row row;
 	int rc, stop = 0, r;
 	if ((unsigned)dim >= AN__COUNT) {
 		jerr_set(err, "unknown report dimension %d", (int)dim);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	if (!a->q[dim] && (r = sq_prepare(a->db, query_sql[dim], &a->q[dim], s->name, err)))
 		return r;
@@ -400,7 +400,7 @@ static int an_sqlite_query(struct anstore *s, enum an_dim dim, const struct an_f
 		sqlite3_bind_text(st, 6, f->device, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 6);
-	r = STORE_OK;
+	r = J_OK;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		row.key = sqlite3_column_int64(st, 0);
 		row.label = (const char *)sqlite3_column_text(st, 1);
@@ -415,12 +415,12 @@ static int an_sqlite_query(struct anstore *s, enum an_dim dim, const struct an_f
 	return stop ? stop : r;
 }
 
-static int an_sqlite_run_begin(struct anstore *s, struct etl_run_rec *rec, struct jerr *err)
+static enum jrc an_sqlite_run_begin(struct anstore *s, struct etl_run_rec *rec, struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
 	sqlite3_stmt *st;
 	int r = sq_prepare(a->db, SQL_RUN_BEGIN, &st, s->name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	sqlite3_bind_text(st, 1, rec->trigger, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, rec->attempt);
@@ -433,15 +433,16 @@ static int an_sqlite_run_begin(struct anstore *s, struct etl_run_rec *rec, struc
 	if (rc != SQLITE_DONE)
 		return sq_fail(a->db, rc, s->name, "recording the run", err);
 	rec->id = sqlite3_last_insert_rowid(a->db);
-	return STORE_OK;
+	return J_OK;
 }
 
-static int an_sqlite_run_end(struct anstore *s, const struct etl_run_rec *rec, struct jerr *err)
+static enum jrc an_sqlite_run_end(struct anstore *s, const struct etl_run_rec *rec,
+				  struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
 	sqlite3_stmt *st;
 	int r = sq_prepare(a->db, SQL_RUN_END, &st, s->name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, rec->id);
 	sqlite3_bind_text(st, 2, rec->state, -1, SQLITE_STATIC);
@@ -458,7 +459,7 @@ static int an_sqlite_run_end(struct anstore *s, const struct etl_run_rec *rec, s
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return sq_fail(a->db, rc, s->name, "recording the run", err);
-	return STORE_OK;
+	return J_OK;
 }
 
 static void copy_col(sqlite3_stmt *st, int i, char *dst, size_t len)
@@ -467,13 +468,14 @@ static void copy_col(sqlite3_stmt *st, int i, char *dst, size_t len)
 	snprintf(dst, len, "%s", v ? v : "");
 }
 
-static int an_sqlite_runs(struct anstore *s, int limit, run_row_fn fn, void *arg, struct jerr *err)
+static enum jrc an_sqlite_runs(struct anstore *s, int limit, run_row_fn fn, void *arg,
+			       struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
 	sqlite3_stmt *st;
 	struct etl_run_rec rec;
 	int rc, stop = 0, r = sq_prepare(a->db, SQL_RUNS, &st, s->name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	sqlite3_bind_int(st, 1, limit > 0 ? limit : INT_MAX);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -510,12 +512,12 @@ static int write_once(struct an_sqlite *a, sqlite3_stmt *st, const char *what, i
 		return sq_fail(a->db, rc, a->base.name, what, err);
 	if (changes)
 		*changes = sqlite3_changes(a->db);
-	return STORE_OK;
+	return J_OK;
 }
 
-static int an_sqlite_lock_acquire(struct anstore *s, const char *owner, const char *steal,
-				  int64_t now_ms, int64_t lease_ms, int *got,
-				  struct run_lock_info *holder, struct jerr *err)
+static enum jrc an_sqlite_lock_acquire(struct anstore *s, const char *owner, const char *steal,
+				       int64_t now_ms, int64_t lease_ms, int *got,
+				       struct run_lock_info *holder, struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
 	sqlite3_stmt *st;
@@ -523,9 +525,9 @@ static int an_sqlite_lock_acquire(struct anstore *s, const char *owner, const ch
 	*got = 0;
 	memset(holder, 0, sizeof(*holder));
 	/* IMMEDIATE: the read and the write below are one step for every process */
-	if ((r = sq_exec(a->db, "BEGIN IMMEDIATE", s->name, err)) != STORE_OK)
+	if ((r = sq_exec(a->db, "BEGIN IMMEDIATE", s->name, err)) != J_OK)
 		return r;
-	if ((r = sq_prepare(a->db, SQL_LOCK_GET, &st, s->name, err)) != STORE_OK)
+	if ((r = sq_prepare(a->db, SQL_LOCK_GET, &st, s->name, err)) != J_OK)
 		goto rollback;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -535,7 +537,7 @@ static int an_sqlite_lock_acquire(struct anstore *s, const char *owner, const ch
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW) {
-		r = rc == SQLITE_DONE ? STORE_ERROR
+		r = rc == SQLITE_DONE ? J_ERROR
 				      : sq_fail(a->db, rc, s->name, "reading the run lock", err);
 		if (rc == SQLITE_DONE)
 			jerr_set(err, "%s: etl_lock has no row (run 'jobads init')", s->name);
@@ -544,67 +546,67 @@ static int an_sqlite_lock_acquire(struct anstore *s, const char *owner, const ch
 	if (holder->owner[0] && strcmp(holder->owner, owner) != 0 && holder->expires_ms > now_ms &&
 	    !(steal && strcmp(holder->owner, steal) == 0)) {
 		/* held by someone alive */
-		if ((r = sq_exec(a->db, "COMMIT", s->name, err)) != STORE_OK)
+		if ((r = sq_exec(a->db, "COMMIT", s->name, err)) != J_OK)
 			goto rollback;
-		return STORE_OK;
+		return J_OK;
 	}
-	if ((r = sq_prepare(a->db, SQL_LOCK_SET, &st, s->name, err)) != STORE_OK)
+	if ((r = sq_prepare(a->db, SQL_LOCK_SET, &st, s->name, err)) != J_OK)
 		goto rollback;
 	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now_ms);
 	sqlite3_bind_int64(st, 3, now_ms + lease_ms);
-	if ((r = write_once(a, st, "taking the run lock", NULL, err)) != STORE_OK)
+	if ((r = write_once(a, st, "taking the run lock", NULL, err)) != J_OK)
 		goto rollback;
-	if ((r = sq_exec(a->db, "COMMIT", s->name, err)) != STORE_OK)
+	if ((r = sq_exec(a->db, "COMMIT", s->name, err)) != J_OK)
 		goto rollback;
 	*got = 1;
 	snprintf(holder->owner, sizeof(holder->owner), "%s", owner);
 	holder->acquired_ms = now_ms;
 	holder->expires_ms = now_ms + lease_ms;
-	return STORE_OK;
+	return J_OK;
 rollback:
 	sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
 }
 
-static int an_sqlite_lock_renew(struct anstore *s, const char *owner, int64_t now_ms,
-				int64_t lease_ms, struct jerr *err)
+static enum jrc an_sqlite_lock_renew(struct anstore *s, const char *owner, int64_t now_ms,
+				     int64_t lease_ms, struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
 	sqlite3_stmt *st;
 	int changes = 0, r = sq_prepare(a->db, SQL_LOCK_RENEW, &st, s->name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now_ms + lease_ms);
-	if ((r = write_once(a, st, "renewing the run lock", &changes, err)) != STORE_OK)
+	if ((r = write_once(a, st, "renewing the run lock", &changes, err)) != J_OK)
 		return r;
 	if (changes != 1) {
 		jerr_set(err, "%s: the run lock was taken over by another process (lease expired)",
 			 s->name);
-		return STORE_ERROR;
+		return J_ERROR;
 	}
-	return STORE_OK;
+	return J_OK;
 }
 
-static int an_sqlite_lock_release(struct anstore *s, const char *owner, struct jerr *err)
+static enum jrc an_sqlite_lock_release(struct anstore *s, const char *owner, struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
 	sqlite3_stmt *st;
 	int r = sq_prepare(a->db, SQL_LOCK_FREE, &st, s->name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
 	return write_once(a, st, "releasing the run lock", NULL, err);
 }
 
-static int an_sqlite_runs_fail_stale(struct anstore *s, const char *reason, int64_t now_ms,
-				     int64_t *count, struct jerr *err)
+static enum jrc an_sqlite_runs_fail_stale(struct anstore *s, const char *reason, int64_t now_ms,
+					  int64_t *count, struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
 	sqlite3_stmt *st;
 	int changes = 0, r = sq_prepare(a->db, SQL_RUNS_STALE, &st, s->name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	sqlite3_bind_text(st, 1, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, now_ms);

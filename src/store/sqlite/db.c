@@ -17,17 +17,17 @@ int sq_code(int rc)
 	case SQLITE_OK:
 	case SQLITE_ROW:
 	case SQLITE_DONE:
-		return STORE_OK;
+		return J_OK;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		return STORE_RETRY;
+		return J_RETRY;
 	case SQLITE_READONLY:
 	case SQLITE_CANTOPEN:
 	case SQLITE_IOERR:
 	case SQLITE_FULL:
-		return STORE_RETRY; /* the file may become writable or the disk free again */
+		return J_RETRY; /* the file may become writable or the disk free again */
 	default:
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 }
 
@@ -48,7 +48,7 @@ int sq_fail(sqlite3 *db, int rc, const char *name, const char *what, struct jerr
 {
 	sq_message(rc, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), name, what, err);
 	int r = sq_code(rc);
-	return r == STORE_OK ? STORE_ERROR : r; /* called on a failure: never "fine" */
+	return r == J_OK ? J_ERROR : r; /* called on a failure: never "fine" */
 }
 
 int sq_exec(sqlite3 *db, const char *sql, const char *name, struct jerr *err)
@@ -56,11 +56,11 @@ int sq_exec(sqlite3 *db, const char *sql, const char *name, struct jerr *err)
 	char *msg = NULL;
 	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
-		return STORE_OK;
+		return J_OK;
 	sq_message(rc, msg ? msg : sqlite3_errstr(rc), name, NULL, err);
 	sqlite3_free(msg);
 	int r = sq_code(rc);
-	return r == STORE_OK ? STORE_ERROR : r;
+	return r == J_OK ? J_ERROR : r;
 }
 
 int sq_user_version(sqlite3 *db, const char *name, int *version, struct jerr *err)
@@ -77,7 +77,7 @@ int sq_user_version(sqlite3 *db, const char *name, int *version, struct jerr *er
 	}
 	*version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	return STORE_OK;
+	return J_OK;
 }
 
 int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, const char *name, struct jerr *err)
@@ -85,7 +85,7 @@ int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, const char *name
 	int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
 	if (rc != SQLITE_OK)
 		return sq_fail(db, rc, name, "preparing a statement", err);
-	return STORE_OK;
+	return J_OK;
 }
 
 static void make_parent(const char *path)
@@ -110,21 +110,21 @@ int sq_open(const char *path, enum store_mode mode, const char *synchronous, int
 	*out = NULL;
 	if (path[0] == '\0') {
 		jerr_set(err, "empty SQLite path");
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	if (stat(path, &stt) != 0) {
 		if (errno != ENOENT || mode == STORE_OPEN_EXISTING) {
 			jerr_set(err, "%s: %s%s", path, strerror(errno),
 				 errno == ENOENT ? " (run 'jobads init' first)" : "");
-			return STORE_ERROR;
+			return J_ERROR;
 		}
 		make_parent(path);
 	} else if (S_ISDIR(stt.st_mode)) {
 		jerr_set(err, "%s: is a directory, not a SQLite database", path);
-		return STORE_ERROR;
+		return J_ERROR;
 	} else if (access(path, R_OK) != 0) {
 		jerr_set(err, "%s: %s", path, strerror(errno));
-		return STORE_ERROR;
+		return J_ERROR;
 	}
 	rc = sqlite3_open_v2(path, &db,
 			     SQLITE_OPEN_READWRITE |
@@ -136,11 +136,11 @@ int sq_open(const char *path, enum store_mode mode, const char *synchronous, int
 			jerr_set(err, "%s: cannot create the database: %s", path,
 				 strerror(errno ? errno : EACCES));
 			sqlite3_close(db);
-			return STORE_ERROR;
+			return J_ERROR;
 		}
 		r = sq_fail(db, rc, path, "cannot open", err);
 		sqlite3_close(db);
-		return r == STORE_RETRY ? STORE_ERROR : r;
+		return r == J_RETRY ? J_ERROR : r;
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, 10000);
@@ -158,14 +158,14 @@ int sq_open(const char *path, enum store_mode mode, const char *synchronous, int
 		 " PRAGMA cache_size=-%d; PRAGMA foreign_keys=OFF;",
 		 page_size > 0 ? page_size : 4096, synchronous, cache_kib);
 	r = sq_exec(db, pragmas, path, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = sq_register_sum(db, path, err);
-	if (r != STORE_OK) {
+	if (r != J_OK) {
 		sqlite3_close(db);
 		return r;
 	}
 	*out = db;
-	return STORE_OK;
+	return J_OK;
 }
 
 /*
@@ -225,7 +225,7 @@ int sq_register_sum(sqlite3 *db, const char *name, struct jerr *err)
 					 NULL, NULL, sum_step, sum_final);
 	if (rc != SQLITE_OK)
 		return sq_fail(db, rc, name, "registering jobads_sum", err);
-	return STORE_OK;
+	return J_OK;
 }
 
 kpi_int sq_col_int(sqlite3_stmt *st, int i)

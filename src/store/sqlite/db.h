@@ -1,7 +1,7 @@
 /*
  * sqlite/db.h - what the two SQLite backends share: opening a file with the
  * project's pragmas and a clear error for a missing, corrupt or foreign file,
- * error mapping to STORE_RETRY / STORE_ERROR, and the embedded schemas.
+ * error mapping to J_RETRY / J_ERROR, and the embedded schemas.
  */
 #ifndef JOBADS_SQLITE_UTIL_H
 #define JOBADS_SQLITE_UTIL_H
@@ -24,17 +24,17 @@ int sq_open(const char *path, enum store_mode mode, const char *synchronous, int
 	    int page_size, sqlite3 **db, struct jerr *err);
 
 /*
- * The one mapping of a SQLite result code to the project's: STORE_OK for OK,
- * ROW and DONE; STORE_RETRY for busy, locked, read-only, cannot open, I/O error
+ * The one mapping of a SQLite result code to the project's: J_OK for OK,
+ * ROW and DONE; J_RETRY for busy, locked, read-only, cannot open, I/O error
  * and full disk (each can pass: another writer ends, the file becomes writable,
- * the disk is freed); STORE_ERROR for the rest. sq_fail and sq_exec use it.
+ * the disk is freed); J_ERROR for the rest. sq_fail and sq_exec use it.
  */
 int sq_code(int rc);
 
-/* A failed rc as STORE_RETRY or STORE_ERROR (sq_code), with err naming name and what. */
+/* A failed rc as J_RETRY or J_ERROR (sq_code), with err naming name and what. */
 int sq_fail(sqlite3 *db, int rc, const char *name, const char *what, struct jerr *err);
 
-/* Run a script (several statements); STORE_OK, or sq_code's answer with err naming the store. */
+/* Run a script (several statements); J_OK, or sq_code's answer with err naming the store. */
 int sq_exec(sqlite3 *db, const char *sql, const char *name, struct jerr *err);
 
 /*
@@ -46,7 +46,7 @@ int ev_sqlite_upgrade_from_1(sqlite3 *db, const char *name, struct jerr *err);
 /* PRAGMA user_version of the main database, or -1 with err set. */
 int sq_user_version(sqlite3 *db, const char *name, int *version, struct jerr *err);
 
-/* Prepare a statement that lives as long as the connection; STORE_OK or error. */
+/* Prepare a statement that lives as long as the connection; J_OK or error. */
 int sq_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, const char *name, struct jerr *err);
 
 /* Column i of the current row as a view valid until the next step; NULL is empty. Inline:

@@ -207,18 +207,18 @@ static void scan_final(sqlite3_context *fc)
 static void writer_stop(struct ev_sqlite *e);
 static int writer_wait(struct ev_sqlite *e, struct jerr *err);
 
-static int ev_sqlite_init(struct evstore *s, struct jerr *err)
+static enum jrc ev_sqlite_init(struct evstore *s, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	int version, r = sq_exec(e->db, "BEGIN IMMEDIATE", s->name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	/* read again under the write lock: another init may have upgraded it meanwhile */
-	if ((r = sq_user_version(e->db, s->name, &version, err)) == STORE_OK && version == 1)
+	if ((r = sq_user_version(e->db, s->name, &version, err)) == J_OK && version == 1)
 		r = ev_sqlite_upgrade_from_1(e->db, s->name, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = sq_exec(e->db, sql_sqlite_events, s->name, err);
-	if (r != STORE_OK) {
+	if (r != J_OK) {
 		sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
 		return r;
 	}
@@ -247,8 +247,8 @@ static void ev_sqlite_close(struct evstore *s)
 	free(e);
 }
 
-static int ev_sqlite_open(const char *path, enum store_mode mode, struct evstore **out,
-			  struct jerr *err)
+static enum jrc ev_sqlite_open(const char *path, enum store_mode mode, struct evstore **out,
+			       struct jerr *err)
 {
 	struct ev_sqlite *e = xcalloc(1, sizeof(*e));
 	int r, version, init;
@@ -261,13 +261,13 @@ static int ev_sqlite_open(const char *path, enum store_mode mode, struct evstore
 	 * 0.32 s); ingest commits write a little more WAL per dirty page.
 	 */
 	r = sq_open(path, mode, "FULL", INGEST_CACHE_KIB, 16384, &e->db, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		goto fail;
 	r = sq_user_version(e->db, path, &version, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		goto fail;
 	if ((r = store_schema_check(path, "event store", version, EV_SQLITE_LAYOUT, mode, &init,
-				    err)) != STORE_OK)
+				    err)) != J_OK)
 		goto fail;
 	if (init && version >= 1 && mode != STORE_UPGRADE) {
 		/* rewrites every row: a step of its own, not a side effect of the next ingest */
@@ -275,24 +275,24 @@ static int ev_sqlite_open(const char *path, enum store_mode mode, struct evstore
 			 "%s: event store layout %d predates this jobads (%d); run 'jobads init'"
 			 " to upgrade it in place",
 			 path, version, EV_SQLITE_LAYOUT);
-		r = STORE_ERROR;
+		r = J_ERROR;
 		goto fail;
 	}
-	if (init && (r = ev_sqlite_init(&e->base, err)) != STORE_OK)
+	if (init && (r = ev_sqlite_init(&e->base, err)) != J_OK)
 		goto fail;
 	if (sqlite3_create_function_v2(e->db, SCAN_FN, 12, SQLITE_UTF8 | SQLITE_DIRECTONLY, e, NULL,
 				       scan_step, scan_final, NULL) != SQLITE_OK) {
 		r = sq_fail(e->db, sqlite3_errcode(e->db), path, "registering the scan", err);
 		goto fail;
 	}
-	if ((r = sq_prepare(e->db, SQL_INSERT, &e->ins, path, err)) != STORE_OK ||
-	    (r = sq_prepare(e->db, SQL_SCAN, &e->scan, path, err)) != STORE_OK ||
-	    (r = sq_prepare(e->db, SQL_SCAN_RANGE, &e->scan_range, path, err)) != STORE_OK ||
-	    (r = sq_prepare(e->db, SQL_ROWPUB, &e->rowpub, path, err)) != STORE_OK ||
-	    (r = sq_prepare(e->db, SQL_MAXSEQ, &e->maxseq, path, err)) != STORE_OK)
+	if ((r = sq_prepare(e->db, SQL_INSERT, &e->ins, path, err)) != J_OK ||
+	    (r = sq_prepare(e->db, SQL_SCAN, &e->scan, path, err)) != J_OK ||
+	    (r = sq_prepare(e->db, SQL_SCAN_RANGE, &e->scan_range, path, err)) != J_OK ||
+	    (r = sq_prepare(e->db, SQL_ROWPUB, &e->rowpub, path, err)) != J_OK ||
+	    (r = sq_prepare(e->db, SQL_MAXSEQ, &e->maxseq, path, err)) != J_OK)
 		goto fail;
 	*out = &e->base;
-	return STORE_OK;
+	return J_OK;
 fail:
 	ev_sqlite_close(&e->base);
 	return r;
@@ -307,7 +307,7 @@ static void drop_held(struct ev_sqlite *e)
 	e->held_dups = 0;
 }
 
-static int ev_sqlite_begin(struct evstore *s, struct jerr *err)
+static enum jrc ev_sqlite_begin(struct evstore *s, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	int r = writer_wait(e, err);
@@ -354,23 +354,23 @@ static int next_seq(struct ev_sqlite *e, int64_t *seq, struct jerr *err)
 {
 	sqlite3_stmt *st;
 	int r = sq_prepare(e->db, SQL_NEXTSEQ, &st, e->base.name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	int rc = sqlite3_step(st);
 	*seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)
 		return sq_fail(e->db, rc, e->base.name, "reading the next seq", err);
-	return STORE_OK;
+	return J_OK;
 }
 
 /* Take the write lock if not held yet; seq_next is then where this batch's seqs start. */
 static int lock_for_write(struct ev_sqlite *e, struct jerr *err)
 {
 	if (e->in_txn)
-		return STORE_OK;
+		return J_OK;
 	int r = sq_exec(e->db, "BEGIN IMMEDIATE", e->base.name, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	e->in_txn = 1;
 	return next_seq(e, &e->seq_next, err);
@@ -380,7 +380,7 @@ static int lock_for_write(struct ev_sqlite *e, struct jerr *err)
 static int write_spill(struct ev_sqlite *e, struct spill *sp, int64_t seq, int64_t *dups,
 		       struct jerr *err)
 {
-	int r = STORE_OK;
+	int r = J_OK;
 	struct held_key *order = xmalloc(sp->n * sizeof(*order) + 1);
 	for (size_t i = 0; i < sp->n; i++)
 		order[i] = (struct held_key){sp->rows[i].ev.ts_ms, sp->rows[i].id, (uint32_t)i};
@@ -394,7 +394,7 @@ static int write_spill(struct ev_sqlite *e, struct spill *sp, int64_t seq, int64
 		for (int k = 0; k < N_TEXTS; k++)
 			t[k]->s = sp->text.buf ? sp->text.buf + h->off[k] : "";
 		h->ev.seq = seq + order[i].i;
-		if ((r = insert_now(e, &h->ev, h->id, &dup, err)) != STORE_OK)
+		if ((r = insert_now(e, &h->ev, h->id, &dup, err)) != J_OK)
 			break;
 		*dups += dup;
 	}
@@ -418,7 +418,7 @@ static void *writer_main(void *arg)
 		int r = write_spill(e, w->sp, w->seq, &dups, &err);
 		pthread_mutex_lock(&w->mu);
 		w->dups += dups;
-		if (r != STORE_OK && w->r == STORE_OK) {
+		if (r != J_OK && w->r == J_OK) {
 			w->r = r;
 			w->err = err;
 		}
@@ -434,14 +434,14 @@ static int writer_wait(struct ev_sqlite *e, struct jerr *err)
 {
 	struct writer *w = &e->w;
 	if (!w->started)
-		return STORE_OK;
+		return J_OK;
 	pthread_mutex_lock(&w->mu);
 	while (w->state == JOB_PENDING)
 		pthread_cond_wait(&w->cv, &w->mu);
 	int r = w->r;
-	if (r != STORE_OK)
+	if (r != J_OK)
 		*err = w->err;
-	w->r = STORE_OK;
+	w->r = J_OK;
 	e->held_dups += w->dups;
 	w->dups = 0;
 	pthread_mutex_unlock(&w->mu);
@@ -456,7 +456,7 @@ static int writer_submit(struct ev_sqlite *e, struct jerr *err)
 		pthread_mutex_init(&w->mu, NULL);
 		pthread_cond_init(&w->cv, NULL);
 		w->state = JOB_IDLE;
-		w->r = STORE_OK;
+		w->r = J_OK;
 		if (pthread_create(&w->thr, NULL, writer_main, e) != 0) {
 			pthread_cond_destroy(&w->cv);
 			pthread_mutex_destroy(&w->mu);
@@ -480,7 +480,7 @@ static int writer_submit(struct ev_sqlite *e, struct jerr *err)
 	e->cur ^= 1;
 	e->sp[e->cur].n = 0;
 	strbuf_reset(&e->sp[e->cur].text);
-	return STORE_OK;
+	return J_OK;
 }
 
 static void writer_stop(struct ev_sqlite *e)
@@ -500,26 +500,26 @@ static void writer_stop(struct ev_sqlite *e)
 	w->started = 0;
 }
 
-static int ev_sqlite_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
+static enum jrc ev_sqlite_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	struct spill *sp = &e->sp[e->cur];
 	*late_dups = 0;
 	int r = writer_wait(e, err);
-	if (r == STORE_OK && !e->in_txn && sp->n == 0)
-		return STORE_OK;
-	if (r == STORE_OK && sp->n && (r = lock_for_write(e, err)) == STORE_OK)
+	if (r == J_OK && !e->in_txn && sp->n == 0)
+		return J_OK;
+	if (r == J_OK && sp->n && (r = lock_for_write(e, err)) == J_OK)
 		r = write_spill(e, sp, e->seq_next, &e->held_dups, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = sq_exec(e->db, "COMMIT", s->name, err);
-	if (r != STORE_OK) {
+	if (r != J_OK) {
 		ev_sqlite_rollback(s);
 		return r;
 	}
 	e->in_txn = 0;
 	*late_dups = e->held_dups;
 	drop_held(e);
-	return STORE_OK;
+	return J_OK;
 }
 
 static void bind_str(sqlite3_stmt *st, int i, struct ev_str v)
@@ -563,10 +563,11 @@ static int insert_now(struct ev_sqlite *e, const struct event *ev, const unsigne
 	if (rc != SQLITE_DONE)
 		return sq_fail(e->db, rc, s->name, "inserting an event", err);
 	*dup = sqlite3_changes(e->db) == 0;
-	return STORE_OK;
+	return J_OK;
 }
 
-static int ev_sqlite_insert(struct evstore *s, const struct event *ev, int *dup, struct jerr *err)
+static enum jrc ev_sqlite_insert(struct evstore *s, const struct event *ev, int *dup,
+				 struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	struct spill *sp = &e->sp[e->cur];
@@ -576,11 +577,11 @@ static int ev_sqlite_insert(struct evstore *s, const struct event *ev, int *dup,
 		    s->name, ev->event_id);
 	if (sp->n == SPILL_ROWS) {
 		int r = writer_wait(e, err);
-		if (r == STORE_OK)
+		if (r == J_OK)
 			r = lock_for_write(e, err);
-		if (r == STORE_OK)
+		if (r == J_OK)
 			r = writer_submit(e, err);
-		if (r != STORE_OK)
+		if (r != J_OK)
 			return r;
 		sp = &e->sp[e->cur];
 	}
@@ -600,7 +601,7 @@ static int ev_sqlite_insert(struct evstore *s, const struct event *ev, int *dup,
 			strbuf_add(&sp->text, t[k]->s, t[k]->n);
 	}
 	*dup = 0; /* known at commit, which counts them */
-	return STORE_OK;
+	return J_OK;
 }
 
 /*
@@ -613,7 +614,7 @@ static int run_scan(struct ev_sqlite *e, sqlite3_stmt *st, ev_row_fn fn, void *a
 	struct scan_ctx c;
 	int rc;
 
-	if ((rc = writer_wait(e, err)) != STORE_OK)
+	if ((rc = writer_wait(e, err)) != J_OK)
 		return rc;
 	cache_for_scan(e, 1);
 	memset(&c, 0, sizeof(c)); /* publisher_name.s == NULL: not read, see SQL_ROWPUB */
@@ -632,11 +633,11 @@ static int run_scan(struct ev_sqlite *e, sqlite3_stmt *st, ev_row_fn fn, void *a
 		return c.stop;
 	if (rc != SQLITE_DONE)
 		return sq_fail(e->db, rc, e->base.name, "reading events", err);
-	return STORE_OK;
+	return J_OK;
 }
 
-static int ev_sqlite_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
-			  size_t *nread, int64_t *upto, struct jerr *err)
+static enum jrc ev_sqlite_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn,
+			       void *arg, size_t *nread, int64_t *upto, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	*upto = after;
@@ -645,8 +646,8 @@ static int ev_sqlite_scan(struct evstore *s, int64_t after, size_t limit, ev_row
 	return run_scan(e, e->scan, fn, arg, nread, upto, err);
 }
 
-static int ev_sqlite_scan_range(struct evstore *s, int64_t lo, int64_t hi, ev_row_fn fn, void *arg,
-				size_t *nread, struct jerr *err)
+static enum jrc ev_sqlite_scan_range(struct evstore *s, int64_t lo, int64_t hi, ev_row_fn fn,
+				     void *arg, size_t *nread, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	int64_t last = lo;
@@ -655,14 +656,14 @@ static int ev_sqlite_scan_range(struct evstore *s, int64_t lo, int64_t hi, ev_ro
 	return run_scan(e, e->scan_range, fn, arg, nread, &last, err);
 }
 
-static int ev_sqlite_row_publisher(struct evstore *s, int64_t seq, ev_row_fn fn, void *arg,
-				   struct jerr *err)
+static enum jrc ev_sqlite_row_publisher(struct evstore *s, int64_t seq, ev_row_fn fn, void *arg,
+					struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	sqlite3_stmt *st = e->rowpub;
 	struct event ev;
 	int rc, r = writer_wait(e, err);
-	if (r != STORE_OK)
+	if (r != J_OK)
 		return r;
 	memset(&ev, 0, sizeof(ev));
 	sqlite3_bind_int64(st, 1, seq);
@@ -677,7 +678,7 @@ static int ev_sqlite_row_publisher(struct evstore *s, int64_t seq, ev_row_fn fn,
 	} else if (rc == SQLITE_DONE) {
 		jerr_set(err, "%s: event seq %lld vanished while the ETL read it", s->name,
 			 (long long)seq);
-		r = STORE_ERROR;
+		r = J_ERROR;
 	} else {
 		r = sq_fail(e->db, rc, s->name, "reading a publisher", err);
 	}
@@ -685,16 +686,17 @@ static int ev_sqlite_row_publisher(struct evstore *s, int64_t seq, ev_row_fn fn,
 	return r;
 }
 
-static int ev_sqlite_reopen(struct evstore *s, struct evstore **out, struct jerr *err)
+static enum jrc ev_sqlite_reopen(struct evstore *s, struct evstore **out, struct jerr *err)
 {
 	return ev_sqlite_open(s->name, STORE_OPEN_EXISTING, out, err);
 }
 
-static int ev_sqlite_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, struct jerr *err)
+static enum jrc ev_sqlite_stats(struct evstore *s, int64_t *max_seq, int64_t *rows,
+				struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	int rc = writer_wait(e, err);
-	if (rc != STORE_OK)
+	if (rc != J_OK)
 		return rc;
 	rc = sqlite3_step(e->maxseq);
 	*max_seq = rc == SQLITE_ROW ? sqlite3_column_int64(e->maxseq, 0) : 0;
@@ -704,7 +706,7 @@ static int ev_sqlite_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, s
 	if (rows) {
 		sqlite3_stmt *st;
 		int r = sq_prepare(e->db, SQL_COUNT, &st, s->name, err);
-		if (r != STORE_OK)
+		if (r != J_OK)
 			return r;
 		rc = sqlite3_step(st);
 		*rows = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
@@ -712,15 +714,15 @@ static int ev_sqlite_stats(struct evstore *s, int64_t *max_seq, int64_t *rows, s
 		if (rc != SQLITE_ROW)
 			return sq_fail(e->db, rc, s->name, "counting events", err);
 	}
-	return STORE_OK;
+	return J_OK;
 }
 
-static int ev_sqlite_behind(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err)
+static enum jrc ev_sqlite_behind(struct evstore *s, int64_t cursor, int64_t *n, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	sqlite3_stmt *st;
 	int r = writer_wait(e, err);
-	if (r != STORE_OK || (r = sq_prepare(e->db, SQL_BEHIND, &st, s->name, err)) != STORE_OK)
+	if (r != J_OK || (r = sq_prepare(e->db, SQL_BEHIND, &st, s->name, err)) != J_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, cursor);
 	int rc = sqlite3_step(st);
@@ -728,18 +730,18 @@ static int ev_sqlite_behind(struct evstore *s, int64_t cursor, int64_t *n, struc
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)
 		return sq_fail(e->db, rc, s->name, "counting events behind the cursor", err);
-	return STORE_OK;
+	return J_OK;
 }
 
-static int ev_sqlite_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
-			       struct jerr *err)
+static enum jrc ev_sqlite_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
+				    struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	sqlite3_stmt *st;
 	struct fact_row fr;
 	int rc, stop = 0;
 	int r = writer_wait(e, err);
-	if (r != STORE_OK || (r = sq_prepare(e->db, SQL_RECOMPUTE, &st, s->name, err)) != STORE_OK)
+	if (r != J_OK || (r = sq_prepare(e->db, SQL_RECOMPUTE, &st, s->name, err)) != J_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, upto);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

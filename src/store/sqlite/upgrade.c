@@ -57,15 +57,15 @@ static void uuid_blob_fn(sqlite3_context *fc, int argc, sqlite3_value **argv)
 
 int ev_sqlite_upgrade_from_1(sqlite3 *db, const char *name, struct jerr *err)
 {
-	int r = STORE_OK;
+	int r = J_OK;
 	if (sqlite3_create_function_v2(db, "jobads_uuid_blob", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
 				       NULL, uuid_blob_fn, NULL, NULL, NULL) != SQLITE_OK)
 		r = sq_fail(db, sqlite3_errcode(db), name, "registering the upgrade", err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = sq_exec(db, SQL_UPGRADE1_MOVE, name, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = sq_exec(db, sql_sqlite_events, name, err);
-	if (r == STORE_OK)
+	if (r == J_OK)
 		r = sq_exec(db, SQL_UPGRADE1_COPY, name, err);
 	return r;
 }
