@@ -13,7 +13,7 @@
 #   scripts/airflow.sh status DIR         exit 0 when DIR holds a finished install
 #
 # Downloads are cached outside the clone, in ${XDG_CACHE_HOME:-~/.cache}/jobads/pip
-# (PIP_CACHE_DIR overrides): CI runs in a fresh clone, and a cache in the build
+# (JOBADS_PIP_CACHE overrides): CI runs in a fresh clone, and a cache in the build
 # tree would be fetched again on every run. With the cache warm, setup needs no
 # network. The constraints files are `pip freeze` of an install resolved here
 # (Airflow's own published constraints are served from its source repository, not
@@ -60,11 +60,23 @@ setup() {
         die "airflow $version is pinned for python 3.11, $py is $("$py" -V 2>&1)"
     rm -rf "$venv" "$home" "$stamp"
     "$py" -m venv "$venv" || die "cannot create a virtual environment in $venv (install python3-venv)"
-    export PIP_CACHE_DIR=${PIP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/jobads/pip}
-    mkdir -p "$PIP_CACHE_DIR"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check \
-        "apache-airflow==$version" -c "$cons" >"$dir/pip.log" 2>&1 ||
-        { tail -20 "$dir/pip.log" >&2; die "pip could not install apache-airflow $version (log: $dir/pip.log)"; }
+    # The wheels themselves are kept in the cache folder (pip's own HTTP cache does
+    # not keep what the index marks uncacheable), sdists built into wheels there so
+    # that an install from it alone needs no build tools: install from it, and
+    # fetch into it only when that fails.
+    local cache=${JOBADS_PIP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/jobads/pip}
+    local wheels=$cache/wheels-py3.11
+    mkdir -p "$wheels"
+    export PIP_CACHE_DIR=$cache/pip-cache
+    local pip=("$venv/bin/pip" --disable-pip-version-check)
+    if ! "${pip[@]}" install --no-index --find-links "$wheels" "apache-airflow==$version" \
+        -c "$cons" >"$dir/pip.log" 2>&1; then
+        "${pip[@]}" wheel --find-links "$wheels" -w "$wheels" "apache-airflow==$version" \
+            -c "$cons" >>"$dir/pip.log" 2>&1 &&
+            "${pip[@]}" install --no-index --find-links "$wheels" "apache-airflow==$version" \
+                -c "$cons" >>"$dir/pip.log" 2>&1 ||
+            { tail -20 "$dir/pip.log" >&2; die "pip could not install apache-airflow $version (log: $dir/pip.log)"; }
+    fi
     mkdir -p "$home"
     # one migrated DB to copy: a migration takes longer than the tests that use it
     (eval "$(settings "$home")" && "$venv/bin/airflow" db migrate) >"$dir/migrate.log" 2>&1 ||
