@@ -5,32 +5,40 @@ deltas) and takes its own run lock in the analytics store, so Airflow's
 retries and a `jobads schedule` process running beside it cannot double-count.
 A run that finds the lock held exits 3; Airflow retries it later.
 
-Settings come from Airflow Variables when set, else these defaults:
+Settings come from Airflow Variables when set, else these defaults; they are
+read when a task runs (templates), not each time the scheduler parses this file:
   jobads_bin        path to the jobads binary
   jobads_events     event store URL (JOBADS_EVENTS)
   jobads_analytics  analytics store URL (JOBADS_ANALYTICS)
 A MySQL password belongs in the environment of the worker
 (JOBADS_MYSQL_PASSWORD), never in a URL stored here.
+
+Runs on Airflow 2.9+ and 3.x (tests/integration/airflow/ runs it on both).
+JOBADS_AIRFLOW_RETRY_DELAY (seconds, default 30) in the environment of the
+process that parses this file shortens the first retry for tests.
 """
+import os
 from datetime import datetime, timedelta
 
-from airflow import DAG
-from airflow.models import Variable
-from airflow.operators.bash import BashOperator
+try:  # Airflow 3: the DAG class in the task SDK, BashOperator in the standard provider
+    from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.sdk import DAG
+except ImportError:  # Airflow 2
+    from airflow import DAG
+    from airflow.operators.bash import BashOperator
 
-JOBADS_BIN = Variable.get("jobads_bin", default_var="/usr/local/bin/jobads")
-JOBADS_EVENTS = Variable.get("jobads_events", default_var="sqlite:/var/lib/jobads/events.db")
-JOBADS_ANALYTICS = Variable.get(
-    "jobads_analytics", default_var="sqlite:/var/lib/jobads/analytics.db"
-)
-
-# The command each run executes; tests/integration/t_airflow.sh runs it for real.
-ETL_COMMAND = "{{ params.jobads_bin }} etl --quiet"
+# The command each run executes; tests/integration/t_airflow.sh runs it without
+# Airflow, tests/integration/airflow/t_airflow_real.sh through Airflow.
+ETL_COMMAND = "{{ var.value.get('jobads_bin', '/usr/local/bin/jobads') }} etl --quiet"
+ETL_ENV = {
+    "JOBADS_EVENTS": "{{ var.value.get('jobads_events', 'sqlite:/var/lib/jobads/events.db') }}",
+    "JOBADS_ANALYTICS": "{{ var.value.get('jobads_analytics', 'sqlite:/var/lib/jobads/analytics.db') }}",
+}
 
 default_args = {
     "owner": "data-eng",
     "retries": 3,
-    "retry_delay": timedelta(seconds=30),
+    "retry_delay": timedelta(seconds=float(os.environ.get("JOBADS_AIRFLOW_RETRY_DELAY", "30"))),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
     "execution_timeout": timedelta(hours=1),
@@ -49,7 +57,6 @@ with DAG(
     etl = BashOperator(
         task_id="jobads_etl",
         bash_command=ETL_COMMAND,
-        params={"jobads_bin": JOBADS_BIN},
-        env={"JOBADS_EVENTS": JOBADS_EVENTS, "JOBADS_ANALYTICS": JOBADS_ANALYTICS},
+        env=ETL_ENV,
         append_env=True,
     )

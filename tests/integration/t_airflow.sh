@@ -1,6 +1,6 @@
-# deploy/airflow/jobads_etl.py: Airflow cannot be installed here, so check what
-# can be: the file compiles, it keeps the settings the issue asks for, and the
-# command its task runs works, run for real against real stores.
+# deploy/airflow/jobads_etl.py without Airflow: the file compiles, it keeps the
+# settings the issue asks for, and the command its task runs works, run against
+# real stores. tests/integration/airflow/t_airflow_real.sh runs the DAG in Airflow.
 source "$(dirname "$0")/lib.sh" "$@"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 DAG=$SRC/deploy/airflow/jobads_etl.py
@@ -31,11 +31,10 @@ PY
 assert_grep "catchup is off" '^catchup=False$' "$WORK/dag.txt"
 assert_grep "one active run at a time" '^max_active_runs=1$' "$WORK/dag.txt"
 assert_grep "retries are on" '^retries=[1-9]' "$WORK/dag.txt"
-assert_grep "the task runs jobads etl" '^command=\{\{ params.jobads_bin \}\} etl' "$WORK/dag.txt"
+assert_grep "the task runs jobads etl" "^command=\\{\\{ var\\.value\\.get\\('jobads_bin', '[^']*'\\) \\}\\} etl " "$WORK/dag.txt"
 
-# run the task's command as Airflow would, with params.jobads_bin rendered
-cmd=$(sed -n 's/^command=//p' "$WORK/dag.txt")
-cmd=${cmd//'{{ params.jobads_bin }}'/$JOBADS}
+# run the task's command as Airflow would, with the jobads_bin Variable rendered
+cmd=$(sed -n 's/^command=//p' "$WORK/dag.txt" | sed "s|{{ var.value.get('jobads_bin', '[^']*') }}|$JOBADS|")
 assert_status "generate" 0 jobads generate --count 3000 --days 2 --seed 21 --quiet
 assert_status "the DAG's command runs" 0 bash -c "$cmd"
 assert_eq "it processed every event" "$(events_count)" "$(cursor)"
