@@ -213,6 +213,21 @@ struct cql_frame {
 };
 long cql_frame_parse(const uint8_t *buf, size_t n, struct cql_frame *f);
 
+/* Response header flags (protocol v4, section 2.2). */
+#define CQL_FLAG_COMPRESSION 0x01
+#define CQL_FLAG_TRACING     0x02
+#define CQL_FLAG_PAYLOAD     0x04
+#define CQL_FLAG_WARNING     0x08
+
+/*
+ * Move a response's body past what its flags put before the message: the
+ * tracing id, the server's warnings (a real node adds them to a large or
+ * multi-partition batch's answer), a custom payload. *nwarnings gets the number
+ * of warnings. Returns 0, or -1 when those parts are malformed or the body is
+ * compressed (this client never asks for compression).
+ */
+int cql_frame_skip_extras(struct cql_frame *f, int *nwarnings);
+
 /* ---- results ---- */
 
 #define CQL_MAX_COLS 64
@@ -379,6 +394,7 @@ int cql_batch_submit(struct cql_sess *s, struct cql_prep **stmts, const struct c
 struct cql_stats {
 	double encode_s, decode_s, wait_s;
 	int64_t frames_out, frames_in, bytes_out, bytes_in;
+	int64_t warnings; /* warnings the server sent with its answers (read past, counted) */
 };
 void cql_sess_stats(const struct cql_sess *s, struct cql_stats *out);
 

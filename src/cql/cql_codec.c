@@ -346,6 +346,40 @@ long cql_frame_parse(const uint8_t *buf, size_t n, struct cql_frame *f)
 	return (long)(CQL_HEADER_LEN + f->len);
 }
 
+int cql_frame_skip_extras(struct cql_frame *f, int *nwarnings)
+{
+	struct cql_rd r;
+	size_t n;
+	*nwarnings = 0;
+	if (f->flags & CQL_FLAG_COMPRESSION)
+		return -1;
+	cqlr_init(&r, f->body, f->len);
+	if (f->flags & CQL_FLAG_TRACING) {
+		if (f->len < 16)
+			return -1;
+		r.p += 16;
+	}
+	if (f->flags & CQL_FLAG_WARNING) {
+		int k = cqlr_u16(&r);
+		for (int i = 0; i < k && !r.bad; i++)
+			(void)cqlr_string(&r, &n);
+		*nwarnings = k;
+	}
+	if (f->flags & CQL_FLAG_PAYLOAD) {
+		int k = cqlr_u16(&r);
+		for (int i = 0; i < k && !r.bad; i++) {
+			int32_t bn;
+			(void)cqlr_string(&r, &n);
+			(void)cqlr_bytes(&r, &bn);
+		}
+	}
+	if (r.bad)
+		return -1;
+	f->len -= (uint32_t)(r.p - f->body);
+	f->body = r.p;
+	return 0;
+}
+
 int cql_meta_parse(struct cql_rd *r, struct cql_meta *m, int prepared)
 {
 	size_t n;

@@ -187,6 +187,14 @@ static int read_some(struct cql_sess *s, struct jerr *err)
 			break;
 		}
 		s->st.frames_in++;
+		int nwarn;
+		if (cql_frame_skip_extras(&f, &nwarn) != 0) {
+			char why[64];
+			snprintf(why, sizeof(why), "a malformed response (header flags 0x%02x)",
+				 f.flags);
+			return conn_fail(s, err, "reading a response", why);
+		}
+		s->st.warnings += nwarn;
 		if (f.stream >= 0 && f.stream < CQL_MAX_STREAMS && s->slots[f.stream].busy &&
 		    !s->slots[f.stream].done) {
 			struct slot *sl = &s->slots[f.stream];

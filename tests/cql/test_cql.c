@@ -573,6 +573,25 @@ static void test_session(void **state)
 	cql_release(s, bh);
 	for (int i = 0; i < 20; i++)
 		cqlb_release(&v[i]);
+	/* 20 rows of 300 bytes: over the server's 5 KiB warning threshold, so the
+	 * answer carries a warning before its result, as a real node's does */
+	char big[300];
+	memset(big, 'w', sizeof(big));
+	for (int i = 0; i < 20; i++) {
+		cqlv_int(&v[i], 2);
+		cqlv_bigint(&v[i], i);
+		cqlv_text(&v[i], big, sizeof(big));
+	}
+	struct cql_stats st0, st1;
+	cql_sess_stats(s, &st0);
+	assert_int_equal(cql_batch_submit(s, stmts, v, nv, 20, CQL_LOCAL_QUORUM, &bh, &err), J_OK);
+	assert_int_equal(cql_wait(s, bh, &res, &err), J_OK);
+	assert_int_equal(res.kind, CQL_RES_VOID);
+	cql_release(s, bh);
+	cql_sess_stats(s, &st1);
+	assert_int_equal(st1.warnings - st0.warnings, 1);
+	for (int i = 0; i < 20; i++)
+		cqlb_release(&v[i]);
 	/* paging: 120 rows in pages of 40: 40, 40, 40, then an empty last page */
 	struct cql_prep *sel = cql_prep_new(s, "SELECT c FROM k.t WHERE p = ?");
 	struct cql_buf key = {0};

@@ -55,13 +55,29 @@ static void put_error(struct cql_buf *b, const struct err *e)
 	}
 }
 
-static void respond(struct client *c, int16_t stream, uint8_t op, const struct cql_buf *body)
+/* A response; warning (may be NULL) goes before the body with the warning flag, as a real node
+ * sends it. */
+static void respond_warned(struct client *c, int16_t stream, uint8_t op, const struct cql_buf *body,
+			   const char *warning)
 {
 	size_t st = cql_frame_begin(&c->out, CQL_VERSION_RESP, op, stream);
+	if (warning) {
+		c->out.p[st + 1] |= CQL_FLAG_WARNING;
+		cqlb_u16(&c->out, 1);
+		cqlb_string(&c->out, warning, strlen(warning));
+	}
 	if (body)
 		cqlb_raw(&c->out, body->p, body->len);
 	cql_frame_end(&c->out, st);
 }
+
+static void respond(struct client *c, int16_t stream, uint8_t op, const struct cql_buf *body)
+{
+	respond_warned(c, stream, op, body, NULL);
+}
+
+/* A real node's batch_size_warn_threshold (5 KiB), applied here to the request's size. */
+#define BATCH_WARN_BYTES 5120
 
 void respond_error(struct client *c, int16_t stream, const struct err *e)
 {
@@ -307,11 +323,18 @@ void handle_frame(struct client *c, const struct cql_frame *f)
 		respond(c, f->stream, CQL_OP_RESULT, &out);
 		break;
 	}
-	case CQL_OP_BATCH:
+	case CQL_OP_BATCH: {
 		if (run_batch(c, &r, &out, &e))
 			goto error;
-		respond(c, f->stream, CQL_OP_RESULT, &out);
+		/* a real node warns of a large batch in the answer: clients must read past it */
+		char warn[160];
+		snprintf(warn, sizeof(warn),
+			 "Batch of %u bytes is exceeding the specified threshold of %d bytes",
+			 (unsigned)f->len, BATCH_WARN_BYTES);
+		respond_warned(c, f->stream, CQL_OP_RESULT, &out,
+			       f->len > BATCH_WARN_BYTES ? warn : NULL);
 		break;
+	}
 	default:
 		fail(&e, CQL_E_PROTOCOL, "Unknown opcode %d", f->opcode);
 		goto error;
