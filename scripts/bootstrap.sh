@@ -22,6 +22,8 @@ packages=(
     clang                              # fuzz targets (libFuzzer)
     wrk                                # bench/bench_web.sh: HTTP load
     faketime                           # tests: a writer whose clock is behind (t_cql_late)
+    openjdk-17-jre-headless maven      # a real Cassandra node for the tests (scripts/cassandra.sh)
+    python3-venv                       # a real Airflow for the tests (scripts/airflow.sh)
 )
 # npm comes with Debian's nodejs, or with a nodejs from elsewhere: ask for the command
 # (the browser test and the CQL driver test, tests/cql/, install their packages with it)
