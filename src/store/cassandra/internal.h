@@ -2,8 +2,8 @@
  * cassandra/internal.h - what the files of the Cassandra event store share,
  * and nothing a caller outside this folder may use (that is cassandra.h):
  *
- *   events.c    the ops table, open / close / init, the schema and the
- *               cluster's clock, stats, the request helpers below
+ *   events.c    the ops table, open / close / init, the schema, stats
+ *   request.c   the request helpers below and the cluster's clock
  *   url.c       the URL and its parameters
  *   write.c     ingest: begin / insert / commit, claims, relocation, writes
  *   scan.c      reading in seq order: the ETL's scan, the cursor's marks
@@ -194,7 +194,7 @@ struct cass_url {
  */
 int cass_url_parse(const char *target, struct cass_url *u, char **name, struct jerr *err);
 
-/* ---- events.c: requests, the clock ---- */
+/* ---- request.c: requests, the clock ---- */
 
 /* A statement template with its %s replaced by the keyspace (caller frees). */
 char *cass_with_keyspace(const char *tmpl, const char *ks);
@@ -215,6 +215,8 @@ int cass_col_of(const struct cql_result *res, const char *name);
 /* The cluster's clock in ms since the epoch, and its offset measured again when stale. */
 int64_t cass_clock_ms(const struct ev_cass *e);
 int cass_clock_fresh(struct ev_cass *e, struct jerr *err);
+/* Measure the offset to the coordinator's clock now (at open). */
+int cass_clock_sync(struct ev_cass *e, struct jerr *err);
 
 /* ---- rowcodec.c ---- */
 

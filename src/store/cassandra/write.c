@@ -144,33 +144,45 @@ static int bind_claim_key(struct ev_cass *e, int i, struct cql_buf *v)
 	return 5;
 }
 
-static int done_claim(struct ev_cass *e, int i, struct cql_result *res, struct jerr *err)
+/*
+ * The answer to an IF NOT EXISTS on table (event_keys or relocations): *applied,
+ * and when it was not applied, the place (bucket, shard, id) of the row that
+ * was there first, taken into p, with p->dup = 2: is the row at that place?
+ * what names that row in an error.
+ */
+static int lwt_answer(struct ev_cass *e, struct pend *p, struct cql_result *res, const char *table,
+		      const char *what, int *applied, struct jerr *err)
 {
 	struct cql_cell c[CQL_MAX_COLS];
 	int32_t left = res->nrows;
-	int applied = 1;
+	*applied = 1;
 	if (res->kind != CQL_RES_ROWS || res->meta.ncols < 1 ||
 	    cql_row_next(res, &left, c, res->meta.ncols) != 1 ||
-	    cql_get_boolean(c[0], &applied) != 0) {
-		jerr_set(err, "%s: event_keys: no [applied] in the answer to IF NOT EXISTS",
-			 e->base.name);
+	    cql_get_boolean(c[0], applied) != 0) {
+		jerr_set(err, "%s: %s: no [applied] in the answer to IF NOT EXISTS", e->base.name,
+			 table);
 		return J_ERROR;
 	}
-	if (applied)
+	if (*applied)
 		return J_OK;
-	/* the key was claimed before: take over its place (bucket, shard, id) */
-	struct pend *p = &e->rows[i];
 	int cb = cass_col_of(res, "bucket"), cs = cass_col_of(res, "shard"),
 	    ci = cass_col_of(res, "id");
 	int32_t shard;
 	if (cb < 0 || cs < 0 || ci < 0 || cql_get_bigint(c[cb], &p->bucket) != 0 ||
 	    cql_get_int(c[cs], &shard) != 0 || cql_get_uuid(c[ci], p->id) != 0) {
-		jerr_set(err, "%s: event_keys: a claimed key without its place", e->base.name);
+		jerr_set(err, "%s: %s: %s without its place", e->base.name, table, what);
 		return J_ERROR;
 	}
 	p->shard = shard;
 	p->dup = 2;
 	return J_OK;
+}
+
+/* A key claimed before: take over its place (bucket, shard, id). */
+static int done_claim(struct ev_cass *e, int i, struct cql_result *res, struct jerr *err)
+{
+	int applied;
+	return lwt_answer(e, &e->rows[i], res, "event_keys", "a claimed key", &applied, err);
 }
 
 static int bind_has_row(struct ev_cass *e, int i, struct cql_buf *v)
@@ -237,34 +249,15 @@ static int bind_ticket(struct ev_cass *e, int i, struct cql_buf *v)
 	return 6;
 }
 
+/* A row another writer moved first: the same new place for everyone. */
 static int done_ticket(struct ev_cass *e, int i, struct cql_result *res, struct jerr *err)
 {
-	struct cql_cell c[CQL_MAX_COLS];
-	int32_t left = res->nrows;
-	int applied = 1;
 	struct pend *p = &e->rows[i];
-	if (res->kind != CQL_RES_ROWS || res->meta.ncols < 1 ||
-	    cql_row_next(res, &left, c, res->meta.ncols) != 1 ||
-	    cql_get_boolean(c[0], &applied) != 0) {
-		jerr_set(err, "%s: relocations: no [applied] in the answer to IF NOT EXISTS",
-			 e->base.name);
-		return J_ERROR;
-	}
-	p->clear_old = applied && !p->keep;
-	if (applied)
-		return J_OK;
-	/* another writer moved it first: the same new place for everyone */
-	int cb = cass_col_of(res, "bucket"), cs = cass_col_of(res, "shard"),
-	    ci = cass_col_of(res, "id");
-	int32_t shard;
-	if (cb < 0 || cs < 0 || ci < 0 || cql_get_bigint(c[cb], &p->bucket) != 0 ||
-	    cql_get_int(c[cs], &shard) != 0 || cql_get_uuid(c[ci], p->id) != 0) {
-		jerr_set(err, "%s: relocations: a ticket without its place", e->base.name);
-		return J_ERROR;
-	}
-	p->shard = shard;
-	p->dup = 2; /* is the row at that place? */
-	return J_OK;
+	int applied;
+	int r = lwt_answer(e, p, res, "relocations", "a ticket", &applied, err);
+	if (r == J_OK)
+		p->clear_old = applied && !p->keep;
+	return r;
 }
 
 static int sel_clear_old(struct ev_cass *e, int i)
@@ -326,6 +319,24 @@ static int relocate_rows(struct ev_cass *e, struct jerr *err)
 	}
 }
 
+/*
+ * Wait for the nh batches in flight and release them. r is the result so far;
+ * the first failure is the one returned and the one err describes (a later
+ * one, often "connection lost" after it, goes to a scratch message).
+ */
+static int wait_batches(struct ev_cass *e, const int *handles, int nh, int r, struct jerr *err)
+{
+	for (int k = 0; k < nh; k++) {
+		struct cql_result res;
+		struct jerr later;
+		int rr = cql_wait(e->sess, handles[k], &res, r == J_OK ? err : &later);
+		cql_release(e->sess, handles[k]);
+		if (rr != J_OK && r == J_OK)
+			r = rr;
+	}
+	return r;
+}
+
 /* Send the index rows, then one unlogged batch per partition, then the original rows. */
 static int write_rows(struct ev_cass *e, struct jerr *err)
 {
@@ -382,13 +393,7 @@ static int write_rows(struct ev_cass *e, struct jerr *err)
 		if (r == J_OK)
 			handles[nh++] = h;
 		if (nh == WINDOW || r != J_OK) {
-			for (int k = 0; k < nh; k++) {
-				struct cql_result res;
-				int rr = cql_wait(e->sess, handles[k], &res, err);
-				cql_release(e->sess, handles[k]);
-				if (rr != J_OK && r == J_OK)
-					r = rr;
-			}
+			r = wait_batches(e, handles, nh, r, err);
 			nh = 0;
 		}
 	}
@@ -412,13 +417,7 @@ static int write_rows(struct ev_cass *e, struct jerr *err)
 			n = 0;
 		}
 	}
-	for (int k = 0; k < nh; k++) {
-		struct cql_result res;
-		int rr = cql_wait(e->sess, handles[k], &res, err);
-		cql_release(e->sess, handles[k]);
-		if (rr != J_OK && r == J_OK)
-			r = rr;
-	}
+	r = wait_batches(e, handles, nh, r, err);
 	for (int i = 0; i < BLOCK; i++)
 		cqlb_release(&vals[i]);
 	free(vals);

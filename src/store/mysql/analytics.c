@@ -248,11 +248,7 @@ int fact_rows(struct an_mysql *a, MYSQL_STMT *st, MYSQL_BIND *params, fact_row_f
 		if ((stop = fn(arg, &fr)) != 0)
 			break;
 	}
-	if (!stop && f < 0)
-		r = my_code_retryable(mysql_stmt_errno(st)) ? J_RETRY : J_ERROR;
-	mysql_stmt_free_result(st);
-	my_cols_release(&c);
-	return stop ? stop : r;
+	return my_fetch_end(st, &c, f, stop, r);
 }
 
 static enum jrc an_mysql_facts(struct anstore *s, int64_t *cursor, fact_row_fn fn, void *arg,
@@ -332,11 +328,7 @@ static int query_locked(struct an_mysql *a, enum an_dim dim, const struct an_fil
 		if ((stop = fn(arg, &row)) != 0)
 			break;
 	}
-	if (!stop && got < 0)
-		r = my_code_retryable(mysql_stmt_errno(st)) ? J_RETRY : J_ERROR;
-	mysql_stmt_free_result(st);
-	my_cols_release(&c);
-	return stop ? stop : r;
+	return my_fetch_end(st, &c, got, stop, r);
 }
 
 static enum jrc an_mysql_query(struct anstore *s, enum an_dim dim, const struct an_filter *f,
@@ -458,12 +450,9 @@ static int runs_locked(struct an_mysql *a, int limit, run_row_fn fn, void *arg, 
 		if ((stop = fn(arg, &rec)) != 0)
 			break;
 	}
-	if (!stop && got < 0)
-		r = my_code_retryable(mysql_stmt_errno(st)) ? J_RETRY : J_ERROR;
-	mysql_stmt_free_result(st);
-	my_cols_release(&c);
+	r = my_fetch_end(st, &c, got, stop, r);
 	mysql_stmt_close(st);
-	return stop ? stop : r;
+	return r;
 }
 
 static enum jrc an_mysql_runs(struct anstore *s, int limit, run_row_fn fn, void *arg,

@@ -55,14 +55,8 @@
 static int upsert_stmt(struct an_mysql *a, int level, MYSQL_STMT **out, struct jerr *err)
 {
 	if (!a->ups[level]) {
-		struct strbuf sb = {0};
-		unsigned rows = 1u << level;
-		strbuf_addf(&sb, "%s", SQL_UPSERT_HEAD);
-		for (unsigned i = 0; i < rows; i++)
-			strbuf_addf(&sb, "%s%s", i ? "," : "", SQL_UPSERT_ROW);
-		strbuf_addf(&sb, "%s", SQL_UPSERT_TAIL);
-		int r = my_prepare(a->db, sb.buf, &a->ups[level], a->base.name, err);
-		strbuf_release(&sb);
+		int r = my_prepare_rows(a->db, SQL_UPSERT_HEAD, SQL_UPSERT_ROW, 1u << level,
+					SQL_UPSERT_TAIL, &a->ups[level], a->base.name, err);
 		if (r != J_OK)
 			return r;
 	}

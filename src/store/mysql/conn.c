@@ -552,6 +552,28 @@ void my_cols_release(struct my_cols *c)
 	c->n = 0;
 }
 
+int my_prepare_rows(MYSQL *db, const char *head, const char *row, unsigned rows, const char *tail,
+		    MYSQL_STMT **out, const char *name, struct jerr *err)
+{
+	struct strbuf sb = {0};
+	strbuf_addf(&sb, "%s", head);
+	for (unsigned i = 0; i < rows; i++)
+		strbuf_addf(&sb, "%s%s", i ? "," : "", row);
+	strbuf_addf(&sb, "%s", tail);
+	int r = my_prepare(db, sb.buf, out, name, err);
+	strbuf_release(&sb);
+	return r;
+}
+
+int my_fetch_end(MYSQL_STMT *st, struct my_cols *c, int got, int stop, int r)
+{
+	if (!stop && got < 0)
+		r = my_code_retryable(mysql_stmt_errno(st)) ? J_RETRY : J_ERROR;
+	mysql_stmt_free_result(st);
+	my_cols_release(c);
+	return stop ? stop : r;
+}
+
 int my_fetch(struct my_cols *c, MYSQL_STMT *st, const char *name, const char *what,
 	     struct jerr *err)
 {

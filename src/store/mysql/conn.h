@@ -92,6 +92,9 @@ int my_exec_script(MYSQL *db, int mariadb, const char *script, const char *name,
 
 /* Prepare a statement; J_OK or an error naming the store. */
 int my_prepare(MYSQL *db, const char *sql, MYSQL_STMT **st, const char *name, struct jerr *err);
+/* Prepare head, then rows times row (comma-separated), then tail: a multi-row statement. */
+int my_prepare_rows(MYSQL *db, const char *head, const char *row, unsigned rows, const char *tail,
+		    MYSQL_STMT **out, const char *name, struct jerr *err);
 
 /* Parameter binds: set slot i of an array the caller sized (memset to 0 first). */
 void my_bind_i64(MYSQL_BIND *b, const int64_t *v);
@@ -125,6 +128,12 @@ void my_cols_release(struct my_cols *c);
 /* Fetch the next row: 1 row, 0 end, -1 error (err filled). */
 int my_fetch(struct my_cols *c, MYSQL_STMT *st, const char *name, const char *what,
 	     struct jerr *err);
+/*
+ * The end of a fetch loop: what the row callback returned when it stopped the
+ * loop, else the fetch's error when got < 0 (err is filled), else r; the
+ * result is freed and the columns released (the statement stays open).
+ */
+int my_fetch_end(MYSQL_STMT *st, struct my_cols *c, int got, int stop, int r);
 /* Column i as a view valid until the next fetch; NULL is empty. */
 static inline struct ev_str my_col_str(const struct my_cols *c, int i)
 {

@@ -65,7 +65,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "events.h"
+#include "eventstore.h"
 
 #include "jobads/banned.h"
 
@@ -170,23 +170,6 @@ static void ev_mysql_close(struct evstore *s)
 
 static int one_int(struct ev_mysql *e, MYSQL_STMT *st, MYSQL_BIND *params, const char *what,
 		   int64_t *v, struct jerr *err);
-
-int session_setup(struct ev_mysql *e, MYSQL *db, struct jerr *err)
-{
-	int r;
-	ld_set_handler(e, db);
-	/*
-	 * READ COMMITTED: the duplicate check of a later block sees what other
-	 * writers committed meanwhile, and inserts take no gap locks.
-	 */
-	r = my_exec(db, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", e->base.name,
-		    "setting up the session", err);
-	/* MySQL 8 caches information_schema.tables.AUTO_INCREMENT; read it live */
-	if (r == J_OK && !e->mariadb)
-		r = my_exec(db, "SET SESSION information_schema_stats_expiry = 0", e->base.name,
-			    "setting up the session", err);
-	return r;
-}
 
 static enum jrc ev_mysql_open(const char *target, enum store_mode mode, struct evstore **out,
 			      struct jerr *err)
@@ -560,12 +543,9 @@ static enum jrc ev_mysql_recompute(struct evstore *s, int64_t upto, fact_row_fn 
 		if ((stop = fn(arg, &fr)) != 0)
 			break;
 	}
-	if (!stop && f < 0)
-		r = my_code_retryable(mysql_stmt_errno(st)) ? J_RETRY : J_ERROR;
-	mysql_stmt_free_result(st);
-	my_cols_release(&c);
+	r = my_fetch_end(st, &c, f, stop, r);
 	mysql_stmt_close(st);
-	return stop ? stop : r;
+	return r;
 }
 
 const struct evstore_ops evstore_mysql_ops = {

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "store/keyset.h"
-#include "events.h"
+#include "eventstore.h"
 
 #include <mysqld_error.h>
 
@@ -217,6 +217,24 @@ static int ld_error(void *ptr, char *msg, unsigned int len)
 void ld_set_handler(struct ev_mysql *e, MYSQL *db)
 {
 	mysql_set_local_infile_handler(db, ld_init, ld_read, ld_end, ld_error, e);
+}
+
+/* The session of every connection of the event store (open's and the loader's). */
+int session_setup(struct ev_mysql *e, MYSQL *db, struct jerr *err)
+{
+	int r;
+	ld_set_handler(e, db);
+	/*
+	 * READ COMMITTED: the duplicate check of a later block sees what other
+	 * writers committed meanwhile, and inserts take no gap locks.
+	 */
+	r = my_exec(db, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", e->base.name,
+		    "setting up the session", err);
+	/* MySQL 8 caches information_schema.tables.AUTO_INCREMENT; read it live */
+	if (r == J_OK && !e->mariadb)
+		r = my_exec(db, "SET SESSION information_schema_stats_expiry = 0", e->base.name,
+			    "setting up the session", err);
+	return r;
 }
 
 /* The sender's connection for the next batch, connected on first use. */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "store/keyset.h"
-#include "events.h"
+#include "eventstore.h"
 
 #include "jobads/banned.h"
 
@@ -147,13 +147,8 @@ void rowbuf_event(const struct rowbuf *b, uint32_t i, struct event *ev)
 static MYSQL_STMT *insert_stmt(struct ev_mysql *e, struct conn *k, int level, struct jerr *err)
 {
 	if (!k->ins[level]) {
-		struct strbuf sb = {0};
-		unsigned rows = 1u << level;
-		strbuf_addf(&sb, "%s", SQL_INSERT_HEAD);
-		for (unsigned i = 0; i < rows; i++)
-			strbuf_addf(&sb, "%s%s", i ? "," : "", SQL_INSERT_ROW);
-		int r = my_prepare(k->db, sb.buf, &k->ins[level], e->base.name, err);
-		strbuf_release(&sb);
+		int r = my_prepare_rows(k->db, SQL_INSERT_HEAD, SQL_INSERT_ROW, 1u << level, "",
+					&k->ins[level], e->base.name, err);
 		if (r != J_OK)
 			return NULL;
 	}

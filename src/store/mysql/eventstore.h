@@ -1,5 +1,5 @@
 /*
- * mysql/events.h - what the event store's files share, private to them:
+ * mysql/eventstore.h - what the event store's files share, private to them:
  * events.c (the ops, open and close, scan, stats), events_rows.c (the row
  * buffer both ingest ways fill, holds, the row-insert way) and events_load.c
  * (the LOAD DATA way and its sender thread). The design is in events.c's
@@ -157,7 +157,7 @@ static inline int stmt_code(MYSQL_STMT *st)
 /* The module's own: none of these is seen outside jobads-mysql.so. */
 #pragma GCC visibility push(hidden)
 
-/* events.c: READ COMMITTED and the local-infile handler, on each connection. */
+/* events_load.c: READ COMMITTED and the local-infile handler, on each connection. */
 int session_setup(struct ev_mysql *e, MYSQL *db, struct jerr *err);
 
 /* events_rows.c: the row buffer (a chunk's or the rows way's block). */
