@@ -321,6 +321,9 @@ int my_fail(MYSQL *db, const char *name, const char *what, struct jerr *err)
 
 int my_stmt_fail(MYSQL_STMT *st, const char *name, const char *what, struct jerr *err)
 {
+	/* a fetch that lost its connection can leave the error on the connection only */
+	if (mysql_stmt_errno(st) == 0 && st->mysql && mysql_errno(st->mysql) != 0)
+		return fail_code(mysql_errno(st->mysql), mysql_error(st->mysql), name, what, err);
 	return fail_code(mysql_stmt_errno(st), mysql_stmt_error(st), name, what, err);
 }
 
