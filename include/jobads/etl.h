@@ -37,6 +37,7 @@ struct etl_opts {
 	int attempt;			   /* 1, 2, ... recorded in etl_runs */
 	int retry_follows;		   /* a failure is recorded 'retrying', not 'failed' */
 	double deadline;		   /* time_mono() past which the run stops (0: none) */
+	double began;			   /* time_mono() the deadline counts from (its message) */
 	const char *owner;		   /* the run lock's owner (etl_owner_name) */
 	int64_t lease_ms;		   /* the lock's lease, renewed between chunks */
 	int reset; /* rebuild: empty the aggregates first (under the lock) */

@@ -293,8 +293,9 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 		}
 		if (o->deadline > 0 && time_mono() > o->deadline) {
 			res->timed_out = 1;
+			/* the limit counts from the run's start, opening the stores included */
 			jerr_set(err, "timed out after %.1f s (cursor %" PRId64 " applied so far)",
-				 time_mono() - t0, cursor);
+				 time_mono() - (o->began > 0 ? o->began : t0), cursor);
 			r = J_RETRY;
 			break;
 		}

@@ -169,7 +169,8 @@ static int attempt_run(struct schedule *s, int attempt, int retry_follows, struc
 	o.trigger = "schedule";
 	o.attempt = attempt;
 	o.retry_follows = retry_follows;
-	o.deadline = s->timeout_s > 0 ? time_mono() + (double)s->timeout_s : 0;
+	o.began = time_mono();
+	o.deadline = s->timeout_s > 0 ? o.began + (double)s->timeout_s : 0;
 	o.owner = s->owner;
 	o.lease_ms = s->lease_s * 1000;
 	r = anstore_open(s->analytics, STORE_CREATE, &as, err);

@@ -36,12 +36,17 @@ static void sq_message(int rc, const char *msg, const char *name, const char *wh
 		       struct jerr *err)
 {
 	int prim = rc & 0xff;
+	/* an extended code says which of a kind's causes it was (READONLY: the file, a moved file,
+	 * the WAL index...) */
+	char ext[32] = "";
+	if (rc != prim)
+		snprintf(ext, sizeof(ext), " (SQLite code %d)", rc);
 	if (prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT)
 		jerr_set(err, "%s: not a valid SQLite database (%s)", name, msg);
 	else if (what)
-		jerr_set(err, "%s: %s: %s", name, what, msg);
+		jerr_set(err, "%s: %s: %s%s", name, what, msg, ext);
 	else
-		jerr_set(err, "%s: %s", name, msg);
+		jerr_set(err, "%s: %s%s", name, msg, ext);
 }
 
 int sq_fail(sqlite3 *db, int rc, const char *name, const char *what, struct jerr *err)
