@@ -10,6 +10,10 @@
  * TABLE_ROWS in the order the server sorted them. A table's "Download CSV" is a
  * plain link to its route with format=csv, kept at the current range, filters and
  * sort (the most rows a page may have): the server names the file, no script runs.
+ * "Compare" asks the tiles and the campaign table for compare=previous|year: each
+ * tile shows the change in percent with its direction (green where it is good
+ * news: rates up, prices down), the table a spend change column; "–" where the
+ * earlier value was 0 or none.
  */
 "use strict";
 (function () {
@@ -27,6 +31,11 @@
     pct: (v) => (v == null ? "–" : pct.format(v)),
   };
   const KPI_TYPES = { spend: "money", ctr: "pct", cpc: "money", cpa: "money", apply_rate: "pct" };
+  /* Which way is good news: up for rates, down for prices, neither for spend. */
+  const GOOD_WHEN = { ctr: 1, apply_rate: 1, cpc: -1, cpa: -1, spend: 0 };
+  const change = new Intl.NumberFormat("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  /* A change in percent with its direction: "▲ 12.3 %"; "–" where the API gives none (an earlier 0 or null). */
+  const fmtChange = (v) => (v == null ? "–" : `${v > 0 ? "▲" : v < 0 ? "▼" : "="} ${change.format(Math.abs(v))} %`);
   const TABLE_ROWS = 100;
   const DOWNLOAD_ROWS = 1000; /* API_PAGE_MAX */
   const HTML_ESC = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
@@ -79,6 +88,12 @@
     return s ? "?" + s : "";
   }
 
+  /* compare=, for the tiles and the table: off, or with "All time" a previous period has no length. */
+  function comparing() {
+    const c = $("#compare").value;
+    return c && !(c === "previous" && $("#range").value === "all") ? c : "";
+  }
+
   async function api(path) {
     const res = await fetch(path, { headers: { Accept: "application/json" } });
     const body = await res.json().catch(() => ({ error: "not JSON" }));
@@ -94,12 +109,21 @@
     return 10 * p;
   }
 
-  function drawTiles(total) {
+  function drawTiles(kpis) {
+    const total = kpis.total;
     for (const tile of $$(".tile")) {
       const k = tile.dataset.kpi, v = total[k];
       const el = $(".v", tile);
       el.textContent = fmt[KPI_TYPES[k]](v);
       el.dataset.raw = v == null ? "" : String(v);
+      const d = $(".d", tile);
+      d.hidden = !kpis.change;
+      if (kpis.change) {
+        const c = kpis.change[k], was = kpis.previous[k];
+        d.textContent = `${fmtChange(c)} vs ${fmt[KPI_TYPES[k]](was)}`;
+        d.dataset.raw = c == null ? "" : String(c);
+        d.className = "d" + (c == null || !c || !GOOD_WHEN[k] ? "" : c * GOOD_WHEN[k] > 0 ? " good" : " bad");
+      }
     }
   }
 
@@ -200,23 +224,33 @@
 
   /* The campaign table's query: the server sorts and cuts (a store may hold 40,000 campaigns). */
   function tableQuery() {
-    return query({ sort: (sortDir < 0 ? "-" : "") + sortKey, limit: TABLE_ROWS });
+    const extra = { sort: (sortDir < 0 ? "-" : "") + sortKey, limit: TABLE_ROWS };
+    if (comparing()) extra.compare = comparing();
+    return query(extra);
   }
 
   function drawTable(page) {
     const rows = page.rows;
     const table = $("#campaign-table");
     table.dataset.sort = page.sort;
-    $('.download[data-table="campaign-table"]').href = "/api/campaigns" + query({ sort: page.sort, limit: DOWNLOAD_ROWS, format: "csv" });
+    $('.download[data-table="campaign-table"]').href = "/api/campaigns" + query(Object.assign({ sort: page.sort, limit: DOWNLOAD_ROWS, format: "csv" }, comparing() ? { compare: comparing() } : {}));
     $("#campaign-count").textContent = page.total > rows.length ? `top ${nf.format(rows.length)} of ${nf.format(page.total)}` : "";
-    const heads = $$("#campaign-table th");
+    const compared = !!page.compare;
+    for (const th of $$("#campaign-table th[data-change]")) th.hidden = !compared;
+    const heads = $$("#campaign-table th").filter((th) => !th.hidden);
     for (const th of heads) th.className = th.dataset.key === sortKey ? (sortDir > 0 ? "asc" : "desc") : "";
     const tbody = $("#campaign-table tbody");
     tbody.replaceChildren(...rows.map((r) => {
       const tr = document.createElement("tr");
       for (const th of heads) {
         const td = document.createElement("td");
-        td.textContent = fmt[th.dataset.type](r[th.dataset.key]);
+        if (th.dataset.change) {
+          const c = r.change ? r.change[th.dataset.change] : null;
+          td.textContent = fmtChange(c);
+          td.dataset.raw = c == null ? "" : String(c);
+        } else {
+          td.textContent = fmt[th.dataset.type](r[th.dataset.key]);
+        }
         tr.appendChild(td);
       }
       return tr;
@@ -271,12 +305,12 @@
     setStatus("loading…");
     try {
       const [kpis, camps, pubs, inds, devs, heat, daily, clicks, health] = await Promise.all([
-        api("/api/kpis" + q), api("/api/campaigns" + tableQuery()), api("/api/publishers" + query({ sort: "-clicks", limit: 30 })), api("/api/industries" + q),
+        api("/api/kpis" + (comparing() ? query({ compare: comparing() }) : q)), api("/api/campaigns" + tableQuery()), api("/api/publishers" + query({ sort: "-clicks", limit: 30 })), api("/api/industries" + q),
         api("/api/devices" + q), api("/api/heatmap" + q), api("/api/timeseries" + query({ interval: "day" })),
         api("/api/timeseries" + query({ interval: "hour", metric: "clicks" })), api("/api/health"),
       ]);
       if (g !== generation) return; /* a newer load started meanwhile */
-      drawTiles(kpis.total);
+      drawTiles(kpis);
       drawGauges(kpis.total);
       drawIndustries(inds.rows);
       drawDevices(devs.rows);
@@ -288,7 +322,9 @@
       drawPipeline(health);
       document.body.dataset.loaded = String(g);
       const r = kpis.range;
-      setStatus(`Range ${r.from || "beginning"} to ${r.to || "now"} · ${nf.format(kpis.total.records)} records`);
+      const c = kpis.compare;
+      setStatus(`Range ${r.from || "beginning"} to ${r.to || "now"} · ${nf.format(kpis.total.records)} records` +
+        (c ? ` · compared with ${c.range.from || "the beginning"} to ${c.range.to}` : ""));
     } catch (e) {
       if (g === generation) setStatus("Could not load: " + e.message, true);
     }
@@ -312,8 +348,9 @@
     });
     for (const id of ["from", "to", "f-campaign", "f-publisher", "f-industry", "f-device"]) $("#" + id).addEventListener("change", load);
     $("#refresh").addEventListener("change", scheduleRefresh);
+    $("#compare").addEventListener("change", load);
     $("#reload").addEventListener("click", load);
-    for (const th of $$("#campaign-table th"))
+    for (const th of $$("#campaign-table th[data-key]")) /* the change column is the server's, not a sort */
       th.addEventListener("click", () => {
         sortDir = sortKey === th.dataset.key ? -sortDir : -1;
         sortKey = th.dataset.key;

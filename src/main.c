@@ -83,14 +83,19 @@ static const struct cmd_struct commands[] = {
     {"report", cmd_report, "KPI tables in the terminal, or JSON or CSV",
      "usage: jobads report [--from T] [--to T] [--campaign ID] [--publisher ID]\n"
      "                     [--industry NAME] [--device NAME] [--format table|json|csv]\n"
-     "                     [--json] [options]\n\n"
+     "                     [--compare previous|year] [--json] [options]\n\n"
      "Totals and KPIs, then per campaign, publisher, industry, device, hour of day and\n"
      "weekday. KPIs are ratios of sums; '-' (JSON null) where the denominator is 0.\n\n"
      "  --from T, --to T   time range on the event hour: ISO-8601, epoch ms, or\n"
      "                     relative: now, now-7d, now-12h\n"
      "  --format F         table (the default), json: one JSON document, or csv: one\n"
      "                     CSV table (RFC 4180), a row per group with a section column\n"
-     "  --json             the same as --format json\n" COMMON_HELP},
+     "  --json             the same as --format json\n"
+     "  --compare C        beside each row, the same row over an earlier range and the\n"
+     "                     change in percent ('-' where the earlier value is 0 or\n"
+     "                     none): previous, the period of equal length just before\n"
+     "                     (needs --from; --to defaults to now), or year, the same\n"
+     "                     weekdays 52 weeks before\n" COMMON_HELP},
     {"runs", cmd_runs, "ETL run history",
      "usage: jobads runs [--limit N] [--json] [options]\n\n"
      "The newest runs from etl_runs (default 20).\n\n" COMMON_HELP},

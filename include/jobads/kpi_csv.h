@@ -31,8 +31,15 @@ int kpi_csv_metric(struct strbuf *sb, const struct kpi_sums *m, const char *colu
 /* Every metric column, comma-separated; after_keys: a comma before the first too,
  * after the row's key cells. */
 void kpi_csv_metrics(struct strbuf *sb, const struct kpi_sums *m, int precision, int after_keys);
-/* The header row: the key columns, then every metric column, then CRLF. */
-void kpi_csv_header(struct strbuf *sb, const char *const *keys, size_t nkeys);
+/* The header row: the key columns, then every metric column, then CRLF. With
+ * compare, then previous_COLUMN for each metric column and change_pct_KPI for
+ * each of kpi_change_names (kpi_csv_compare's cells). */
+void kpi_csv_header(struct strbuf *sb, const char *const *keys, size_t nkeys, int compare);
+/* A compared row's extra cells, each after a comma: the earlier period's metric
+ * cells (empty when prev is NULL: a group it does not have), then the change of
+ * each KPI in percent (empty where there is none, kpi_change). */
+void kpi_csv_compare(struct strbuf *sb, const struct kpi_sums *cur, const struct kpi_sums *prev,
+		     int precision);
 /* The end of a row: CRLF, as RFC 4180 has it. */
 void kpi_csv_end_row(struct strbuf *sb);
 

@@ -19,4 +19,11 @@ json_t *kpi_json_add(json_t *o, const struct kpi_sums *m);
 /* A sum as a JSON number, or past int64 as a string of its exact digits (new reference). */
 json_t *kpi_json_int(kpi_int v);
 
+/*
+ * The change from prev to cur of each KPI of kpi_change_names, in percent:
+ * {"spend": 12.5, "ctr": null, ...}, null where there is no percentage
+ * (kpi_change). A new object.
+ */
+json_t *kpi_json_change(const struct kpi_sums *cur, const struct kpi_sums *prev);
+
 #endif

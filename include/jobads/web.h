@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jobads/compare.h"
 #include "jobads/etl.h"
 #include "jobads/event.h"
 #include "jobads/store.h"
@@ -78,6 +79,7 @@ enum {
 	AP_LIMIT = 1u << 4,    /* limit=1..1000 */
 	AP_PAGE = 1u << 5,     /* limit, offset, sort=[-]FIELD (grouped routes) */
 	AP_FORMAT = 1u << 6,   /* format=json|csv (the routes that answer rows) */
+	AP_COMPARE = 1u << 7,  /* compare=previous|year */
 };
 
 #define API_PAGE_DEFAULT 100  /* rows of a grouped route when no limit is given */
@@ -103,6 +105,8 @@ struct api_params {
 	int sort;      /* index into api_metric_names, an api_sort_key, or -1: not given */
 	int sort_desc; /* "-FIELD" */
 	enum api_format format;
+	enum kpi_compare compare; /* KPI_COMPARE_NONE: not asked */
+	struct an_filter prev;	  /* with compare: f over the earlier range (kpi_compare_range) */
 };
 
 /* Metric names /api/timeseries accepts, NULL-terminated. */

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "jobads/compare.h"
 #include "jobads/store.h"
 
 #define DEFAULT_EVENTS	  "sqlite:data/events.db"
@@ -86,7 +87,9 @@ struct gen_opts {
 int generate_into_store(struct evstore *evs, const struct gen_opts *g, int quiet);
 /* How `report` prints: tables for people, one JSON document, or one CSV table. */
 enum report_format { REPORT_TABLE, REPORT_JSON, REPORT_CSV };
-int report_print(struct anstore *as, const struct an_filter *f, enum report_format fmt);
+/* prev: the same filters over the earlier range of `compare`, or NULL for none */
+int report_print(struct anstore *as, const struct an_filter *f, enum report_format fmt,
+		 enum kpi_compare compare, const struct an_filter *prev);
 int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, size_t max_groups,
 		    int quiet, int reset);
 

@@ -111,7 +111,7 @@ int cmd_demo(int argc, char **argv)
 	       (long long)vr.groups_checked);
 	printf("== report\n");
 	an_filter_all(&f);
-	rc = report_print(as, &f, REPORT_TABLE);
+	rc = report_print(as, &f, REPORT_TABLE, KPI_COMPARE_NONE, NULL);
 	if (rc == EXIT_OK)
 		printf("\nNext: jobads report --from now-1d, jobads help, or open %s with any SQL "
 		       "client (views campaign_summary, publisher_summary, ...).\n",

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "jobads/compare.h"
 #include "jobads/kpi_csv.h"
 #include "jobads/kpi_json.h"
 
@@ -60,6 +61,16 @@ static void collect_free(struct collect *c)
 	memset(c, 0, sizeof(*c));
 }
 
+static const struct kpi_sums no_sums; /* a group the earlier period does not have */
+
+/* A compared row's "previous" (null: the group had none) and "change" members. */
+static json_t *add_compared(json_t *o, const struct kpi_sums *cur, const struct kpi_sums *prev)
+{
+	json_object_set_new(o, "previous", prev ? kpi_json_add(json_object(), prev) : json_null());
+	json_object_set_new(o, "change", kpi_json_change(cur, prev ? prev : &no_sums));
+	return o;
+}
+
 static json_t *row_json(const struct an_row *r, const struct section *s)
 {
 	json_t *o = json_object();
@@ -85,7 +96,8 @@ static const char *const csv_keys[] = {"section",  "campaign_id", "publisher_id"
 				       "industry", "device",	  "hour",	  "day_of_week"};
 #define CSV_PRECISION 17
 
-static void csv_row(struct strbuf *sb, const struct an_row *r, const struct section *s)
+static void csv_row(struct strbuf *sb, const struct an_row *r, const struct section *s, int compare,
+		    const struct kpi_sums *prev)
 {
 	const char *sec = s ? s->json_key : "total";
 	kpi_csv_text(sb, sec, strlen(sec));
@@ -105,6 +117,8 @@ static void csv_row(struct strbuf *sb, const struct an_row *r, const struct sect
 		}
 	}
 	kpi_csv_metrics(sb, &r->m, CSV_PRECISION, 1);
+	if (compare)
+		kpi_csv_compare(sb, &r->m, prev, CSV_PRECISION);
 	kpi_csv_end_row(sb);
 }
 
@@ -141,6 +155,62 @@ static void print_row(const char *label, const struct kpi_sums *m)
 	       pct(k.apply_rate, h, sizeof(h)));
 }
 
+/* A change as "+12.3%" or "-4.0%"; "-" where there is no percentage (an earlier 0 or NULL). */
+static const char *change(const struct kpi_sums *cur, const struct kpi_sums *prev, const char *kpi,
+			  char *b, size_t n)
+{
+	struct kpi_value v;
+	kpi_change(cur, prev ? prev : &no_sums, kpi, &v);
+	if (!v.has)
+		return "-";
+	snprintf(b, n, "%+.1f%%", v.v);
+	return b;
+}
+
+static void print_compare_header(const char *first)
+{
+	printf("  %-22s %16s %16s %8s %12s %8s %10s %8s %7s %8s %10s %8s\n", first, "spend",
+	       "earlier", "spend%", "clicks", "clicks%", "applies", "applies%", "CTR", "CTR%",
+	       "CPA", "CPA%");
+}
+
+static void print_compare_row(const char *label, const struct kpi_sums *m,
+			      const struct kpi_sums *prev)
+{
+	struct kpis k;
+	char a[40], b[40], c[16], d[32], e[16], f[32], g[16], h[16], i[16], j[32], l[16];
+	kpi_compute(m, &k);
+	printf("  %-22.22s %16s %16s %8s %12s %8s %10s %8s %7s %8s %10s %8s\n", label,
+	       fmt_micros(m->cost_micros, a, sizeof(a)),
+	       prev ? fmt_micros(prev->cost_micros, b, sizeof(b)) : "-",
+	       change(m, prev, "spend", c, sizeof(c)), fmt_int(m->clicks, d, sizeof(d)),
+	       change(m, prev, "clicks", e, sizeof(e)), fmt_int(m->applies, f, sizeof(f)),
+	       change(m, prev, "applies", g, sizeof(g)), pct(k.ctr, h, sizeof(h)),
+	       change(m, prev, "ctr", i, sizeof(i)), money(k.cpa, j, sizeof(j)),
+	       change(m, prev, "cpa", l, sizeof(l)));
+}
+
+static int keep_group(void *arg, const struct an_row *r)
+{
+	kpi_groups_add(arg, r->key, r->label, &r->m);
+	return 0;
+}
+
+static json_t *range_json(const struct an_filter *f)
+{
+	json_t *range = json_object();
+	char t[40];
+	json_object_set_new(range, "from",
+			    f->from_s == INT64_MIN
+				? json_null()
+				: json_string(ts_format_iso(f->from_s * 1000, t, sizeof(t))));
+	json_object_set_new(range, "to",
+			    f->to_s == INT64_MAX
+				? json_null()
+				: json_string(ts_format_iso(f->to_s * 1000, t, sizeof(t))));
+	return range;
+}
+
 static void row_label(const struct section *s, const struct an_row *r, char *buf, size_t n)
 {
 	if (s->dim == AN_PUBLISHER)
@@ -156,84 +226,121 @@ static void row_label(const struct section *s, const struct an_row *r, char *buf
 		snprintf(buf, n, "%" PRId64, r->key);
 }
 
-int report_print(struct anstore *as, const struct an_filter *f, enum report_format fmt)
+int report_print(struct anstore *as, const struct an_filter *f, enum report_format fmt,
+		 enum kpi_compare compare, const struct an_filter *prev)
 {
 	struct collect total = {0};
+	struct kpi_groups was = {0}; /* the earlier period's groups of the section at hand */
 	struct jerr err;
-	int json = fmt == REPORT_JSON, csv = fmt == REPORT_CSV;
+	int json = fmt == REPORT_JSON, csv = fmt == REPORT_CSV, cmp = prev != NULL;
 	json_t *doc = json ? json_object() : NULL;
 	struct strbuf sb = {0}; /* the CSV, printed only whole */
 	int rc = EXIT_OK;
 
-	if (as->ops->query(as, AN_TOTAL, f, collect_row, &total, &err) != J_OK) {
+	if (as->ops->query(as, AN_TOTAL, f, collect_row, &total, &err) != J_OK ||
+	    (cmp && as->ops->query(as, AN_TOTAL, prev, keep_group, &was, &err) != J_OK)) {
 		jlog_error("report: %s", err.msg);
 		json_decref(doc);
+		collect_free(&total);
+		kpi_groups_free(&was);
 		return EXIT_FAIL;
 	}
+	const struct kpi_sums *tm = &total.rows[0].m;
+	const struct kpi_sums *tw = was.n ? &was.g[0].m : &no_sums;
 	if (json) {
-		json_t *range = json_object();
-		char t[40];
-		json_object_set_new(range, "from",
-				    f->from_s == INT64_MIN ? json_null()
-							   : json_string(ts_format_iso(
-								 f->from_s * 1000, t, sizeof(t))));
-		json_object_set_new(range, "to",
-				    f->to_s == INT64_MAX
-					? json_null()
-					: json_string(ts_format_iso(f->to_s * 1000, t, sizeof(t))));
-		json_object_set_new(doc, "range", range);
+		json_object_set_new(doc, "range", range_json(f));
+		if (cmp) {
+			json_t *c = json_object();
+			json_object_set_new(c, "mode", json_string(kpi_compare_name(compare)));
+			json_object_set_new(c, "range", range_json(prev));
+			json_object_set_new(doc, "compare", c);
+		}
 		json_object_set_new(doc, "total", row_json(&total.rows[0], NULL));
+		if (cmp) {
+			json_object_set_new(doc, "previous", kpi_json_add(json_object(), tw));
+			json_object_set_new(doc, "change", kpi_json_change(tm, tw));
+		}
 	} else if (csv) {
-		kpi_csv_header(&sb, csv_keys, sizeof(csv_keys) / sizeof(csv_keys[0]));
-		csv_row(&sb, &total.rows[0], NULL);
+		kpi_csv_header(&sb, csv_keys, sizeof(csv_keys) / sizeof(csv_keys[0]), cmp);
+		csv_row(&sb, &total.rows[0], NULL, cmp, tw);
 	} else {
 		struct kpis k;
 		char a[32], b[32], c[32], d[40], e[16], g[32], h[32], i[16], j[32];
-		kpi_compute(&total.rows[0].m, &k);
+		kpi_compute(tm, &k);
 		printf("Totals\n");
 		printf("  records %s  impressions %s  clicks %s  applies %s  spend %s\n",
-		       fmt_int(total.rows[0].m.records, a, sizeof(a)),
-		       fmt_int(total.rows[0].m.impressions, b, sizeof(b)),
-		       fmt_int(total.rows[0].m.clicks, c, sizeof(c)),
-		       fmt_int(total.rows[0].m.applies, j, sizeof(j)),
-		       fmt_micros(total.rows[0].m.cost_micros, d, sizeof(d)));
+		       fmt_int(tm->records, a, sizeof(a)), fmt_int(tm->impressions, b, sizeof(b)),
+		       fmt_int(tm->clicks, c, sizeof(c)), fmt_int(tm->applies, j, sizeof(j)),
+		       fmt_micros(tm->cost_micros, d, sizeof(d)));
 		printf(
 		    "  CTR %s  CPC %s  CPA %s  apply rate %s  ROI (applies per unit of cost) %s\n",
 		    pct(k.ctr, e, sizeof(e)), money(k.cpc, g, sizeof(g)),
 		    money(k.cpa, h, sizeof(h)), pct(k.apply_rate, i, sizeof(i)),
 		    k.roi.has ? (snprintf(j, sizeof(j), "%.4f", k.roi.v), j) : "-");
+		if (cmp) {
+			char pf[40], pt[40];
+			printf("\nAgainst %s: %s to %s\n",
+			       compare == KPI_COMPARE_YEAR ? "a year before (52 weeks)"
+							   : "the previous period",
+			       prev->from_s == INT64_MIN
+				   ? "the beginning"
+				   : ts_format_iso(prev->from_s * 1000, pf, sizeof(pf)),
+			       ts_format_iso(prev->to_s * 1000, pt, sizeof(pt)));
+			print_compare_header("");
+			print_compare_row("total", tm, tw);
+		}
 	}
 	collect_free(&total);
+	kpi_groups_free(&was);
 
 	for (size_t si = 0; si < sizeof(sections) / sizeof(sections[0]); si++) {
 		const struct section *s = &sections[si];
 		struct collect c = {0};
-		if (as->ops->query(as, s->dim, f, collect_row, &c, &err) != J_OK) {
+		if (as->ops->query(as, s->dim, f, collect_row, &c, &err) != J_OK ||
+		    (cmp && as->ops->query(as, s->dim, prev, keep_group, &was, &err) != J_OK)) {
 			jlog_error("report: %s", err.msg);
 			rc = EXIT_FAIL;
 			collect_free(&c);
+			kpi_groups_free(&was);
 			break;
 		}
 		if (json) {
 			json_t *arr = json_array();
-			for (size_t i = 0; i < c.n; i++)
-				json_array_append_new(arr, row_json(&c.rows[i], s));
+			for (size_t i = 0; i < c.n; i++) {
+				json_t *o = row_json(&c.rows[i], s);
+				if (cmp)
+					add_compared(
+					    o, &c.rows[i].m,
+					    kpi_groups_find(&was, c.rows[i].key, c.rows[i].label));
+				json_array_append_new(arr, o);
+			}
 			json_object_set_new(doc, s->json_key, arr);
 		} else if (csv) {
 			for (size_t i = 0; i < c.n; i++)
-				csv_row(&sb, &c.rows[i], s);
+				csv_row(&sb, &c.rows[i], s, cmp,
+					cmp ? kpi_groups_find(&was, c.rows[i].key, c.rows[i].label)
+					    : NULL);
 		} else {
 			printf("\n%s\n", s->title);
-			print_header(s->key_name);
+			if (cmp)
+				print_compare_header(s->key_name);
+			else
+				print_header(s->key_name);
 			for (size_t i = 0; i < c.n; i++) {
 				char label[256];
 				row_label(s, &c.rows[i], label, sizeof(label));
-				print_row(label, &c.rows[i].m);
+				if (cmp)
+					print_compare_row(
+					    label, &c.rows[i].m,
+					    kpi_groups_find(&was, c.rows[i].key, c.rows[i].label));
+				else
+					print_row(label, &c.rows[i].m);
 			}
 			if (c.n == 0)
 				printf("  (no data)\n");
 		}
 		collect_free(&c);
+		kpi_groups_free(&was);
 	}
 	if (json) {
 		if (rc == EXIT_OK)
@@ -265,6 +372,7 @@ int cmd_report(int argc, char **argv)
 	    {"device", required_argument, NULL, 'd'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"format", required_argument, NULL, 'F'},
+	    {"compare", required_argument, NULL, 'C'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct common_opts co;
@@ -273,6 +381,8 @@ int cmd_report(int argc, char **argv)
 	struct jerr err;
 	int opt;
 	enum report_format fmt = REPORT_TABLE;
+	enum kpi_compare compare = KPI_COMPARE_NONE;
+	struct an_filter prev;
 	int64_t v;
 
 	an_filter_all(&f);
@@ -322,6 +432,11 @@ int cmd_report(int argc, char **argv)
 						   "--format: want table, json or csv, got '%s'",
 						   optarg);
 			break;
+		case 'C':
+			if (kpi_compare_parse(optarg, strlen(optarg), &compare))
+				return usage_error(
+				    "report", "--compare: want previous or year, got '%s'", optarg);
+			break;
 		default:
 			return EXIT_USAGE;
 		}
@@ -330,11 +445,18 @@ int cmd_report(int argc, char **argv)
 		return usage_unexpected("report", argv[optind]);
 	if (f.from_s != INT64_MIN && f.to_s != INT64_MAX && f.from_s >= f.to_s)
 		return usage_error("report", "--from must be before --to");
+	if (compare != KPI_COMPARE_NONE) {
+		char why[200];
+		prev = f;
+		if (kpi_compare_range(compare, f.from_s, f.to_s, time_now_ms() / 1000, &prev.from_s,
+				      &prev.to_s, why, sizeof(why)))
+			return usage_error("report", "--%s", why);
+	}
 	if (anstore_open(co.analytics, STORE_OPEN_EXISTING, &as, &err) != J_OK) {
 		jlog_error("report: %s", err.msg);
 		return EXIT_FAIL;
 	}
-	int rc = report_print(as, &f, fmt);
+	int rc = report_print(as, &f, fmt, compare, compare != KPI_COMPARE_NONE ? &prev : NULL);
 	anstore_close(as);
 	return rc;
 }

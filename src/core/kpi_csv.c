@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jobads/compare.h"
+
 #include "jobads/banned.h"
 
 const char *const kpi_csv_columns[] = {
@@ -102,7 +104,7 @@ void kpi_csv_metrics(struct strbuf *sb, const struct kpi_sums *m, int precision,
 	}
 }
 
-void kpi_csv_header(struct strbuf *sb, const char *const *keys, size_t nkeys)
+void kpi_csv_header(struct strbuf *sb, const char *const *keys, size_t nkeys, int compare)
 {
 	for (size_t i = 0; i < nkeys; i++) {
 		if (i)
@@ -114,7 +116,30 @@ void kpi_csv_header(struct strbuf *sb, const char *const *keys, size_t nkeys)
 			strbuf_add(sb, ",", 1);
 		strbuf_add(sb, kpi_csv_columns[i], strlen(kpi_csv_columns[i]));
 	}
+	if (compare) {
+		for (size_t i = 0; kpi_csv_columns[i]; i++)
+			strbuf_addf(sb, ",previous_%s", kpi_csv_columns[i]);
+		for (size_t i = 0; kpi_change_names[i]; i++)
+			strbuf_addf(sb, ",change_pct_%s", kpi_change_names[i]);
+	}
 	kpi_csv_end_row(sb);
+}
+
+void kpi_csv_compare(struct strbuf *sb, const struct kpi_sums *cur, const struct kpi_sums *prev,
+		     int precision)
+{
+	static const struct kpi_sums none; /* a group the earlier period does not have */
+	for (size_t i = 0; kpi_csv_columns[i]; i++) {
+		strbuf_add(sb, ",", 1);
+		if (prev)
+			kpi_csv_metric(sb, prev, kpi_csv_columns[i], precision);
+	}
+	for (size_t i = 0; kpi_change_names[i]; i++) {
+		struct kpi_value v;
+		kpi_change(cur, prev ? prev : &none, kpi_change_names[i], &v);
+		strbuf_add(sb, ",", 1);
+		ratio(sb, v, precision);
+	}
 }
 
 void kpi_csv_end_row(struct strbuf *sb)

@@ -3,6 +3,8 @@
  */
 #include "jobads/kpi_json.h"
 
+#include "jobads/compare.h"
+
 #include "jobads/banned.h"
 
 static json_t *jv(struct kpi_value v)
@@ -39,5 +41,16 @@ json_t *kpi_json_add(json_t *o, const struct kpi_sums *m)
 	json_object_set_new(o, "apply_rate", jv(k.apply_rate));
 	json_object_set_new(o, "roi", jv(k.roi));
 	json_object_set_new(o, "avg_quality_score", jv(k.avg_quality));
+	return o;
+}
+
+json_t *kpi_json_change(const struct kpi_sums *cur, const struct kpi_sums *prev)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; kpi_change_names[i]; i++) {
+		struct kpi_value v;
+		kpi_change(cur, prev, kpi_change_names[i], &v);
+		json_object_set_new(o, kpi_change_names[i], jv(v));
+	}
 	return o;
 }

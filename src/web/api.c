@@ -67,10 +67,13 @@ static json_t *filters_json(const struct an_filter *f)
 	return o;
 }
 
+static void add_compared(json_t *o, const struct kpi_sums *cur, const struct kpi_sums *prev);
+
 struct rows_ctx {
 	json_t *arr;
 	enum an_dim dim;
-	int metric; /* timeseries: -1 all fields */
+	int metric;		 /* timeseries: -1 all fields */
+	struct kpi_groups *prev; /* compare=: the earlier period's groups, for each row's */
 };
 
 static json_t *metric_value(const struct kpi_sums *m, int metric)
@@ -119,6 +122,8 @@ static int add_row(void *arg, const struct an_row *row)
 		json_object_set_new(o, "value", metric_value(&row->m, c->metric));
 	else
 		kpi_json_add(o, &row->m);
+	if (c->prev)
+		add_compared(o, &row->m, kpi_groups_find(c->prev, row->key, row->label));
 	json_array_append_new(c->arr, o);
 	return 0;
 }
@@ -153,12 +158,12 @@ static size_t csv_keys(enum an_dim dim, const char *keys[2])
 	}
 }
 
-static void csv_header(struct strbuf *sb, enum an_dim dim, int metric)
+static void csv_header(struct strbuf *sb, enum an_dim dim, int metric, int compare)
 {
 	const char *keys[2];
 	size_t n = csv_keys(dim, keys);
 	if (metric < 0) {
-		kpi_csv_header(sb, keys, n);
+		kpi_csv_header(sb, keys, n, compare);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -167,8 +172,10 @@ static void csv_header(struct strbuf *sb, enum an_dim dim, int metric)
 	kpi_csv_end_row(sb);
 }
 
-/* One row as CSV: the cells add_row writes as JSON members, in the same order. */
-static void csv_row(struct strbuf *sb, enum an_dim dim, const struct an_row *row, int metric)
+/* One row as CSV: the cells add_row writes as JSON members, in the same order; with
+ * compare, the earlier period's cells and the changes after them (prev NULL: none). */
+static void csv_row(struct strbuf *sb, enum an_dim dim, const struct an_row *row, int metric,
+		    int compare, const struct kpi_sums *prev)
 {
 	const char *label = row->label ? row->label : "";
 	char t[40];
@@ -203,6 +210,8 @@ static void csv_row(struct strbuf *sb, enum an_dim dim, const struct an_row *row
 	} else {
 		kpi_csv_metrics(sb, &row->m, API_DIGITS, dim != AN_TOTAL);
 	}
+	if (compare)
+		kpi_csv_compare(sb, &row->m, prev, API_DIGITS);
 	kpi_csv_end_row(sb);
 }
 
@@ -210,13 +219,46 @@ struct csv_ctx {
 	struct strbuf *sb;
 	enum an_dim dim;
 	int metric;
+	struct kpi_groups *prev; /* with compare= */
 };
 
 static int csv_add_row(void *arg, const struct an_row *row)
 {
 	struct csv_ctx *c = arg;
-	csv_row(c->sb, c->dim, row, c->metric);
+	csv_row(c->sb, c->dim, row, c->metric, c->prev != NULL,
+		c->prev ? kpi_groups_find(c->prev, row->key, row->label) : NULL);
 	return 0;
+}
+
+/* ---- compare= ---- */
+
+static int keep_group(void *arg, const struct an_row *row)
+{
+	kpi_groups_add(arg, row->key, row->label, &row->m);
+	return 0;
+}
+
+/* The earlier period's groups of dim, for the rows of the current one to find theirs. */
+static int prev_groups(struct anstore *as, enum an_dim dim, const struct api_params *p,
+		       struct kpi_groups *gs, struct jerr *err)
+{
+	memset(gs, 0, sizeof(*gs));
+	return as->ops->query(as, dim, &p->prev, keep_group, gs, err);
+}
+
+/* A row's "previous" (its sums over the earlier range, null when it had none) and
+ * "change" (each KPI's change in percent) members. */
+static void add_compared(json_t *o, const struct kpi_sums *cur, const struct kpi_sums *prev)
+{
+	static const struct kpi_sums none;
+	json_object_set_new(o, "previous", prev ? kpi_json_add(json_object(), prev) : json_null());
+	json_object_set_new(o, "change", kpi_json_change(cur, prev ? prev : &none));
+}
+
+/* A time series' points are times, not groups: the earlier range's own points. */
+static int time_dim(enum an_dim dim)
+{
+	return dim == AN_DAY || dim == AN_HOURLY;
 }
 
 static int last_run_id(void *arg, const struct etl_run_rec *rec)
@@ -361,15 +403,18 @@ static char *page_text(struct anstore *as, enum an_dim dim, const struct api_par
 {
 	struct page_ctx c = {NULL, 0, 0, p->sort};
 	struct strbuf sb = {0};
-	int ok = 1;
-	*q = as->ops->query(as, dim, &p->f, keep_row, &c, err);
+	struct kpi_groups prev = {0};
+	int ok = 1, compare = p->compare != KPI_COMPARE_NONE;
+	*q = compare ? prev_groups(as, dim, p, &prev, err) : J_OK;
+	if (*q == J_OK)
+		*q = as->ops->query(as, dim, &p->f, keep_row, &c, err);
 	if (*q == J_OK) {
 		sort_field = p->sort;
 		sort_desc = p->sort_desc;
 		if (c.n > 1)
 			qsort(c.rows, c.n, sizeof(*c.rows), cmp_prow);
 		if (p->format == API_CSV)
-			csv_header(&sb, dim, -1);
+			csv_header(&sb, dim, -1, compare);
 		else
 			strbuf_addf(&sb,
 				    "{\"total\":%zu,\"limit\":%d,\"offset\":%" PRId64
@@ -378,12 +423,17 @@ static char *page_text(struct anstore *as, enum an_dim dim, const struct api_par
 				    sort_name(p->sort));
 		for (size_t i = (size_t)p->offset, k = 0; ok && i < c.n && k < (size_t)p->limit;
 		     i++, k++) {
+			const struct an_row *row = &c.rows[i].row;
+			const struct kpi_sums *was =
+			    compare ? kpi_groups_find(&prev, row->key, row->label) : NULL;
 			if (p->format == API_CSV) {
-				csv_row(&sb, dim, &c.rows[i].row, -1);
+				csv_row(&sb, dim, row, -1, compare, was);
 				continue;
 			}
-			struct rows_ctx one = {json_array(), dim, -1};
-			add_row(&one, &c.rows[i].row);
+			struct rows_ctx one = {json_array(), dim, -1, NULL};
+			add_row(&one, row);
+			if (compare)
+				add_compared(json_array_get(one.arr, 0), &row->m, was);
 			char *t = json_dumps(json_array_get(one.arr, 0),
 					     JSON_COMPACT | JSON_REAL_PRECISION(API_DIGITS));
 			json_decref(one.arr);
@@ -402,6 +452,7 @@ static char *page_text(struct anstore *as, enum an_dim dim, const struct api_par
 	for (size_t i = 0; i < c.n; i++)
 		free((char *)c.rows[i].row.label);
 	free(c.rows);
+	kpi_groups_free(&prev);
 	if (*q != J_OK || !ok) {
 		strbuf_release(&sb);
 		return NULL;
@@ -411,13 +462,57 @@ static char *page_text(struct anstore *as, enum an_dim dim, const struct api_par
 }
 
 /*
+ * compare=: the members of the answer as one JSON object. The total as "total"
+ * beside the earlier range's "previous" and the "change"; rows and heatmap cells
+ * under `name`, each with its own "previous" and "change"; a time series' points
+ * under `name` and the earlier range's as "previous_points".
+ */
+static json_t *compared_json(struct anstore *as, enum an_dim dim, const struct api_params *p,
+			     int metric, const char *name, int *q, struct jerr *err)
+{
+	struct kpi_groups prev = {0};
+	json_t *doc = json_object();
+	struct rows_ctx c = {json_array(), dim, metric, NULL};
+	if (time_dim(dim)) {
+		struct rows_ctx pc = {json_array(), dim, metric, NULL};
+		*q = as->ops->query(as, dim, &p->f, add_row, &c, err);
+		if (*q == J_OK)
+			*q = as->ops->query(as, dim, &p->prev, add_row, &pc, err);
+		json_object_set_new(doc, name, c.arr);
+		json_object_set_new(doc, "previous_points", pc.arr);
+		return doc;
+	}
+	*q = prev_groups(as, dim, p, &prev, err);
+	if (dim == AN_TOTAL) {
+		static const struct kpi_sums none;
+		struct kpi_groups cur = {0};
+		if (*q == J_OK)
+			*q = as->ops->query(as, AN_TOTAL, &p->f, keep_group, &cur, err);
+		const struct kpi_sums *now = cur.n ? &cur.g[0].m : &none;
+		const struct kpi_sums *was = prev.n ? &prev.g[0].m : &none;
+		json_object_set_new(doc, name, kpi_json_add(json_object(), now));
+		json_object_set_new(doc, "previous", kpi_json_add(json_object(), was));
+		json_object_set_new(doc, "change", kpi_json_change(now, was));
+		kpi_groups_free(&cur);
+		json_decref(c.arr);
+	} else {
+		c.prev = &prev;
+		if (*q == J_OK)
+			*q = as->ops->query(as, dim, &p->f, add_row, &c, err);
+		json_object_set_new(doc, name, c.arr);
+	}
+	kpi_groups_free(&prev);
+	return doc;
+}
+
+/*
  * One grouped query's answer as JSON text: the array of rows, or for AN_TOTAL
  * its one row; with format=csv, the rows as CSV under a header row. From the cache when the data
  * has not changed since it was kept (cache.c), else from the store. On failure replies 503 itself
  * and returns NULL.
  */
 static char *query_text(struct req *r, enum an_dim dim, const struct api_params *p, int metric,
-			size_t *len)
+			const char *name, size_t *len)
 {
 	const struct an_filter *f = &p->f;
 	int paged = p->limit > 0;
@@ -441,6 +536,10 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 			strbuf_addf(&key, "|%d|%" PRId64 "|%d|%d", p->limit, p->offset, p->sort,
 				    p->sort_desc);
 		strbuf_addf(&key, "|%d", (int)p->format);
+		if (p->compare !=
+		    KPI_COMPARE_NONE) /* the earlier range moves with now when to is open */
+			strbuf_addf(&key, "|c%d|%" PRId64 "|%" PRId64, (int)p->compare,
+				    hour_ceil(p->prev.from_s), hour_ceil(p->prev.to_s));
 		text = qcache_get(&r->w->cache, key.buf, cursor, run, len);
 	}
 	int claim = QCACHE_COMPUTE;
@@ -459,9 +558,15 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 			qcache_put(&r->w->cache, key.buf, cursor, run, text, *len);
 	} else if (q == J_OK && !text && p->format == API_CSV) {
 		struct strbuf sb = {0};
-		struct csv_ctx c = {&sb, dim, metric};
-		csv_header(&sb, dim, metric);
-		q = as->ops->query(as, dim, f, csv_add_row, &c, &err);
+		struct kpi_groups prev = {0};
+		int compare = p->compare != KPI_COMPARE_NONE;
+		struct csv_ctx c = {&sb, dim, metric, compare ? &prev : NULL};
+		csv_header(&sb, dim, metric, compare);
+		if (compare)
+			q = prev_groups(as, dim, p, &prev, &err);
+		if (q == J_OK)
+			q = as->ops->query(as, dim, f, csv_add_row, &c, &err);
+		kpi_groups_free(&prev);
 		if (q == J_OK) {
 			text = sb.buf;
 			*len = sb.len;
@@ -469,8 +574,18 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 		} else {
 			strbuf_release(&sb);
 		}
+	} else if (q == J_OK && !text && p->compare != KPI_COMPARE_NONE) {
+		json_t *doc = compared_json(as, dim, p, metric, name, &q, &err);
+		if (q == J_OK) {
+			text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(API_DIGITS));
+			if (text) {
+				*len = strlen(text);
+				qcache_put(&r->w->cache, key.buf, cursor, run, text, *len);
+			}
+		}
+		json_decref(doc);
 	} else if (q == J_OK && !text) {
-		struct rows_ctx c = {json_array(), dim, metric};
+		struct rows_ctx c = {json_array(), dim, metric, NULL};
 		q = as->ops->query(as, dim, f, add_row, &c, &err);
 		if (q == J_OK) {
 			json_t *v = dim == AN_TOTAL ? json_array_get(c.arr, 0) : c.arr;
@@ -549,7 +664,7 @@ static int answer(struct req *r, json_t *doc, enum an_dim dim, const struct api_
 		  int metric, const char *name)
 {
 	size_t len = 0;
-	char *text = query_text(r, dim, p, metric, &len);
+	char *text = query_text(r, dim, p, metric, name, &len);
 	if (!text) {
 		json_decref(doc);
 		return r->status;
@@ -558,13 +673,21 @@ static int answer(struct req *r, json_t *doc, enum an_dim dim, const struct api_
 		json_decref(doc); /* range and filters are the caller's own query */
 		return reply_csv(r, text, len);
 	}
+	if (p->compare != KPI_COMPARE_NONE) {
+		json_t *c = json_object();
+		json_object_set_new(c, "mode", json_string(kpi_compare_name(p->compare)));
+		json_object_set_new(c, "range", range_json(&p->prev));
+		json_object_set_new(doc, "compare", c);
+		if (name) /* compared_json answered the members themselves */
+			name = NULL;
+	}
 	return reply_with(r, doc, name, text, len);
 }
 
 int api_kpis(struct req *r)
 {
 	struct api_params p;
-	if (api_query_params(r, AP_RANGE | AP_FILTERS | AP_FORMAT, &p))
+	if (api_query_params(r, AP_RANGE | AP_FILTERS | AP_FORMAT | AP_COMPARE, &p))
 		return r->status;
 	return answer(r, doc_for(&p), AN_TOTAL, &p, -1, "total");
 }
@@ -577,7 +700,7 @@ int api_grouped(struct req *r)
 			  : id == R_PUBLISHERS ? AN_PUBLISHER
 			  : id == R_INDUSTRIES ? AN_INDUSTRY
 					       : AN_DEVICE;
-	if (api_query_params(r, AP_RANGE | AP_FILTERS | AP_PAGE | AP_FORMAT, &p))
+	if (api_query_params(r, AP_RANGE | AP_FILTERS | AP_PAGE | AP_FORMAT | AP_COMPARE, &p))
 		return r->status;
 	if (p.sort < 0) { /* spend, largest first: a dashboard's top N */
 		for (p.sort = 0; strcmp(api_metric_names[p.sort], "spend") != 0; p.sort++)
@@ -600,7 +723,7 @@ int api_grouped(struct req *r)
 int api_heatmap(struct req *r)
 {
 	struct api_params p;
-	if (api_query_params(r, AP_RANGE | AP_FILTERS | AP_FORMAT, &p))
+	if (api_query_params(r, AP_RANGE | AP_FILTERS | AP_FORMAT | AP_COMPARE, &p))
 		return r->status;
 	json_t *doc = doc_for(&p);
 	json_object_set_new(doc, "note",
@@ -612,8 +735,13 @@ int api_heatmap(struct req *r)
 int api_timeseries(struct req *r)
 {
 	struct api_params p;
-	if (api_query_params(r, AP_RANGE | AP_FILTERS | AP_INTERVAL | AP_METRIC | AP_FORMAT, &p))
+	if (api_query_params(
+		r, AP_RANGE | AP_FILTERS | AP_INTERVAL | AP_METRIC | AP_FORMAT | AP_COMPARE, &p))
 		return r->status;
+	if (p.compare != KPI_COMPARE_NONE && p.format == API_CSV)
+		return reply_error(r, 400,
+				   "compare: a time series has no groups to put the earlier "
+				   "period beside; download the earlier range as its own CSV");
 	json_t *doc = doc_for(&p);
 	json_object_set_new(doc, "interval", json_string(p.interval == API_DAY ? "day" : "hour"));
 	json_object_set_new(doc, "metric",

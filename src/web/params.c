@@ -187,6 +187,11 @@ static int one_param(const char *key, size_t kn, const char *val, size_t vn, uns
 			snprintf(why, whylen, "format: want json or csv, got '%.40s'", val);
 			return -1;
 		}
+	} else if ((allowed & AP_COMPARE) && is(key, kn, "compare")) {
+		if (kpi_compare_parse(val, vn, &p->compare)) {
+			snprintf(why, whylen, "compare: want previous or year, got '%.40s'", val);
+			return -1;
+		}
 	} else if ((allowed & AP_PAGE) && is(key, kn, "sort")) {
 		return sort_param(val, vn, p, why, whylen);
 	} else {
@@ -235,6 +240,13 @@ int api_params_parse(const char *qs, size_t n, unsigned allowed, int64_t now_ms,
 	if (p->f.from_s != INT64_MIN && p->f.to_s != INT64_MAX && p->f.from_s >= p->f.to_s) {
 		snprintf(why, whylen, "from: must be before to");
 		return -1;
+	}
+	if (p->compare != KPI_COMPARE_NONE) {
+		/* the same filters over the earlier range; industry and device point into p */
+		p->prev = p->f;
+		if (kpi_compare_range(p->compare, p->f.from_s, p->f.to_s, now_ms / 1000,
+				      &p->prev.from_s, &p->prev.to_s, why, whylen))
+			return -1;
 	}
 	return 0;
 }

@@ -1,7 +1,8 @@
 // Drives Debian's chromium (playwright-core, no downloaded browser) against a
 // running `jobads serve` with generated data: every panel renders with data,
 // the KPI tiles show the numbers of /api/kpis, changing the time range and a
-// filter changes them, sorting works (by the server, the table is a page), names
+// filter changes them, sorting works (by the server, the table is a page), compare
+// shows each tile's and campaign's change as /api/kpis and /api/campaigns give it, names
 // that are HTML show as text in every tooltip and run nothing, the console
 // shows no error. Saves a screenshot. usage: node dashboard.test.js BASE_URL OUT_DIR
 "use strict";
@@ -52,6 +53,11 @@ const HOSTILE = {
   const kpiReplies = [];
   page.on("response", async (r) => {
     if (new URL(r.url()).pathname === "/api/kpis") kpiReplies.push({ url: r.url(), body: await r.json() });
+  });
+  const campReplies = [];
+  page.on("response", async (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === "/api/campaigns" && u.searchParams.get("compare") && !u.searchParams.get("format")) campReplies.push({ url: r.url(), body: await r.json() });
   });
   const offsite = [];
   page.on("request", (r) => { if (!r.url().startsWith(base) && !r.url().startsWith("data:")) offsite.push(r.url()); });
@@ -183,6 +189,41 @@ const HOSTILE = {
   // the pipeline strip
   const strip = await page.$eval("#pipeline", (s) => s.textContent);
   check("pipeline strip shows the last run", /Last run: #\d+ \(manual\)/.test(strip) && /State: success/.test(strip), strip);
+
+  // compare: each tile shows the change /api/kpis gives, with its direction, and the table a spend change column
+  gen = await page.evaluate(() => document.body.dataset.loaded);
+  await page.selectOption("#range", "now-7d");
+  await waitLoaded(gen);
+  gen = await page.evaluate(() => document.body.dataset.loaded);
+  await page.selectOption("#compare", "previous");
+  await waitLoaded(gen);
+  const rp = kpiReplies[kpiReplies.length - 1];
+  check("the tiles asked for compare=previous", rp.url.includes("compare=previous") && rp.body.change, rp.url);
+  const deltas = await page.$$eval(".tile", (ts) => Object.fromEntries(ts.map((t) => { const d = t.querySelector(".d"); return [t.dataset.kpi, { hidden: d.hidden, text: d.textContent, raw: d.dataset.raw, cls: d.className }]; })));
+  for (const k of Object.keys(FMT)) {
+    const c = rp.body.change[k], d = deltas[k];
+    check(`compare: tile ${k} shows its change`, !d.hidden && d.raw === (c == null ? "" : String(c)), JSON.stringify(d) + " vs " + c);
+    const arrow = c == null ? "–" : c > 0 ? "▲" : c < 0 ? "▼" : "=";
+    check(`compare: tile ${k} has the change's direction and percentage`, d.text.startsWith(arrow) && (c == null || new RegExp(`^. ${Math.abs(c).toFixed(1).replace(".", "\\.")} % vs `).test(d.text)), d.text);
+  }
+  check("compare: the earlier week has data, so changes are numbers", rp.body.change.spend != null && rp.body.previous.spend > 0, JSON.stringify(rp.body.previous));
+  check("compare: CPC up is bad news, down good", deltas.cpc.cls.includes(rp.body.change.cpc > 0 ? "bad" : rp.body.change.cpc < 0 ? "good" : "d"), deltas.cpc.cls);
+  const cr = campReplies[campReplies.length - 1];
+  const col = await page.$$eval("#campaign-table th[data-change]", (ths) => ths.map((t) => !t.hidden));
+  check("compare: the table shows its change column", col.length === 1 && col[0], JSON.stringify(col));
+  const cells = await page.$$eval("#campaign-table tbody tr", (rs) => rs.map((r) => ({ id: r.cells[0].textContent.replace(/,/g, ""), raw: r.cells[r.cells.length - 1].dataset.raw })));
+  check("compare: the table's changes are the API's", cr && cells.length === cr.body.rows.length && cells.every((c, i) => c.id === String(cr.body.rows[i].campaign_id) && c.raw === (cr.body.rows[i].change.spend == null ? "" : String(cr.body.rows[i].change.spend))), JSON.stringify(cells.slice(0, 3)));
+  const shot0 = path.join(outDir, "dashboard-compare.png");
+  await page.screenshot({ path: shot0, fullPage: true });
+  // "All time" has no previous period: the page does not ask for one (no 400 in errors)
+  gen = await page.evaluate(() => document.body.dataset.loaded);
+  await page.selectOption("#range", "all");
+  await waitLoaded(gen);
+  check("compare with All time: no change shown", await page.$eval('.tile[data-kpi="spend"] .d', (d) => d.hidden));
+  gen = await page.evaluate(() => document.body.dataset.loaded);
+  await page.selectOption("#compare", "");
+  await waitLoaded(gen);
+  check("compare off: the change column is hidden", await page.$eval("#campaign-table th[data-change]", (t) => t.hidden));
 
   await page.selectOption("#range", "now-14d");
   await page.waitForTimeout(800);

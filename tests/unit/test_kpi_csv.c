@@ -94,7 +94,7 @@ static void rows(void **state)
 	struct kpi_sums m;
 	const char *keys[] = {"publisher_id", "publisher_name"};
 	(void)state;
-	kpi_csv_header(&sb, keys, 2);
+	kpi_csv_header(&sb, keys, 2, 0);
 	memset(&m, 0, sizeof(m));
 	m.records = 2;
 	m.impressions = 3;
