@@ -23,6 +23,8 @@ set -euo pipefail
 die() { echo "airflow.sh: $*" >&2; exit 1; }
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib/pip.sh
+source "$top/scripts/lib/pip.sh"
 cmd=${1:-}
 dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || die "usage: airflow.sh setup DIR VERSION | env DIR | status DIR"
@@ -60,23 +62,8 @@ setup() {
         die "airflow $version is pinned for python 3.11, $py is $("$py" -V 2>&1)"
     rm -rf "$venv" "$home" "$stamp"
     "$py" -m venv "$venv" || die "cannot create a virtual environment in $venv (install python3-venv)"
-    # The wheels themselves are kept in the cache folder (pip's own HTTP cache does
-    # not keep what the index marks uncacheable), sdists built into wheels there so
-    # that an install from it alone needs no build tools: install from it, and
-    # fetch into it only when that fails.
-    local cache=${JOBADS_PIP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/jobads/pip}
-    local wheels=$cache/wheels-py3.11
-    mkdir -p "$wheels"
-    export PIP_CACHE_DIR=$cache/pip-cache
-    local pip=("$venv/bin/pip" --disable-pip-version-check)
-    if ! "${pip[@]}" install --no-index --find-links "$wheels" "apache-airflow==$version" \
-        -c "$cons" >"$dir/pip.log" 2>&1; then
-        "${pip[@]}" wheel --find-links "$wheels" -w "$wheels" "apache-airflow==$version" \
-            -c "$cons" >>"$dir/pip.log" 2>&1 &&
-            "${pip[@]}" install --no-index --find-links "$wheels" "apache-airflow==$version" \
-                -c "$cons" >>"$dir/pip.log" 2>&1 ||
-            { tail -20 "$dir/pip.log" >&2; die "pip could not install apache-airflow $version (log: $dir/pip.log)"; }
-    fi
+    pip_cached_install "$venv" "$dir/pip.log" "apache-airflow==$version" -c "$cons" ||
+        die "pip could not install apache-airflow $version (log: $dir/pip.log)"
     mkdir -p "$home"
     # one migrated DB to copy: a migration takes longer than the tests that use it
     (eval "$(settings "$home")" && "$venv/bin/airflow" db migrate) >"$dir/migrate.log" 2>&1 ||

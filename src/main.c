@@ -38,7 +38,8 @@ static const struct cmd_struct commands[] = {
      "  --follow           keep going until interrupted (default rate 2/s)\n"
      "  --output FILE      write records instead of storing them\n"
      "  --format F         ndjson (default) or csv, with --output\n" COMMON_HELP},
-    {"ingest", cmd_ingest, "load NDJSON or CSV files (or stdin) into the event store",
+    {"ingest", cmd_ingest,
+     "load NDJSON or CSV files, stdin or a Cassandra table into the event store",
      "usage: jobads ingest [--format auto|ndjson|csv] [--reject-file FILE] [--batch N]\n"
      "                     [--stall S] [--max-age S] [FILE...] [options]\n\n"
      "Validate and store records; with no FILE or '-', read stdin. A bad record is\n"
@@ -48,6 +49,11 @@ static const struct cmd_struct commands[] = {
      "when the input stalls or the batch grows old, so a live pipe (tail -F log |\n"
      "jobads ingest) never holds a transaction open. SIGINT/SIGTERM commit what was\n"
      "read and stop.\n\n"
+     "An input cassandra://[USER@]HOST[,HOST...][:PORT]/KEYSPACE[?table=NAME] is a\n"
+     "Cassandra table of tracking records (the original's job_ads.tracking; table\n"
+     "defaults to tracking), read by token ranges with progress; a bad row is\n"
+     "reported by its event_id. Run again after an interruption: what is stored\n"
+     "already counts as duplicates.\n\n"
      "  --format F         auto (default: .csv files and text not starting with '{'\n"
      "                     are CSV), ndjson or csv\n"
      "  --reject-file FILE write each rejected record with its source and reason\n"

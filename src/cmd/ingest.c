@@ -1,11 +1,12 @@
 /*
  * ingest.c - `jobads ingest`: NDJSON or CSV from files or stdin into the event
- * store. Each record is validated on its own; a bad one is reported with its
- * file, line, field and reason (and written to --reject-file), the good ones
- * beside it are stored. A batch is one transaction (src/core/evbatch.c): it
- * closes after --batch records, and also when the input stalls or the batch
- * grows old, so that `tail -F log | jobads ingest` never holds one open.
- * "Now" for the future-timestamp rule is when a record is read.
+ * store, or the original stack's Cassandra table (a cassandra:// URL given as
+ * an input: store/cassandra/source.c reads it by token ranges). Each record is validated on its
+ * own; a bad one is reported with its file, line, field and reason (and written to --reject-file),
+ * the good ones beside it are stored. A batch is one transaction (src/core/evbatch.c): it closes
+ * after --batch records, and also when the input stalls or the batch grows old, so that `tail -F
+ * log | jobads ingest` never holds one open. "Now" for the future-timestamp rule is when a record
+ * is read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include "cmd.h"
 #include "jobads/decode.h"
 #include "jobads/evbatch.h"
+#include "store/cassandra/cassandra.h"
 
 #include "jobads/banned.h"
 
@@ -69,7 +71,10 @@ static void reject(struct ingest *in, const char *src, long line, const char *re
 {
 	in->rejected++;
 	if (!in->quiet && in->shown < MAX_SHOWN_REJECTS) {
-		fprintf(stderr, "jobads: %s:%ld: %s\n", src, line, why);
+		if (line > 0)
+			fprintf(stderr, "jobads: %s:%ld: %s\n", src, line, why);
+		else /* a row of a table: why names it */
+			fprintf(stderr, "jobads: %s: %s\n", src, why);
 		in->shown++;
 		if (in->shown == MAX_SHOWN_REJECTS)
 			fprintf(stderr, "jobads: further rejects are not shown%s\n",
@@ -79,7 +84,7 @@ static void reject(struct ingest *in, const char *src, long line, const char *re
 		struct strbuf clean = {0};
 		json_t *o = json_object();
 		json_object_set_new(o, "source", json_string(src));
-		json_object_set_new(o, "line", json_integer(line));
+		json_object_set_new(o, "line", line > 0 ? json_integer(line) : json_null());
 		json_object_set_new(o, "reason", json_string(why));
 		if (rec) {
 			utf8_sanitize(rec, n, &clean);
@@ -275,6 +280,81 @@ static int ingest_fd(struct ingest *in, int fd, const char *src, enum fmt fmt)
 	return rc;
 }
 
+/* ---- the original's table, from Cassandra ---- */
+
+struct from_table {
+	struct ingest *in;
+	const char *src;
+	int failed; /* the store failed (reported) */
+};
+
+static int table_row(void *arg, struct ev_builder *b, const char *where, const char *rec,
+		     const char *bad)
+{
+	struct from_table *t = arg;
+	char why[512];
+	int dup;
+	if (bad || ev_builder_finish(b, time_now_ms(), NULL, why, sizeof(why))) {
+		char msg[700];
+		snprintf(msg, sizeof(msg), "%s: %s", where, bad ? bad : why);
+		reject(t->in, t->src, 0, rec, rec ? strlen(rec) : 0, msg);
+		return 0;
+	}
+	if (evbatch_insert(&t->in->batch, &b->ev, &dup)) {
+		store_failed(t->in, t->src, 0);
+		t->failed = 1;
+		return -1;
+	}
+	/* a table is read as fast as it answers: commits are timed by evbatch_tick */
+	if (evbatch_tick(&t->in->batch, time_mono())) {
+		store_failed(t->in, t->src, 0);
+		t->failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static void table_progress(void *arg, int done, int nranges, int64_t rows)
+{
+	struct from_table *t = arg;
+	struct evbatch *b = &t->in->batch;
+	char r[32], st[32], d[32];
+	if (t->in->quiet || (!t->in->tty && done % 16 != 0 && done != nranges))
+		return;
+	fprintf(stderr,
+		"%singest: %s: %d of %d token ranges, %s rows read, %s stored, %s duplicates%s",
+		t->in->tty ? "\r" : "", t->src, done, nranges, fmt_int(rows, r, sizeof(r)),
+		fmt_int(b->stored, st, sizeof(st)), fmt_int(b->dups, d, sizeof(d)),
+		t->in->tty ? " " : "\n");
+	if (t->in->tty)
+		t->in->progress_at = b->batches + 1; /* so that the summary starts a new line */
+}
+
+/* Import a table of tracking records; returns 0, or -1 when a store failed (reported). */
+static int ingest_table(struct ingest *in, const char *url)
+{
+	struct cass_source *cs;
+	struct jerr err;
+	if (cass_source_open(url, &cs, &err) != J_OK) {
+		jlog_error("ingest: %s", err.msg);
+		in->failed = 1;
+		return 0;
+	}
+	struct from_table t = {in, cass_source_name(cs), 0};
+	int r = cass_source_scan(cs, table_row, table_progress, &t, &stop_requested, &err);
+	int rc = 0;
+	if (t.failed) {
+		rc = -1;
+	} else if (r != J_OK) {
+		jlog_error("ingest: %s; what was read so far is committed", err.msg);
+		in->failed = 1;
+	}
+	if (!t.failed && evbatch_commit(&in->batch, NULL))
+		rc = store_failed(in, t.src, 0);
+	cass_source_close(cs);
+	return rc;
+}
+
 int cmd_ingest(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -364,6 +444,13 @@ int cmd_ingest(int argc, char **argv)
 		const char *path = nfiles ? argv[optind + i] : "-";
 		int fd;
 		const char *src = path;
+		if (strncmp(path, "cassandra://", 12) == 0) {
+			if (ingest_table(&in, path)) {
+				in.failed = 1;
+				break;
+			}
+			continue;
+		}
 		if (strcmp(path, "-") == 0) {
 			fd = 0;
 			src = "<stdin>";

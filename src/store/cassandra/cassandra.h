@@ -5,6 +5,10 @@
 #ifndef JOBADS_EVSTORE_CASSANDRA_H
 #define JOBADS_EVSTORE_CASSANDRA_H
 
+#include <signal.h>
+#include <stdint.h>
+
+#include "jobads/event.h"
 #include "jobads/store.h"
 
 /*
@@ -33,5 +37,36 @@ void evstore_cassandra_bind_row(struct cql_buf *v, const struct event *ev, const
 int evstore_cassandra_insert_late(struct evstore *s, struct jerr *err);
 /* The statement a scan reads a partition with, for keyspace ks (caller frees). */
 char *evstore_cassandra_read_query(const char *ks);
+
+/*
+ * A table of tracking records to import (source.c): the original stack's
+ * job_ads.tracking, named by cassandra://[USER[:PASS]@]HOST[,HOST...][:PORT]/
+ * KEYSPACE[?table=NAME] (default table: tracking). Its columns are found by
+ * name; those jobads does not know are not read.
+ */
+struct cass_source;
+enum jrc cass_source_open(const char *url, struct cass_source **out, struct jerr *err);
+void cass_source_close(struct cass_source *s);
+/* The table as it may be printed: the URL without its password, then .TABLE. */
+const char *cass_source_name(const struct cass_source *s);
+/*
+ * For each row: b holds its fields, set but not finished (the caller finishes
+ * it with its own "now"); where names it ("event_id 0b9e..."); rec is the row
+ * as one JSON object (for a reject file); bad is why a cell could not be a
+ * value at all (the row is then to be rejected), NULL when none. The values
+ * live until fn returns. fn returns 0 to go on; anything else ends the scan
+ * with J_ERROR (the caller says why).
+ */
+typedef int (*cass_source_fn)(void *arg, struct ev_builder *b, const char *where, const char *rec,
+			      const char *bad);
+/* After each token range: ranges done of nranges, rows read so far. */
+typedef void (*cass_source_progress)(void *arg, int done, int nranges, int64_t rows);
+/*
+ * Read every row, by token ranges of the partition key, each range paged.
+ * Stops between pages when *stop is set (J_OK). J_RETRY / J_ERROR with err
+ * when the cluster failed.
+ */
+enum jrc cass_source_scan(struct cass_source *s, cass_source_fn fn, cass_source_progress pr,
+			  void *arg, const volatile sig_atomic_t *stop, struct jerr *err);
 
 #endif

@@ -173,6 +173,14 @@ static enum jrc ev_cass_open(const char *target, enum store_mode mode, struct ev
 	r = cass_url_parse(target, &u, &e->base.name, err);
 	if (r != J_OK)
 		goto fail;
+	if (u.table[0]) {
+		jerr_set(err,
+			 "%s: table= names a table to import (jobads ingest URL); an event store "
+			 "is a keyspace",
+			 e->base.name);
+		r = J_ERROR;
+		goto fail;
+	}
 	snprintf(e->ks, sizeof(e->ks), "%s", u.ks);
 	snprintf(e->replication, sizeof(e->replication), "%s", u.replication);
 	e->cl = u.cl;

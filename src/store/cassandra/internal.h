@@ -186,6 +186,7 @@ struct cass_url {
 	char replication[300];
 	int tls, verify_host;
 	char ca[1024];
+	char table[64]; /* table=NAME: a table to import (source.c); "" for the event store */
 };
 
 /*

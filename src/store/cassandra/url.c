@@ -171,6 +171,10 @@ int cass_url_parse(const char *target, struct cass_url *u, char **name, struct j
 			if (datacenter_replication(v, vn, u->replication, sizeof(u->replication)) !=
 			    0)
 				goto bad_param;
+		} else if (KEY("table") && vn > 0 && vn < sizeof(u->table)) {
+			snprintf(u->table, sizeof(u->table), "%.*s", (int)vn, v);
+			if (!valid_ident(u->table))
+				goto bad_param;
 		} else if (KEY("tls") && parse_int64(v, vn, 0, 1, &x) == 0) {
 			u->tls = (int)x;
 		} else if (KEY("verify_host") && parse_int64(v, vn, 0, 1, &x) == 0) {
@@ -202,7 +206,7 @@ int cass_url_parse(const char *target, struct cass_url *u, char **name, struct j
 			 "%s: bad parameter '%.*s' (settle=S, settle_ms=MS, bucket=S, "
 			 "connect_timeout=S, request_timeout=S, replication_factor=N, "
 			 "datacenter=NAME:N[,NAME:N], consistency=LEVEL, tls=0|1, ca=PATH, "
-			 "verify_host=0|1)",
+			 "verify_host=0|1, table=NAME to import a table with ingest)",
 			 *name, (int)n, q);
 		return J_ERROR;
 	}
