@@ -286,6 +286,7 @@
       drawHeatmap(heat.cells);
       drawTable(camps);
       drawPipeline(health);
+      $("#p-tz").textContent = kpis.tz || "UTC"; /* the store's zone: hours and days are its */
       document.body.dataset.loaded = String(g);
       const r = kpis.range;
       setStatus(`Range ${r.from || "beginning"} to ${r.to || "now"} · ${nf.format(kpis.total.records)} records`);

@@ -170,9 +170,17 @@ int report_print(struct anstore *as, const struct an_filter *f, enum report_form
 		json_decref(doc);
 		return EXIT_FAIL;
 	}
+	/* the zone the hour of day, weekday and day tables are in */
+	char zone[256];
+	if (as->ops->zone(as, zone, sizeof(zone), &err) != J_OK) {
+		jlog_error("report: %s", err.msg);
+		json_decref(doc);
+		return EXIT_FAIL;
+	}
 	if (json) {
 		json_t *range = json_object();
 		char t[40];
+		json_object_set_new(doc, "tz", json_string(zone));
 		json_object_set_new(range, "from",
 				    f->from_s == INT64_MIN ? json_null()
 							   : json_string(ts_format_iso(
@@ -190,6 +198,7 @@ int report_print(struct anstore *as, const struct an_filter *f, enum report_form
 		struct kpis k;
 		char a[32], b[32], c[32], d[40], e[16], g[32], h[32], i[16], j[32];
 		kpi_compute(&total.rows[0].m, &k);
+		printf("Time zone %s (hours, weekdays and days are local)\n\n", zone);
 		printf("Totals\n");
 		printf("  records %s  impressions %s  clicks %s  applies %s  spend %s\n",
 		       fmt_int(total.rows[0].m.records, a, sizeof(a)),

@@ -545,6 +545,21 @@ static int reply_csv(struct req *r, char *text, size_t len)
 	return st;
 }
 
+/* The analytics store's reporting time zone as the answer's "tz": the zone its
+ * hours, weekdays and days are in (docs/architecture.md). */
+static void add_zone(struct req *r, json_t *doc)
+{
+	struct anstore *as = NULL;
+	struct jerr err;
+	char zone[256];
+	if (pool_an_get(r->w, &as, &err) != J_OK)
+		return;
+	int q = as->ops->zone(as, zone, sizeof(zone), &err);
+	pool_an_put(r->w, as, q != J_OK);
+	if (q == J_OK)
+		json_object_set_new(doc, "tz", json_string(zone));
+}
+
 static int answer(struct req *r, json_t *doc, enum an_dim dim, const struct api_params *p,
 		  int metric, const char *name)
 {
@@ -558,6 +573,7 @@ static int answer(struct req *r, json_t *doc, enum an_dim dim, const struct api_
 		json_decref(doc); /* range and filters are the caller's own query */
 		return reply_csv(r, text, len);
 	}
+	add_zone(r, doc);
 	return reply_with(r, doc, name, text, len);
 }
 

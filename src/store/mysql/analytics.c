@@ -312,6 +312,27 @@ out:
 	return r;
 }
 
+static int query_text(struct an_mysql *a, const char *sql, char *out, size_t cap, const char *what,
+		      struct jerr *err);
+#define SQL_ZONE_GET "SELECT name FROM tz_zone WHERE id = 1"
+
+/* a->tz as the store's zone now: another process may have changed it (init --tz) */
+static int zone_fresh(struct an_mysql *a, struct jerr *err)
+{
+	char name[256];
+	struct jerr e;
+	int r = query_text(a, SQL_ZONE_GET, name, sizeof(name), "reading the time zone", err);
+	if (r != J_OK || (a->tz && strcmp(tz_name(a->tz), name[0] ? name : "UTC") == 0))
+		return r;
+	tz_close(a->tz);
+	a->tz = NULL;
+	if (tz_open(name[0] ? name : "UTC", &a->tz, &e) != J_OK) {
+		jerr_set(err, "%s: %s", a->base.name, e.msg);
+		return J_ERROR;
+	}
+	return J_OK;
+}
+
 static int query_locked(struct an_mysql *a, enum an_dim dim, const struct an_filter *f,
 			an_row_fn fn, void *arg, struct jerr *err)
 {
@@ -330,7 +351,7 @@ static int query_locked(struct an_mysql *a, enum an_dim dim, const struct an_fil
 	}
 	if (!a->q[dim] && (r = my_prepare(a->db, query_sql[dim], &a->q[dim], a->base.name, err)))
 		return r;
-	if (dim == AN_DAY && !a->tz && (r = anstore_tz_open(&a->base, &a->tz, err)) != J_OK)
+	if (dim == AN_DAY && (r = zone_fresh(a, err)) != J_OK)
 		return r;
 	MYSQL_STMT *st = a->q[dim];
 	memset(pb, 0, sizeof(pb));
@@ -645,7 +666,6 @@ static enum jrc an_mysql_runs_fail_stale(struct anstore *s, const char *reason, 
 	return r;
 }
 
-#define SQL_ZONE_GET  "SELECT name FROM tz_zone WHERE id = 1"
 #define SQL_ZONE_SET  "UPDATE tz_zone SET name = ? WHERE id = 1"
 #define SQL_ZONE_SPAN "INSERT INTO tz_offsets (from_s, to_s, offset_s) VALUES (?, ?, ?)"
 #define SQL_HAS_FACTS                                                                              \

@@ -396,6 +396,20 @@ out:
 	return stop ? stop : r;
 }
 
+static enum jrc an_sqlite_zone(struct anstore *s, char *name, size_t cap, struct jerr *err);
+
+/* a->tz as the store's zone now: another process may have changed it (init --tz) */
+static int zone_fresh(struct an_sqlite *a, struct jerr *err)
+{
+	char name[256];
+	int r = an_sqlite_zone(&a->base, name, sizeof(name), err);
+	if (r != J_OK || (a->tz && strcmp(tz_name(a->tz), name) == 0))
+		return r;
+	tz_close(a->tz);
+	a->tz = NULL;
+	return anstore_tz_open(&a->base, &a->tz, err);
+}
+
 static enum jrc an_sqlite_query(struct anstore *s, enum an_dim dim, const struct an_filter *f,
 				an_row_fn fn, void *arg, struct jerr *err)
 {
@@ -408,7 +422,7 @@ static enum jrc an_sqlite_query(struct anstore *s, enum an_dim dim, const struct
 	}
 	if (!a->q[dim] && (r = sq_prepare(a->db, query_sql[dim], &a->q[dim], s->name, err)))
 		return r;
-	if (dim == AN_DAY && !a->tz && (r = anstore_tz_open(s, &a->tz, err)) != J_OK)
+	if (dim == AN_DAY && (r = zone_fresh(a, err)) != J_OK)
 		return r;
 	sqlite3_stmt *st = a->q[dim];
 	sqlite3_bind_int64(st, 1, f->from_s);
