@@ -24,7 +24,7 @@ static const struct section {
     {AN_PUBLISHER, "Publishers", "publishers", "publisher_id", 0},
     {AN_INDUSTRY, "Industries", "industries", "industry", 1},
     {AN_DEVICE, "Devices", "devices", "device", 1},
-    {AN_HOUR_OF_DAY, "Hour of day (UTC)", "hours", "hour", 0},
+    {AN_HOUR_OF_DAY, "Hour of day", "hours", "hour", 0},
     {AN_WEEKDAY, "Weekday", "weekdays", "day_of_week", 0},
 };
 

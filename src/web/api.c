@@ -619,9 +619,10 @@ int api_heatmap(struct req *r)
 	if (api_query_params(r, AP_RANGE | AP_FILTERS | AP_FORMAT, &p))
 		return r->status;
 	json_t *doc = doc_for(&p);
-	json_object_set_new(doc, "note",
-			    json_string("weekday is ISO (1 = Monday), hour is UTC; cells without "
-					"data are absent"));
+	json_object_set_new(
+	    doc, "note",
+	    json_string("weekday is ISO (1 = Monday), weekday and hour are local to "
+			"tz; cells without data are absent"));
 	return answer(r, doc, AN_WEEKDAY_HOUR, &p, -1, "cells");
 }
 
