@@ -122,8 +122,8 @@
 #define RECOMPUTE_TZ_HEAD RECOMPUTE_HEAD("((ts DIV 1000 + o) DIV 3600) * 3600 - o")
 #define RECOMPUTE_TZ_FROM                                                                          \
 	" FROM (SELECT ts, campaign_id, publisher_id, industry, location, device, impressions,"    \
-	" clicks, apply_count, cost_micros, quality_score, CASE"
-#define RECOMPUTE_TZ_WHERE " END AS o FROM tracking WHERE seq <= ?) x"
+	" clicks, apply_count, cost_micros, quality_score,"
+#define RECOMPUTE_TZ_WHERE " AS o FROM tracking WHERE seq <= ?) x"
 #define SQL_TS_RANGE	   "SELECT MIN(ts), MAX(ts) FROM tracking"
 
 static enum jrc ev_mysql_init(struct evstore *s, struct jerr *err)
@@ -587,10 +587,11 @@ static enum jrc ev_mysql_recompute(struct evstore *s, int64_t upto, const struct
 		np = 2 * k + 2;
 		bound = xcalloc(k + 1, sizeof(*bound));
 		off = xcalloc(k + 1, sizeof(*off));
-		strbuf_addf(&sql, "%s%s", RECOMPUTE_TZ_HEAD, RECOMPUTE_TZ_FROM);
+		strbuf_addf(&sql, "%s%s%s", RECOMPUTE_TZ_HEAD, RECOMPUTE_TZ_FROM, k ? " CASE" : "");
 		for (size_t i = 0; i < k; i++)
 			strbuf_addf(&sql, " WHEN ts < ? THEN ?");
-		strbuf_addf(&sql, " ELSE ?%s%s", RECOMPUTE_TZ_WHERE, RECOMPUTE_TAIL);
+		strbuf_addf(&sql, " %s%s%s", k ? "ELSE ? END" : "?", RECOMPUTE_TZ_WHERE,
+			    RECOMPUTE_TAIL);
 	}
 	p = xcalloc(np, sizeof(*p));
 	if (tz) {
