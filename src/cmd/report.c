@@ -180,7 +180,8 @@ int report_print(struct anstore *as, const struct an_filter *f, enum report_form
 	if (json) {
 		json_t *range = json_object();
 		char t[40];
-		json_object_set_new(doc, "tz", json_string(zone));
+		/* in range, beside from and to: the rows' hours and days are in it */
+		json_object_set_new(range, "tz", json_string(zone));
 		json_object_set_new(range, "from",
 				    f->from_s == INT64_MIN ? json_null()
 							   : json_string(ts_format_iso(

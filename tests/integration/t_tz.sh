@@ -43,6 +43,18 @@ assert_status "etl (UTC)" 0 jobads etl --quiet
 ev_sql 'SELECT ts, impressions, clicks, apply_count, cost_micros FROM tracking' | tr '|' '\t' >events.tsv
 echo "$(wc -l <events.tsv) events"
 
+# a store made before zones (SQLite user_version 3, MySQL analytics schema 1) is
+# upgraded in place on open, and is UTC
+if [ "$AN_KIND" = mysql ]; then
+    an_sql "DROP TABLE tz_zone; DROP TABLE tz_offsets; UPDATE jobads_schema SET version = 1 WHERE store = 'analytics'"
+else
+    an_sql "DROP TABLE tz_zone; DROP TABLE tz_offsets; PRAGMA user_version = 3"
+fi
+assert_status "report on a store from before zones" 0 jobads report
+assert_grep "it is UTC" "^Time zone UTC " "$WORK/last.out"
+assert_eq "upgraded: tz_zone" UTC "$(an_sql 'SELECT name FROM tz_zone')"
+assert_eq "upgraded: one offset span" "1|0" "$(an_sql 'SELECT COUNT(*), MAX(offset_s) FROM tz_offsets' | tr '\t' '|')"
+
 assert_status "an unknown zone" 2 jobads init --tz Mars/Olympus_Mons
 assert_grep "says why" "init: --tz: time zone Mars/Olympus_Mons: not a zone of the system's tzdata" "$WORK/last.err"
 assert_status "--rebuild wants --tz" 2 jobads init --rebuild

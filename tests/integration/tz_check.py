@@ -68,8 +68,8 @@ elif kind == "daily":
     cmp("daily_stats day_of_week", dict(by["wd"]), tsv(path))
 elif kind == "report":
     d = json.load(open(path))
-    if d.get("tz") != zone:
-        bad.append("report tz: want %s, got %s" % (zone, d.get("tz")))
+    if d["range"].get("tz") != zone:
+        bad.append("report range.tz: want %s, got %s" % (zone, d["range"].get("tz")))
     cmp("report hour", dict(by["hour"]), {r["hour"]: [r[m] for m in MEAS] for r in d["hours"]})
     cmp("report weekday", dict(by["wd"]),
         {r["day_of_week"]: [r[m] for m in MEAS] for r in d["weekdays"]})
