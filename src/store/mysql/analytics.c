@@ -45,10 +45,11 @@
 	" COALESCE(SUM(roi_sum), 0) FROM fact_hourly f"
 
 /* hour_start leads the primary key: a time range reads only its rows. */
-#define FILTER                                                                                     \
-	" WHERE hour_start >= ? AND hour_start < ? AND (? = 0 OR campaign_id = ?)"                 \
+#define FILTER_REST                                                                                \
+	" (? = 0 OR campaign_id = ?)"                                                              \
 	" AND (? = 0 OR publisher_id = ?) AND (? IS NULL OR industry = ?)"                         \
 	" AND (? IS NULL OR device = ?)"
+#define FILTER	      " WHERE hour_start >= ? AND hour_start < ? AND" FILTER_REST
 #define FILTER_PARAMS 10
 
 #define GROUPED(key, label)                                                                        \
@@ -57,9 +58,10 @@
 /*
  * Local time parts join each fact row to the span of the store's zone that
  * holds it, the spans first (STRAIGHT_JOIN): per span that meets the range, one
- * range of the primary key. Two more parameters before FILTER's and two after
- * (TZ_PARAMS). AN_DAY's key is the local midnight counted as if local were UTC;
- * query turns it into the UTC instant the local day starts (tz_day_start).
+ * range of the primary key. The range is in ON only (FILTER's bounds beside it
+ * made SQLite scan from the range's start for every span), in the place of
+ * FILTER's range, and twice more at the end (TZ_PARAMS). AN_DAY's key is the local midnight counted
+ * as if local were UTC; query turns it into the UTC instant the local day starts (tz_day_start).
  */
 #define TZ_MEASURES                                                                                \
 	" COALESCE(SUM(records), 0), COALESCE(SUM(impressions), 0), COALESCE(SUM(clicks), 0),"     \
@@ -69,9 +71,10 @@
 	" COALESCE(SUM(roi_sum), 0) FROM tz_offsets z STRAIGHT_JOIN fact_hourly f"                 \
 	" ON f.hour_start >= GREATEST(z.from_s, ?) AND f.hour_start < LEAST(z.to_s, ?)"
 #define GROUPED_TZ(key)                                                                            \
-	"SELECT " key ", NULL," TZ_MEASURES FILTER " AND z.to_s > ? AND z.from_s < ?"              \
+	"SELECT " key ", NULL," TZ_MEASURES " WHERE" FILTER_REST                                   \
+	" AND z.to_s > ? AND z.from_s < ?"                                                         \
 	" GROUP BY " key " ORDER BY " key
-#define TZ_PARAMS 4
+#define TZ_PARAMS 2
 
 static int dim_local(enum an_dim dim)
 {
@@ -356,11 +359,8 @@ static int query_locked(struct an_mysql *a, enum an_dim dim, const struct an_fil
 	MYSQL_STMT *st = a->q[dim];
 	memset(pb, 0, sizeof(pb));
 	if (dim_local(dim)) {
-		my_bind_i64(&pb[0], &from);
-		my_bind_i64(&pb[1], &to);
-		my_bind_i64(&pb[FILTER_PARAMS + 2], &from);
-		my_bind_i64(&pb[FILTER_PARAMS + 3], &to);
-		p = pb + 2;
+		my_bind_i64(&pb[FILTER_PARAMS], &from);
+		my_bind_i64(&pb[FILTER_PARAMS + 1], &to);
 	}
 	my_bind_i64(&p[0], &from);
 	my_bind_i64(&p[1], &to);

@@ -75,10 +75,11 @@ struct an_sqlite {
 	" jobads_sum(cost_micros), jobads_sum(quality_sum),"                                       \
 	" TOTAL(ctr_sum), TOTAL(cpc_sum), TOTAL(cpa_sum), TOTAL(roi_sum) FROM fact_hourly f"
 
-#define FILTER                                                                                     \
-	" WHERE hour_start >= ?1 AND hour_start < ?2 AND (?3 = 0 OR campaign_id = ?3)"             \
+#define FILTER_REST                                                                                \
+	" (?3 = 0 OR campaign_id = ?3)"                                                            \
 	" AND (?4 = 0 OR publisher_id = ?4) AND (?5 IS NULL OR industry = ?5)"                     \
 	" AND (?6 IS NULL OR device = ?6)"
+#define FILTER " WHERE hour_start >= ?1 AND hour_start < ?2 AND" FILTER_REST
 
 #define GROUPED(key, label) "SELECT " key ", " label "," MEASURES FILTER " GROUP BY 1 ORDER BY 1"
 
@@ -87,6 +88,9 @@ struct an_sqlite {
  * span of the store's zone that holds it. The spans lead (CROSS JOIN fixes the
  * order): for each of the few spans that meet the range, one range of
  * fact_hourly's primary key, so every fact row is read once, as without a zone.
+ * The range is only in ON: with FILTER's hour_start bounds beside it SQLite
+ * took those for the index and scanned from the range's start for every span
+ * (0.82 s instead of 0.11 s for a year of Europe/Berlin, 260 k fact rows).
  * AN_DAY's key is the local midnight counted as if local were UTC; query() turns
  * it into the UTC instant the local day starts (tz_day_start).
  */
