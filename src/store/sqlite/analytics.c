@@ -101,7 +101,8 @@ struct an_sqlite {
 	" FROM tz_offsets z CROSS JOIN fact_hourly f"                                              \
 	" ON f.hour_start >= MAX(z.from_s, ?1) AND f.hour_start < MIN(z.to_s, ?2)"
 #define GROUPED_TZ(key)                                                                            \
-	"SELECT " key ", NULL," TZ_MEASURES FILTER " AND z.to_s > ?1 AND z.from_s < ?2"            \
+	"SELECT " key ", NULL," TZ_MEASURES " WHERE" FILTER_REST                                   \
+	" AND z.to_s > ?1 AND z.from_s < ?2"                                                       \
 	" GROUP BY 1 ORDER BY 1"
 
 static const char *const query_sql[AN__COUNT] = {
