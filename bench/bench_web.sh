@@ -3,11 +3,15 @@
 #   HTTP ingest (POST /api/events, batches of 1,000) vs `jobads ingest` of the same
 #   records from a file, into fresh stores, best of three;
 #   /api/kpis and /api/timeseries over a year of hourly data with 50 concurrent
-#   clients (wrk) vs the same SQL run directly on the store from 50 threads.
+#   clients (wrk) vs the same SQL run directly on the store from 50 threads;
+#   /api/timeseries and /api/heatmap, cache off, on the same year in a zone with
+#   DST (Europe/Berlin) and one off whole hours (Asia/Kolkata) vs in UTC (goal:
+#   p99 within 1.5 times UTC's).
 # Not a test: it prints figures; docs/performance.md keeps them with this command.
 #
 #   bench/bench_web.sh [--events N] [--year-events M] [--secs S] [--out DIR]
-#   (SKIP_INGEST=1 in the environment measures the queries only)
+#   (SKIP_INGEST=1 in the environment measures the queries only; ONLY_TZ=1 the
+#   time zone comparison only)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 N=100000 YEAR=1000000 SECS=10 OUT=$top/bench/out-web
@@ -71,6 +75,7 @@ echo "== queries: a year of hourly data ($YEAR events over 365 days), 50 concurr
 "$J" generate --count "$YEAR" --days 365 --seed 2 --events sqlite:y_ev.db --analytics sqlite:y_an.db >/dev/null 2>&1
 "$J" etl --quiet --events sqlite:y_ev.db --analytics sqlite:y_an.db
 echo "fact_hourly rows: $(sqlite3 y_an.db 'SELECT COUNT(*) FROM fact_hourly')"
+if [ "${ONLY_TZ:-}" != 1 ]; then
 printf '%-58s %-6s %9s %9s %9s\n' route cache p50 p99 req/s
 for spec in "kpis|/api/kpis?from=now-30d" "daily|/api/timeseries?interval=day&metric=clicks&from=now-365d" \
             "hourly|/api/timeseries?interval=hour&metric=clicks&from=now-365d"; do
@@ -91,4 +96,27 @@ for spec in "kpis|/api/kpis?from=now-30d" "daily|/api/timeseries?interval=day&me
     done
     read -r d50 d99 dq <<<"$(python3 "$PEER" sql y_an.db "$SECS" 50 "$name")"
     printf '%-58s %-6s %9s %9s %9s\n' "  the same SQL directly, 50 threads" "-" "${d50}ms" "${d99}ms" "$dq"
+done
+fi
+
+# p99 in ms of wrk's report
+p99_ms() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) v = v / 1000; else if (v ~ /ms$/) v = v + 0; else if (v ~ /s$/) v = v * 1000; print v }' "$1"; }
+echo "== time zones: the same year, cache off, 50 concurrent clients, ${SECS}s each"
+printf '%-20s %-58s %9s %9s %9s\n' zone route p50 p99 "p99/UTC"
+for zone in UTC Europe/Berlin Asia/Kolkata; do
+    db=z_${zone//\//_}.db
+    cp y_an.db "$db"
+    [ "$zone" = UTC ] || "$J" init --events sqlite:y_ev.db --analytics "sqlite:$db" --tz "$zone" --rebuild >/dev/null
+    serve y_ev.db "$db" --cache-mb 0
+    for spec in "days|/api/timeseries?interval=day&from=now-365d" "heat|/api/heatmap?from=now-365d"; do
+        name=${spec%%|*} path=${spec#*|}
+        curl -s -o /dev/null "$BASE$path"
+        wrk -t2 -c50 -d"${SECS}s" --timeout 60s --latency "$BASE$path" >wrk.tz.$name.${zone//\//_}.txt
+        f=wrk.tz.$name.${zone//\//_}.txt
+        p99=$(p99_ms "$f")
+        [ "$zone" = UTC ] && eval "utc_$name=$p99"
+        printf '%-20s %-58s %9s %9s %9s\n' "$zone" "$path" "$(awk '$1 == "50%" { print $2 }' "$f")" "${p99}ms" \
+            "$(eval "echo \"scale=2; $p99 / \$utc_$name\"" | bc)"
+    done
+    unserve
 done

@@ -320,6 +320,7 @@
       drawHeatmap(heat.cells);
       drawTable(camps);
       drawPipeline(health);
+      $("#p-tz").textContent = kpis.tz || "UTC"; /* the store's zone: hours and days are its */
       document.body.dataset.loaded = String(g);
       const r = kpis.range;
       const c = kpis.compare;

@@ -8,6 +8,7 @@ packages=(
     build-essential cmake pkg-config   # compiler and build
     libsqlite3-dev sqlite3             # embedded stores; sqlite3 CLI for tests and benches
     libjansson-dev                     # JSON output (report --json, reject files)
+    libglib2.0-dev tzdata              # the reporting time zone (GTimeZone, src/core/tz.c)
     nettle-dev                         # SHA-1 for derived event ids (UUIDv5)
     libcmocka-dev                      # unit tests
     clang-format                       # format check in the test suite

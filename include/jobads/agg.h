@@ -12,9 +12,11 @@
 #include "jobads/event.h"
 #include "jobads/kpi.h"
 
+struct tz;
+
 /* The grain: (hour_start, campaign_id, publisher_id, industry, location, device). */
 struct agg_key {
-	int64_t hour_start; /* unix seconds, a multiple of 3600 */
+	int64_t hour_start; /* unix seconds: the start of the local hour (agg.tz) */
 	int32_t campaign_id;
 	int32_t publisher_id;
 	uint32_t industry, location, device; /* interned string ids */
@@ -68,6 +70,13 @@ struct agg {
 	uint32_t npubs, pcap;
 	uint32_t *pslots; /* open addressing into pubs: index + 1 */
 	uint32_t npslots;
+	/*
+	 * The zone whose local hours the groups are (tz_hour_start), NULL for UTC:
+	 * set after agg_init, kept by agg_reset, owned by the caller. tz_hint is the
+	 * span of the last lookup.
+	 */
+	const struct tz *tz;
+	size_t tz_hint;
 	/* slots looked at by every lookup (strings, groups, publishers) since
 	 * agg_init: a cost that tests can bound without a clock */
 	uint64_t probes;

@@ -48,6 +48,7 @@ typedef int (*ev_row_fn)(void *arg, const struct event *ev);
 typedef int (*fact_row_fn)(void *arg, const struct fact_row *r);
 
 struct evstore;
+struct tz;
 
 /*
  * The layout of the ops structs, first in each so that it can be read from a
@@ -59,8 +60,8 @@ struct evstore;
 #ifndef JOBADS_OPS_VERSION_SKEW
 #define JOBADS_OPS_VERSION_SKEW 0
 #endif
-#define EVSTORE_OPS_VERSION (3 + JOBADS_OPS_VERSION_SKEW)
-#define ANSTORE_OPS_VERSION (1 + JOBADS_OPS_VERSION_SKEW)
+#define EVSTORE_OPS_VERSION (4 + JOBADS_OPS_VERSION_SKEW)
+#define ANSTORE_OPS_VERSION (2 + JOBADS_OPS_VERSION_SKEW)
 
 struct evstore_ops {
 	int version; /* EVSTORE_OPS_VERSION */
@@ -149,9 +150,11 @@ struct evstore_ops {
 	 * For verify, an aggregation independent of agg.c of the rows with seq <= upto,
 	 * in grain order (bytewise text): the server's GROUP BY on SQLite and MySQL, a
 	 * hash table and sort in the backend on Cassandra, which has no GROUP BY.
+	 * Rows go to the local hours of tz (the analytics store's zone; NULL: UTC)
+	 * by the rule of tz_hour_start, written again in each backend's SQL.
 	 */
-	enum jrc (*recompute)(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
-			      struct jerr *err);
+	enum jrc (*recompute)(struct evstore *s, int64_t upto, const struct tz *tz, fact_row_fn fn,
+			      void *arg, struct jerr *err);
 };
 
 struct evstore {
@@ -221,6 +224,7 @@ struct run_lock_info {
 };
 
 struct anstore;
+struct tz;
 
 struct anstore_ops {
 	int version; /* ANSTORE_OPS_VERSION */
@@ -276,6 +280,20 @@ struct anstore_ops {
 	 */
 	enum jrc (*runs_fail_stale)(struct anstore *s, const char *reason, int64_t now_ms,
 				    int64_t *count, struct jerr *err);
+	/*
+	 * The reporting time zone (docs/architecture.md): its IANA name ("UTC" in a
+	 * store made before zones), into name (cap bytes).
+	 */
+	enum jrc (*zone)(struct anstore *s, char *name, size_t cap, struct jerr *err);
+	/*
+	 * One transaction: make z the store's zone, its spans tz_offsets. *changed = 1
+	 * when it was another. The facts are bucketed by the zone's hours, so when the
+	 * store has any (or a cursor past 0) a change needs reset: it empties the
+	 * aggregates and the cursor as reset() does, for the caller to rebuild; without
+	 * it, J_ERROR saying so (store_zone_refuse).
+	 */
+	enum jrc (*set_zone)(struct anstore *s, const struct tz *z, int reset, int *changed,
+			     struct jerr *err);
 };
 
 struct anstore {
@@ -352,6 +370,11 @@ const char *store_fact_over(const struct kpi_sums *v);
 enum jrc store_fact_refuse(const char *name, const struct agg *ag, const struct agg_group *g,
 			   const char *measure, int64_t cursor, struct jerr *err);
 void anstore_close(struct anstore *s);
+
+/* The store's zone, opened (close with tz_close). */
+enum jrc anstore_tz_open(struct anstore *s, struct tz **out, struct jerr *err);
+/* The error of a zone change on a store that holds facts (set_zone without reset). */
+enum jrc store_zone_refuse(const char *name, const char *cur, const char *want, struct jerr *err);
 
 /* The backends (under src/store/; the mysql ones are built into jobads-mysql.so). */
 extern const struct evstore_ops evstore_sqlite_ops;

@@ -77,21 +77,42 @@ CREATE TABLE IF NOT EXISTS etl_lock (
 ) ENGINE = InnoDB DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin;
 INSERT IGNORE INTO etl_lock (id, owner, acquired_ms, expires_ms) VALUES (1, '', 0, 0);
 
+-- The reporting time zone (docs/architecture.md, "The reporting time zone"): its
+-- IANA name, and its UTC offsets as intervals [from_s, to_s) written by `jobads
+-- init --tz` (1900..2100, the ends standing for ever). fact_hourly.hour_start is
+-- the UTC instant the event's local hour starts; the views and report queries
+-- join tz_offsets for the local hour of day, weekday and day. A store made
+-- before it is UTC.
+CREATE TABLE IF NOT EXISTS tz_zone (
+    id   INT          NOT NULL PRIMARY KEY,
+    name VARCHAR(200) NOT NULL
+) ENGINE = InnoDB;
+INSERT IGNORE INTO tz_zone (id, name) VALUES (1, 'UTC');
+CREATE TABLE IF NOT EXISTS tz_offsets (
+    from_s   BIGINT NOT NULL PRIMARY KEY,
+    to_s     BIGINT NOT NULL,
+    offset_s INT    NOT NULL
+) ENGINE = InnoDB;
+INSERT INTO tz_offsets (from_s, to_s, offset_s)
+SELECT -4611686018427387904, 4611686018427387904, 0 FROM DUAL
+WHERE NOT EXISTS (SELECT 1 FROM tz_offsets);
+
 -- Every fact row with its time parts and the KPIs as ratios of sums (NULL on a
 -- zero denominator). ROI keeps the original's meaning: applies per unit of cost.
 -- Money (spend, cpc, cpa) is DECIMAL; rates are DOUBLE.
 CREATE OR REPLACE VIEW fact_hourly_kpi AS
 SELECT f.*,
        TIMESTAMPADD(SECOND, hour_start, '1970-01-01 00:00:00') AS hour_start_utc,
-       (hour_start DIV 3600) % 24 AS hour_of_day,
-       ((hour_start DIV 86400) + 3) % 7 + 1 AS day_of_week,
+       ((hour_start + z.offset_s) DIV 3600) % 24 AS hour_of_day,
+       (((hour_start + z.offset_s) DIV 86400) + 3) % 7 + 1 AS day_of_week,
        CAST(CAST(cost_micros AS DECIMAL(30, 6)) / 1000000 AS DECIMAL(24, 6)) AS spend,
        clicks * 1e0 / NULLIF(impressions, 0) AS ctr,
        CAST(CAST(cost_micros AS DECIMAL(30, 6)) / 1000000 / NULLIF(clicks, 0) AS DECIMAL(24, 6)) AS cpc,
        CAST(CAST(cost_micros AS DECIMAL(30, 6)) / 1000000 / NULLIF(applies, 0) AS DECIMAL(24, 6)) AS cpa,
        applies * 1e0 / NULLIF(clicks, 0) AS apply_rate,
        applies * 1e0 / NULLIF(cost_micros / 1e6, 0) AS roi
-FROM fact_hourly f;
+FROM tz_offsets z STRAIGHT_JOIN fact_hourly f
+    ON f.hour_start >= z.from_s AND f.hour_start < z.to_s;
 
 CREATE OR REPLACE VIEW kpi_total AS
 SELECT CAST(COALESCE(SUM(records), 0) AS DECIMAL(38, 0)) AS records,
@@ -181,7 +202,7 @@ SELECT industry,
 FROM fact_hourly GROUP BY industry;
 
 CREATE OR REPLACE VIEW hourly_stats AS
-SELECT (hour_start DIV 3600) % 24 AS hour,
+SELECT ((hour_start + z.offset_s) DIV 3600) % 24 AS hour,
        CAST(SUM(impressions) AS DECIMAL(38, 0)) AS impressions,
        CAST(SUM(clicks) AS DECIMAL(38, 0)) AS clicks,
        CAST(SUM(applies) AS DECIMAL(38, 0)) AS applies,
@@ -191,10 +212,12 @@ SELECT (hour_start DIV 3600) % 24 AS hour,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(applies), 0) AS DECIMAL(24, 6)) AS cpa,
        SUM(applies) * 1e0 / NULLIF(SUM(clicks), 0) AS apply_rate
-FROM fact_hourly GROUP BY (hour_start DIV 3600) % 24;
+FROM tz_offsets z STRAIGHT_JOIN fact_hourly f
+    ON f.hour_start >= z.from_s AND f.hour_start < z.to_s
+GROUP BY ((hour_start + z.offset_s) DIV 3600) % 24;
 
 CREATE OR REPLACE VIEW daily_stats AS
-SELECT ((hour_start DIV 86400) + 3) % 7 + 1 AS day_of_week,
+SELECT (((hour_start + z.offset_s) DIV 86400) + 3) % 7 + 1 AS day_of_week,
        CAST(SUM(clicks) AS DECIMAL(38, 0)) AS clicks,
        CAST(SUM(applies) AS DECIMAL(38, 0)) AS applies,
        CAST(SUM(records) AS DECIMAL(38, 0)) AS records,
@@ -204,10 +227,14 @@ SELECT ((hour_start DIV 86400) + 3) % 7 + 1 AS day_of_week,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
        CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(applies), 0) AS DECIMAL(24, 6)) AS cpa,
        SUM(applies) * 1e0 / NULLIF(SUM(clicks), 0) AS apply_rate
-FROM fact_hourly GROUP BY ((hour_start DIV 86400) + 3) % 7 + 1;
+FROM tz_offsets z STRAIGHT_JOIN fact_hourly f
+    ON f.hour_start >= z.from_s AND f.hour_start < z.to_s
+GROUP BY (((hour_start + z.offset_s) DIV 86400) + 3) % 7 + 1;
 
 CREATE TABLE IF NOT EXISTS jobads_schema (
     store   VARCHAR(16) NOT NULL PRIMARY KEY,
     version INT         NOT NULL
 ) ENGINE = InnoDB;
-INSERT IGNORE INTO jobads_schema (store, version) VALUES ('analytics', 1);
+-- Version 2 added the time zone (tz_zone, tz_offsets and the views reading them).
+INSERT INTO jobads_schema (store, version) VALUES ('analytics', 2)
+ON DUPLICATE KEY UPDATE version = GREATEST(version, 2);

@@ -71,20 +71,47 @@ CREATE TABLE IF NOT EXISTS etl_lock (
 );
 INSERT OR IGNORE INTO etl_lock (id, owner, acquired_ms, expires_ms) VALUES (1, '', 0, 0);
 
+-- The reporting time zone (docs/architecture.md, "The reporting time zone"): its
+-- IANA name, and its UTC offsets as intervals [from_s, to_s) written by `jobads
+-- init --tz` (1900..2100, the ends standing for ever). An event is in the local
+-- hour it happened in: fact_hourly.hour_start is the UTC instant that local hour
+-- starts. The views and report queries join tz_offsets for the local hour of
+-- day, weekday and day. A store made before it is UTC.
+CREATE TABLE IF NOT EXISTS tz_zone (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    name TEXT    NOT NULL
+);
+INSERT OR IGNORE INTO tz_zone (id, name) VALUES (1, 'UTC');
+CREATE TABLE IF NOT EXISTS tz_offsets (
+    from_s   INTEGER PRIMARY KEY,
+    to_s     INTEGER NOT NULL,
+    offset_s INTEGER NOT NULL
+);
+INSERT INTO tz_offsets (from_s, to_s, offset_s)
+SELECT -4611686018427387904, 4611686018427387904, 0
+WHERE NOT EXISTS (SELECT 1 FROM tz_offsets);
+
+-- The views that read local time are made again by every init (version 3 ones
+-- read UTC).
+DROP VIEW IF EXISTS fact_hourly_kpi;
+DROP VIEW IF EXISTS hourly_stats;
+DROP VIEW IF EXISTS daily_stats;
+
 -- Every fact row with its time parts and the KPIs as ratios of sums (NULL on a
 -- zero denominator). ROI keeps the original's meaning: applies per unit of cost.
-CREATE VIEW IF NOT EXISTS fact_hourly_kpi AS
+CREATE VIEW fact_hourly_kpi AS
 SELECT f.*,
        strftime('%Y-%m-%dT%H:%M:%SZ', hour_start, 'unixepoch') AS hour_start_utc,
-       (hour_start / 3600) % 24 AS hour_of_day,
-       ((hour_start / 86400) + 3) % 7 + 1 AS day_of_week,
+       ((hour_start + z.offset_s) / 3600) % 24 AS hour_of_day,
+       (((hour_start + z.offset_s) / 86400) + 3) % 7 + 1 AS day_of_week,
        cost_micros / 1000000.0 AS spend,
        clicks * 1.0 / NULLIF(impressions, 0) AS ctr,
        cost_micros / 1000000.0 / NULLIF(clicks, 0) AS cpc,
        cost_micros / 1000000.0 / NULLIF(applies, 0) AS cpa,
        applies * 1.0 / NULLIF(clicks, 0) AS apply_rate,
        applies / NULLIF(cost_micros / 1000000.0, 0) AS roi
-FROM fact_hourly f;
+FROM tz_offsets z CROSS JOIN fact_hourly f
+    ON f.hour_start >= z.from_s AND f.hour_start < z.to_s;
 
 CREATE VIEW IF NOT EXISTS kpi_total AS
 SELECT COALESCE(SUM(records), 0) AS records,
@@ -171,8 +198,8 @@ SELECT industry,
        SUM(applies) / NULLIF(SUM(cost_micros) / 1000000.0, 0) AS roi
 FROM fact_hourly GROUP BY industry;
 
-CREATE VIEW IF NOT EXISTS hourly_stats AS
-SELECT (hour_start / 3600) % 24 AS hour,
+CREATE VIEW hourly_stats AS
+SELECT ((hour_start + z.offset_s) / 3600) % 24 AS hour,
        SUM(impressions) AS impressions,
        SUM(clicks) AS clicks,
        SUM(applies) AS applies,
@@ -182,10 +209,11 @@ SELECT (hour_start / 3600) % 24 AS hour,
        SUM(cost_micros) / 1000000.0 / NULLIF(SUM(clicks), 0) AS cpc,
        SUM(cost_micros) / 1000000.0 / NULLIF(SUM(applies), 0) AS cpa,
        SUM(applies) * 1.0 / NULLIF(SUM(clicks), 0) AS apply_rate
-FROM fact_hourly GROUP BY 1;
+FROM tz_offsets z CROSS JOIN fact_hourly f
+    ON f.hour_start >= z.from_s AND f.hour_start < z.to_s GROUP BY 1;
 
-CREATE VIEW IF NOT EXISTS daily_stats AS
-SELECT ((hour_start / 86400) + 3) % 7 + 1 AS day_of_week,
+CREATE VIEW daily_stats AS
+SELECT (((hour_start + z.offset_s) / 86400) + 3) % 7 + 1 AS day_of_week,
        SUM(clicks) AS clicks,
        SUM(applies) AS applies,
        SUM(records) AS records,
@@ -195,6 +223,7 @@ SELECT ((hour_start / 86400) + 3) % 7 + 1 AS day_of_week,
        SUM(cost_micros) / 1000000.0 / NULLIF(SUM(clicks), 0) AS cpc,
        SUM(cost_micros) / 1000000.0 / NULLIF(SUM(applies), 0) AS cpa,
        SUM(applies) * 1.0 / NULLIF(SUM(clicks), 0) AS apply_rate
-FROM fact_hourly GROUP BY 1;
+FROM tz_offsets z CROSS JOIN fact_hourly f
+    ON f.hour_start >= z.from_s AND f.hour_start < z.to_s GROUP BY 1;
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;

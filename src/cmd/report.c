@@ -25,7 +25,7 @@ static const struct section {
     {AN_PUBLISHER, "Publishers", "publishers", "publisher_id", 0},
     {AN_INDUSTRY, "Industries", "industries", "industry", 1},
     {AN_DEVICE, "Devices", "devices", "device", 1},
-    {AN_HOUR_OF_DAY, "Hour of day (UTC)", "hours", "hour", 0},
+    {AN_HOUR_OF_DAY, "Hour of day", "hours", "hour", 0},
     {AN_WEEKDAY, "Weekday", "weekdays", "day_of_week", 0},
 };
 
@@ -196,10 +196,11 @@ static int keep_group(void *arg, const struct an_row *r)
 	return 0;
 }
 
-static json_t *range_json(const struct an_filter *f)
+static json_t *range_json(const struct an_filter *f, const char *zone)
 {
 	json_t *range = json_object();
 	char t[40];
+	json_object_set_new(range, "tz", json_string(zone));
 	json_object_set_new(range, "from",
 			    f->from_s == INT64_MIN
 				? json_null()
@@ -245,14 +246,24 @@ int report_print(struct anstore *as, const struct an_filter *f, enum report_form
 		kpi_groups_free(&was);
 		return EXIT_FAIL;
 	}
+	/* the zone the hour of day, weekday and day tables are in */
+	char zone[256];
+	if (as->ops->zone(as, zone, sizeof(zone), &err) != J_OK) {
+		jlog_error("report: %s", err.msg);
+		json_decref(doc);
+		kpi_groups_free(&was);
+		collect_free(&total);
+		return EXIT_FAIL;
+	}
 	const struct kpi_sums *tm = &total.rows[0].m;
 	const struct kpi_sums *tw = was.n ? &was.g[0].m : &no_sums;
 	if (json) {
-		json_object_set_new(doc, "range", range_json(f));
+		/* tz in range, beside from and to: the rows' hours and days are in it */
+		json_object_set_new(doc, "range", range_json(f, zone));
 		if (cmp) {
 			json_t *c = json_object();
 			json_object_set_new(c, "mode", json_string(kpi_compare_name(compare)));
-			json_object_set_new(c, "range", range_json(prev));
+			json_object_set_new(c, "range", range_json(prev, zone));
 			json_object_set_new(doc, "compare", c);
 		}
 		json_object_set_new(doc, "total", row_json(&total.rows[0], NULL));
@@ -267,6 +278,7 @@ int report_print(struct anstore *as, const struct an_filter *f, enum report_form
 		struct kpis k;
 		char a[32], b[32], c[32], d[40], e[16], g[32], h[32], i[16], j[32];
 		kpi_compute(tm, &k);
+		printf("Time zone %s (hours, weekdays and days are local)\n\n", zone);
 		printf("Totals\n");
 		printf("  records %s  impressions %s  clicks %s  applies %s  spend %s\n",
 		       fmt_int(tm->records, a, sizeof(a)), fmt_int(tm->impressions, b, sizeof(b)),

@@ -7,6 +7,7 @@
  * number of groups grows.
  */
 #include "jobads/agg.h"
+#include "jobads/tz.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,7 +310,8 @@ void agg_add(struct agg *a, const struct event *ev)
 	struct agg_key k;
 	double ctr, cpc, cpa, roi;
 	int64_t secs = ev->ts_ms >= 0 ? ev->ts_ms / 1000 : -((-ev->ts_ms + 999) / 1000);
-	k.hour_start = secs - (((secs % 3600) + 3600) % 3600);
+	k.hour_start = a->tz ? tz_hour_start(a->tz, secs, &a->tz_hint)
+			     : secs - (((secs % 3600) + 3600) % 3600);
 	k.campaign_id = ev->campaign_id;
 	k.publisher_id = ev->publisher_id;
 	k.industry = agg_intern(a, ev->industry.s, ev->industry.n);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "jobads/agg.h"
+#include "jobads/tz.h"
 #include "jobads/banned.h"
 
 static int add_row(void *arg, const struct event *ev)
@@ -226,6 +227,7 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 	struct agg bufs[2];
 	struct applier ap;
 	struct piece_reader helper; /* the second connection and the helper thread */
+	struct tz *zone = NULL;
 	struct etl_run_rec rec;
 	int64_t cursor, max_seq = 0;
 	size_t cap = o->chunk; /* events per transaction at most; 0: as many as fit */
@@ -273,6 +275,11 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 	agg_init(&bufs[1]);
 	memset(&helper, 0, sizeof(helper));
 	agg_init(&helper.agg);
+	/* events go to the local hours of the store's zone, read once per run: init
+	 * changes it only under the run lock */
+	if ((r = anstore_tz_open(as, &zone, err)) != J_OK)
+		goto done;
+	bufs[0].tz = bufs[1].tz = helper.agg.tz = tz_is_utc(zone) ? NULL : zone;
 	if (evs->ops->scan_range && evs->ops->reopen && max_seq - cursor >= PARALLEL_MIN_BACKLOG &&
 	    sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
 		struct jerr e2;
@@ -400,6 +407,7 @@ done:
 	agg_release(&bufs[0]);
 	agg_release(&bufs[1]);
 	agg_release(&helper.agg);
+	tz_close(zone);
 	evstore_close(helper.evs);
 	pthread_mutex_destroy(&ap.mu);
 	pthread_cond_destroy(&ap.cv);
@@ -641,11 +649,16 @@ int etl_verify(struct evstore *evs, struct anstore *as, FILE *out, int show,
 	 * cursor no longer change, so a run applying meanwhile cannot show as a
 	 * difference. The copy is the size of the aggregate, not of the raw table.
 	 */
-	r = as->ops->facts(as, &res->cursor, collect_fact, &v, err);
+	struct tz *zone = NULL;
+	r = anstore_tz_open(as, &zone, err);
+	if (r == J_OK)
+		r = as->ops->facts(as, &res->cursor, collect_fact, &v, err);
 	if (r == J_OK)
 		r = evs->ops->stats(evs, &res->max_seq, NULL, err);
 	if (r == J_OK)
-		r = evs->ops->recompute(evs, res->cursor, check_row, &v, err);
+		r = evs->ops->recompute(evs, res->cursor, tz_is_utc(zone) ? NULL : zone, check_row,
+					&v, err);
+	tz_close(zone);
 	if (r == J_OK)
 		r = evstore_behind(evs, res->cursor, &res->behind, err);
 	if (r == J_OK)

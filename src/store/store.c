@@ -4,6 +4,7 @@
  * folder implementing the ops (docs/architecture.md). URL helpers: url.c.
  */
 #include "jobads/store.h"
+#include "jobads/tz.h"
 
 #include <dlfcn.h>
 #include <stdint.h>
@@ -197,6 +198,30 @@ enum jrc store_schema_check(const char *name, const char *what, int version, int
 	}
 	*init = version < known;
 	return J_OK;
+}
+
+enum jrc anstore_tz_open(struct anstore *s, struct tz **out, struct jerr *err)
+{
+	char name[256];
+	struct jerr e;
+	*out = NULL;
+	int r = s->ops->zone(s, name, sizeof(name), err);
+	if (r != J_OK)
+		return r;
+	if (tz_open(name, out, &e) != J_OK) {
+		jerr_set(err, "%s: %s", s->name, e.msg);
+		return J_ERROR;
+	}
+	return J_OK;
+}
+
+enum jrc store_zone_refuse(const char *name, const char *cur, const char *want, struct jerr *err)
+{
+	jerr_set(err,
+		 "%s: the facts are bucketed by the hours of %s; changing the time zone to %s"
+		 " needs a rebuild from the raw events (run 'jobads init --tz %s --rebuild')",
+		 name, cur, want, want);
+	return J_ERROR;
 }
 
 void an_filter_all(struct an_filter *f)

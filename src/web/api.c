@@ -660,6 +660,21 @@ static int reply_csv(struct req *r, char *text, size_t len)
 	return st;
 }
 
+/* The analytics store's reporting time zone as the answer's "tz": the zone its
+ * hours, weekdays and days are in (docs/architecture.md). */
+static void add_zone(struct req *r, json_t *doc)
+{
+	struct anstore *as = NULL;
+	struct jerr err;
+	char zone[256];
+	if (pool_an_get(r->w, &as, &err) != J_OK)
+		return;
+	int q = as->ops->zone(as, zone, sizeof(zone), &err);
+	pool_an_put(r->w, as, q != J_OK);
+	if (q == J_OK)
+		json_object_set_new(doc, "tz", json_string(zone));
+}
+
 static int answer(struct req *r, json_t *doc, enum an_dim dim, const struct api_params *p,
 		  int metric, const char *name)
 {
@@ -681,6 +696,7 @@ static int answer(struct req *r, json_t *doc, enum an_dim dim, const struct api_
 		if (name) /* compared_json answered the members themselves */
 			name = NULL;
 	}
+	add_zone(r, doc);
 	return reply_with(r, doc, name, text, len);
 }
 
@@ -726,9 +742,10 @@ int api_heatmap(struct req *r)
 	if (api_query_params(r, AP_RANGE | AP_FILTERS | AP_FORMAT | AP_COMPARE, &p))
 		return r->status;
 	json_t *doc = doc_for(&p);
-	json_object_set_new(doc, "note",
-			    json_string("weekday is ISO (1 = Monday), hour is UTC; cells without "
-					"data are absent"));
+	json_object_set_new(
+	    doc, "note",
+	    json_string("weekday is ISO (1 = Monday), weekday and hour are local to "
+			"tz; cells without data are absent"));
 	return answer(r, doc, AN_WEEKDAY_HOUR, &p, -1, "cells");
 }
 

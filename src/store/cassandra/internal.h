@@ -268,7 +268,7 @@ enum jrc ev_cass_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn 
 
 /* ---- recompute.c ---- */
 
-enum jrc ev_cass_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
-			   struct jerr *err);
+enum jrc ev_cass_recompute(struct evstore *s, int64_t upto, const struct tz *tz, fact_row_fn fn,
+			   void *arg, struct jerr *err);
 
 #endif

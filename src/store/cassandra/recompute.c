@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "jobads/tz.h"
 
 #include "jobads/banned.h"
 
@@ -23,12 +24,14 @@ struct group_table {
 	size_t n, cap;
 	uint32_t *slots;
 	size_t nslots;
+	const struct tz *tz; /* the local hours of this zone; NULL: UTC */
+	size_t tz_hint;
 };
 
-static uint64_t grain_hash(const struct event *ev)
+/* hs: the group's hour_start, which ev's ts is not where the zone's offset is not whole hours */
+static uint64_t grain_hash(int64_t hs, const struct event *ev)
 {
 	uint64_t h = 1469598103934665603ULL;
-	int64_t hs = ev->ts_ms / 3600000;
 	h = (h ^ (uint64_t)hs) * 1099511628211ULL;
 	h = (h ^ (uint32_t)ev->campaign_id) * 1099511628211ULL;
 	h = (h ^ (uint32_t)ev->publisher_id) * 1099511628211ULL;
@@ -52,6 +55,10 @@ static int add_to_group(void *arg, const struct event *ev)
 	int64_t hs = (ev->ts_ms / 3600000) * 3600;
 	if (ev->ts_ms < 0)
 		hs = ((ev->ts_ms - 3599999) / 3600000) * 3600;
+	if (x->tz) /* the local hour's start: floor((t + off) / 3600) * 3600 - off */
+		hs = tz_hour_start(x->tz,
+				   ev->ts_ms >= 0 ? ev->ts_ms / 1000 : (ev->ts_ms - 999) / 1000,
+				   &x->tz_hint);
 	if (x->n * 2 >= x->nslots) {
 		size_t ns = x->nslots ? x->nslots * 2 : 4096;
 		free(x->slots);
@@ -66,13 +73,13 @@ static int add_to_group(void *arg, const struct event *ev)
 			t.industry = x->g[i].f.industry;
 			t.location = x->g[i].f.location;
 			t.device = x->g[i].f.device;
-			size_t j = grain_hash(&t) & (ns - 1);
+			size_t j = grain_hash(x->g[i].f.hour_start, &t) & (ns - 1);
 			while (x->slots[j])
 				j = (j + 1) & (ns - 1);
 			x->slots[j] = (uint32_t)(i + 1);
 		}
 	}
-	size_t j = grain_hash(ev) & (x->nslots - 1);
+	size_t j = grain_hash(hs, ev) & (x->nslots - 1);
 	struct group *g = NULL;
 	while (x->slots[j]) {
 		struct group *c = &x->g[x->slots[j] - 1];
@@ -147,12 +154,13 @@ static int grain_cmp(const void *pa, const void *pb)
 	return str_cmp(a->device, b->device);
 }
 
-enum jrc ev_cass_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
-			   struct jerr *err)
+enum jrc ev_cass_recompute(struct evstore *s, int64_t upto, const struct tz *tz, fact_row_fn fn,
+			   void *arg, struct jerr *err)
 {
 	struct ev_cass *e = (struct ev_cass *)s;
 	struct group_table x;
 	memset(&x, 0, sizeof(x));
+	x.tz = tz;
 	int r = J_OK;
 	if (upto > 0) {
 		struct cass_walk w = {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "analytics.h"
+#include "jobads/tz.h"
 
 #include <mysqld_error.h>
 
@@ -29,6 +30,8 @@
 	"SELECT " FACT_COLS " FROM fact_hourly ORDER BY hour_start, campaign_id, publisher_id,"    \
 	" industry, location, device"
 
+/* jobads_schema's version that sql/mysql/analytics.sql sets (2: the time zone). */
+#define AN_MYSQL_VERSION   2
 #define SQL_SCHEMA_VERSION "SELECT version FROM jobads_schema WHERE store = 'analytics'"
 
 /* Report queries: one key expression, one label expression, the shared filter. */
@@ -42,14 +45,42 @@
 	" COALESCE(SUM(roi_sum), 0) FROM fact_hourly f"
 
 /* hour_start leads the primary key: a time range reads only its rows. */
-#define FILTER                                                                                     \
-	" WHERE hour_start >= ? AND hour_start < ? AND (? = 0 OR campaign_id = ?)"                 \
+#define FILTER_REST                                                                                \
+	" (? = 0 OR campaign_id = ?)"                                                              \
 	" AND (? = 0 OR publisher_id = ?) AND (? IS NULL OR industry = ?)"                         \
 	" AND (? IS NULL OR device = ?)"
+#define FILTER	      " WHERE hour_start >= ? AND hour_start < ? AND" FILTER_REST
 #define FILTER_PARAMS 10
 
 #define GROUPED(key, label)                                                                        \
 	"SELECT " key ", " label "," MEASURES FILTER " GROUP BY " key " ORDER BY " key
+
+/*
+ * Local time parts join each fact row to the span of the store's zone that
+ * holds it, the spans first (STRAIGHT_JOIN): per span that meets the range, one
+ * range of the primary key. The range is in ON only (FILTER's bounds beside it
+ * made SQLite scan from the range's start for every span), in the place of
+ * FILTER's range, and twice more at the end (TZ_PARAMS). AN_DAY's key is the local midnight counted
+ * as if local were UTC; query turns it into the UTC instant the local day starts (tz_day_start).
+ */
+#define TZ_MEASURES                                                                                \
+	" COALESCE(SUM(records), 0), COALESCE(SUM(impressions), 0), COALESCE(SUM(clicks), 0),"     \
+	" COALESCE(SUM(applies), 0), COALESCE(SUM(cost_micros), 0), COALESCE(SUM(quality_sum), "   \
+	"0),"                                                                                      \
+	" COALESCE(SUM(ctr_sum), 0), COALESCE(SUM(cpc_sum), 0), COALESCE(SUM(cpa_sum), 0),"        \
+	" COALESCE(SUM(roi_sum), 0) FROM tz_offsets z STRAIGHT_JOIN fact_hourly f"                 \
+	" ON f.hour_start >= GREATEST(z.from_s, ?) AND f.hour_start < LEAST(z.to_s, ?)"
+#define GROUPED_TZ(key)                                                                            \
+	"SELECT " key ", NULL," TZ_MEASURES " WHERE" FILTER_REST                                   \
+	" AND z.to_s > ? AND z.from_s < ?"                                                         \
+	" GROUP BY " key " ORDER BY " key
+#define TZ_PARAMS 2
+
+static int dim_local(enum an_dim dim)
+{
+	return dim == AN_HOUR_OF_DAY || dim == AN_WEEKDAY || dim == AN_DAY ||
+	       dim == AN_WEEKDAY_HOUR;
+}
 
 static const char *const query_sql[AN__COUNT] = {
     [AN_TOTAL] = "SELECT 0, NULL," MEASURES FILTER,
@@ -60,12 +91,12 @@ static const char *const query_sql[AN__COUNT] = {
     [AN_INDUSTRY] = "SELECT 0, industry," MEASURES FILTER " GROUP BY industry ORDER BY industry",
     [AN_LOCATION] = "SELECT 0, location," MEASURES FILTER " GROUP BY location ORDER BY location",
     [AN_DEVICE] = "SELECT 0, device," MEASURES FILTER " GROUP BY device ORDER BY device",
-    [AN_HOUR_OF_DAY] = GROUPED("(hour_start DIV 3600) % 24", "NULL"),
-    [AN_WEEKDAY] = GROUPED("((hour_start DIV 86400) + 3) % 7 + 1", "NULL"),
-    [AN_DAY] = GROUPED("(hour_start DIV 86400) * 86400", "NULL"),
+    [AN_HOUR_OF_DAY] = GROUPED_TZ("((hour_start + z.offset_s) DIV 3600) % 24"),
+    [AN_WEEKDAY] = GROUPED_TZ("(((hour_start + z.offset_s) DIV 86400) + 3) % 7 + 1"),
+    [AN_DAY] = GROUPED_TZ("((hour_start + z.offset_s) DIV 86400) * 86400"),
     [AN_HOURLY] = GROUPED("hour_start", "NULL"),
-    [AN_WEEKDAY_HOUR] =
-	GROUPED("(((hour_start DIV 86400) + 3) % 7) * 24 + (hour_start DIV 3600) % 24", "NULL"),
+    [AN_WEEKDAY_HOUR] = GROUPED_TZ("((((hour_start + z.offset_s) DIV 86400) + 3) % 7) * 24"
+				   " + ((hour_start + z.offset_s) DIV 3600) % 24"),
 };
 
 #define SQL_RUN_BEGIN                                                                              \
@@ -133,6 +164,7 @@ static void an_mysql_close(struct anstore *s)
 	if (a->db)
 		mysql_close(a->db);
 	pthread_mutex_destroy(&a->mu);
+	tz_close(a->tz);
 	memset(&a->url, 0, sizeof(a->url)); /* the password */
 	free(a->pb);
 	free(a->plen);
@@ -160,8 +192,8 @@ static enum jrc an_mysql_open(const char *target, enum store_mode mode, struct a
 		goto fail;
 	if ((r = my_schema_version(a->db, SQL_SCHEMA_VERSION, a->base.name, &version, err)) !=
 		J_OK ||
-	    (r = store_schema_check(a->base.name, "analytics", version, 1, mode, &init, err)) !=
-		J_OK ||
+	    (r = store_schema_check(a->base.name, "analytics", version, AN_MYSQL_VERSION, mode,
+				    &init, err)) != J_OK ||
 	    (init && (r = an_mysql_init_locked(a, err)) != J_OK))
 		goto fail;
 	if ((r = my_prepare(a->db, SQL_GETCUR, &a->getcur, a->base.name, err)) != J_OK)
@@ -283,10 +315,31 @@ out:
 	return r;
 }
 
+static int query_text(struct an_mysql *a, const char *sql, char *out, size_t cap, const char *what,
+		      struct jerr *err);
+#define SQL_ZONE_GET "SELECT name FROM tz_zone WHERE id = 1"
+
+/* a->tz as the store's zone now: another process may have changed it (init --tz) */
+static int zone_fresh(struct an_mysql *a, struct jerr *err)
+{
+	char name[256];
+	struct jerr e;
+	int r = query_text(a, SQL_ZONE_GET, name, sizeof(name), "reading the time zone", err);
+	if (r != J_OK || (a->tz && strcmp(tz_name(a->tz), name[0] ? name : "UTC") == 0))
+		return r;
+	tz_close(a->tz);
+	a->tz = NULL;
+	if (tz_open(name[0] ? name : "UTC", &a->tz, &e) != J_OK) {
+		jerr_set(err, "%s: %s", a->base.name, e.msg);
+		return J_ERROR;
+	}
+	return J_OK;
+}
+
 static int query_locked(struct an_mysql *a, enum an_dim dim, const struct an_filter *f,
 			an_row_fn fn, void *arg, struct jerr *err)
 {
-	MYSQL_BIND p[FILTER_PARAMS];
+	MYSQL_BIND pb[FILTER_PARAMS + TZ_PARAMS], *p = pb;
 	unsigned long ilen, dlen;
 	my_bool inull, dnull;
 	struct my_cols c;
@@ -301,8 +354,14 @@ static int query_locked(struct an_mysql *a, enum an_dim dim, const struct an_fil
 	}
 	if (!a->q[dim] && (r = my_prepare(a->db, query_sql[dim], &a->q[dim], a->base.name, err)))
 		return r;
+	if (dim == AN_DAY && (r = zone_fresh(a, err)) != J_OK)
+		return r;
 	MYSQL_STMT *st = a->q[dim];
-	memset(p, 0, sizeof(p));
+	memset(pb, 0, sizeof(pb));
+	if (dim_local(dim)) {
+		my_bind_i64(&pb[FILTER_PARAMS], &from);
+		my_bind_i64(&pb[FILTER_PARAMS + 1], &to);
+	}
 	my_bind_i64(&p[0], &from);
 	my_bind_i64(&p[1], &to);
 	my_bind_int(&p[2], &camp);
@@ -317,12 +376,14 @@ static int query_locked(struct an_mysql *a, enum an_dim dim, const struct an_fil
 	dlen = f->device ? (unsigned long)strlen(f->device) : 0;
 	my_bind_str(&p[8], f->device, &dlen, &dnull);
 	my_bind_str(&p[9], f->device, &dlen, &dnull);
-	if ((r = run(a, st, p, "running a report query", err)) != J_OK)
+	if ((r = run(a, st, pb, "running a report query", err)) != J_OK)
 		return r;
 	if ((r = my_cols_bind(&c, st, "ls" MY_SUM_TYPES, a->base.name, err)) != J_OK)
 		return r;
 	while ((got = my_fetch(&c, st, a->base.name, "running a report query", err)) > 0) {
 		row.key = c.i[0];
+		if (dim == AN_DAY)
+			row.key = tz_day_start(a->tz, row.key);
 		row.label = c.null[1] ? NULL : c.s[1];
 		my_col_sums(&c, 2, &row.m);
 		if ((stop = fn(arg, &row)) != 0)
@@ -605,6 +666,128 @@ static enum jrc an_mysql_runs_fail_stale(struct anstore *s, const char *reason, 
 	return r;
 }
 
+#define SQL_ZONE_SET  "UPDATE tz_zone SET name = ? WHERE id = 1"
+#define SQL_ZONE_SPAN "INSERT INTO tz_offsets (from_s, to_s, offset_s) VALUES (?, ?, ?)"
+#define SQL_HAS_FACTS                                                                              \
+	"SELECT EXISTS (SELECT 1 FROM fact_hourly) OR (SELECT `cursor` FROM etl_state"             \
+	" WHERE id = 1) > 0"
+
+/* A one-column query's first row as text (cap bytes), or "" when it has none. */
+static int query_text(struct an_mysql *a, const char *sql, char *out, size_t cap, const char *what,
+		      struct jerr *err)
+{
+	MYSQL_STMT *st;
+	struct my_cols c;
+	int r = my_prepare(a->db, sql, &st, a->base.name, err);
+	out[0] = '\0';
+	if (r != J_OK)
+		return r;
+	if ((r = run(a, st, NULL, what, err)) == J_OK &&
+	    (r = my_cols_bind(&c, st, "s", a->base.name, err)) == J_OK) {
+		int got = my_fetch(&c, st, a->base.name, what, err);
+		if (got > 0)
+			snprintf(out, cap, "%.*s", (int)c.len[0], c.s[0]);
+		r = my_fetch_end(st, &c, got, 0, r);
+	}
+	mysql_stmt_close(st);
+	return r;
+}
+
+static enum jrc an_mysql_zone(struct anstore *s, char *name, size_t cap, struct jerr *err)
+{
+	struct an_mysql *a = (struct an_mysql *)s;
+	LOCKED(a);
+	int r = query_text(a, SQL_ZONE_GET, name, cap, "reading the time zone", err);
+	UNLOCK(a);
+	if (r == J_OK && !name[0])
+		snprintf(name, cap, "UTC");
+	return r;
+}
+
+static int zone_write(struct an_mysql *a, const struct tz *z, struct jerr *err)
+{
+	MYSQL_BIND p[3];
+	MYSQL_STMT *st;
+	unsigned long len;
+	size_t n;
+	const struct tz_span *sp = tz_spans(z, &n);
+	int64_t from, to;
+	int32_t off;
+	int r;
+	memset(p, 0, sizeof(p));
+	bind_cstr(&p[0], tz_name(z), &len);
+	if ((r = exec_once(a, SQL_ZONE_SET, p, "recording the time zone", NULL, err)) != J_OK ||
+	    (r = my_exec(a->db, "DELETE FROM tz_offsets", a->base.name, "emptying tz_offsets",
+			 err)) != J_OK ||
+	    (r = my_prepare(a->db, SQL_ZONE_SPAN, &st, a->base.name, err)) != J_OK)
+		return r;
+	memset(p, 0, sizeof(p));
+	my_bind_i64(&p[0], &from);
+	my_bind_i64(&p[1], &to);
+	my_bind_int(&p[2], &off);
+	for (size_t i = 0; i < n && r == J_OK; i++) {
+		from = sp[i].from_s;
+		to = sp[i].to_s;
+		off = sp[i].offset_s;
+		r = run(a, st, p, "writing tz_offsets", err);
+	}
+	mysql_stmt_close(st);
+	return r;
+}
+
+static enum jrc an_mysql_set_zone(struct anstore *s, const struct tz *z, int reset, int *changed,
+				  struct jerr *err)
+{
+	struct an_mysql *a = (struct an_mysql *)s;
+	const char *name = s->name;
+	char cur[256], has[8];
+	int r;
+	*changed = 0;
+	LOCKED(a);
+	/* FOR UPDATE on tz_zone: two inits changing the zone queue there */
+	if ((r = my_exec(a->db, "START TRANSACTION", name, "starting a transaction", err)) ||
+	    (r = query_text(a, SQL_ZONE_GET " FOR UPDATE", cur, sizeof(cur),
+			    "reading the time zone", err)))
+		goto rollback;
+	if (!cur[0])
+		snprintf(cur, sizeof(cur), "UTC");
+	if (strcmp(cur, tz_name(z)) == 0) {
+		rollback(a);
+		UNLOCK(a);
+		return J_OK;
+	}
+	if ((r = query_text(a, SQL_HAS_FACTS, has, sizeof(has), "looking for facts", err)))
+		goto rollback;
+	if (has[0] == '1' && !reset) {
+		r = store_zone_refuse(name, cur, tz_name(z), err);
+		goto rollback;
+	}
+	if (has[0] == '1' &&
+	    ((r = my_exec(a->db, "DELETE FROM fact_hourly", name, "emptying fact_hourly", err)) ||
+	     (r = my_exec(a->db, "DELETE FROM dim_publisher", name, "emptying dim_publisher",
+			  err)) ||
+	     (r = my_exec(a->db,
+			  "UPDATE etl_state SET `cursor` = 0, updated_at = UTC_TIMESTAMP(3)"
+			  " WHERE id = 1",
+			  name, "resetting the cursor", err))))
+		goto rollback;
+	if ((r = zone_write(a, z, err)) != J_OK)
+		goto rollback;
+	if (mysql_commit(a->db) != 0) {
+		r = my_fail(a->db, name, "committing the time zone", err);
+		goto rollback;
+	}
+	*changed = 1;
+	tz_close(a->tz); /* read again at the next AN_DAY query */
+	a->tz = NULL;
+	UNLOCK(a);
+	return J_OK;
+rollback:
+	rollback(a);
+	UNLOCK(a);
+	return r;
+}
+
 const struct anstore_ops anstore_mysql_ops = {
     .version = ANSTORE_OPS_VERSION,
     .scheme = "mysql",
@@ -623,4 +806,6 @@ const struct anstore_ops anstore_mysql_ops = {
     .lock_renew = an_mysql_lock_renew,
     .lock_release = an_mysql_lock_release,
     .runs_fail_stale = an_mysql_runs_fail_stale,
+    .zone = an_mysql_zone,
+    .set_zone = an_mysql_set_zone,
 };

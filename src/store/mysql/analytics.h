@@ -34,6 +34,7 @@ struct an_mysql {
 	int bulk;	     /* the server takes array binding (MariaDB 10.2+) */
 	MYSQL_STMT *ups1;    /* the one-row upsert, executed for arrays of groups */
 	struct bulk_cols *bc;
+	struct tz *tz; /* the store's zone, read at the first AN_DAY query */
 };
 
 /*

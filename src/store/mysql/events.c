@@ -66,6 +66,7 @@
 #include <unistd.h>
 
 #include "eventstore.h"
+#include "jobads/tz.h"
 
 #include "jobads/banned.h"
 
@@ -101,15 +102,29 @@
  * 1e0 and 1e6 make the ratios DOUBLE (integer division would give DECIMAL with
  * four decimals).
  */
-#define SQL_RECOMPUTE                                                                              \
-	"SELECT (ts DIV 3600000) * 3600, campaign_id, publisher_id, industry, location, device,"   \
+#define RECOMPUTE_HEAD(hour)                                                                       \
+	"SELECT " hour ", campaign_id, publisher_id, industry, location, device,"                  \
 	" COUNT(*), SUM(impressions), SUM(clicks), SUM(apply_count), SUM(cost_micros),"            \
 	" SUM(quality_score),"                                                                     \
 	" SUM(CASE WHEN impressions > 0 THEN clicks * 1e0 / impressions ELSE 0e0 END),"            \
 	" SUM(CASE WHEN clicks > 0 THEN cost_micros / 1e6 / clicks ELSE 0e0 END),"                 \
 	" SUM(CASE WHEN apply_count > 0 THEN cost_micros / 1e6 / apply_count ELSE 0e0 END),"       \
-	" SUM(CASE WHEN cost_micros > 0 THEN apply_count / (cost_micros / 1e6) ELSE 0e0 END)"      \
-	" FROM tracking WHERE seq <= ? GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
+	" SUM(CASE WHEN cost_micros > 0 THEN apply_count / (cost_micros / 1e6) ELSE 0e0 END)"
+#define RECOMPUTE_TAIL " GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
+#define SQL_RECOMPUTE                                                                              \
+	RECOMPUTE_HEAD("(ts DIV 3600000) * 3600") " FROM tracking WHERE seq <= ?" RECOMPUTE_TAIL
+/*
+ * In a zone: the local hour's start, floor((t + off) / 3600) * 3600 - off, with
+ * off the zone's offset at the event, from a CASE over the zone's spans that
+ * meet the stored events' time range (a few for a year: one per DST change),
+ * their bounds and offsets bound as parameters.
+ */
+#define RECOMPUTE_TZ_HEAD RECOMPUTE_HEAD("((ts DIV 1000 + o) DIV 3600) * 3600 - o")
+#define RECOMPUTE_TZ_FROM                                                                          \
+	" FROM (SELECT ts, campaign_id, publisher_id, industry, location, device, impressions,"    \
+	" clicks, apply_count, cost_micros, quality_score,"
+#define RECOMPUTE_TZ_WHERE " AS o FROM tracking WHERE seq <= ?) x"
+#define SQL_TS_RANGE	   "SELECT MIN(ts), MAX(ts) FROM tracking"
 
 static enum jrc ev_mysql_init(struct evstore *s, struct jerr *err)
 {
@@ -519,24 +534,84 @@ static enum jrc ev_mysql_behind(struct evstore *s, int64_t cursor, int64_t *n, s
 	return r;
 }
 
-static enum jrc ev_mysql_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
-				   struct jerr *err)
+/* The zone's spans that meet the stored events' time range: [*i0, *i1]. */
+static int tz_range(struct ev_mysql *e, const struct tz *tz, size_t *i0, size_t *i1,
+		    struct jerr *err)
+{
+	MYSQL_STMT *st;
+	struct my_cols c;
+	size_t n;
+	const struct tz_span *sp = tz_spans(tz, &n);
+	int64_t lo = 0, hi = 0;
+	int r = my_prepare(e->db, SQL_TS_RANGE, &st, e->base.name, err);
+	if (r != J_OK)
+		return r;
+	if ((r = run(e, st, NULL, "reading the events' time range", err)) == J_OK &&
+	    (r = my_cols_bind(&c, st, "ll", e->base.name, err)) == J_OK) {
+		int got = my_fetch(&c, st, e->base.name, "reading the events' time range", err);
+		if (got > 0 && !c.null[0]) {
+			lo = c.i[0] / 1000 - 1;
+			hi = c.i[1] / 1000 + 1;
+		}
+		r = my_fetch_end(st, &c, got, 0, r);
+	}
+	mysql_stmt_close(st);
+	*i0 = 0;
+	while (*i0 + 1 < n && sp[*i0].to_s <= lo)
+		(*i0)++;
+	*i1 = *i0;
+	while (*i1 + 1 < n && sp[*i1].to_s <= hi)
+		(*i1)++;
+	return r;
+}
+
+static enum jrc ev_mysql_recompute(struct evstore *s, int64_t upto, const struct tz *tz,
+				   fact_row_fn fn, void *arg, struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
 	MYSQL_STMT *st;
-	MYSQL_BIND p[1];
+	MYSQL_BIND *p;
 	struct my_cols c;
 	struct fact_row fr;
-	int f, stop = 0;
-	int r = my_prepare(e->db, SQL_RECOMPUTE, &st, s->name, err);
-	if (r != J_OK)
+	struct strbuf sql = {0};
+	size_t i0 = 0, i1 = 0, np = 1, n;
+	int64_t *bound = NULL;
+	int32_t *off = NULL;
+	int f, stop = 0, r = J_OK;
+	const struct tz_span *sp = tz ? tz_spans(tz, &n) : NULL;
+
+	if (tz && (r = tz_range(e, tz, &i0, &i1, err)) != J_OK)
 		return r;
-	memset(p, 0, sizeof(p));
-	my_bind_i64(&p[0], &upto);
+	if (tz) {
+		size_t k = i1 - i0; /* the WHEN branches; the last span is the ELSE */
+		np = 2 * k + 2;
+		bound = xcalloc(k + 1, sizeof(*bound));
+		off = xcalloc(k + 1, sizeof(*off));
+		strbuf_addf(&sql, "%s%s%s", RECOMPUTE_TZ_HEAD, RECOMPUTE_TZ_FROM, k ? " CASE" : "");
+		for (size_t i = 0; i < k; i++)
+			strbuf_addf(&sql, " WHEN ts < ? THEN ?");
+		strbuf_addf(&sql, " %s%s%s", k ? "ELSE ? END" : "?", RECOMPUTE_TZ_WHERE,
+			    RECOMPUTE_TAIL);
+	}
+	p = xcalloc(np, sizeof(*p));
+	if (tz) {
+		size_t j = 0, i;
+		for (i = i0; i < i1; i++, j += 2) {
+			bound[i - i0] = sp[i].to_s * 1000;
+			off[i - i0] = sp[i].offset_s;
+			my_bind_i64(&p[j], &bound[i - i0]);
+			my_bind_int(&p[j + 1], &off[i - i0]);
+		}
+		off[i1 - i0] = sp[i1].offset_s;
+		my_bind_int(&p[j], &off[i1 - i0]);
+	}
+	my_bind_i64(&p[np - 1], &upto);
+	if ((r = my_prepare(e->db, tz ? sql.buf : SQL_RECOMPUTE, &st, s->name, err)) != J_OK)
+		goto out;
 	if ((r = run(e, st, p, "recomputing aggregates", err)) != J_OK ||
 	    (r = my_cols_bind(&c, st, "lllsss" MY_SUM_TYPES, s->name, err)) != J_OK) {
 		mysql_stmt_close(st);
-		return r;
+		goto out;
 	}
 	while ((f = my_fetch(&c, st, s->name, "recomputing aggregates", err)) > 0) {
 		my_fact_row(&c, &fr);
@@ -545,6 +620,11 @@ static enum jrc ev_mysql_recompute(struct evstore *s, int64_t upto, fact_row_fn 
 	}
 	r = my_fetch_end(st, &c, f, stop, r);
 	mysql_stmt_close(st);
+out:
+	strbuf_release(&sql);
+	free(p);
+	free(bound);
+	free(off);
 	return r;
 }
 

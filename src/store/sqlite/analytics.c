@@ -10,18 +10,20 @@
 #include <string.h>
 
 #include "jobads/store.h"
+#include "jobads/tz.h"
 #include "db.h"
 
 #include "jobads/banned.h"
 
 /* PRAGMA user_version that sql/sqlite/analytics.sql sets. */
-#define AN_SQLITE_VERSION 3
+#define AN_SQLITE_VERSION 4
 
 struct an_sqlite {
 	struct anstore base;
 	sqlite3 *db;
 	sqlite3_stmt *upsert, *pub, *getcur, *setcur;
 	sqlite3_stmt *q[AN__COUNT];
+	struct tz *tz; /* the store's zone, read at the first AN_DAY query */
 };
 
 /*
@@ -73,12 +75,35 @@ struct an_sqlite {
 	" jobads_sum(cost_micros), jobads_sum(quality_sum),"                                       \
 	" TOTAL(ctr_sum), TOTAL(cpc_sum), TOTAL(cpa_sum), TOTAL(roi_sum) FROM fact_hourly f"
 
-#define FILTER                                                                                     \
-	" WHERE hour_start >= ?1 AND hour_start < ?2 AND (?3 = 0 OR campaign_id = ?3)"             \
+#define FILTER_REST                                                                                \
+	" (?3 = 0 OR campaign_id = ?3)"                                                            \
 	" AND (?4 = 0 OR publisher_id = ?4) AND (?5 IS NULL OR industry = ?5)"                     \
 	" AND (?6 IS NULL OR device = ?6)"
+#define FILTER " WHERE hour_start >= ?1 AND hour_start < ?2 AND" FILTER_REST
 
 #define GROUPED(key, label) "SELECT " key ", " label "," MEASURES FILTER " GROUP BY 1 ORDER BY 1"
+
+/*
+ * Local time parts (hour of day, weekday, day) join each fact row to the offset
+ * span of the store's zone that holds it. The spans lead (CROSS JOIN fixes the
+ * order): for each of the few spans that meet the range, one range of
+ * fact_hourly's primary key, so every fact row is read once, as without a zone.
+ * The range is only in ON: with FILTER's hour_start bounds beside it SQLite
+ * took those for the index and scanned from the range's start for every span
+ * (0.82 s instead of 0.11 s for a year of Europe/Berlin, 260 k fact rows).
+ * AN_DAY's key is the local midnight counted as if local were UTC; query() turns
+ * it into the UTC instant the local day starts (tz_day_start).
+ */
+#define TZ_MEASURES                                                                                \
+	" jobads_sum(records), jobads_sum(impressions), jobads_sum(clicks), jobads_sum(applies),"  \
+	" jobads_sum(cost_micros), jobads_sum(quality_sum),"                                       \
+	" TOTAL(ctr_sum), TOTAL(cpc_sum), TOTAL(cpa_sum), TOTAL(roi_sum)"                          \
+	" FROM tz_offsets z CROSS JOIN fact_hourly f"                                              \
+	" ON f.hour_start >= MAX(z.from_s, ?1) AND f.hour_start < MIN(z.to_s, ?2)"
+#define GROUPED_TZ(key)                                                                            \
+	"SELECT " key ", NULL," TZ_MEASURES " WHERE" FILTER_REST                                   \
+	" AND z.to_s > ?1 AND z.from_s < ?2"                                                       \
+	" GROUP BY 1 ORDER BY 1"
 
 static const char *const query_sql[AN__COUNT] = {
     [AN_TOTAL] = "SELECT 0, NULL," MEASURES FILTER,
@@ -88,12 +113,12 @@ static const char *const query_sql[AN__COUNT] = {
     [AN_INDUSTRY] = "SELECT 0, industry," MEASURES FILTER " GROUP BY 2 ORDER BY 2",
     [AN_LOCATION] = "SELECT 0, location," MEASURES FILTER " GROUP BY 2 ORDER BY 2",
     [AN_DEVICE] = "SELECT 0, device," MEASURES FILTER " GROUP BY 2 ORDER BY 2",
-    [AN_HOUR_OF_DAY] = GROUPED("(hour_start / 3600) % 24", "NULL"),
-    [AN_WEEKDAY] = GROUPED("((hour_start / 86400) + 3) % 7 + 1", "NULL"),
-    [AN_DAY] = GROUPED("(hour_start / 86400) * 86400", "NULL"),
+    [AN_HOUR_OF_DAY] = GROUPED_TZ("((hour_start + z.offset_s) / 3600) % 24"),
+    [AN_WEEKDAY] = GROUPED_TZ("(((hour_start + z.offset_s) / 86400) + 3) % 7 + 1"),
+    [AN_DAY] = GROUPED_TZ("((hour_start + z.offset_s) / 86400) * 86400"),
     [AN_HOURLY] = GROUPED("hour_start", "NULL"),
-    [AN_WEEKDAY_HOUR] =
-	GROUPED("(((hour_start / 86400) + 3) % 7) * 24 + (hour_start / 3600) % 24", "NULL"),
+    [AN_WEEKDAY_HOUR] = GROUPED_TZ("((((hour_start + z.offset_s) / 86400) + 3) % 7) * 24"
+				   " + ((hour_start + z.offset_s) / 3600) % 24"),
 };
 
 #define SQL_RUN_BEGIN                                                                              \
@@ -167,6 +192,7 @@ static void an_sqlite_close(struct anstore *s)
 	for (int i = 0; i < AN__COUNT; i++)
 		sqlite3_finalize(a->q[i]);
 	sqlite3_close(a->db);
+	tz_close(a->tz);
 	free(a->base.name);
 	free(a);
 }
@@ -375,6 +401,20 @@ out:
 	return stop ? stop : r;
 }
 
+static enum jrc an_sqlite_zone(struct anstore *s, char *name, size_t cap, struct jerr *err);
+
+/* a->tz as the store's zone now: another process may have changed it (init --tz) */
+static int zone_fresh(struct an_sqlite *a, struct jerr *err)
+{
+	char name[256];
+	int r = an_sqlite_zone(&a->base, name, sizeof(name), err);
+	if (r != J_OK || (a->tz && strcmp(tz_name(a->tz), name) == 0))
+		return r;
+	tz_close(a->tz);
+	a->tz = NULL;
+	return anstore_tz_open(&a->base, &a->tz, err);
+}
+
 static enum jrc an_sqlite_query(struct anstore *s, enum an_dim dim, const struct an_filter *f,
 				an_row_fn fn, void *arg, struct jerr *err)
 {
@@ -386,6 +426,8 @@ static enum jrc an_sqlite_query(struct anstore *s, enum an_dim dim, const struct
 		return J_ERROR;
 	}
 	if (!a->q[dim] && (r = sq_prepare(a->db, query_sql[dim], &a->q[dim], s->name, err)))
+		return r;
+	if (dim == AN_DAY && (r = zone_fresh(a, err)) != J_OK)
 		return r;
 	sqlite3_stmt *st = a->q[dim];
 	sqlite3_bind_int64(st, 1, f->from_s);
@@ -403,6 +445,8 @@ static enum jrc an_sqlite_query(struct anstore *s, enum an_dim dim, const struct
 	r = J_OK;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		row.key = sqlite3_column_int64(st, 0);
+		if (dim == AN_DAY)
+			row.key = tz_day_start(a->tz, row.key);
 		row.label = (const char *)sqlite3_column_text(st, 1);
 		sq_col_sums(st, 2, &row.m);
 		if ((stop = fn(arg, &row)) != 0)
@@ -615,6 +659,100 @@ static enum jrc an_sqlite_runs_fail_stale(struct anstore *s, const char *reason,
 	return r;
 }
 
+#define SQL_ZONE_GET  "SELECT name FROM tz_zone WHERE id = 1"
+#define SQL_ZONE_SET  "UPDATE tz_zone SET name = ?1 WHERE id = 1"
+#define SQL_ZONE_SPAN "INSERT INTO tz_offsets (from_s, to_s, offset_s) VALUES (?1, ?2, ?3)"
+#define SQL_HAS_FACTS                                                                              \
+	"SELECT EXISTS (SELECT 1 FROM fact_hourly) OR (SELECT cursor FROM etl_state WHERE id = "   \
+	"1) > 0"
+
+static enum jrc an_sqlite_zone(struct anstore *s, char *name, size_t cap, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	sqlite3_stmt *st;
+	int r = sq_prepare(a->db, SQL_ZONE_GET, &st, s->name, err);
+	if (r != J_OK)
+		return r;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(name, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	else if (rc == SQLITE_DONE)
+		snprintf(name, cap, "UTC");
+	else
+		r = sq_fail(a->db, rc, s->name, "reading the time zone", err);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int zone_write(struct an_sqlite *a, const struct tz *z, struct jerr *err)
+{
+	sqlite3_stmt *st;
+	size_t n;
+	const struct tz_span *sp = tz_spans(z, &n);
+	int r = sq_prepare(a->db, SQL_ZONE_SET, &st, a->base.name, err);
+	if (r != J_OK)
+		return r;
+	sqlite3_bind_text(st, 1, tz_name(z), -1, SQLITE_STATIC);
+	r = step_done(a, st, "recording the time zone", err);
+	sqlite3_finalize(st);
+	if (r == J_OK)
+		r = sq_exec(a->db, "DELETE FROM tz_offsets", a->base.name, err);
+	if (r != J_OK || (r = sq_prepare(a->db, SQL_ZONE_SPAN, &st, a->base.name, err)) != J_OK)
+		return r;
+	for (size_t i = 0; i < n && r == J_OK; i++) {
+		sqlite3_bind_int64(st, 1, sp[i].from_s);
+		sqlite3_bind_int64(st, 2, sp[i].to_s);
+		sqlite3_bind_int(st, 3, sp[i].offset_s);
+		r = step_done(a, st, "writing tz_offsets", err);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static enum jrc an_sqlite_set_zone(struct anstore *s, const struct tz *z, int reset, int *changed,
+				   struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	char cur[256];
+	sqlite3_stmt *st;
+	int has = 0;
+	*changed = 0;
+	int r = sq_exec(a->db, "BEGIN IMMEDIATE", s->name, err);
+	if (r != J_OK)
+		return r;
+	if ((r = an_sqlite_zone(s, cur, sizeof(cur), err)) != J_OK)
+		goto out;
+	if (strcmp(cur, tz_name(z)) == 0)
+		goto out;
+	if ((r = sq_prepare(a->db, SQL_HAS_FACTS, &st, s->name, err)) != J_OK)
+		goto out;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		has = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (has && !reset) {
+		r = store_zone_refuse(s->name, cur, tz_name(z), err);
+		goto out;
+	}
+	if (has)
+		r = sq_exec(a->db,
+			    "DELETE FROM fact_hourly; DELETE FROM dim_publisher;"
+			    " UPDATE etl_state SET cursor = 0,"
+			    " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = 1",
+			    s->name, err);
+	if (r == J_OK && (r = zone_write(a, z, err)) == J_OK)
+		*changed = 1;
+out:
+	if (r == J_OK)
+		r = sq_exec(a->db, "COMMIT", s->name, err);
+	if (r != J_OK && !sqlite3_get_autocommit(a->db))
+		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	if (r != J_OK)
+		*changed = 0;
+	tz_close(a->tz); /* read again at the next AN_DAY query */
+	a->tz = NULL;
+	return r;
+}
+
 const struct anstore_ops anstore_sqlite_ops = {
     .version = ANSTORE_OPS_VERSION,
     .scheme = "sqlite",
@@ -633,4 +771,6 @@ const struct anstore_ops anstore_sqlite_ops = {
     .lock_renew = an_sqlite_lock_renew,
     .lock_release = an_sqlite_lock_release,
     .runs_fail_stale = an_sqlite_runs_fail_stale,
+    .zone = an_sqlite_zone,
+    .set_zone = an_sqlite_set_zone,
 };

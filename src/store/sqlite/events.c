@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "jobads/store.h"
+#include "jobads/tz.h"
 #include "db.h"
 
 #include "jobads/banned.h"
@@ -162,8 +163,8 @@ static void cache_for_scan(struct ev_sqlite *e, int scan)
 #define SQL_BEHIND "SELECT COUNT(*) FROM tracking WHERE seq > ?1"
 
 /* The store's own GROUP BY, independent of the C aggregation, for `verify`. */
-#define SQL_RECOMPUTE                                                                              \
-	"SELECT (ts / 3600000) * 3600, campaign_id, publisher_id, industry, location, device,"     \
+#define RECOMPUTE(hour, from)                                                                      \
+	"SELECT " hour ", campaign_id, publisher_id, industry, location, device,"                  \
 	" COUNT(*), jobads_sum(impressions), jobads_sum(clicks), jobads_sum(apply_count),"         \
 	" jobads_sum(cost_micros), jobads_sum(quality_score),"                                     \
 	" TOTAL(CASE WHEN impressions > 0 THEN clicks * 1.0 / impressions ELSE 0 END),"            \
@@ -171,7 +172,13 @@ static void cache_for_scan(struct ev_sqlite *e, int scan)
 	" TOTAL(CASE WHEN apply_count > 0 THEN cost_micros / 1000000.0 / apply_count ELSE 0 END)," \
 	" TOTAL(CASE WHEN cost_micros > 0 THEN apply_count / (cost_micros / 1000000.0) ELSE 0 "    \
 	"END)"                                                                                     \
-	" FROM tracking WHERE seq <= ?1 GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
+	" FROM " from " GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
+#define SQL_RECOMPUTE RECOMPUTE("(ts / 3600000) * 3600", "tracking WHERE seq <= ?1")
+/* In a zone: the local hour's start, floor((t + off) / 3600) * 3600 - off, with
+ * off the zone's offset at the event (jobads_tz_offset, the zone's spans). */
+#define SQL_RECOMPUTE_TZ                                                                           \
+	RECOMPUTE("((ts / 1000 + o) / 3600) * 3600 - o",                                           \
+		  "(SELECT *, jobads_tz_offset(ts / 1000) AS o FROM tracking WHERE seq <= ?1)")
 
 /* jobads_rows(seq, ts, ...) step: one row of a scan to its fn; a stop ends the statement. */
 static void scan_step(sqlite3_context *fc, int argc, sqlite3_value **argv)
@@ -733,15 +740,36 @@ static enum jrc ev_sqlite_behind(struct evstore *s, int64_t cursor, int64_t *n, 
 	return J_OK;
 }
 
-static enum jrc ev_sqlite_recompute(struct evstore *s, int64_t upto, fact_row_fn fn, void *arg,
-				    struct jerr *err)
+struct tz_fn_ctx {
+	const struct tz *tz;
+	size_t hint;
+};
+
+/* jobads_tz_offset(unix seconds): the recompute's zone's offset there. */
+static void tz_offset_fn(sqlite3_context *fc, int argc, sqlite3_value **argv)
+{
+	struct tz_fn_ctx *c = sqlite3_user_data(fc);
+	(void)argc;
+	sqlite3_result_int(fc, tz_offset_at(c->tz, sqlite3_value_int64(argv[0]), &c->hint));
+}
+
+static enum jrc ev_sqlite_recompute(struct evstore *s, int64_t upto, const struct tz *tz,
+				    fact_row_fn fn, void *arg, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
 	sqlite3_stmt *st;
 	struct fact_row fr;
+	struct tz_fn_ctx tc = {tz, 0};
 	int rc, stop = 0;
 	int r = writer_wait(e, err);
-	if (r != J_OK || (r = sq_prepare(e->db, SQL_RECOMPUTE, &st, s->name, err)) != J_OK)
+	if (r != J_OK)
+		return r;
+	if (tz && sqlite3_create_function_v2(e->db, "jobads_tz_offset", 1,
+					     SQLITE_UTF8 | SQLITE_DIRECTONLY, &tc, tz_offset_fn,
+					     NULL, NULL, NULL) != SQLITE_OK)
+		return sq_fail(e->db, sqlite3_errcode(e->db), s->name, "registering the zone", err);
+	if ((r = sq_prepare(e->db, tz ? SQL_RECOMPUTE_TZ : SQL_RECOMPUTE, &st, s->name, err)) !=
+	    J_OK)
 		return r;
 	sqlite3_bind_int64(st, 1, upto);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
