@@ -80,6 +80,7 @@ enum {
 	AP_PAGE = 1u << 5,     /* limit, offset, sort=[-]FIELD (grouped routes) */
 	AP_FORMAT = 1u << 6,   /* format=json|csv (the routes that answer rows) */
 	AP_COMPARE = 1u << 7,  /* compare=previous|year */
+	AP_TZ = 1u << 8,       /* tz=ZONE (the time routes: web/zone.c) */
 };
 
 #define API_PAGE_DEFAULT 100  /* rows of a grouped route when no limit is given */
@@ -95,6 +96,8 @@ enum api_sort_key {
 	API_SORT_DEVICE,
 };
 
+struct tz;
+
 struct api_params {
 	struct an_filter f; /* industry and device point into the buffers below */
 	char industry[128], device[64];
@@ -107,6 +110,10 @@ struct api_params {
 	enum api_format format;
 	enum kpi_compare compare; /* KPI_COMPARE_NONE: not asked */
 	struct an_filter prev;	  /* with compare: f over the earlier range (kpi_compare_range) */
+	char tz[64];		  /* tz=: an IANA zone name as given, "" when none */
+	/* set by the route from tz: the zone opened, NULL when none or the store's own */
+	const struct tz *zone;
+	char store_zone[64]; /* the analytics store's zone, for zone's messages */
 };
 
 /* Metric names /api/timeseries accepts, NULL-terminated. */

@@ -28,6 +28,13 @@
 /* Significant digits of a ratio in the replies, JSON and CSV alike, so both parse to one double. */
 #define API_DIGITS 15
 
+/* The store's query, or with tz= its hourly series in that zone's hours (zone.c). */
+static enum jrc api_query(struct anstore *as, const struct api_params *p, enum an_dim dim,
+			  const struct an_filter *f, an_row_fn fn, void *arg, struct jerr *err)
+{
+	return zone_query(as, p->zone, p->store_zone, dim, f, fn, arg, err);
+}
+
 int api_query_params(struct req *r, unsigned allowed, struct api_params *p)
 {
 	char why[400];
@@ -243,7 +250,7 @@ static int prev_groups(struct anstore *as, enum an_dim dim, const struct api_par
 		       struct kpi_groups *gs, struct jerr *err)
 {
 	memset(gs, 0, sizeof(*gs));
-	return as->ops->query(as, dim, &p->prev, keep_group, gs, err);
+	return api_query(as, p, dim, &p->prev, keep_group, gs, err);
 }
 
 /* A row's "previous" (its sums over the earlier range, null when it had none) and
@@ -407,7 +414,7 @@ static char *page_text(struct anstore *as, enum an_dim dim, const struct api_par
 	int ok = 1, compare = p->compare != KPI_COMPARE_NONE;
 	*q = compare ? prev_groups(as, dim, p, &prev, err) : J_OK;
 	if (*q == J_OK)
-		*q = as->ops->query(as, dim, &p->f, keep_row, &c, err);
+		*q = api_query(as, p, dim, &p->f, keep_row, &c, err);
 	if (*q == J_OK) {
 		sort_field = p->sort;
 		sort_desc = p->sort_desc;
@@ -475,9 +482,9 @@ static json_t *compared_json(struct anstore *as, enum an_dim dim, const struct a
 	struct rows_ctx c = {json_array(), dim, metric, NULL};
 	if (time_dim(dim)) {
 		struct rows_ctx pc = {json_array(), dim, metric, NULL};
-		*q = as->ops->query(as, dim, &p->f, add_row, &c, err);
+		*q = api_query(as, p, dim, &p->f, add_row, &c, err);
 		if (*q == J_OK)
-			*q = as->ops->query(as, dim, &p->prev, add_row, &pc, err);
+			*q = api_query(as, p, dim, &p->prev, add_row, &pc, err);
 		json_object_set_new(doc, name, c.arr);
 		json_object_set_new(doc, "previous_points", pc.arr);
 		return doc;
@@ -487,7 +494,7 @@ static json_t *compared_json(struct anstore *as, enum an_dim dim, const struct a
 		static const struct kpi_sums none;
 		struct kpi_groups cur = {0};
 		if (*q == J_OK)
-			*q = as->ops->query(as, AN_TOTAL, &p->f, keep_group, &cur, err);
+			*q = api_query(as, p, AN_TOTAL, &p->f, keep_group, &cur, err);
 		const struct kpi_sums *now = cur.n ? &cur.g[0].m : &none;
 		const struct kpi_sums *was = prev.n ? &prev.g[0].m : &none;
 		json_object_set_new(doc, name, kpi_json_add(json_object(), now));
@@ -498,7 +505,7 @@ static json_t *compared_json(struct anstore *as, enum an_dim dim, const struct a
 	} else {
 		c.prev = &prev;
 		if (*q == J_OK)
-			*q = as->ops->query(as, dim, &p->f, add_row, &c, err);
+			*q = api_query(as, p, dim, &p->f, add_row, &c, err);
 		json_object_set_new(doc, name, c.arr);
 	}
 	kpi_groups_free(&prev);
@@ -535,7 +542,7 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 		if (paged)
 			strbuf_addf(&key, "|%d|%" PRId64 "|%d|%d", p->limit, p->offset, p->sort,
 				    p->sort_desc);
-		strbuf_addf(&key, "|%d", (int)p->format);
+		strbuf_addf(&key, "|%d|%s", (int)p->format, p->zone ? tz_name(p->zone) : "");
 		if (p->compare !=
 		    KPI_COMPARE_NONE) /* the earlier range moves with now when to is open */
 			strbuf_addf(&key, "|c%d|%" PRId64 "|%" PRId64, (int)p->compare,
@@ -565,7 +572,7 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 		if (compare)
 			q = prev_groups(as, dim, p, &prev, &err);
 		if (q == J_OK)
-			q = as->ops->query(as, dim, f, csv_add_row, &c, &err);
+			q = api_query(as, p, dim, f, csv_add_row, &c, &err);
 		kpi_groups_free(&prev);
 		if (q == J_OK) {
 			text = sb.buf;
@@ -586,7 +593,7 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 		json_decref(doc);
 	} else if (q == J_OK && !text) {
 		struct rows_ctx c = {json_array(), dim, metric, NULL};
-		q = as->ops->query(as, dim, f, add_row, &c, &err);
+		q = api_query(as, p, dim, f, add_row, &c, &err);
 		if (q == J_OK) {
 			json_t *v = dim == AN_TOTAL ? json_array_get(c.arr, 0) : c.arr;
 			text = json_dumps(v ? v : json_object(),
@@ -606,7 +613,11 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 	strbuf_release(&key);
 	if (q != J_OK || !text) {
 		free(text);
-		reply_error(r, 503, "analytics store: %s", q != J_OK ? err.msg : "out of memory");
+		if (q != J_OK && err.code == 400) /* tz= that the facts cannot answer (zone.c) */
+			reply_error(r, 400, "%s", err.msg);
+		else
+			reply_error(r, 503, "analytics store: %s",
+				    q != J_OK ? err.msg : "out of memory");
 		return NULL;
 	}
 	return text;
@@ -667,6 +678,8 @@ static void add_zone(struct req *r, json_t *doc)
 	struct anstore *as = NULL;
 	struct jerr err;
 	char zone[256];
+	if (json_object_get(doc, "tz")) /* tz= asked for another zone: that one */
+		return;
 	if (pool_an_get(r->w, &as, &err) != J_OK)
 		return;
 	int q = as->ops->zone(as, zone, sizeof(zone), &err);
@@ -736,24 +749,71 @@ int api_grouped(struct req *r)
 	return answer(r, doc_for(&p), dim, &p, -1, NULL);
 }
 
+/*
+ * tz=: open the zone asked for, 400 when there is none of that name. One that is
+ * the store's own is answered by the store (p->zone stays NULL). -1 when replied.
+ */
+static int open_zone(struct req *r, struct api_params *p, struct tz **z)
+{
+	struct jerr err;
+	struct anstore *as = NULL;
+	*z = NULL;
+	if (!p->tz[0])
+		return 0;
+	if (tz_open(p->tz, z, &err) != J_OK) {
+		reply_error(r, 400, "tz: %s", err.msg);
+		return -1;
+	}
+	int q = pool_an_get(r->w, &as, &err);
+	if (q == J_OK)
+		q = as->ops->zone(as, p->store_zone, sizeof(p->store_zone), &err);
+	pool_an_put(r->w, as, q != J_OK);
+	if (q != J_OK) {
+		tz_close(*z);
+		*z = NULL;
+		reply_error(r, 503, "analytics store: %s", err.msg);
+		return -1;
+	}
+	if (strcmp(p->store_zone, tz_name(*z)) != 0)
+		p->zone = *z;
+	return 0;
+}
+
+/* The answer of a time route, in the zone tz= asked for. */
+static int answer_in_zone(struct req *r, json_t *doc, enum an_dim dim, struct api_params *p,
+			  int metric, const char *name)
+{
+	struct tz *z;
+	if (open_zone(r, p, &z)) {
+		json_decref(doc);
+		return r->status;
+	}
+	if (z)
+		json_object_set_new(doc, "tz", json_string(tz_name(z)));
+	int st = answer(r, doc, dim, p, metric, name);
+	tz_close(z);
+	return st;
+}
+
 int api_heatmap(struct req *r)
 {
 	struct api_params p;
-	if (api_query_params(r, AP_RANGE | AP_FILTERS | AP_FORMAT | AP_COMPARE, &p))
+	if (api_query_params(r, AP_RANGE | AP_FILTERS | AP_FORMAT | AP_COMPARE | AP_TZ, &p))
 		return r->status;
 	json_t *doc = doc_for(&p);
 	json_object_set_new(
 	    doc, "note",
 	    json_string("weekday is ISO (1 = Monday), weekday and hour are local to "
 			"tz; cells without data are absent"));
-	return answer(r, doc, AN_WEEKDAY_HOUR, &p, -1, "cells");
+	return answer_in_zone(r, doc, AN_WEEKDAY_HOUR, &p, -1, "cells");
 }
 
 int api_timeseries(struct req *r)
 {
 	struct api_params p;
 	if (api_query_params(
-		r, AP_RANGE | AP_FILTERS | AP_INTERVAL | AP_METRIC | AP_FORMAT | AP_COMPARE, &p))
+		r, AP_RANGE | AP_FILTERS | AP_INTERVAL | AP_METRIC | AP_FORMAT | AP_COMPARE | AP_TZ,
+		&p))
 		return r->status;
 	if (p.compare != KPI_COMPARE_NONE && p.format == API_CSV)
 		return reply_error(r, 400,
@@ -763,5 +823,6 @@ int api_timeseries(struct req *r)
 	json_object_set_new(doc, "interval", json_string(p.interval == API_DAY ? "day" : "hour"));
 	json_object_set_new(doc, "metric",
 			    p.metric >= 0 ? json_string(api_metric_names[p.metric]) : json_null());
-	return answer(r, doc, p.interval == API_DAY ? AN_DAY : AN_HOURLY, &p, p.metric, "points");
+	return answer_in_zone(r, doc, p.interval == API_DAY ? AN_DAY : AN_HOURLY, &p, p.metric,
+			      "points");
 }

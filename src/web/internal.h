@@ -11,6 +11,7 @@
 #include <semaphore.h>
 #include <stdatomic.h>
 
+#include "jobads/tz.h"
 #include "jobads/web.h"
 
 /* Routes, for dispatch and for the metrics' route label. */
@@ -147,6 +148,14 @@ const char *bearer_token(struct req *r, size_t *n);
 /* Parse the query string for a route taking the AP_* parameters in allowed; on error, reply 400 and
  * return -1. */
 int api_query_params(struct req *r, unsigned allowed, struct api_params *p);
+
+/* zone.c: tz= on the time routes. Whether dim depends on the zone; dim's rows
+ * over f in zone z (NULL: the store's own, answered by the store), folded from
+ * the store's hourly series, or J_ERROR with code 400 where the store's hours
+ * are not z's. */
+int zone_dependent(enum an_dim dim);
+enum jrc zone_query(struct anstore *as, const struct tz *z, const char *store_zone, enum an_dim dim,
+		    const struct an_filter *f, an_row_fn fn, void *arg, struct jerr *err);
 
 /* Route handlers (api.c, runs.c, ingest.c, assets.c, metrics.c). */
 int api_kpis(struct req *r);

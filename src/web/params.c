@@ -192,6 +192,21 @@ static int one_param(const char *key, size_t kn, const char *val, size_t vn, uns
 			snprintf(why, whylen, "compare: want previous or year, got '%.40s'", val);
 			return -1;
 		}
+	} else if ((allowed & AP_TZ) && is(key, kn, "tz")) {
+		/* an IANA name's characters; tz_open decides whether it is a zone */
+		int ok = vn > 0 && vn < sizeof(p->tz);
+		for (size_t i = 0; ok && i < vn; i++)
+			ok = (val[i] >= 'A' && val[i] <= 'Z') || (val[i] >= 'a' && val[i] <= 'z') ||
+			     (val[i] >= '0' && val[i] <= '9') || strchr("/_+-", val[i]) != NULL;
+		if (!ok) {
+			snprintf(why, whylen,
+				 "tz: want an IANA time zone name (Asia/Ho_Chi_Minh, UTC), got "
+				 "'%.40s'",
+				 val);
+			return -1;
+		}
+		memcpy(p->tz, val, vn);
+		p->tz[vn] = '\0';
 	} else if ((allowed & AP_PAGE) && is(key, kn, "sort")) {
 		return sort_param(val, vn, p, why, whylen);
 	} else {

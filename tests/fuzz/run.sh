@@ -18,8 +18,8 @@ command -v clang >/dev/null || { echo "clang missing: run scripts/bootstrap.sh" 
 core=("$src"/src/core/*.c "$src"/src/store/store.c "$src"/src/store/url.c "$src"/src/store/sqlite/*.c "$build/sql_embed.c"
       "$src/src/web/params.c" "$src/src/web/body.c" "$src/src/cql/cql_codec.c")
 flags=(-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE '-DJOBADS_VERSION="fuzz"'
-       -I"$src/include" -I"$src/src" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
-libs=($(pkg-config --libs sqlite3 jansson nettle) -lpthread -lm)
+       -I"$src/include" -I"$src/src" $(pkg-config --cflags glib-2.0) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
+libs=($(pkg-config --libs sqlite3 jansson nettle glib-2.0) -lpthread -lm)
 fails=0
 for t in "${targets[@]}"; do
     if [ ! -x "$out/fuzz_$t" ] || [ -n "$(find "${core[@]}" "$src/tests/fuzz/fuzz_$t.c" -newer "$out/fuzz_$t" 2>/dev/null | head -1)" ]; then

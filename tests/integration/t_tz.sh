@@ -6,7 +6,9 @@
 # and /api/timeseries?interval=day equal a recompute with Python's zoneinfo over
 # the raw events (tz_check.py), and verify passes. init --tz on a store with
 # facts refuses without --rebuild and keeps the old zone; an unknown zone is a
-# usage error.
+# usage error. tz= on the API answers another zone exactly where the store's
+# hours are its hours too (checked the same way) and is a 400 that says why
+# where they are not.
 source "$(dirname "$0")/lib.sh" "$@"
 source "$(dirname "$0")/serve_lib.sh"
 CHECK="$(dirname "$0")/tz_check.py"
@@ -86,8 +88,39 @@ for zone in UTC Asia/Ho_Chi_Minh America/New_York Europe/Berlin Asia/Kolkata Asi
             fail "$zone ${kind%%:*} differs from the zoneinfo recompute: $(head -5 check.out)"
         fi
     done
+    # tz= another zone on the time routes: exact where the store's hours are that
+    # zone's hours too (offsets a whole number of hours apart), a 400 where not
+    case $zone in
+    UTC) asks="Asia/Ho_Chi_Minh:200 Europe/Berlin:200 America/New_York:200 Asia/Kolkata:400" ;;
+    Europe/Berlin) asks="America/New_York:200 Asia/Kathmandu:400" ;;
+    Asia/Kolkata) asks="Australia/Adelaide:200 UTC:400 Asia/Kathmandu:400" ;;
+    Australia/Adelaide) asks="Asia/Kolkata:200 UTC:400" ;;
+    *) asks="" ;;
+    esac
+    for a in $asks; do
+        q=${a%%:*} want=${a#*:}
+        assert_eq "$zone store, tz=$q: heatmap" "$want" "$(http GET "/api/heatmap?from=2025-12-01&to=2027-01-01&tz=$q")"
+        cp "$WORK/http.body" heatmap_q.json
+        assert_eq "$zone store, tz=$q: daily timeseries" "$want" \
+            "$(http GET "/api/timeseries?interval=day&from=2025-12-01&to=2027-01-01&tz=$q")"
+        cp "$WORK/http.body" days_q.json
+        if [ "$want" = 200 ]; then
+            for kind in heatmap:heatmap_q.json days:days_q.json; do
+                if python3 "$CHECK" events.tsv "$q" "${kind%%:*}" "${kind#*:}" >check.out; then ok; else
+                    fail "$zone store, tz=$q ${kind%%:*} differs from the zoneinfo recompute: $(head -5 check.out)"
+                fi
+            done
+        else
+            assert_grep "$zone store, tz=$q: says why" "\"error\":\"tz: the facts are kept by the hours of the store's zone $zone, and the hour starting [0-9T:.-]+Z is not one of $q's hours" heatmap_q.json
+        fi
+    done
     prev=$zone
 done
+assert_eq "tz= an unknown zone is 400" 400 "$(http GET "/api/heatmap?tz=Mars/Olympus_Mons")"
+assert_grep "says why" '"error":"tz: time zone Mars/Olympus_Mons: not a zone' "$WORK/http.body"
+assert_eq "tz= a path is 400" 400 "$(http GET "/api/heatmap?tz=../../etc/passwd")"
+assert_grep "says what it wants" 'tz: want an IANA time zone name' "$WORK/http.body"
+assert_eq "tz= on a route without hours is 400" 400 "$(http GET "/api/kpis?tz=UTC")"
 # the 23- and 25-hour days of Berlin are in the last Berlin timeseries checked
 # above; here the day buckets of Adelaide's change are told apart by their starts
 assert_grep "Adelaide's 25-hour 5 April starts at 13:30Z (+10:30)" '"t":"2026-04-04T13:30:00.000Z"' days.json
