@@ -68,6 +68,8 @@ void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 int civil_date_valid(int64_t y, int64_t m, int64_t d);
 
 /* Hour of day 0..23 and ISO weekday 1 (Monday) .. 7 of an epoch-ms instant, UTC. */
+/* a / b rounded toward minus infinity (b != 0): the bucket of a time before 1970 too. */
+int64_t floor_div(int64_t a, int64_t b);
 int ts_hour(int64_t ms);
 int ts_weekday(int64_t ms);
 

@@ -166,12 +166,6 @@ int32_t tz_offset_at(const struct tz *z, int64_t t, size_t *hint)
 	return z->spans[find(z, t, hint)].offset_s;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 int64_t tz_hour_start(const struct tz *z, int64_t t, size_t *hint)
 {
 	int64_t off = tz_offset_at(z, t, hint);

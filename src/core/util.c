@@ -111,7 +111,7 @@ void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
+int64_t floor_div(int64_t a, int64_t b)
 {
 	int64_t q = a / b;
 	if ((a % b != 0) && ((a < 0) != (b < 0)))

@@ -42,12 +42,6 @@ struct fold {
 	int64_t bad_hour; /* the first store hour that is not one of z's */
 };
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 static struct an_row *slot(struct fold *f, int64_t key)
 {
 	/* from the newest: the hourly series comes in time order, so a day is almost

@@ -188,15 +188,8 @@ static enum jrc ev_cass_open(const char *target, enum store_mode mode, struct ev
 	e->url_bucket_ms = u.bucket_ms;
 	e->bucket_ms = u.bucket_ms;
 	e->write_bound_ms = u.settle_ms / 2;
-	struct cql_opts o = {
-	    .hosts = u.hosts,
-	    .port = u.port,
-	    .user = u.user,
-	    .password = u.password,
-	    .connect_ms = u.connect_ms,
-	    .request_ms = u.request_ms,
-	    .name = e->base.name,
-	    .tls = {.on = u.tls, .ca = u.ca[0] ? u.ca : NULL, .verify_host = u.verify_host}};
+	struct cql_opts o;
+	cass_url_opts(&u, e->base.name, &o);
 	r = cql_sess_open(&o, &e->sess, err);
 	memset(u.password, 0, sizeof(u.password));
 	if (r != J_OK || (r = cass_clock_sync(e, err)) != J_OK)

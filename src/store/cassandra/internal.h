@@ -194,6 +194,8 @@ struct cass_url {
  * it may be printed (no password; caller frees), also on failure.
  */
 int cass_url_parse(const char *target, struct cass_url *u, char **name, struct jerr *err);
+/* The session options of a parsed URL (views into u, which must outlive o). */
+void cass_url_opts(const struct cass_url *u, const char *name, struct cql_opts *o);
 
 /* ---- request.c: requests, the clock ---- */
 

@@ -163,15 +163,8 @@ enum jrc cass_source_open(const char *url, struct cass_source **out, struct jerr
 	free(shown);
 	s->cl = u.cl;
 	s->nranges = 64;
-	struct cql_opts o = {
-	    .hosts = u.hosts,
-	    .port = u.port,
-	    .user = u.user,
-	    .password = u.password,
-	    .connect_ms = u.connect_ms,
-	    .request_ms = u.request_ms,
-	    .name = s->name,
-	    .tls = {.on = u.tls, .ca = u.ca[0] ? u.ca : NULL, .verify_host = u.verify_host}};
+	struct cql_opts o;
+	cass_url_opts(&u, s->name, &o);
 	r = cql_sess_open(&o, &s->sess, err);
 	memset(u.password, 0, sizeof(u.password));
 	if (r != J_OK || (r = read_columns(s, pk, sizeof(pk), err)) != J_OK)

@@ -224,3 +224,16 @@ bad:
 		 "cassandra URL: want cassandra://[USER[:PASS]@]HOST[,HOST...][:PORT]/KEYSPACE");
 	return J_ERROR;
 }
+
+void cass_url_opts(const struct cass_url *u, const char *name, struct cql_opts *o)
+{
+	*o = (struct cql_opts){
+	    .hosts = u->hosts,
+	    .port = u->port,
+	    .user = u->user,
+	    .password = u->password,
+	    .connect_ms = u->connect_ms,
+	    .request_ms = u->request_ms,
+	    .name = name,
+	    .tls = {.on = u->tls, .ca = u->ca[0] ? u->ca : NULL, .verify_host = u->verify_host}};
+}
