@@ -399,24 +399,25 @@ static int void_covers(const struct ev_mysql *e, int64_t from, int64_t to_excl)
 	return at >= to_excl;
 }
 
-static enum jrc ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn,
-			      void *arg, size_t *nread, int64_t *upto, struct jerr *err)
+/*
+ * One pass of scan: rows after `after`, at most `limit`, up to a missing seq it
+ * may not pass. *more says the pass stopped at a missing seq beyond the void
+ * ranges it had read (LD_VOIDS of them, all ending before the gap): another
+ * pass from there reads the next ones.
+ */
+static enum jrc scan_pass(struct ev_mysql *e, int64_t after, int64_t lim, ev_row_fn fn, void *arg,
+			  size_t *nread, int64_t *upto, int *more, struct jerr *err)
 {
-	struct ev_mysql *e = (struct ev_mysql *)s;
+	struct evstore *s = &e->base;
 	struct my_cols *c = &e->scan_cols;
 	MYSQL_BIND p[3];
 	struct event ev;
-	int64_t settle_us = e->url.settle_ms * 1000, lim = (int64_t)limit;
+	int64_t settle_us = e->url.settle_ms * 1000;
 	int64_t expect = after + 1, held = 0;
 	int f, r, stop = 0;
 	size_t n = 0;
 
-	*nread = 0;
-	*upto = after;
-	if (!e->scan) {
-		if ((r = my_prepare(e->db, SQL_SCAN, &e->scan, s->name, err)) != J_OK)
-			return r;
-	}
+	*more = 0;
 	if ((r = read_voids(e, after, err)) != J_OK)
 		return r;
 	/*
@@ -458,8 +459,10 @@ static enum jrc ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev
 		 * tracking_void says they will never be used.
 		 */
 		if (ev.seq != expect && (!c->i[15] || (held > 0 && held < ev.seq)) &&
-		    !void_covers(e, expect, ev.seq))
+		    !void_covers(e, expect, ev.seq)) {
+			*more = e->nvoids == LD_VOIDS && e->void_to[LD_VOIDS - 1] < ev.seq - 1;
 			break;
+		}
 		expect = ev.seq + 1;
 		ev.ts_ms = c->i[1];
 		ev.publisher_id = (int32_t)c->i[2];
@@ -485,6 +488,34 @@ static enum jrc ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev
 	mysql_stmt_free_result(e->scan);
 	*nread = n;
 	return stop ? stop : r;
+}
+
+/*
+ * Passes until the limit, the newest row or a missing seq that may not be
+ * passed: a gap met past the void ranges one pass read is judged on the next
+ * ranges, as a scan starting there would (a run from seq 0 stopped at the
+ * 1,024th void range where a run from later went on).
+ */
+static enum jrc ev_mysql_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn,
+			      void *arg, size_t *nread, int64_t *upto, struct jerr *err)
+{
+	struct ev_mysql *e = (struct ev_mysql *)s;
+	int64_t lim = (int64_t)limit;
+	int more = 1, r = J_OK;
+
+	*nread = 0;
+	*upto = after;
+	if (!e->scan && (r = my_prepare(e->db, SQL_SCAN, &e->scan, s->name, err)) != J_OK)
+		return r;
+	while (more && (int64_t)*nread < lim) {
+		size_t n = 0;
+		int64_t from = *upto;
+		r = scan_pass(e, from, lim - (int64_t)*nread, fn, arg, &n, upto, &more, err);
+		*nread += n;
+		if (r != J_OK || *upto == from)
+			break; /* no progress: the next ranges start at the gap, as read */
+	}
+	return r;
 }
 
 static int one_int(struct ev_mysql *e, MYSQL_STMT *st, MYSQL_BIND *params, const char *what,
