@@ -61,7 +61,10 @@ if [ "$EV_KIND" = cassandra ]; then
     CQL_PARAMS="settle=0&bucket=1"
 fi
 
-if [ "$EV_KIND" = mysql ] || [ "$AN_KIND" = mysql ]; then
+# The MySQL/MariaDB test server: MY_URL, the client's options for my(), and
+# DB_PREFIX. Exits 77 (skipped) without one; a test that needs one besides its
+# backend's stores calls it itself.
+my_connect() {
     if [ -z "${JOBADS_TEST_MYSQL_URL:-}" ]; then
         echo "$TEST_NAME: skipped: no MySQL/MariaDB test server (set JOBADS_TEST_MYSQL_URL, see scripts/mariadb.sh)" >&2
         exit 77
@@ -75,7 +78,8 @@ if [ "$EV_KIND" = mysql ] || [ "$AN_KIND" = mysql ]; then
     MY_PORT=${my_hostport#*:}
     [ "$MY_PORT" != "$my_hostport" ] || MY_PORT=3306
     DB_PREFIX="jt_${TEST_NAME#t_}_${BACKEND//-/_}"
-fi
+}
+if [ "$EV_KIND" = mysql ] || [ "$AN_KIND" = mysql ]; then my_connect; fi
 
 # The mariadb client on the test server: my [DB] [client options...] < SQL
 my() {

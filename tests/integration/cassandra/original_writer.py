@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """Write the original stack's job_ads.tracking table with the DataStax Python driver.
 
-usage: original_writer.py HOST PORT KEYSPACE COUNT SEED EXPECTED.tsv
+usage: original_writer.py HOST PORT KEYSPACE COUNT SEED EXPECTED.tsv [--no-bad]
+                          [--days-ago FROM,TO]
 
 Creates KEYSPACE (SimpleStrategy, replication_factor 1) and its table tracking
 with the original's columns (../shared/seed/original-stack-facts.md), then
 inserts COUNT records the way the original fake_generator.py did, one prepared
 INSERT per record: a publisher and a job chosen uniformly, the bid in the
 publisher's range, cost = clicks * bid as a double, ts over the past 30 days in
-no order. Then a few rows no input may carry, each a reason to reject it.
+no order (--days-ago: between FROM and TO days before an hour ago). Then, unless
+--no-bad, a few rows no input may carry, each a reason to reject it.
 Writes the good rows to EXPECTED.tsv (event_id, ts_ms, publisher_id, job_id,
 campaign_id, impressions, clicks, apply_count, cost_micros, quality_score,
 device, location; sorted by event_id) and prints the bad rows' event_ids.
 """
+import argparse
 import random
 import sys
 import time
@@ -36,8 +39,14 @@ COLUMNS = ("event_id, ts, publisher_id, publisher_name, publisher_traffic, publi
 
 
 def main():
-    host, port, ks, count, seed, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), \
-        int(sys.argv[5]), sys.argv[6]
+    ap = argparse.ArgumentParser()
+    for a in ("host", "port", "keyspace", "count", "seed", "expected"):
+        ap.add_argument(a)
+    ap.add_argument("--no-bad", action="store_true", help="no rows to reject")
+    ap.add_argument("--days-ago", default="0,30", help="FROM,TO: the ts range, in days before an hour ago")
+    a = ap.parse_args()
+    host, port, ks, count, seed, out = a.host, int(a.port), a.keyspace, int(a.count), int(a.seed), a.expected
+    d_from, d_to = (float(x) for x in a.days_ago.split(","))
     rnd = random.Random(seed)
     cluster = Cluster([host], port=port)
     s = cluster.connect()
@@ -59,7 +68,7 @@ def main():
         impressions = rnd.randint(50, 4000)
         clicks = rnd.randint(0, impressions // 12)
         applies = rnd.randint(0, clicks // 4) if clicks else 0
-        ts = now - rnd.randint(0, 30 * 86400 * 1000)
+        ts = now - rnd.randint(int(d_from * 86400 * 1000), int(d_to * 86400 * 1000))
         t = time.gmtime(ts / 1000)
         row = (uuid.UUID(int=rnd.getrandbits(128), version=4), ts, pid, pname, traffic, quality, bid,
                job, 100 + job, rnd.choice(INDUSTRIES), rnd.choice(LOCATIONS), impressions, clicks,
@@ -77,9 +86,9 @@ def main():
     # rows that break one rule each: the import must reject them, naming why
     bad = []
     base = list(good[0])
-    for field, value in (("clicks", -5), ("campaign_id", None), ("cost", float("nan")),
-                         ("ts", datetime.now(timezone.utc) + timedelta(days=2)),
-                         ("publisher_name", "")):
+    for field, value in () if a.no_bad else (
+            ("clicks", -5), ("campaign_id", None), ("cost", float("nan")),
+            ("ts", datetime.now(timezone.utc) + timedelta(days=2)), ("publisher_name", "")):
         r = list(base)
         r[0] = uuid.UUID(int=rnd.getrandbits(128), version=4)
         r[1] = datetime.fromtimestamp(r[1] / 1000, timezone.utc)

@@ -14,20 +14,7 @@ JOBADS_TEST_BACKEND=cassandra-ev
 JOBADS_TEST_CASSANDRA_URL=cassandra://127.0.0.1:1 # until the node is up
 export JOBADS_TEST_BACKEND JOBADS_TEST_CASSANDRA_URL
 source "$HERE/../lib.sh" "$@"
-CASSANDRA_SH=$HERE/../../../scripts/cassandra.sh
-NODE=$WORK/node
-
-if ! "$CASSANDRA_SH" fetch 2>"$WORK/fetch.err"; then
-    cat "$WORK/fetch.err" >&2
-    [ "${CI:-}" = true ] && { echo "$TEST_NAME: the real Cassandra node could not be fetched, and CI needs it" >&2; exit 1; }
-    echo "$TEST_NAME: skipped: the real Cassandra node could not be fetched (above)" >&2
-    exit 77
-fi
-trap '"$CASSANDRA_SH" stop "$NODE"' EXIT
-t0=$SECONDS
-"$CASSANDRA_SH" start "$NODE" || { echo "$TEST_NAME: the Cassandra node did not start" >&2; exit 1; }
-eval "$("$CASSANDRA_SH" env "$NODE")"
-CQL_URL=$JOBADS_TEST_CASSANDRA_URL
+source "$HERE/node_lib.sh"
 NODE_NAME=127.0.0.1:$JOBADS_CASSANDRA_PORT
 # short timeouts, so that a paused node is noticed within the test
 JOBADS_EVENTS="$(ev_url events)&request_timeout=5&connect_timeout=3"
