@@ -84,6 +84,7 @@ add_library(jobads_web STATIC
     src/web/metrics.c
     src/web/routes.c
     src/web/api.c
+    src/web/api_time.c
     src/web/zone.c
     src/web/runs.c
     src/web/ingest.c

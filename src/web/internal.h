@@ -148,6 +148,12 @@ const char *bearer_token(struct req *r, size_t *n);
 /* Parse the query string for a route taking the AP_* parameters in allowed; on error, reply 400 and
  * return -1. */
 int api_query_params(struct req *r, unsigned allowed, struct api_params *p);
+/* api.c: a read route's answer document (its range and filters), and the reply
+ * of dim's rows over p into doc as member name (NULL: the rows' members), JSON
+ * or CSV as p asks; takes doc. */
+json_t *api_doc(const struct api_params *p);
+int api_answer(struct req *r, json_t *doc, enum an_dim dim, const struct api_params *p, int metric,
+	       const char *name);
 
 /* zone.c: tz= on the time routes. Whether dim depends on the zone; dim's rows
  * over f in zone z (NULL: the store's own, answered by the store), folded from
@@ -157,7 +163,7 @@ int zone_dependent(enum an_dim dim);
 enum jrc zone_query(struct anstore *as, const struct tz *z, const char *store_zone, enum an_dim dim,
 		    const struct an_filter *f, an_row_fn fn, void *arg, struct jerr *err);
 
-/* Route handlers (api.c, runs.c, ingest.c, assets.c, metrics.c). */
+/* Route handlers (api.c, api_time.c, runs.c, ingest.c, assets.c, metrics.c). */
 int api_kpis(struct req *r);
 int api_grouped(struct req *r); /* by r->route */
 int api_heatmap(struct req *r);
