@@ -24,7 +24,6 @@
  * so seq stays arrival order: a publisher's newest row is the last one sent, and
  * of the same event twice in one batch the first is kept.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,67 +31,12 @@
 #include "jobads/store.h"
 #include "jobads/tz.h"
 #include "db.h"
+#include "events.h"
 
 #include "jobads/banned.h"
 
-struct scan_ctx {
-	ev_row_fn fn;
-	void *arg;
-	size_t n;
-	int stop;
-	struct event ev;
-};
-
 /* PRAGMA user_version that sql/sqlite/events.sql sets: 2 since event_id is 16 bytes. */
 #define EV_SQLITE_LAYOUT 2
-
-#define SPILL_ROWS 16384
-#define N_TEXTS	   6
-
-/* A batch's rows held until commit: the event, its texts as offsets into text. */
-struct held_row {
-	struct event ev;
-	uint32_t off[N_TEXTS];
-	unsigned char id[EV_UUID_BYTES]; /* event_id as stored, made by the caller's thread */
-};
-
-/* Up to SPILL_ROWS held rows and their texts. */
-struct spill {
-	struct held_row *rows;
-	size_t n, cap;
-	struct strbuf text;
-};
-
-/*
- * The spill writer: a full spill is written by this thread while the caller's
- * thread decodes and holds the next one (2 cores: ingest's decoding and SQLite's
- * inserts overlap). Only one thread uses the connection at a time: the caller
- * touches db only after writer_wait(), which every op that uses db calls first.
- */
-enum { JOB_IDLE, JOB_PENDING, JOB_QUIT };
-struct writer {
-	pthread_t thr;
-	int started, state, r;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct spill *sp; /* the spill being written */
-	int64_t seq, dups;
-	struct jerr err;
-};
-
-struct ev_sqlite {
-	struct evstore base;
-	sqlite3 *db;
-	sqlite3_stmt *ins, *scan, *scan_range, *rowpub, *maxseq;
-	int in_txn;
-	struct scan_ctx *scanning; /* the scan in progress, for scan_step */
-	struct spill sp[2];	   /* rows of the open batch not yet written: sp[cur] fills */
-	int cur;
-	struct writer w;
-	int64_t held_dups; /* duplicates among rows written when the batch spilled */
-	int64_t seq_next;  /* the seq of the next held row to arrive, under the write lock */
-	int scan_cache;	   /* the page cache is cut to SCAN_CACHE_KIB for scans */
-};
 
 /*
  * Page cache: ingest's index inserts want INGEST_CACHE_KIB (with rows written
@@ -210,9 +154,6 @@ static void scan_final(sqlite3_context *fc)
 {
 	sqlite3_result_null(fc);
 }
-
-static void writer_stop(struct ev_sqlite *e);
-static int writer_wait(struct ev_sqlite *e, struct jerr *err);
 
 static enum jrc ev_sqlite_init(struct evstore *s, struct jerr *err)
 {
@@ -334,28 +275,6 @@ static void ev_sqlite_rollback(struct evstore *s)
 	drop_held(e);
 }
 
-static int insert_now(struct ev_sqlite *e, const struct event *ev, const unsigned char *id,
-		      int *dup, struct jerr *err);
-
-/* A held row's place in the order it is written in. */
-struct held_key {
-	int64_t ts_ms;
-	const unsigned char *id;
-	uint32_t i;
-};
-
-/* (ts, event_id) order, ties (the same event twice) in arrival order. */
-static int held_cmp(const void *a, const void *b)
-{
-	const struct held_key *x = a, *y = b;
-	if (x->ts_ms != y->ts_ms)
-		return x->ts_ms < y->ts_ms ? -1 : 1;
-	int c = memcmp(x->id, y->id, EV_UUID_BYTES);
-	if (c)
-		return c;
-	return x->i < y->i ? -1 : x->i > y->i;
-}
-
 /* The first seq AUTOINCREMENT would hand out now: past every row and every seq used. */
 static int next_seq(struct ev_sqlite *e, int64_t *seq, struct jerr *err)
 {
@@ -381,130 +300,6 @@ static int lock_for_write(struct ev_sqlite *e, struct jerr *err)
 		return r;
 	e->in_txn = 1;
 	return next_seq(e, &e->seq_next, err);
-}
-
-/* Write a spill's rows in index order, row i numbered seq + i; *dups += duplicates. */
-static int write_spill(struct ev_sqlite *e, struct spill *sp, int64_t seq, int64_t *dups,
-		       struct jerr *err)
-{
-	int r = J_OK;
-	struct held_key *order = xmalloc(sp->n * sizeof(*order) + 1);
-	for (size_t i = 0; i < sp->n; i++)
-		order[i] = (struct held_key){sp->rows[i].ev.ts_ms, sp->rows[i].id, (uint32_t)i};
-	qsort(order, sp->n, sizeof(*order), held_cmp);
-	for (size_t i = 0; i < sp->n; i++) {
-		struct held_row *h = &sp->rows[order[i].i];
-		struct ev_str *t[N_TEXTS] = {&h->ev.publisher_name,    &h->ev.publisher_traffic,
-					     &h->ev.publisher_quality, &h->ev.industry,
-					     &h->ev.location,	       &h->ev.device};
-		int dup = 0;
-		for (int k = 0; k < N_TEXTS; k++)
-			t[k]->s = sp->text.buf ? sp->text.buf + h->off[k] : "";
-		h->ev.seq = seq + order[i].i;
-		if ((r = insert_now(e, &h->ev, h->id, &dup, err)) != J_OK)
-			break;
-		*dups += dup;
-	}
-	free(order);
-	return r;
-}
-
-static void *writer_main(void *arg)
-{
-	struct ev_sqlite *e = arg;
-	struct writer *w = &e->w;
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		while (w->state == JOB_IDLE)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (w->state == JOB_QUIT)
-			break;
-		pthread_mutex_unlock(&w->mu);
-		int64_t dups = 0;
-		struct jerr err;
-		int r = write_spill(e, w->sp, w->seq, &dups, &err);
-		pthread_mutex_lock(&w->mu);
-		w->dups += dups;
-		if (r != J_OK && w->r == J_OK) {
-			w->r = r;
-			w->err = err;
-		}
-		w->state = JOB_IDLE;
-		pthread_cond_broadcast(&w->cv);
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-/* Wait until no spill is being written; its duplicates to held_dups, its failure to err. */
-static int writer_wait(struct ev_sqlite *e, struct jerr *err)
-{
-	struct writer *w = &e->w;
-	if (!w->started)
-		return J_OK;
-	pthread_mutex_lock(&w->mu);
-	while (w->state == JOB_PENDING)
-		pthread_cond_wait(&w->cv, &w->mu);
-	int r = w->r;
-	if (r != J_OK)
-		*err = w->err;
-	w->r = J_OK;
-	e->held_dups += w->dups;
-	w->dups = 0;
-	pthread_mutex_unlock(&w->mu);
-	return r;
-}
-
-/* Hand the full spill sp[cur] to the writer (idle: writer_wait came first) and switch. */
-static int writer_submit(struct ev_sqlite *e, struct jerr *err)
-{
-	struct writer *w = &e->w;
-	if (!w->started) {
-		pthread_mutex_init(&w->mu, NULL);
-		pthread_cond_init(&w->cv, NULL);
-		w->state = JOB_IDLE;
-		w->r = J_OK;
-		if (pthread_create(&w->thr, NULL, writer_main, e) != 0) {
-			pthread_cond_destroy(&w->cv);
-			pthread_mutex_destroy(&w->mu);
-			/* no thread: write it here */
-			struct spill *sp = &e->sp[e->cur];
-			int r = write_spill(e, sp, e->seq_next, &e->held_dups, err);
-			e->seq_next += (int64_t)sp->n;
-			sp->n = 0;
-			strbuf_reset(&sp->text);
-			return r;
-		}
-		w->started = 1;
-	}
-	pthread_mutex_lock(&w->mu);
-	w->sp = &e->sp[e->cur];
-	w->seq = e->seq_next;
-	w->state = JOB_PENDING;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	e->seq_next += (int64_t)e->sp[e->cur].n;
-	e->cur ^= 1;
-	e->sp[e->cur].n = 0;
-	strbuf_reset(&e->sp[e->cur].text);
-	return J_OK;
-}
-
-static void writer_stop(struct ev_sqlite *e)
-{
-	struct writer *w = &e->w;
-	struct jerr ignored;
-	if (!w->started)
-		return;
-	writer_wait(e, &ignored);
-	pthread_mutex_lock(&w->mu);
-	w->state = JOB_QUIT;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thr, NULL);
-	pthread_cond_destroy(&w->cv);
-	pthread_mutex_destroy(&w->mu);
-	w->started = 0;
 }
 
 static enum jrc ev_sqlite_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
@@ -537,8 +332,8 @@ static void bind_str(sqlite3_stmt *st, int i, struct ev_str v)
 		sqlite3_bind_text(st, i, v.s, (int)v.n, SQLITE_STATIC);
 }
 
-static int insert_now(struct ev_sqlite *e, const struct event *ev, const unsigned char *id,
-		      int *dup, struct jerr *err)
+int ev_sqlite_insert_now(struct ev_sqlite *e, const struct event *ev, const unsigned char *id,
+			 int *dup, struct jerr *err)
 {
 	struct evstore *s = &e->base;
 	sqlite3_stmt *st = e->ins;

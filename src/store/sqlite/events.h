@@ -1,0 +1,85 @@
+/*
+ * sqlite/events.h - the SQLite event store's state, shared by events.c (the
+ * ops) and events_writer.c (the thread that writes a batch's full spills while
+ * the caller decodes the next; events.c's header says why rows are held).
+ */
+#ifndef JOBADS_STORE_SQLITE_EVENTS_H
+#define JOBADS_STORE_SQLITE_EVENTS_H
+
+#include <pthread.h>
+
+#include "jobads/store.h"
+#include "db.h"
+
+struct scan_ctx {
+	ev_row_fn fn;
+	void *arg;
+	size_t n;
+	int stop;
+	struct event ev;
+};
+
+#define SPILL_ROWS 16384
+#define N_TEXTS	   6
+
+/* A batch's rows held until commit: the event, its texts as offsets into text. */
+struct held_row {
+	struct event ev;
+	uint32_t off[N_TEXTS];
+	unsigned char id[EV_UUID_BYTES]; /* event_id as stored, made by the caller's thread */
+};
+
+/* Up to SPILL_ROWS held rows and their texts. */
+struct spill {
+	struct held_row *rows;
+	size_t n, cap;
+	struct strbuf text;
+};
+
+/*
+ * The spill writer: a full spill is written by this thread while the caller's
+ * thread decodes and holds the next one (2 cores: ingest's decoding and SQLite's
+ * inserts overlap). Only one thread uses the connection at a time: the caller
+ * touches db only after writer_wait(), which every op that uses db calls first.
+ */
+enum { JOB_IDLE, JOB_PENDING, JOB_QUIT };
+struct writer {
+	pthread_t thr;
+	int started, state, r;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct spill *sp; /* the spill being written */
+	int64_t seq, dups;
+	struct jerr err;
+};
+
+struct ev_sqlite {
+	struct evstore base;
+	sqlite3 *db;
+	sqlite3_stmt *ins, *scan, *scan_range, *rowpub, *maxseq;
+	int in_txn;
+	struct scan_ctx *scanning; /* the scan in progress, for scan_step */
+	struct spill sp[2];	   /* rows of the open batch not yet written: sp[cur] fills */
+	int cur;
+	struct writer w;
+	int64_t held_dups; /* duplicates among rows written when the batch spilled */
+	int64_t seq_next;  /* the seq of the next held row to arrive, under the write lock */
+	int scan_cache;	   /* the page cache is cut to SCAN_CACHE_KIB for scans */
+};
+
+/* Write one row now (under the write lock): *dup when its key is stored already. */
+int ev_sqlite_insert_now(struct ev_sqlite *e, const struct event *ev, const unsigned char *id,
+			 int *dup, struct jerr *err);
+
+/* events_writer.c */
+/* Write a spill's rows in index order, row i numbered seq + i; *dups += duplicates. */
+int write_spill(struct ev_sqlite *e, struct spill *sp, int64_t seq, int64_t *dups,
+		struct jerr *err);
+/* Wait until no spill is being written; its duplicates to held_dups, its failure to err. */
+int writer_wait(struct ev_sqlite *e, struct jerr *err);
+/* Hand the full spill sp[cur] to the writer (idle: writer_wait came first) and switch. */
+int writer_submit(struct ev_sqlite *e, struct jerr *err);
+/* Wait for the writer and end its thread. */
+void writer_stop(struct ev_sqlite *e);
+
+#endif

@@ -1,0 +1,154 @@
+/*
+ * sqlite/events_writer.c - the SQLite event store's spill writer: a batch's
+ * full spill of held rows is written in (ts, event_id) order by this thread
+ * while the caller's thread decodes and holds the next one (events.c's header
+ * has why rows are held and sorted).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "events.h"
+
+#include "jobads/banned.h"
+
+/* A held row's place in the order it is written in. */
+struct held_key {
+	int64_t ts_ms;
+	const unsigned char *id;
+	uint32_t i;
+};
+
+/* (ts, event_id) order, ties (the same event twice) in arrival order. */
+static int held_cmp(const void *a, const void *b)
+{
+	const struct held_key *x = a, *y = b;
+	if (x->ts_ms != y->ts_ms)
+		return x->ts_ms < y->ts_ms ? -1 : 1;
+	int c = memcmp(x->id, y->id, EV_UUID_BYTES);
+	if (c)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Write a spill's rows in index order, row i numbered seq + i; *dups += duplicates. */
+int write_spill(struct ev_sqlite *e, struct spill *sp, int64_t seq, int64_t *dups, struct jerr *err)
+{
+	int r = J_OK;
+	struct held_key *order = xmalloc(sp->n * sizeof(*order) + 1);
+	for (size_t i = 0; i < sp->n; i++)
+		order[i] = (struct held_key){sp->rows[i].ev.ts_ms, sp->rows[i].id, (uint32_t)i};
+	qsort(order, sp->n, sizeof(*order), held_cmp);
+	for (size_t i = 0; i < sp->n; i++) {
+		struct held_row *h = &sp->rows[order[i].i];
+		struct ev_str *t[N_TEXTS] = {&h->ev.publisher_name,    &h->ev.publisher_traffic,
+					     &h->ev.publisher_quality, &h->ev.industry,
+					     &h->ev.location,	       &h->ev.device};
+		int dup = 0;
+		for (int k = 0; k < N_TEXTS; k++)
+			t[k]->s = sp->text.buf ? sp->text.buf + h->off[k] : "";
+		h->ev.seq = seq + order[i].i;
+		if ((r = ev_sqlite_insert_now(e, &h->ev, h->id, &dup, err)) != J_OK)
+			break;
+		*dups += dup;
+	}
+	free(order);
+	return r;
+}
+
+static void *writer_main(void *arg)
+{
+	struct ev_sqlite *e = arg;
+	struct writer *w = &e->w;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->state == JOB_IDLE)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->state == JOB_QUIT)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		int64_t dups = 0;
+		struct jerr err;
+		int r = write_spill(e, w->sp, w->seq, &dups, &err);
+		pthread_mutex_lock(&w->mu);
+		w->dups += dups;
+		if (r != J_OK && w->r == J_OK) {
+			w->r = r;
+			w->err = err;
+		}
+		w->state = JOB_IDLE;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Wait until no spill is being written; its duplicates to held_dups, its failure to err. */
+int writer_wait(struct ev_sqlite *e, struct jerr *err)
+{
+	struct writer *w = &e->w;
+	if (!w->started)
+		return J_OK;
+	pthread_mutex_lock(&w->mu);
+	while (w->state == JOB_PENDING)
+		pthread_cond_wait(&w->cv, &w->mu);
+	int r = w->r;
+	if (r != J_OK)
+		*err = w->err;
+	w->r = J_OK;
+	e->held_dups += w->dups;
+	w->dups = 0;
+	pthread_mutex_unlock(&w->mu);
+	return r;
+}
+
+/* Hand the full spill sp[cur] to the writer (idle: writer_wait came first) and switch. */
+int writer_submit(struct ev_sqlite *e, struct jerr *err)
+{
+	struct writer *w = &e->w;
+	if (!w->started) {
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cv, NULL);
+		w->state = JOB_IDLE;
+		w->r = J_OK;
+		if (pthread_create(&w->thr, NULL, writer_main, e) != 0) {
+			pthread_cond_destroy(&w->cv);
+			pthread_mutex_destroy(&w->mu);
+			/* no thread: write it here */
+			struct spill *sp = &e->sp[e->cur];
+			int r = write_spill(e, sp, e->seq_next, &e->held_dups, err);
+			e->seq_next += (int64_t)sp->n;
+			sp->n = 0;
+			strbuf_reset(&sp->text);
+			return r;
+		}
+		w->started = 1;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->sp = &e->sp[e->cur];
+	w->seq = e->seq_next;
+	w->state = JOB_PENDING;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	e->seq_next += (int64_t)e->sp[e->cur].n;
+	e->cur ^= 1;
+	e->sp[e->cur].n = 0;
+	strbuf_reset(&e->sp[e->cur].text);
+	return J_OK;
+}
+
+void writer_stop(struct ev_sqlite *e)
+{
+	struct writer *w = &e->w;
+	struct jerr ignored;
+	if (!w->started)
+		return;
+	writer_wait(e, &ignored);
+	pthread_mutex_lock(&w->mu);
+	w->state = JOB_QUIT;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thr, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	w->started = 0;
+}
