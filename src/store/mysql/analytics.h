@@ -1,8 +1,8 @@
 /*
  * mysql/analytics.h - what the analytics store's files share, private to
- * them: analytics.c (open and close, the cursor, reads, reports, runs and the
- * lock) and analytics_apply.c (apply: the deltas and the cursor in one
- * transaction). The design is in analytics.c's header.
+ * them: analytics.c (open and close, the cursor, reads, reports, the zone),
+ * analytics_runs.c (run history and the run lock) and analytics_apply.c (apply: the deltas and the
+ * cursor in one transaction). The design is in analytics.c's header.
  */
 #ifndef JOBADS_MYSQL_ANALYTICS_H
 #define JOBADS_MYSQL_ANALYTICS_H
@@ -83,6 +83,24 @@ static inline int run(struct an_mysql *a, MYSQL_STMT *st, MYSQL_BIND *params, co
 /* analytics.c: run st (params bound or NULL) and call fn for each fact-shaped row. */
 int fact_rows(struct an_mysql *a, MYSQL_STMT *st, MYSQL_BIND *params, fact_row_fn fn, void *arg,
 	      const char *what, struct jerr *err);
+
+/* analytics_runs.c: binding a C string; preparing, running and closing (or
+ * keeping in *keep) a statement that returns no rows; and the run history and
+ * run lock ops. */
+void bind_cstr(MYSQL_BIND *b, const char *s, unsigned long *len);
+int exec_once(struct an_mysql *a, const char *sql, MYSQL_BIND *p, const char *what,
+	      MYSQL_STMT **keep, struct jerr *err);
+enum jrc an_mysql_run_begin(struct anstore *s, struct etl_run_rec *rec, struct jerr *err);
+enum jrc an_mysql_run_end(struct anstore *s, const struct etl_run_rec *rec, struct jerr *err);
+enum jrc an_mysql_runs(struct anstore *s, int limit, run_row_fn fn, void *arg, struct jerr *err);
+enum jrc an_mysql_lock_acquire(struct anstore *s, const char *owner, const char *steal,
+			       int64_t now_ms, int64_t lease_ms, int *got,
+			       struct run_lock_info *holder, struct jerr *err);
+enum jrc an_mysql_lock_renew(struct anstore *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+			     struct jerr *err);
+enum jrc an_mysql_lock_release(struct anstore *s, const char *owner, struct jerr *err);
+enum jrc an_mysql_runs_fail_stale(struct anstore *s, const char *reason, int64_t now_ms,
+				  int64_t *count, struct jerr *err);
 
 /* analytics_apply.c: the apply op. */
 enum jrc an_mysql_apply(struct anstore *s, const struct agg *ag, int64_t from, int64_t to,
