@@ -16,20 +16,10 @@
 # rows recorded from the server (goal: >= 1 M rows/s each way).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+source "$top/bench/lib.sh"
 N=300000
 OUT=$top/bench/out-cql
-while [ $# -gt 0 ]; do
-    case $1 in
-    --events) N=$2; shift 2 ;;
-    --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
-    *) echo "bench: unknown option $1" >&2; exit 2 ;;
-    esac
-done
-B=${JOBADS_BUILD:-$top/build}
-[ -x "$B/jobads" ] || "$top/scripts/build.sh" "$B"
-J=$B/jobads
-rm -rf "$OUT"; mkdir -p "$OUT"; cd "$OUT"
+bench_setup "$@"
 "$B/tests/cqlsrv" --port 0 --port-file port 2>srv.log &
 SRV=$!
 trap 'kill $SRV 2>/dev/null; wait $SRV 2>/dev/null || true' EXIT
@@ -37,7 +27,6 @@ for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
 P=$(cat port)
 # settle 0: the ETL reads everything stored before it (one writer, then one reader)
 CQ="cassandra://127.0.0.1:$P/bench?settle=0&bucket=1"
-now() { date +%s.%N; }
 rate() { echo "scale=0; $1 / ($3 - $2)" | bc; }
 
 echo "== ingest: jobads generate --count $N"

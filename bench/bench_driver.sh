@@ -22,18 +22,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 source "$top/bench/lib.sh"
 N=50000
 OUT=$top/bench/out-driver
-while [ $# -gt 0 ]; do
-    case $1 in
-    --events) N=$2; shift 2 ;;
-    --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "bench: unknown option $1" >&2; exit 2 ;;
-    esac
-done
-B=${JOBADS_BUILD:-$top/build}
-[ -x "$B/jobads" ] || "$top/scripts/build.sh" "$B"
-J=$B/jobads
-rm -rf "$OUT"; mkdir -p "$OUT"; cd "$OUT"
+bench_setup "$@"
 "$top/scripts/pyvenv.sh" setup "$B/peers/pydriver" "$top/tests/integration/cassandra/requirements.txt" >&2
 PY=$("$top/scripts/pyvenv.sh" python "$B/peers/pydriver")
 trap '"$top/scripts/cassandra.sh" stop "$OUT/node" >/dev/null 2>&1 || true' EXIT

@@ -28,18 +28,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 source "$top/bench/lib.sh"
 N=100000
 OUT=$top/bench/out-spark
-while [ $# -gt 0 ]; do
-    case $1 in
-    --events) N=$2; shift 2 ;;
-    --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
-    *) echo "bench: unknown option $1" >&2; exit 2 ;;
-    esac
-done
-B=${JOBADS_BUILD:-$top/build}
-[ -x "$B/jobads" ] || "$top/scripts/build.sh" "$B"
-J=$B/jobads
-rm -rf "$OUT"; mkdir -p "$OUT"; cd "$OUT"
+bench_setup "$@"
 venv() { # DIR REQUIREMENTS: the environment's python, installed if needed
     "$top/scripts/pyvenv.sh" setup "$1" "$2" >&2
     "$top/scripts/pyvenv.sh" python "$1"

@@ -14,3 +14,21 @@ best3() {
 }
 ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
 rate() { printf '%.0f' "$(echo "$1 / $2" | bc -l)"; }
+
+# The options of a benchmark that takes --events N and --out DIR (N and OUT
+# set to its defaults first), -h printing its opening comment: parse them,
+# build jobads if needed (B, J), and start in an emptied OUT.
+bench_setup() {
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --events) N=$2; shift 2 ;;
+        --out) OUT=$2; shift 2 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+        *) echo "bench: unknown option $1" >&2; exit 2 ;;
+        esac
+    done
+    B=${JOBADS_BUILD:-$top/build}
+    [ -x "$B/jobads" ] || "$top/scripts/build.sh" "$B"
+    J=$B/jobads
+    rm -rf "$OUT"; mkdir -p "$OUT"; cd "$OUT"
+}
