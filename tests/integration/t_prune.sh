@@ -42,6 +42,20 @@ assert_status "help" 0 jobads prune --help
 assert_grep "help says what it keeps" "the facts are kept" "$WORK/last.out"
 
 assert_status "init in Kolkata" 0 jobads init --tz Asia/Kolkata
+# a store from before retention (SQLite user_version 4, MySQL analytics schema 2)
+# is upgraded in place on open, with no boundary
+if [ "$AN_KIND" = mysql ]; then
+    an_sql "DROP TABLE etl_retention; UPDATE jobads_schema SET version = 2 WHERE store = 'analytics'"
+else
+    an_sql "DROP TABLE etl_retention; PRAGMA user_version = 4"
+fi
+assert_status "etl on a store from before retention" 0 jobads etl --quiet
+assert_eq "upgraded: etl_retention, no boundary" "|0" "$(an_sql 'SELECT raw_from, kept_upto FROM etl_retention' | tr '\t' '|')"
+if [ "$AN_KIND" = mysql ]; then
+    assert_eq "upgraded: version 3" 3 "$(an_sql "SELECT version FROM jobads_schema WHERE store = 'analytics'")"
+else
+    assert_eq "upgraded: version 5" 5 "$(an_sql 'PRAGMA user_version')"
+fi
 gen a 20000 20 1
 assert_status "prune before any ETL run" 1 jobads prune --raw-older-than 10d
 assert_grep "prune before the ETL says why" "the ETL has processed no event yet" "$WORK/last.err"
