@@ -113,6 +113,7 @@ assert_status "etl c" 0 jobads etl --quiet
 assert_recompute "late events after prune"
 assert_verify "late events after prune"
 assert_status "rebuild after prune" 0 jobads rebuild --quiet
+assert_eq "the rebuild reads past the pruned gaps" "$(newest_seq)" "$(cursor)"
 assert_status "etl after the rebuild" 0 jobads etl --quiet
 assert_recompute "rebuild after late events"
 assert_verify "rebuild after late events"

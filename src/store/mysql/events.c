@@ -665,22 +665,29 @@ out:
 #define SQL_PRUNE_STEP                                                                             \
 	"SELECT seq FROM tracking WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT 1 OFFSET ?"
 #define SQL_PRUNE_DELETE "DELETE FROM tracking WHERE seq > ? AND seq <= ? AND ts < ?"
+#define SQL_PRUNE_VOID                                                                             \
+	"INSERT INTO tracking_void (from_seq, to_seq) VALUES (?, ?)"                               \
+	" ON DUPLICATE KEY UPDATE to_seq = GREATEST(to_seq, VALUES(to_seq))"
 
 /*
  * Windows of `batch` seqs from the lowest stored one, each one autocommitted
  * DELETE on the primary key's range: READ COMMITTED (session_setup) takes no
  * gap locks, and ingest writes seqs past the cursor, so it never waits for one.
  * The newest row always stays: the ETL's check that its cursor is not past the
- * newest event reads it.
+ * newest event reads it. The range pruned goes to tracking_void first: a
+ * rebuild's scan from seq 0 would otherwise take each pruned gap for a writer
+ * not committed yet and wait out the settle time at it, where the rows after
+ * the gap are younger than that. No writer holds a seq at or below the
+ * cursor, so the range may cover rows that stay; the scan reads those anyway.
  */
 static enum jrc ev_mysql_prune(struct evstore *s, int64_t before_ms, int64_t upto, size_t batch,
 			       void (*progress)(void *arg, int64_t deleted), void *arg,
 			       int64_t *deleted, struct jerr *err)
 {
 	struct ev_mysql *e = (struct ev_mysql *)s;
-	MYSQL_STMT *first = NULL, *step = NULL, *del = NULL;
+	MYSQL_STMT *first = NULL, *step = NULL, *del = NULL, *vd = NULL;
 	MYSQL_BIND p[3];
-	int64_t max_seq, lo, hi, off = (int64_t)batch - 1;
+	int64_t max_seq, lo, hi, from, off = (int64_t)batch - 1;
 	int r = one_int(e, e->maxseq, NULL, "reading the newest seq", &max_seq, err);
 	if (r != J_OK)
 		return r;
@@ -689,8 +696,10 @@ static enum jrc ev_mysql_prune(struct evstore *s, int64_t before_ms, int64_t upt
 	if ((r = my_prepare(e->db, SQL_PRUNE_FIRST, &first, s->name, err)) != J_OK ||
 	    (r = my_prepare(e->db, SQL_PRUNE_STEP, &step, s->name, err)) != J_OK ||
 	    (r = my_prepare(e->db, SQL_PRUNE_DELETE, &del, s->name, err)) != J_OK ||
+	    (r = my_prepare(e->db, SQL_PRUNE_VOID, &vd, s->name, err)) != J_OK ||
 	    (r = one_int(e, first, NULL, "reading the oldest seq", &lo, err)) != J_OK)
 		goto out;
+	from = lo + 1;
 	while (lo < upto) {
 		int64_t found = 0;
 		memset(p, 0, sizeof(p));
@@ -700,6 +709,11 @@ static enum jrc ev_mysql_prune(struct evstore *s, int64_t before_ms, int64_t upt
 		if ((r = one_int(e, step, p, "reading events to prune", &found, err)) != J_OK)
 			break;
 		hi = found > lo ? found : upto; /* no row there: the window runs to upto */
+		memset(p, 0, sizeof(p));
+		my_bind_i64(&p[0], &from);
+		my_bind_i64(&p[1], &hi);
+		if ((r = run(e, vd, p, "recording the pruned seqs", err)) != J_OK)
+			break;
 		memset(p, 0, sizeof(p));
 		my_bind_i64(&p[0], &lo);
 		my_bind_i64(&p[1], &hi);
@@ -718,6 +732,8 @@ out:
 		mysql_stmt_close(step);
 	if (del)
 		mysql_stmt_close(del);
+	if (vd)
+		mysql_stmt_close(vd);
 	return r;
 }
 
