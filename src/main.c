@@ -120,7 +120,8 @@ static const struct cmd_struct commands[] = {
     {"schedule", cmd_schedule, "run the ETL on a schedule, with retries and a run lock",
      "usage: jobads schedule (--every DURATION | --cron EXPRESSION) [--retries N]\n"
      "                       [--retry-delay D] [--retry-max D] [--timeout D] [--lease D]\n"
-     "                       [--log-file FILE] [--slots N] [--chunk N] [options]\n\n"
+     "                       [--log-file FILE] [--slots N] [--chunk N]\n"
+     "                       [--prune-raw DUR] [options]\n\n"
      "Run the ETL every DURATION (30s, 5m, 1h; the first run at once) or at the minutes\n"
      "a five-field cron EXPRESSION names, in UTC ('*/5 * * * *', '0 3 * * mon-fri',\n"
      "@hourly). One run at a time across every process sharing the analytics store: a\n"
@@ -140,6 +141,8 @@ static const struct cmd_struct commands[] = {
      "                     holder on another host that stops renewing loses it after D\n"
      "  --log-file FILE    append the log to FILE instead of stderr\n"
      "  --slots N          stop after N slots (default: run until stopped)\n"
+     "  --prune-raw DUR    after the first slot's run and then once a day, prune the\n"
+     "                     raw events older than DUR (jobads prune --raw-older-than)\n"
      "  --chunk N          at most N events per transaction (default: no cap)\n" COMMON_HELP},
     {"serve", cmd_serve, "dashboard, JSON API, HTTP ingest and /metrics",
      "usage: jobads serve [--listen HOST:PORT] [--etl-every D] [--ingest-token T]\n"

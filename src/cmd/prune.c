@@ -29,58 +29,65 @@ static void draw_prune(void *arg, int64_t deleted)
 	fflush(stderr);
 }
 
-int prune_command_run(struct evstore *evs, struct anstore *as, int64_t older_s, size_t batch,
-		      int quiet)
+int prune_stores(struct evstore *evs, struct anstore *as, int64_t older_s, size_t batch,
+		 void (*progress)(void *arg, int64_t deleted), void *arg, struct prune_result *res,
+		 struct jerr *err)
 {
 	struct tz *zone = NULL;
-	struct jerr err;
-	int64_t raw_from, kept_upto, deleted = 0;
 	size_t hint = 0;
-	double t0 = time_mono();
-	int r, tty = !quiet && isatty(2);
-
+	int r;
+	memset(res, 0, sizeof(*res));
 	if (!evs->ops->prune) {
-		jlog_error("prune: %s: this event store cannot prune", evs->name);
-		return EXIT_FAIL;
+		jerr_set(err, "%s: this event store cannot prune", evs->name);
+		return J_ERROR;
 	}
-	if ((r = anstore_tz_open(as, &zone, &err)) != J_OK) {
-		jlog_error("prune: %s", err.msg);
-		return EXIT_FAIL;
-	}
+	if ((r = anstore_tz_open(as, &zone, err)) != J_OK)
+		return r;
 	/* the start of the fact hour that holds now - older_s: every hour before it is whole */
 	int64_t want = tz_hour_start(zone, time_now_ms() / 1000 - older_s, &hint);
 	tz_close(zone);
-	if ((r = as->ops->set_retention(as, want, &raw_from, &kept_upto, &err)) != J_OK) {
-		jlog_error("prune: %s", err.msg);
-		return EXIT_FAIL;
-	}
+	if ((r = as->ops->set_retention(as, want, &res->raw_from, &res->kept_upto, err)) != J_OK)
+		return r;
 	for (int tries = 1;; tries++) {
-		r = evs->ops->prune(evs, raw_from * 1000, kept_upto, batch, tty ? draw_prune : NULL,
-				    &t0, &deleted, &err);
+		r = evs->ops->prune(evs, res->raw_from * 1000, res->kept_upto, batch, progress, arg,
+				    &res->deleted, err);
 		if (r != J_RETRY || tries == PRUNE_TRIES || stop_requested)
-			break;
+			return r;
 		sleep(1);
 	}
-	if (tty && deleted > 0)
+}
+
+int prune_command_run(struct evstore *evs, struct anstore *as, int64_t older_s, size_t batch,
+		      int quiet)
+{
+	struct prune_result res;
+	struct jerr err;
+	double t0 = time_mono();
+	int tty = !quiet && isatty(2);
+	int r = prune_stores(evs, as, older_s, batch, tty ? draw_prune : NULL, &t0, &res, &err);
+	if (tty && res.deleted > 0)
 		fputc('\n', stderr);
 	char t[40], n[32];
-	ts_format_iso(raw_from * 1000, t, sizeof(t));
-	fmt_int(deleted, n, sizeof(n));
+	ts_format_iso(res.raw_from * 1000, t, sizeof(t));
+	fmt_int(res.deleted, n, sizeof(n));
 	if (r != J_OK) {
-		jlog_error("prune: %s (%s events before %s deleted so far; run prune again)",
-			   err.msg, n, t);
+		if (res.deleted > 0)
+			jlog_error(
+			    "prune: %s (%s events before %s deleted so far; run prune again)",
+			    err.msg, n, t);
+		else
+			jlog_error("prune: %s", err.msg);
 		return EXIT_FAIL;
 	}
 	if (!quiet)
 		printf("prune: %s raw events before %s deleted (those the ETL had processed, up "
 		       "to seq %" PRId64 "), %.2f s; the facts are kept, verify and rebuild cover "
 		       "the hours from %s on\n",
-		       n, t, kept_upto, time_mono() - t0, t);
+		       n, t, res.kept_upto, time_mono() - t0, t);
 	return EXIT_OK;
 }
 
-/* DUR for --raw-older-than: a duration with its unit, above 0. */
-static int parse_older(const char *s, int64_t *secs)
+int prune_parse_older(const char *s, int64_t *secs)
 {
 	size_t n = strlen(s);
 	if (n < 2 || !strchr("smhdw", s[n - 1]) || parse_duration(s, secs) != 0 || *secs <= 0)
@@ -110,7 +117,7 @@ int cmd_prune(int argc, char **argv)
 			continue;
 		switch (opt) {
 		case 'o':
-			if (parse_older(optarg, &older))
+			if (prune_parse_older(optarg, &older))
 				return usage_error("prune",
 						   "--raw-older-than: want a duration above 0 with "
 						   "its unit (90d, 36h, 2w), got '%s'",

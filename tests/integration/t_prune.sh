@@ -163,4 +163,19 @@ assert_status "rebuild after the last prune" 0 jobads rebuild --quiet
 assert_status "etl after the last rebuild" 0 jobads etl --quiet
 assert_recompute "after the last rebuild"
 assert_verify "after the last rebuild"
+
+# schedule --prune-raw: the slot's ETL run, then the prune (daily after that).
+assert_status "schedule --prune-raw 0" 2 jobads schedule --every 1s --prune-raw 0
+assert_grep "schedule --prune-raw 0 says why" "prune-raw: want a duration above 0" "$WORK/last.err"
+gen f 2000 20 6
+assert_status "schedule with --prune-raw" 0 \
+    jobads schedule --every 1s --slots 2 --prune-raw 2d --log-file "$WORK/s.log"
+assert_eq "the scheduler ran the ETL twice" 2 "$(grep -c 'event=run_end.*state=success' s.log)"
+assert_eq "and pruned once, after the first run" 1 "$(grep -c 'event=prune_end' s.log)"
+assert_grep "the prune deleted the new old events" 'event=prune_end state=success deleted=[1-9]' "$WORK/s.log"
+b4=$(raw_from)
+[ "$b4" -gt "$b3" ] && ok || fail "the scheduler's prune should move the boundary: $b3 -> $b4"
+assert_eq "the scheduler pruned up to its run's cursor" "$(cursor)" "$(kept_upto)"
+assert_recompute "after the scheduler's prune"
+assert_verify "after the scheduler's prune"
 finish
