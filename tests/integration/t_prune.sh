@@ -5,6 +5,20 @@
 # independent recompute (prune_check.py, zoneinfo) over every event ever
 # ingested. In Asia/Kolkata, so that the boundary is a half-hour in UTC.
 source "$(dirname "$0")/lib.sh" "$@"
+
+# The Cassandra event store cannot prune yet: it says so, and records no boundary.
+if [ "$EV_KIND" = cassandra ]; then
+    assert_status "init" 0 jobads init
+    jobads generate --count 500 --days 20 --seed 1 --quiet
+    assert_status "etl" 0 jobads etl --quiet
+    assert_status "prune on cassandra" 1 jobads prune --raw-older-than 10d
+    assert_grep "prune on cassandra says why" "this event store cannot prune" "$WORK/last.err"
+    assert_eq "no boundary recorded" "|0" "$(an_sql 'SELECT raw_from, kept_upto FROM etl_retention')"
+    assert_eq "nothing deleted" 500 "$(events_count)"
+    assert_verify "after the refused prune"
+    finish
+    exit 0
+fi
 CHECK="python3 $(dirname "$(readlink -f "$0")")/prune_check.py Asia/Kolkata"
 FILES=()
 
