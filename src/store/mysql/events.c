@@ -63,6 +63,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "eventstore.h"
@@ -718,9 +719,20 @@ static enum jrc ev_mysql_prune(struct evstore *s, int64_t before_ms, int64_t upt
 		my_bind_i64(&p[0], &lo);
 		my_bind_i64(&p[1], &hi);
 		my_bind_i64(&p[2], &before_ms);
+		double t0 = time_mono();
 		if ((r = run(e, del, p, "deleting pruned events", err)) != J_OK)
 			break;
 		*deleted += (int64_t)mysql_stmt_affected_rows(del);
+		/*
+		 * As long again idle: the server's deletes take the CPU and the log
+		 * that ingest needs (without the pause, ingest ran at 0.47-0.52 of its
+		 * rate alone during a prune on two cores).
+		 */
+		double took = time_mono() - t0;
+		if (took > 0) {
+			struct timespec ts = {0, (long)((took < 0.1 ? took : 0.1) * 1e9)};
+			nanosleep(&ts, NULL);
+		}
 		lo = hi;
 		if (progress)
 			progress(arg, *deleted);

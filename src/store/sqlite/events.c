@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jobads/store.h"
 #include "jobads/tz.h"
@@ -829,8 +830,10 @@ static enum jrc ev_sqlite_prune(struct evstore *s, int64_t before_ms, int64_t up
 		sqlite3_bind_int64(step, 1, lo);
 		sqlite3_bind_int64(step, 2, upto);
 		sqlite3_bind_int64(step, 3, (int64_t)batch - 1);
-		if ((r = one_int64(e, step, upto, &hi, "reading events to prune", err)) != J_OK ||
-		    (r = sq_exec(e->db, "BEGIN IMMEDIATE", s->name, err)) != J_OK)
+		if ((r = one_int64(e, step, upto, &hi, "reading events to prune", err)) != J_OK)
+			break;
+		double t_lock = time_mono();
+		if ((r = sq_exec(e->db, "BEGIN IMMEDIATE", s->name, err)) != J_OK)
 			break;
 		sqlite3_bind_int64(del, 1, lo);
 		sqlite3_bind_int64(del, 2, hi);
@@ -842,6 +845,16 @@ static enum jrc ev_sqlite_prune(struct evstore *s, int64_t before_ms, int64_t up
 			r = sq_fail(e->db, rc, s->name, "deleting pruned events", err);
 		else
 			r = sq_exec(e->db, "COMMIT", s->name, err);
+		/*
+		 * As long again without the write lock: SQLite has one writer, and an
+		 * ingest waiting for it gets at least half the time (without the
+		 * pause, ingest ran at 0.46 of its rate alone during a prune).
+		 */
+		double held = time_mono() - t_lock;
+		if (r == J_OK && held > 0) {
+			struct timespec ts = {0, (long)((held < 0.1 ? held : 0.1) * 1e9)};
+			nanosleep(&ts, NULL);
+		}
 		if (r != J_OK) {
 			if (!sqlite3_get_autocommit(e->db))
 				sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
