@@ -178,6 +178,25 @@ assert_status "etl after the last rebuild" 0 jobads etl --quiet
 assert_recompute "after the last rebuild"
 assert_verify "after the last rebuild"
 
+# kill -9 during a rebuild of a pruned store: a prune meanwhile is refused, the next
+# etl finishes the rebuild, and nothing is counted twice or lost.
+gen g 1000 20 7
+killed=0
+for i in 1 2 3 4 5; do
+    "$JOBADS" rebuild --chunk 50 --quiet 2>/dev/null &
+    pid=$!
+    sleep "0.$((i * 10))"
+    if kill -9 $pid 2>/dev/null; then killed=$((killed + 1)); fi
+    wait $pid 2>/dev/null || true
+    [ "$(cursor)" -lt "$(kept_upto)" ] && break
+done
+[ "$(cursor)" -lt "$(kept_upto)" ] && ok || fail "no kill landed inside a rebuild ($killed kills)"
+assert_status "prune while a rebuild has not caught up" 1 jobads prune --raw-older-than 2d
+assert_grep "the prune says why" "a rebuild has not caught up yet" "$WORK/last.err"
+assert_status "etl finishes the killed rebuild" 0 jobads etl --quiet
+assert_recompute "after a rebuild killed with -9"
+assert_verify "after a rebuild killed with -9"
+
 # schedule --prune-raw: the slot's ETL run, then the prune (daily after that).
 assert_status "schedule --prune-raw 0" 2 jobads schedule --every 1s --prune-raw 0
 assert_grep "schedule --prune-raw 0 says why" "prune-raw: want a duration above 0" "$WORK/last.err"
