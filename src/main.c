@@ -80,12 +80,24 @@ static const struct cmd_struct commands[] = {
      "usage: jobads verify [--show N] [options]\n\n"
      "Recompute every hourly group from the raw events up to the cursor with the event\n"
      "store's own GROUP BY and compare with fact_hourly: counts and cost exactly, ratio\n"
-     "sums within 1e-9 relative. Exit status 1 on any difference.\n\n"
+     "sums within 1e-9 relative. Exit status 1 on any difference. After a prune, only\n"
+     "the hours from the retention boundary on; it says how many hours it skipped.\n\n"
      "  --show N           differences to print (default 20)\n" COMMON_HELP},
     {"rebuild", cmd_rebuild, "recompute the aggregates from scratch",
      "usage: jobads rebuild [--chunk N] [--max-groups N] [--quiet] [options]\n\n"
      "Empty fact_hourly and dim_publisher, set the cursor to 0 (one transaction), then\n"
-     "run the ETL over every stored event.\n\n" COMMON_HELP},
+     "run the ETL over every stored event. After a prune, only the hours from the\n"
+     "retention boundary on are emptied and recomputed; earlier facts are kept.\n\n" COMMON_HELP},
+    {"prune", cmd_prune, "delete old raw events, keeping the facts",
+     "usage: jobads prune --raw-older-than DUR [--batch N] [--quiet] [options]\n\n"
+     "Delete the raw events older than DUR (90d, 36h, 2w) that the ETL has processed\n"
+     "(seq at or below the cursor; never one past it), in short transactions of N rows\n"
+     "that let ingest go on (on Cassandra whole partitions). The boundary, the start of\n"
+     "the fact hour DUR ago, is recorded in the analytics store: the facts are kept,\n"
+     "verify checks and rebuild recomputes only the hours from it on.\n\n"
+     "  --raw-older-than DUR  the age past which raw events go (required)\n"
+     "  --batch N          rows per delete transaction (default 10000)\n"
+     "  --quiet            no progress or summary\n" COMMON_HELP},
     {"report", cmd_report, "KPI tables in the terminal, or JSON or CSV",
      "usage: jobads report [--from T] [--to T] [--campaign ID] [--publisher ID]\n"
      "                     [--industry NAME] [--device NAME] [--format table|json|csv]\n"
@@ -108,7 +120,8 @@ static const struct cmd_struct commands[] = {
     {"schedule", cmd_schedule, "run the ETL on a schedule, with retries and a run lock",
      "usage: jobads schedule (--every DURATION | --cron EXPRESSION) [--retries N]\n"
      "                       [--retry-delay D] [--retry-max D] [--timeout D] [--lease D]\n"
-     "                       [--log-file FILE] [--slots N] [--chunk N] [options]\n\n"
+     "                       [--log-file FILE] [--slots N] [--chunk N]\n"
+     "                       [--prune-raw DUR] [options]\n\n"
      "Run the ETL every DURATION (30s, 5m, 1h; the first run at once) or at the minutes\n"
      "a five-field cron EXPRESSION names, in UTC ('*/5 * * * *', '0 3 * * mon-fri',\n"
      "@hourly). One run at a time across every process sharing the analytics store: a\n"
@@ -128,6 +141,8 @@ static const struct cmd_struct commands[] = {
      "                     holder on another host that stops renewing loses it after D\n"
      "  --log-file FILE    append the log to FILE instead of stderr\n"
      "  --slots N          stop after N slots (default: run until stopped)\n"
+     "  --prune-raw DUR    after the first slot's run and then once a day, prune the\n"
+     "                     raw events older than DUR (jobads prune --raw-older-than)\n"
      "  --chunk N          at most N events per transaction (default: no cap)\n" COMMON_HELP},
     {"serve", cmd_serve, "dashboard, JSON API, HTTP ingest and /metrics",
      "usage: jobads serve [--listen HOST:PORT] [--etl-every D] [--ingest-token T]\n"

@@ -77,6 +77,13 @@ struct agg {
 	 */
 	const struct tz *tz;
 	size_t tz_hint;
+	/*
+	 * Retention (jobads prune): agg_add skips an event with ts_ms < skip_before_ms
+	 * and seq <= skip_upto, one that the facts a rebuild kept already hold (see
+	 * anstore_ops.retention). Set after agg_init, kept by agg_reset; 0 and 0
+	 * (agg_init's) skip nothing.
+	 */
+	int64_t skip_before_ms, skip_upto;
 	/* slots looked at by every lookup (strings, groups, publishers) since
 	 * agg_init: a cost that tests can bound without a clock */
 	uint64_t probes;

@@ -104,13 +104,16 @@ int etl_run_locked(struct evstore *evs, struct anstore *as, const struct etl_opt
 struct verify_result {
 	int64_t groups_checked, mismatches, cursor, max_seq;
 	int64_t behind; /* stored events past the cursor; -1: the store cannot tell */
+	/* retention: hours before raw_from (INT64_MIN: none) are not checked */
+	int64_t raw_from, hours_skipped;
 };
 
 /*
  * Recompute every aggregate from the raw events up to the cursor with the event
  * store's own GROUP BY, and compare with fact_hourly: integers exactly, ratio
- * sums within 1e-9 relative. Differences (the first `show`) go to out.
- * Returns J_OK when the stores could be read; res->mismatches says the rest.
+ * sums within 1e-9 relative. Only the hours from the retention boundary on,
+ * whose raw events are all there; the earlier ones are counted as skipped. Differences (the first
+ * `show`) go to out. Returns J_OK when the stores could be read; res->mismatches says the rest.
  */
 int etl_verify(struct evstore *evs, struct anstore *as, FILE *out, int show,
 	       struct verify_result *res, struct jerr *err);

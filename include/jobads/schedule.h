@@ -24,6 +24,8 @@ struct schedule_hook {
 };
 
 #define SCHEDULE_PENDING_MAX 64
+/* schedule --prune-raw: a prune this long after the last one that succeeded */
+#define SCHEDULE_PRUNE_EVERY_MS (24 * 3600 * 1000LL)
 
 struct schedule {
 	/* the caller's, after schedule_defaults */
@@ -43,6 +45,14 @@ struct schedule {
 	/* optional: when *reopen is set, reopen_log is called between naps (and clears it) */
 	const volatile sig_atomic_t *reopen;
 	void (*reopen_log)(struct schedule *s);
+	/*
+	 * Optional (schedule --prune-raw): called after each slot's run once
+	 * prune_next_ms has come (0: at the first slot); it returns 0 when done,
+	 * and the engine then sets prune_next_ms a day on, or -1 to be called
+	 * again after the next slot.
+	 */
+	int (*prune)(struct schedule *s);
+	int64_t prune_next_ms;
 	/* the engine's: attempts not yet in etl_runs (the store was down when they ended) */
 	struct etl_run_rec pending[SCHEDULE_PENDING_MAX];
 	int npending;

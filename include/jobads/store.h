@@ -60,8 +60,8 @@ struct tz;
 #ifndef JOBADS_OPS_VERSION_SKEW
 #define JOBADS_OPS_VERSION_SKEW 0
 #endif
-#define EVSTORE_OPS_VERSION (4 + JOBADS_OPS_VERSION_SKEW)
-#define ANSTORE_OPS_VERSION (2 + JOBADS_OPS_VERSION_SKEW)
+#define EVSTORE_OPS_VERSION (5 + JOBADS_OPS_VERSION_SKEW)
+#define ANSTORE_OPS_VERSION (3 + JOBADS_OPS_VERSION_SKEW)
 
 struct evstore_ops {
 	int version; /* EVSTORE_OPS_VERSION */
@@ -155,6 +155,17 @@ struct evstore_ops {
 	 */
 	enum jrc (*recompute)(struct evstore *s, int64_t upto, const struct tz *tz, fact_row_fn fn,
 			      void *arg, struct jerr *err);
+	/* --- retention (jobads prune, issue 16) --- */
+	/*
+	 * Delete the rows with ts < before_ms and seq <= upto, in short transactions
+	 * of about `batch` rows each, so that ingest goes on between them; *deleted
+	 * counts them as they go (it holds what was deleted when a batch fails).
+	 * progress (optional) is called after each batch. Cassandra deletes whole
+	 * partitions only, those whose every row qualifies.
+	 */
+	enum jrc (*prune)(struct evstore *s, int64_t before_ms, int64_t upto, size_t batch,
+			  void (*progress)(void *arg, int64_t deleted), void *arg, int64_t *deleted,
+			  struct jerr *err);
 };
 
 struct evstore {
@@ -294,6 +305,24 @@ struct anstore_ops {
 	 */
 	enum jrc (*set_zone)(struct anstore *s, const struct tz *z, int reset, int *changed,
 			     struct jerr *err);
+	/* --- retention (jobads prune, issue 16; docs/architecture.md) --- */
+	/*
+	 * The boundary: *raw_from (unix seconds, the start of a fact hour) below
+	 * which raw events may have been pruned, INT64_MIN when never; the facts of
+	 * the hours before it hold every event with ts < raw_from and seq <=
+	 * *kept_upto, and those past it that the cursor has reached.
+	 */
+	enum jrc (*retention)(struct anstore *s, int64_t *raw_from, int64_t *kept_upto,
+			      struct jerr *err);
+	/*
+	 * One transaction: raw_from becomes max(stored, want) and kept_upto the
+	 * cursor, both given back. Refused when the cursor is 0 (nothing processed)
+	 * or behind kept_upto (a rebuild has not caught up yet). Once a boundary is
+	 * set, reset() empties only the hours at or after it and keeps the earlier
+	 * facts, setting kept_upto to the cursor it found; set_zone refuses a reset.
+	 */
+	enum jrc (*set_retention)(struct anstore *s, int64_t want, int64_t *raw_from,
+				  int64_t *kept_upto, struct jerr *err);
 };
 
 struct anstore {
@@ -370,6 +399,11 @@ const char *store_fact_over(const struct kpi_sums *v);
 enum jrc store_fact_refuse(const char *name, const struct agg *ag, const struct agg_group *g,
 			   const char *measure, int64_t cursor, struct jerr *err);
 void anstore_close(struct anstore *s);
+
+/* The errors of set_retention's refusals and of a zone change on a pruned store. */
+enum jrc store_retention_refuse(const char *name, int64_t cursor, int64_t kept_upto,
+				struct jerr *err);
+enum jrc store_zone_pruned(const char *name, int64_t raw_from, struct jerr *err);
 
 /* The store's zone, opened (close with tz_close). */
 enum jrc anstore_tz_open(struct anstore *s, struct tz **out, struct jerr *err);

@@ -236,5 +236,15 @@ CREATE TABLE IF NOT EXISTS jobads_schema (
     version INT         NOT NULL
 ) ENGINE = InnoDB;
 -- Version 2 added the time zone (tz_zone, tz_offsets and the views reading them).
-INSERT INTO jobads_schema (store, version) VALUES ('analytics', 2)
-ON DUPLICATE KEY UPDATE version = GREATEST(version, 2);
+-- Version 3: retention (jobads prune, issue 16). raw_from: the fact-hour start
+-- (unix seconds) before which raw events may have been pruned, NULL when never;
+-- the facts of the hours before it hold every event before it with seq <=
+-- kept_upto, and later ones as the cursor reaches them.
+CREATE TABLE IF NOT EXISTS etl_retention (
+    id        INT    NOT NULL PRIMARY KEY CHECK (id = 1),
+    raw_from  BIGINT NULL,
+    kept_upto BIGINT NOT NULL
+) ENGINE = InnoDB;
+INSERT IGNORE INTO etl_retention (id, raw_from, kept_upto) VALUES (1, NULL, 0);
+INSERT INTO jobads_schema (store, version) VALUES ('analytics', 3)
+ON DUPLICATE KEY UPDATE version = GREATEST(version, 3);

@@ -226,4 +226,16 @@ SELECT (((hour_start + z.offset_s) / 86400) + 3) % 7 + 1 AS day_of_week,
 FROM tz_offsets z CROSS JOIN fact_hourly f
     ON f.hour_start >= z.from_s AND f.hour_start < z.to_s GROUP BY 1;
 
-PRAGMA user_version = 4;
+-- Retention (jobads prune, issue 16; version 5). raw_from: the fact-hour start
+-- (unix seconds) before which raw events may have been pruned, NULL when never;
+-- the facts of the hours before it hold every event before it with seq <=
+-- kept_upto, and later ones as the cursor reaches them. verify checks and
+-- rebuild recomputes only the hours from raw_from on.
+CREATE TABLE IF NOT EXISTS etl_retention (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    raw_from  INTEGER,
+    kept_upto INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO etl_retention (id, raw_from, kept_upto) VALUES (1, NULL, 0);
+
+PRAGMA user_version = 5;

@@ -73,6 +73,7 @@ int cmd_runs(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 
 /* Shared pieces of commands that demo reuses. */
 struct gen_opts {
@@ -90,6 +91,19 @@ enum report_format { REPORT_TABLE, REPORT_JSON, REPORT_CSV };
 /* prev: the same filters over the earlier range of `compare`, or NULL for none */
 int report_print(struct anstore *as, const struct an_filter *f, enum report_format fmt,
 		 enum kpi_compare compare, const struct an_filter *prev);
+/* prune (src/cmd/prune.c): raw events older than older_s the ETL has processed */
+#define PRUNE_DEFAULT_BATCH 10000
+int prune_command_run(struct evstore *evs, struct anstore *as, int64_t older_s, size_t batch,
+		      int quiet);
+/* The prune itself, for the command and schedule --prune-raw: J_OK, J_RETRY, J_ERROR. */
+struct prune_result {
+	int64_t raw_from, kept_upto, deleted;
+};
+int prune_stores(struct evstore *evs, struct anstore *as, int64_t older_s, size_t batch,
+		 void (*progress)(void *arg, int64_t deleted), void *arg, struct prune_result *res,
+		 struct jerr *err);
+/* DUR for --raw-older-than and --prune-raw: a duration with its unit, above 0; 0 or -1. */
+int prune_parse_older(const char *s, int64_t *secs);
 int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, size_t max_groups,
 		    int quiet, int reset);
 

@@ -74,8 +74,17 @@ int etl_command_run(struct evstore *evs, struct anstore *as, size_t chunk, size_
 	}
 	if (!quiet) {
 		char e[32], g[32], rate[32];
-		if (reset)
+		int64_t raw_from = INT64_MIN, kept;
+		if (reset && as->ops->retention(as, &raw_from, &kept, &err) == J_OK &&
+		    raw_from != INT64_MIN) {
+			char t[40];
+			printf(
+			    "rebuild: aggregates from %s on emptied and recomputed, cursor back to "
+			    "0; the facts of earlier hours kept (their raw events were pruned)\n",
+			    ts_format_iso(raw_from * 1000, t, sizeof(t)));
+		} else if (reset) {
 			printf("rebuild: aggregates emptied, cursor back to 0\n");
+		}
 		fmt_int(res.events, e, sizeof(e));
 		fmt_int(res.groups, g, sizeof(g));
 		fmt_int(res.secs > 0 ? (int64_t)((double)res.events / res.secs) : 0, rate,

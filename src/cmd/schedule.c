@@ -30,7 +30,40 @@ struct sched_cmd {
 	struct schedule s; /* first: the engine's callbacks get &s */
 	struct common_opts co;
 	const char *log_path;
+	int64_t prune_raw_s; /* --prune-raw: 0 for none */
 };
+
+/* --prune-raw: after the slot's run, once a day; logged like the runs. */
+static int prune_daily(struct schedule *s)
+{
+	struct sched_cmd *c = (struct sched_cmd *)s;
+	struct evstore *evs = NULL;
+	struct anstore *as = NULL;
+	struct prune_result res = {0};
+	struct jerr err;
+	char b1[24], b2[40], b3[24], b4[32];
+	double t0 = time_mono();
+	int r = anstore_open(s->analytics, STORE_OPEN_EXISTING, &as, &err);
+	if (r == J_OK)
+		r = evstore_open(s->events, STORE_OPEN_EXISTING, &evs, &err);
+	if (r == J_OK)
+		r = prune_stores(evs, as, c->prune_raw_s, PRUNE_DEFAULT_BATCH, NULL, NULL, &res,
+				 &err);
+	evstore_close(evs);
+	anstore_close(as);
+	snprintf(b1, sizeof(b1), "%" PRId64, res.deleted);
+	snprintf(b3, sizeof(b3), "%" PRId64, res.kept_upto);
+	snprintf(b4, sizeof(b4), "%.3f", time_mono() - t0);
+	if (r != J_OK) {
+		schedule_log(s, "error", "prune_end", "state", "failed", "deleted", b1, "error",
+			     err.msg, NULL);
+		return -1;
+	}
+	schedule_log(s, "info", "prune_end", "state", "success", "deleted", b1, "raw_from",
+		     ts_format_iso(res.raw_from * 1000, b2, sizeof(b2)), "kept_upto", b3, "secs",
+		     b4, NULL);
+	return 0;
+}
 
 static int log_open(struct sched_cmd *c)
 {
@@ -96,7 +129,8 @@ int cmd_schedule(int argc, char **argv)
 		O_LEASE,
 		O_LOG,
 		O_SLOTS,
-		O_CHUNK
+		O_CHUNK,
+		O_PRUNE
 	};
 	static const struct option longopts[] = {
 	    COMMON_LONGOPTS,
@@ -110,6 +144,7 @@ int cmd_schedule(int argc, char **argv)
 	    {"log-file", required_argument, NULL, O_LOG},
 	    {"slots", required_argument, NULL, O_SLOTS},
 	    {"chunk", required_argument, NULL, O_CHUNK},
+	    {"prune-raw", required_argument, NULL, O_PRUNE},
 	    {NULL, 0, NULL, 0},
 	};
 	static struct sched_cmd c; /* large (pending records): not on the stack */
@@ -168,6 +203,15 @@ int cmd_schedule(int argc, char **argv)
 				return usage_error("schedule",
 						   "--chunk: want 1..100000000, got '%s'", optarg);
 			s->chunk = (size_t)v;
+			break;
+		case O_PRUNE:
+			if (prune_parse_older(optarg, &c.prune_raw_s))
+				return usage_error(
+				    "schedule",
+				    "--prune-raw: want a duration above 0 with its unit "
+				    "(90d, 36h, 2w), got '%s'",
+				    optarg);
+			s->prune = prune_daily;
 			break;
 		default:
 			return EXIT_USAGE;

@@ -48,9 +48,12 @@ int cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	if (vr.mismatches) {
+		char t[40] = "";
+		if (vr.raw_from != INT64_MIN)
+			ts_format_iso(vr.raw_from * 1000, t, sizeof(t));
 		jlog_error("verify: %" PRId64 " differences between fact_hourly and the raw events "
-			   "up to seq %" PRId64,
-			   vr.mismatches, vr.cursor);
+			   "up to seq %" PRId64 "%s%s",
+			   vr.mismatches, vr.cursor, t[0] ? " in the hours from " : "", t);
 		goto out;
 	}
 	if (vr.behind >= 0)
@@ -64,6 +67,14 @@ int cmd_verify(int argc, char **argv)
 		       " (how many stored events are not yet processed: this event store cannot "
 		       "tell)\n",
 		       vr.groups_checked, vr.cursor);
+	if (vr.raw_from != INT64_MIN) {
+		char t[40];
+		printf("verify: %" PRId64
+		       " hour%s before %s skipped: their raw events were pruned, "
+		       "their facts kept\n",
+		       vr.hours_skipped, vr.hours_skipped == 1 ? "" : "s",
+		       ts_format_iso(vr.raw_from * 1000, t, sizeof(t)));
+	}
 	rc = EXIT_OK;
 out:
 	evstore_close(evs);

@@ -309,6 +309,10 @@ void agg_add(struct agg *a, const struct event *ev)
 {
 	struct agg_key k;
 	double ctr, cpc, cpa, roi;
+	if (a->skip_upto > 0 && ev->seq <= a->skip_upto && ev->ts_ms < a->skip_before_ms) {
+		agg_note_publisher(a, ev);
+		return;
+	}
 	int64_t secs = ev->ts_ms >= 0 ? ev->ts_ms / 1000 : -((-ev->ts_ms + 999) / 1000);
 	k.hour_start = a->tz ? tz_hour_start(a->tz, secs, &a->tz_hint)
 			     : secs - (((secs % 3600) + 3600) % 3600);

@@ -280,6 +280,18 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 	if ((r = anstore_tz_open(as, &zone, err)) != J_OK)
 		goto done;
 	bufs[0].tz = bufs[1].tz = helper.agg.tz = tz_is_utc(zone) ? NULL : zone;
+	{
+		/* after a rebuild of a pruned store, the events the kept facts hold */
+		int64_t raw_from, kept_upto;
+		if ((r = as->ops->retention(as, &raw_from, &kept_upto, err)) != J_OK)
+			goto done;
+		if (raw_from != INT64_MIN && kept_upto > cursor) {
+			int64_t ms = raw_from > INT64_MAX / 1000 ? INT64_MAX : raw_from * 1000;
+			bufs[0].skip_before_ms = bufs[1].skip_before_ms =
+			    helper.agg.skip_before_ms = ms;
+			bufs[0].skip_upto = bufs[1].skip_upto = helper.agg.skip_upto = kept_upto;
+		}
+	}
 	if (evs->ops->scan_range && evs->ops->reopen && max_seq - cursor >= PARALLEL_MIN_BACKLOG &&
 	    sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
 		struct jerr e2;
@@ -519,6 +531,8 @@ struct verify_ctx {
 	FILE *out;
 	int show;
 	struct verify_result *res;
+	int64_t raw_from; /* hours before it are skipped (their raw events were pruned) */
+	int64_t last_skipped;
 };
 
 static char *dup_str(struct ev_str v)
@@ -583,6 +597,12 @@ static void report_row(struct verify_ctx *v, const char *what, const struct fact
 static int collect_fact(void *arg, const struct fact_row *r)
 {
 	struct verify_ctx *v = arg;
+	if (r->hour_start < v->raw_from) { /* in grain order: hour_start leads */
+		if (v->res->hours_skipped == 0 || r->hour_start != v->last_skipped)
+			v->res->hours_skipped++;
+		v->last_skipped = r->hour_start;
+		return 0;
+	}
 	if (v->n == v->cap) {
 		v->cap = v->cap ? v->cap * 2 : 1024;
 		v->facts = xrealloc(v->facts, v->cap * sizeof(*v->facts));
@@ -602,6 +622,8 @@ static int check_row(void *arg, const struct fact_row *r)
 {
 	struct verify_ctx *v = arg;
 	int c;
+	if (r->hour_start < v->raw_from)
+		return 0;
 	while (v->pos < v->n && (c = cmp_grain(&v->facts[v->pos], r)) < 0) {
 		report_fact(v, "in fact_hourly but not in the raw events", &v->facts[v->pos]);
 		v->pos++;
@@ -650,7 +672,11 @@ int etl_verify(struct evstore *evs, struct anstore *as, FILE *out, int show,
 	 * difference. The copy is the size of the aggregate, not of the raw table.
 	 */
 	struct tz *zone = NULL;
-	r = anstore_tz_open(as, &zone, err);
+	int64_t kept_upto, raw_after = INT64_MIN;
+	r = as->ops->retention(as, &res->raw_from, &kept_upto, err);
+	v.raw_from = res->raw_from;
+	if (r == J_OK)
+		r = anstore_tz_open(as, &zone, err);
 	if (r == J_OK)
 		r = as->ops->facts(as, &res->cursor, collect_fact, &v, err);
 	if (r == J_OK)
@@ -659,6 +685,14 @@ int etl_verify(struct evstore *evs, struct anstore *as, FILE *out, int show,
 		r = evs->ops->recompute(evs, res->cursor, tz_is_utc(zone) ? NULL : zone, check_row,
 					&v, err);
 	tz_close(zone);
+	/* a prune that moved the boundary meanwhile may have deleted rows compared above */
+	if (r == J_OK && (r = as->ops->retention(as, &raw_after, &kept_upto, err)) == J_OK &&
+	    raw_after != res->raw_from) {
+		jerr_set(err,
+			 "%s: a prune moved the retention boundary during verify; run it again",
+			 as->name);
+		r = J_RETRY;
+	}
 	if (r == J_OK)
 		r = evstore_behind(evs, res->cursor, &res->behind, err);
 	if (r == J_OK)

@@ -336,6 +336,8 @@ int schedule_loop(struct schedule *s)
 		if (*s->stop)
 			break;
 		run_slot(s);
+		if (s->prune && !*s->stop && time_now_ms() >= s->prune_next_ms && s->prune(s) == 0)
+			s->prune_next_ms = time_now_ms() + SCHEDULE_PRUNE_EVERY_MS;
 #ifdef __GLIBC__
 		malloc_trim(0); /* give a big run's aggregation memory back while idle */
 #endif

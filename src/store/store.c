@@ -6,6 +6,7 @@
 #include "jobads/store.h"
 #include "jobads/tz.h"
 
+#include <inttypes.h>
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -221,6 +222,33 @@ enum jrc store_zone_refuse(const char *name, const char *cur, const char *want, 
 		 "%s: the facts are bucketed by the hours of %s; changing the time zone to %s"
 		 " needs a rebuild from the raw events (run 'jobads init --tz %s --rebuild')",
 		 name, cur, want, want);
+	return J_ERROR;
+}
+
+/* --- retention (jobads prune, issue 16) --- */
+enum jrc store_retention_refuse(const char *name, int64_t cursor, int64_t kept_upto,
+				struct jerr *err)
+{
+	if (cursor <= 0)
+		jerr_set(err,
+			 "%s: the ETL has processed no event yet (cursor 0): nothing may be "
+			 "pruned (run 'jobads etl' first)",
+			 name);
+	else
+		jerr_set(err,
+			 "%s: a rebuild has not caught up yet (cursor %" PRId64 " behind %" PRId64
+			 "): run 'jobads etl' to finish it, then prune",
+			 name, cursor, kept_upto);
+	return J_ERROR;
+}
+
+enum jrc store_zone_pruned(const char *name, int64_t raw_from, struct jerr *err)
+{
+	char t[40];
+	jerr_set(err,
+		 "%s: raw events before %s were pruned, so the facts of those hours cannot be "
+		 "bucketed again in another time zone",
+		 name, ts_format_iso(raw_from * 1000, t, sizeof(t)));
 	return J_ERROR;
 }
 

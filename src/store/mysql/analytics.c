@@ -30,8 +30,8 @@
 	"SELECT " FACT_COLS " FROM fact_hourly ORDER BY hour_start, campaign_id, publisher_id,"    \
 	" industry, location, device"
 
-/* jobads_schema's version that sql/mysql/analytics.sql sets (2: the time zone). */
-#define AN_MYSQL_VERSION   2
+/* jobads_schema's version that sql/mysql/analytics.sql sets (2: the time zone, 3: retention). */
+#define AN_MYSQL_VERSION   3
 #define SQL_SCHEMA_VERSION "SELECT version FROM jobads_schema WHERE store = 'analytics'"
 
 /* Report queries: one key expression, one label expression, the shared filter. */
@@ -217,10 +217,26 @@ static enum jrc an_mysql_reset(struct anstore *s, struct jerr *err)
 	const char *name = s->name;
 	int r;
 	LOCKED(a);
+	/*
+	 * Once raw events were pruned (etl_retention.raw_from set), the facts of the
+	 * hours before the boundary cannot be recomputed: they stay, with the
+	 * publishers, and kept_upto remembers the cursor they cover, so that the run
+	 * after the reset skips their events (agg.skip_*). Otherwise everything goes.
+	 */
 	if ((r = my_exec(a->db, "START TRANSACTION", name, "starting a transaction", err)) ||
-	    (r = my_exec(a->db, "DELETE FROM fact_hourly", name, "emptying fact_hourly", err)) ||
-	    (r = my_exec(a->db, "DELETE FROM dim_publisher", name, "emptying dim_publisher",
-			 err)) ||
+	    (r = my_exec(a->db,
+			 "UPDATE etl_retention r JOIN etl_state s ON s.id = 1"
+			 " SET r.kept_upto = GREATEST(r.kept_upto, s.`cursor`)"
+			 " WHERE r.id = 1 AND r.raw_from IS NOT NULL",
+			 name, "recording the facts kept", err)) ||
+	    (r = my_exec(a->db,
+			 "DELETE f FROM fact_hourly f JOIN etl_retention r ON r.id = 1"
+			 " WHERE r.raw_from IS NULL OR f.hour_start >= r.raw_from",
+			 name, "emptying fact_hourly", err)) ||
+	    (r = my_exec(a->db,
+			 "DELETE d FROM dim_publisher d JOIN etl_retention r ON r.id = 1"
+			 " WHERE r.raw_from IS NULL",
+			 name, "emptying dim_publisher", err)) ||
 	    (r = my_exec(a->db,
 			 "UPDATE etl_state SET `cursor` = 0, updated_at = UTC_TIMESTAMP(3)"
 			 " WHERE id = 1",
@@ -445,6 +461,94 @@ static int zone_write(struct an_mysql *a, const struct tz *z, struct jerr *err)
 	return r;
 }
 
+/* --- retention (jobads prune, issue 16) --- */
+
+static int retention_locked(struct an_mysql *a, const char *lock, int64_t *raw_from,
+			    int64_t *kept_upto, struct jerr *err)
+{
+	char sql[160];
+	MYSQL_STMT *st;
+	struct my_cols c;
+	const char *what = "reading the retention boundary";
+	*raw_from = INT64_MIN;
+	*kept_upto = 0;
+	snprintf(sql, sizeof(sql),
+		 "SELECT raw_from IS NULL, COALESCE(raw_from, 0), kept_upto FROM etl_retention"
+		 " WHERE id = 1%s",
+		 lock); /* a constant clause, never a value */
+	int r = my_prepare(a->db, sql, &st, a->base.name, err);
+	if (r != J_OK)
+		return r;
+	if ((r = run(a, st, NULL, what, err)) == J_OK &&
+	    (r = my_cols_bind(&c, st, "lll", a->base.name, err)) == J_OK) {
+		int got = my_fetch(&c, st, a->base.name, what, err);
+		if (got > 0) {
+			if (!c.i[0])
+				*raw_from = c.i[1];
+			*kept_upto = c.i[2];
+		}
+		r = my_fetch_end(st, &c, got, 0, r);
+	}
+	mysql_stmt_close(st);
+	return r;
+}
+
+static enum jrc an_mysql_retention(struct anstore *s, int64_t *raw_from, int64_t *kept_upto,
+				   struct jerr *err)
+{
+	struct an_mysql *a = (struct an_mysql *)s;
+	LOCKED(a);
+	int r = retention_locked(a, "", raw_from, kept_upto, err);
+	UNLOCK(a);
+	return r;
+}
+
+static enum jrc an_mysql_set_retention(struct anstore *s, int64_t want, int64_t *raw_from,
+				       int64_t *kept_upto, struct jerr *err)
+{
+	struct an_mysql *a = (struct an_mysql *)s;
+	const char *name = s->name;
+	MYSQL_BIND p[2];
+	int64_t cursor;
+	int r;
+	LOCKED(a);
+	/*
+	 * The row lock first: a reset (which updates etl_retention first) waits for
+	 * this transaction, and the cursor read after it cannot predate one. An
+	 * apply may move the cursor on meanwhile: kept_upto then is lower than it
+	 * could be, which only keeps more raw events.
+	 */
+	if ((r = my_exec(a->db, "START TRANSACTION", name, "starting a transaction", err)) ||
+	    (r = retention_locked(a, " FOR UPDATE", raw_from, kept_upto, err)) ||
+	    (r = get_cursor_locked(a, &cursor, err)))
+		goto rollback;
+	if (cursor <= 0 || cursor < *kept_upto) {
+		r = store_retention_refuse(name, cursor, *kept_upto, err);
+		goto rollback;
+	}
+	if (want > *raw_from)
+		*raw_from = want;
+	*kept_upto = cursor;
+	memset(p, 0, sizeof(p));
+	my_bind_i64(&p[0], raw_from);
+	my_bind_i64(&p[1], kept_upto);
+	if ((r = exec_once(a, "UPDATE etl_retention SET raw_from = ?, kept_upto = ? WHERE id = 1",
+			   p, "recording the retention boundary", NULL, err)))
+		goto rollback;
+	if (mysql_commit(a->db) != 0) {
+		r = my_fail(a->db, name, "committing the retention boundary", err);
+		goto rollback;
+	}
+	UNLOCK(a);
+	return J_OK;
+rollback:
+	rollback(a);
+	UNLOCK(a);
+	return r;
+}
+
+/* --- end of retention --- */
+
 static enum jrc an_mysql_set_zone(struct anstore *s, const struct tz *z, int reset, int *changed,
 				  struct jerr *err)
 {
@@ -471,6 +575,15 @@ static enum jrc an_mysql_set_zone(struct anstore *s, const struct tz *z, int res
 	if (has[0] == '1' && !reset) {
 		r = store_zone_refuse(name, cur, tz_name(z), err);
 		goto rollback;
+	}
+	if (has[0] == '1') {
+		int64_t raw_from, kept;
+		if ((r = retention_locked(a, "", &raw_from, &kept, err)) != J_OK)
+			goto rollback;
+		if (raw_from != INT64_MIN) {
+			r = store_zone_pruned(name, raw_from, err);
+			goto rollback;
+		}
 	}
 	if (has[0] == '1' &&
 	    ((r = my_exec(a->db, "DELETE FROM fact_hourly", name, "emptying fact_hourly", err)) ||
@@ -518,4 +631,6 @@ const struct anstore_ops anstore_mysql_ops = {
     .runs_fail_stale = an_mysql_runs_fail_stale,
     .zone = an_mysql_zone,
     .set_zone = an_mysql_set_zone,
+    .retention = an_mysql_retention,
+    .set_retention = an_mysql_set_retention,
 };

@@ -16,7 +16,7 @@
 #include "jobads/banned.h"
 
 /* PRAGMA user_version that sql/sqlite/analytics.sql sets. */
-#define AN_SQLITE_VERSION 4
+#define AN_SQLITE_VERSION 5
 
 struct an_sqlite {
 	struct anstore base;
@@ -347,17 +347,29 @@ rollback:
 	return r;
 }
 
+/*
+ * Once raw events were pruned (etl_retention.raw_from set), the facts of the
+ * hours before the boundary cannot be recomputed: they stay, with the
+ * publishers, and kept_upto remembers the cursor they cover, so that the run
+ * after the reset skips their events (agg.skip_*). Otherwise everything goes.
+ */
+#define SQL_RESET                                                                                  \
+	"UPDATE etl_retention SET kept_upto = MAX(kept_upto,"                                      \
+	" (SELECT cursor FROM etl_state WHERE id = 1)) WHERE id = 1 AND raw_from IS NOT NULL;"     \
+	" DELETE FROM fact_hourly WHERE hour_start >= COALESCE((SELECT raw_from FROM"              \
+	" etl_retention WHERE id = 1), -9223372036854775807 - 1);"                                 \
+	" DELETE FROM dim_publisher WHERE (SELECT raw_from FROM etl_retention WHERE id = 1)"       \
+	" IS NULL;"                                                                                \
+	" UPDATE etl_state SET cursor = 0,"                                                        \
+	" updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = 1"
+
 static enum jrc an_sqlite_reset(struct anstore *s, struct jerr *err)
 {
 	struct an_sqlite *a = (struct an_sqlite *)s;
 	int r = sq_exec(a->db, "BEGIN IMMEDIATE", s->name, err);
 	if (r != J_OK)
 		return r;
-	r = sq_exec(a->db,
-		    "DELETE FROM fact_hourly; DELETE FROM dim_publisher;"
-		    " UPDATE etl_state SET cursor = 0,"
-		    " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = 1",
-		    s->name, err);
+	r = sq_exec(a->db, SQL_RESET, s->name, err);
 	if (r == J_OK)
 		r = sq_exec(a->db, "COMMIT", s->name, err);
 	/*
@@ -709,6 +721,68 @@ static int zone_write(struct an_sqlite *a, const struct tz *z, struct jerr *err)
 	return r;
 }
 
+/* --- retention (jobads prune, issue 16) --- */
+
+static enum jrc an_sqlite_retention(struct anstore *s, int64_t *raw_from, int64_t *kept_upto,
+				    struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	sqlite3_stmt *st;
+	*raw_from = INT64_MIN;
+	*kept_upto = 0;
+	int r = sq_prepare(a->db, "SELECT raw_from, kept_upto FROM etl_retention WHERE id = 1", &st,
+			   s->name, err);
+	if (r != J_OK)
+		return r;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+			*raw_from = sqlite3_column_int64(st, 0);
+		*kept_upto = sqlite3_column_int64(st, 1);
+	} else if (rc != SQLITE_DONE) {
+		r = sq_fail(a->db, rc, s->name, "reading the retention boundary", err);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static enum jrc an_sqlite_set_retention(struct anstore *s, int64_t want, int64_t *raw_from,
+					int64_t *kept_upto, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	sqlite3_stmt *st = NULL;
+	int64_t cursor;
+	int r = sq_exec(a->db, "BEGIN IMMEDIATE", s->name, err);
+	if (r != J_OK)
+		return r;
+	if ((r = an_sqlite_get_cursor(s, &cursor, err)) != J_OK ||
+	    (r = an_sqlite_retention(s, raw_from, kept_upto, err)) != J_OK)
+		goto out;
+	if (cursor <= 0 || cursor < *kept_upto) {
+		r = store_retention_refuse(s->name, cursor, *kept_upto, err);
+		goto out;
+	}
+	if (want > *raw_from)
+		*raw_from = want;
+	*kept_upto = cursor;
+	if ((r = sq_prepare(a->db,
+			    "UPDATE etl_retention SET raw_from = ?1, kept_upto = ?2 WHERE id = 1",
+			    &st, s->name, err)) != J_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, *raw_from);
+	sqlite3_bind_int64(st, 2, *kept_upto);
+	r = step_done(a, st, "recording the retention boundary", err);
+	sqlite3_finalize(st);
+out:
+	if (r == J_OK)
+		r = sq_exec(a->db, "COMMIT", s->name, err);
+	if (r != J_OK && !sqlite3_get_autocommit(a->db))
+		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+/* --- end of retention --- */
+
 static enum jrc an_sqlite_set_zone(struct anstore *s, const struct tz *z, int reset, int *changed,
 				   struct jerr *err)
 {
@@ -732,6 +806,15 @@ static enum jrc an_sqlite_set_zone(struct anstore *s, const struct tz *z, int re
 	if (has && !reset) {
 		r = store_zone_refuse(s->name, cur, tz_name(z), err);
 		goto out;
+	}
+	if (has) {
+		int64_t raw_from, kept;
+		if ((r = an_sqlite_retention(s, &raw_from, &kept, err)) != J_OK)
+			goto out;
+		if (raw_from != INT64_MIN) {
+			r = store_zone_pruned(s->name, raw_from, err);
+			goto out;
+		}
 	}
 	if (has)
 		r = sq_exec(a->db,
@@ -773,4 +856,6 @@ const struct anstore_ops anstore_sqlite_ops = {
     .runs_fail_stale = an_sqlite_runs_fail_stale,
     .zone = an_sqlite_zone,
     .set_zone = an_sqlite_set_zone,
+    .retention = an_sqlite_retention,
+    .set_retention = an_sqlite_set_retention,
 };
