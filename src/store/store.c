@@ -229,7 +229,8 @@ enum jrc store_zone_refuse(const char *name, const char *cur, const char *want, 
 enum jrc store_retention_refuse(const char *name, int64_t cursor, int64_t kept_upto,
 				struct jerr *err)
 {
-	if (cursor <= 0)
+	/* a rebuild killed before its first commit is at cursor 0, behind kept_upto */
+	if (cursor <= 0 && kept_upto <= 0)
 		jerr_set(err,
 			 "%s: the ETL has processed no event yet (cursor 0): nothing may be "
 			 "pruned (run 'jobads etl' first)",

@@ -4,7 +4,8 @@
  * lock is released at once), and the one mapping of SQLite's result codes to
  * J_RETRY / J_ERROR that both sq_fail and sq_exec give
  * (src/store/sqlite/analytics.c, sqlite/db.c). Faults are injected from
- * outside: a trigger that aborts, a read-only connection, a page limit.
+ * outside: a trigger that aborts, a read-only connection, a page limit. And why
+ * a prune is refused (store.c's retention messages).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -209,12 +210,31 @@ static void test_exec_agrees_with_fail(void **state)
 	sqlite3_close(db);
 }
 
+/*
+ * Why a prune is refused: a rebuild killed before its first commit sits at
+ * cursor 0 behind the kept facts, and says so, not "no event processed yet"
+ * (t_prune met it when its kill -9 landed that early).
+ */
+static void test_retention_refusal(void **state)
+{
+	(void)state;
+	struct jerr err;
+	assert_int_equal(store_retention_refuse("a.db", 0, 0, &err), J_ERROR);
+	assert_non_null(strstr(err.msg, "the ETL has processed no event yet"));
+	assert_int_equal(store_retention_refuse("a.db", 0, 1200, &err), J_ERROR);
+	assert_non_null(strstr(err.msg, "a rebuild has not caught up yet (cursor 0 behind 1200)"));
+	assert_int_equal(store_retention_refuse("a.db", 700, 1200, &err), J_ERROR);
+	assert_non_null(
+	    strstr(err.msg, "a rebuild has not caught up yet (cursor 700 behind 1200)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_reset_failure_rolls_back, setup, teardown),
 	    cmocka_unit_test(test_code_mapping),
 	    cmocka_unit_test_setup_teardown(test_exec_agrees_with_fail, setup, teardown),
+	    cmocka_unit_test(test_retention_refusal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
