@@ -280,4 +280,5 @@ const struct evstore_ops evstore_cassandra_ops = {
     .scan = ev_cass_scan,
     .stats = ev_cass_stats,
     .recompute = ev_cass_recompute,
+    .prune = ev_cass_prune,
 };

@@ -268,6 +268,11 @@ int cass_mark_get(struct ev_cass *e, int64_t seq, uint8_t id[16], int *found, st
 enum jrc ev_cass_scan(struct evstore *s, int64_t after, size_t limit, ev_row_fn fn, void *arg,
 		      size_t *nread, int64_t *upto, struct jerr *err);
 
+/* retention (jobads prune, issue 16): whole partitions before the cursor's */
+enum jrc ev_cass_prune(struct evstore *s, int64_t before_ms, int64_t upto, size_t batch,
+		       void (*progress)(void *arg, int64_t deleted), void *arg, int64_t *deleted,
+		       struct jerr *err);
+
 /* ---- recompute.c ---- */
 
 enum jrc ev_cass_recompute(struct evstore *s, int64_t upto, const struct tz *tz, fact_row_fn fn,

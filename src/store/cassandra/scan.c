@@ -396,6 +396,123 @@ int evstore_cassandra_walk_all(struct evstore *s, ev_row_fn fn, void *arg, struc
 	return w.stop ? w.stop : r;
 }
 
+/* ---- retention (jobads prune, issue 16) ---- */
+
+#define Q_UNLIST "DELETE FROM %s.buckets WHERE day = ? AND bucket = ? AND shard = ?"
+
+/* The ids of one partition's rows while every one is older than before_ms. */
+struct prune_part {
+	struct ev_cass *e;
+	int64_t before_ms;
+	uint8_t (*ids)[16];
+	size_t n, cap;
+	int young; /* a row at or after before_ms: the partition stays */
+};
+
+static int prune_note(void *arg, const struct event *ev)
+{
+	struct prune_part *pp = arg;
+	if (ev->ts_ms >= pp->before_ms) {
+		pp->young = 1;
+		return 1;
+	}
+	if (pp->n == pp->cap) {
+		pp->cap = pp->cap ? pp->cap * 2 : 256;
+		pp->ids = xrealloc(pp->ids, pp->cap * sizeof(*pp->ids));
+	}
+	memcpy(pp->ids[pp->n++], pp->e->cache_id, 16); /* read_part's id of ev (remember) */
+	return 0;
+}
+
+/* Delete a partition's rows (as a writer takes one back: at the id's time + 1 µs), then
+ * its index row, so that a crash between leaves it listed and empty, never unlisted. */
+static int prune_part_delete(struct ev_cass *e, const struct part_ref *p, int64_t day,
+			     const struct prune_part *pp, const char *unlist, struct jerr *err)
+{
+	struct cql_buf v = {0};
+	struct cql_result res;
+	int r = J_OK;
+	for (size_t i = 0; i < pp->n && r == J_OK; i++) {
+		int h = -1;
+		cqlb_reset(&v);
+		cqlv_bigint(&v, cass_id_micros(pp->ids[i]) + 1);
+		cqlv_bigint(&v, p->bucket);
+		cqlv_int(&v, p->shard);
+		cqlv_uuid(&v, pp->ids[i]);
+		r = cass_run_request(e, cass_prepared(e, STMT_DELETE_ROW), NULL, &v, 4, 0, NULL, 0,
+				     &res, &h, "deleting pruned events", err);
+		if (h >= 0)
+			cql_release(e->sess, h);
+	}
+	if (r == J_OK) {
+		int h = -1;
+		cqlb_reset(&v);
+		cqlv_int(&v, (int32_t)day);
+		cqlv_bigint(&v, p->bucket);
+		cqlv_int(&v, p->shard);
+		r = cass_run_request(e, NULL, unlist, &v, 3, 0, NULL, 0, &res, &h,
+				     "unlisting a pruned partition", err);
+		if (h >= 0)
+			cql_release(e->sess, h);
+	}
+	cqlb_release(&v);
+	return r;
+}
+
+/*
+ * seq is a row's position in its partition, so rows can only go a whole
+ * partition at a time, and only partitions before the one holding the cursor
+ * `upto` (the ones a scan from the cursor never lists again): those whose
+ * every row is older than before_ms. batch is not used: a partition is the unit.
+ */
+enum jrc ev_cass_prune(struct evstore *s, int64_t before_ms, int64_t upto, size_t batch,
+		       void (*progress)(void *arg, int64_t deleted), void *arg, int64_t *deleted,
+		       struct jerr *err)
+{
+	struct ev_cass *e = (struct ev_cass *)s;
+	struct prune_part pp = {.e = e, .before_ms = before_ms};
+	int64_t ub, up;
+	int us, r = J_OK;
+	(void)batch;
+	if (upto <= 0)
+		return J_OK;
+	seq_split(e, upto, &ub, &us, &up);
+	char *unlist = cass_with_keyspace(Q_UNLIST, e->ks);
+	int64_t first = e->created_ms - (e->created_ms - EPOCH_MS) % e->bucket_ms;
+	for (int64_t day = first / DAY_MS; day <= ub / DAY_MS && r == J_OK; day++) {
+		struct part_ref *parts;
+		size_t np;
+		if ((r = list_day(e, day, first, &parts, &np, err)) != J_OK)
+			break;
+		for (size_t i = 0; i < np && r == J_OK; i++) {
+			struct part_ref *p = &parts[i];
+			if (p->bucket > ub || (p->bucket == ub && p->shard >= us))
+				break; /* listed in (bucket, shard) order */
+			struct cass_walk w = {.limit = SIZE_MAX,
+					      .stop_seq = INT64_MAX,
+					      .remember = 1,
+					      .fn = prune_note,
+					      .arg = &pp};
+			pp.n = 0;
+			pp.young = 0;
+			r = read_part(e, &w, p->bucket, p->shard, 0, err);
+			if (r == J_OK && !pp.young) {
+				r = prune_part_delete(e, p, day, &pp, unlist, err);
+				if (r == J_OK) {
+					*deleted += (int64_t)pp.n;
+					if (progress)
+						progress(arg, *deleted);
+				}
+			}
+		}
+		free(parts);
+	}
+	e->cache_seq = 0; /* read_part moved it: the next scan finds its place by the mark */
+	free(unlist);
+	free(pp.ids);
+	return r;
+}
+
 /* ---- for tests: a row that appears late ---- */
 
 struct first_row {
