@@ -30,8 +30,8 @@
 	"SELECT " FACT_COLS " FROM fact_hourly ORDER BY hour_start, campaign_id, publisher_id,"    \
 	" industry, location, device"
 
-/* jobads_schema's version that sql/mysql/analytics.sql sets (2: the time zone). */
-#define AN_MYSQL_VERSION   2
+/* jobads_schema's version that sql/mysql/analytics.sql sets (2: the time zone, 4: campaigns). */
+#define AN_MYSQL_VERSION   4
 #define SQL_SCHEMA_VERSION "SELECT version FROM jobads_schema WHERE store = 'analytics'"
 
 /* Report queries: one key expression, one label expression, the shared filter. */
@@ -84,7 +84,9 @@ static int dim_local(enum an_dim dim)
 
 static const char *const query_sql[AN__COUNT] = {
     [AN_TOTAL] = "SELECT 0, NULL," MEASURES FILTER,
-    [AN_CAMPAIGN] = GROUPED("campaign_id", "NULL"),
+    [AN_CAMPAIGN] = "SELECT campaign_id, (SELECT c.name FROM dim_campaign c"
+		    " WHERE c.campaign_id = f.campaign_id)," MEASURES FILTER
+		    " GROUP BY campaign_id ORDER BY campaign_id",
     [AN_PUBLISHER] = "SELECT publisher_id, (SELECT d.publisher_name FROM dim_publisher d"
 		     " WHERE d.publisher_id = f.publisher_id)," MEASURES FILTER
 		     " GROUP BY publisher_id ORDER BY publisher_id",
@@ -808,4 +810,6 @@ const struct anstore_ops anstore_mysql_ops = {
     .runs_fail_stale = an_mysql_runs_fail_stale,
     .zone = an_mysql_zone,
     .set_zone = an_mysql_set_zone,
+    .campaigns_put = an_mysql_campaigns_put,
+    .campaigns = an_mysql_campaigns,
 };
