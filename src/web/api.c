@@ -547,7 +547,9 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 		if (paged)
 			strbuf_addf(&key, "|%d|%" PRId64 "|%d|%d", p->limit, p->offset, p->sort,
 				    p->sort_desc);
-		strbuf_addf(&key, "|%d|%s", (int)p->format, p->zone ? tz_name(p->zone) : "");
+		strbuf_addf(&key, "|%d|%s|r%" PRIu64, (int)p->format,
+			    p->zone ? tz_name(p->zone) : "",
+			    (uint64_t)atomic_load(&r->w->camp_rev));
 		if (p->compare !=
 		    KPI_COMPARE_NONE) /* the earlier range moves with now when to is open */
 			strbuf_addf(&key, "|c%d|%" PRId64 "|%" PRId64, (int)p->compare,
