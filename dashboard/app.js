@@ -250,6 +250,13 @@
           td.dataset.raw = c == null ? "" : String(c);
         } else {
           td.textContent = fmt[th.dataset.type](r[th.dataset.key]);
+          /* a campaign's name (jobads campaign set) beside its id, which stays the cell's first text */
+          if (th.dataset.key === "campaign_id" && r.campaign_name) {
+            const name = document.createElement("span");
+            name.className = "campaign-name";
+            name.textContent = " " + r.campaign_name;
+            td.appendChild(name);
+          }
         }
         tr.appendChild(td);
       }
@@ -293,7 +300,7 @@
   async function loadFilters() {
     const [c, p, i, d] = await Promise.all(["/api/campaigns?sort=campaign_id&limit=1000", "/api/publishers?sort=publisher_name&limit=1000",
       "/api/industries?sort=industry&limit=1000", "/api/devices?sort=device&limit=1000"].map(api));
-    fillSelect("f-campaign", c.rows, "campaign_id", (r) => String(r.campaign_id));
+    fillSelect("f-campaign", c.rows, "campaign_id", (r) => r.campaign_name ? `${r.campaign_id} ${r.campaign_name}` : String(r.campaign_id));
     fillSelect("f-publisher", p.rows, "publisher_id", (r) => r.publisher_name || "#" + r.publisher_id);
     fillSelect("f-industry", i.rows, "industry", (r) => r.industry);
     fillSelect("f-device", d.rows, "device", (r) => r.device);

@@ -181,7 +181,7 @@ const HOSTILE = {
   check("the download asks for format=csv at the table's sort", csvUrl.searchParams.get("format") === "csv" && csvUrl.searchParams.get("sort") === "clicks", dl.url());
   check("the download is named by the server", dl.suggestedFilename() === "campaigns.csv", dl.suggestedFilename());
   const csv = fs.readFileSync(await dl.path(), "utf8").split("\r\n");
-  check("the CSV starts with its header row", csv[0].startsWith("campaign_id,records,impressions,clicks,"), csv[0]);
+  check("the CSV starts with its header row", csv[0].startsWith("campaign_id,campaign_name,records,impressions,clicks,"), csv[0]);
   const shown = await page.$$eval("#campaign-table tbody tr td:first-child", (tds) => tds.map((t) => t.textContent.replace(/,/g, "")));
   const csvIds = csv.slice(1, 1 + shown.length).map((l) => l.split(",")[0]);
   check("the CSV's rows are the table's, in its order", shown.length > 0 && csvIds.join(" ") === shown.join(" "), `${csvIds.slice(0, 5)} vs ${shown.slice(0, 5)}`);
