@@ -122,6 +122,19 @@ static const struct cmd_struct commands[] = {
      "  --per PERIOD       day, month or flight (flight needs --start and --end)\n"
      "  --start DATE       first day of the flight\n"
      "  --end DATE         last day of the flight, not before --start\n" COMMON_HELP},
+    {"pacing", cmd_pacing, "spend against budget per campaign, projected to the period's end",
+     "usage: jobads pacing [--json | --format table|json|csv] [--now TIME] [options]\n\n"
+     "For each campaign with a budget (jobads campaign set), its current period (the\n"
+     "local day or month, or the flight, within the flight's dates): spend so far (the\n"
+     "hours that started before now), the spend expected by now, the projection to the\n"
+     "period's end at the current rate, the budget left, the state and the day the\n"
+     "budget runs out. Expected follows the campaign's own spend by local hour of week\n"
+     "over the four weeks before the period (linear in time without such history).\n"
+     "States: exhausted (spent >= budget), over-pacing (spent > expected + 10%),\n"
+     "under-pacing (spent < expected - 10%), on track, inactive (outside the flight).\n\n"
+     "  --json             one JSON document (money also as exact *_micros)\n"
+     "  --format F         table (default), json or csv (money exact to the micro)\n"
+     "  --now TIME         as of TIME (ISO-8601, epoch ms or now-2d) instead of now\n" COMMON_HELP},
     {"runs", cmd_runs, "ETL run history",
      "usage: jobads runs [--limit N] [--json] [options]\n\n"
      "The newest runs from etl_runs (default 20).\n\n" COMMON_HELP},

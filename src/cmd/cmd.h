@@ -74,6 +74,7 @@ int cmd_schedule(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_campaign(int argc, char **argv);
+int cmd_pacing(int argc, char **argv);
 
 struct campaign;
 /* Every stored campaign, in id order, into *out (free it), *n of them (campaign.c). */
