@@ -9,6 +9,7 @@
 #ifndef JOBADS_PACING_H
 #define JOBADS_PACING_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,6 +72,13 @@ int pacing_period(const struct campaign *c, const struct tz *z, int64_t now_s, s
  */
 void pacing_compute(struct pacing *p, const struct tz *z, int64_t now_s,
 		    const struct pacing_hour *h, size_t n);
+
+/*
+ * One campaign's pacing as JSON, for `pacing --json` and GET /api/pacing: money
+ * as exact *_micros integers and as numbers beside them, dates as YYYY-MM-DD
+ * (period_end the last day, inclusive), null where there is none. A new object.
+ */
+json_t *pacing_json(const struct pacing *p, const struct campaign *c);
 
 /*
  * Pacing of every campaign with a budget in analytics store as, at now_s, in

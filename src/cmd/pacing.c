@@ -16,46 +16,6 @@
 
 #include "jobads/banned.h"
 
-static json_t *money(int64_t micros)
-{
-	return json_real((double)micros / 1e6);
-}
-
-json_t *pacing_json(const struct pacing *p, const struct campaign *c)
-{
-	json_t *o = json_object();
-	char d[16];
-	json_object_set_new(o, "campaign_id", json_integer(p->id));
-	json_object_set_new(o, "campaign_name", c->name[0] ? json_string(c->name) : json_null());
-	json_object_set_new(o, "per", json_string(camp_period_name(c->per)));
-	json_object_set_new(o, "period_start",
-			    json_string(camp_date_format(p->from_day, d, sizeof(d))));
-	json_object_set_new(o, "period_end", /* the last day, inclusive, as a flight's end */
-			    p->to_day > p->from_day
-				? json_string(camp_date_format(p->to_day - 1, d, sizeof(d)))
-				: json_null());
-	json_object_set_new(o, "budget_micros", json_integer(p->budget_micros));
-	json_object_set_new(o, "spent_micros", json_integer(p->spent_micros));
-	json_object_set_new(o, "expected_micros", json_integer(p->expected_micros));
-	json_object_set_new(o, "projected_micros",
-			    p->has_projected ? json_integer(p->projected_micros) : json_null());
-	json_object_set_new(o, "left_micros", json_integer(p->left_micros));
-	json_object_set_new(o, "budget", money(p->budget_micros));
-	json_object_set_new(o, "spent", money(p->spent_micros));
-	json_object_set_new(o, "expected", money(p->expected_micros));
-	json_object_set_new(o, "projected",
-			    p->has_projected ? money(p->projected_micros) : json_null());
-	json_object_set_new(o, "left", money(p->left_micros));
-	json_object_set_new(o, "elapsed_share", json_real(p->elapsed_share));
-	json_object_set_new(o, "shape", json_string(p->shaped ? "history" : "linear"));
-	json_object_set_new(o, "state", json_string(pacing_state_name(p->state)));
-	json_object_set_new(o, "runs_out",
-			    p->has_runs_out
-				? json_string(camp_date_format(p->runs_out_day, d, sizeof(d)))
-				: json_null());
-	return o;
-}
-
 static const char *const csv_cols[] = {
     "campaign_id", "campaign_name", "per",  "period_start",  "period_end", "budget", "spent",
     "expected",	   "projected",	    "left", "elapsed_share", "shape",	   "state",  "runs_out"};

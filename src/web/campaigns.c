@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "jobads/campaign.h"
+#include "jobads/pacing.h"
 
 #include "jobads/banned.h"
 
@@ -121,4 +122,41 @@ int api_campaign_put(struct req *r)
 		return reply_error(r, q == J_RETRY ? 503 : 500, "analytics store: %s", err.msg);
 	atomic_fetch_add(&r->w->camp_rev, 1);
 	return reply_json(r, 200, camp_json(&f.c));
+}
+
+/*
+ * GET /api/pacing[?now=TIME]: every budgeted campaign's pacing (pacing.h), as
+ * `jobads pacing --json` prints it. Not cached: it moves with now.
+ */
+int api_pacing(struct req *r)
+{
+	struct anstore *as = NULL;
+	struct pacing *ps;
+	struct campaign *cs;
+	struct jerr err;
+	size_t n;
+	char v[64], t[40];
+	int64_t now_s = r->now_ms / 1000;
+	const char *qs = r->ri->query_string;
+	if (qs && *qs) {
+		int got = mg_get_var(qs, strlen(qs), "now", v, sizeof(v));
+		if (got == -1)
+			return reply_error(r, 400, "pacing takes one parameter, now=TIME");
+		if (got < 0 || time_arg_parse(v, (size_t)got, r->now_ms, &now_s))
+			return reply_error(r, 400, "now: not a time: '%.40s'", got < 0 ? "" : v);
+	}
+	int q = pool_an_get(r->w, &as, &err);
+	if (q == J_OK)
+		q = pacing_read(as, now_s, &ps, &cs, &n, &err);
+	pool_an_put(r->w, as, q != J_OK);
+	if (q != J_OK)
+		return reply_error(r, q == J_RETRY ? 503 : 500, "analytics store: %s", err.msg);
+	json_t *arr = json_array(), *doc = json_object();
+	json_object_set_new(doc, "now", json_string(ts_format_iso(now_s * 1000, t, sizeof(t))));
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, pacing_json(&ps[i], &cs[i]));
+	json_object_set_new(doc, "campaigns", arr);
+	free(ps);
+	free(cs);
+	return reply_json(r, 200, doc);
 }

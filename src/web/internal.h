@@ -30,6 +30,7 @@ enum route_id {
 	R_EVENTS,
 	R_METRICS,
 	R_CAMPAIGN, /* /api/campaigns/ID: one campaign's attributes */
+	R_PACING,
 	R_OTHER,
 	R__COUNT
 };
@@ -175,6 +176,7 @@ int api_health(struct req *r);
 int api_events_post(struct req *r);
 int api_campaign_get(struct req *r); /* campaigns.c */
 int api_campaign_put(struct req *r);
+int api_pacing(struct req *r);
 int web_metrics(struct req *r);
 int web_asset(struct req *r, const char *path);
 /* routes.c: run the request's route (sets r->route); a route's name in /metrics. */

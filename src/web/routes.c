@@ -51,6 +51,7 @@ static const struct route {
     {"/api/health", 0, R_HEALTH, "/api/health", 1, api_health, NULL, NULL},
     {"/api/campaigns/", 1, R_CAMPAIGN, "/api/campaigns/ID", 1, api_campaign_get, NULL,
      api_campaign_put},
+    {"/api/pacing", 0, R_PACING, "/api/pacing", 1, api_pacing, NULL, NULL},
     {"/api/events", 0, R_EVENTS, "/api/events", 1, NULL, events_post, NULL},
     {"/metrics", 0, R_METRICS, "/metrics", 1, web_metrics, NULL, NULL},
 };

@@ -161,6 +161,34 @@ http GET '/api/campaigns?sort=campaign_id' >/dev/null
 assert_eq "/api/campaigns names it at once (the cache follows the PUT)" "Nights" "$(jget '[r["campaign_name"] for r in j["rows"] if r["campaign_id"] == 102][0]')"
 http GET '/api/campaigns?sort=campaign_id&format=csv' >/dev/null
 assert_grep "the CSV too" '^102,Nights,' "$WORK/http.body"
+# GET /api/pacing answers what `jobads pacing --json` prints (checked above against the recompute)
+now=2026-03-30T09:30:00Z
+jobads pacing --json --now "$now" >pacing-cli.json
+assert_eq "GET /api/pacing?now=" 200 "$(http GET "/api/pacing?now=$now")"
+same() { # the same members; numbers that are not integers to 1e-12 (the API prints 15 digits)
+    python3 -c '
+import json, sys
+def eq(x, y):
+    if isinstance(x, float) or isinstance(y, float):
+        return abs(x - y) <= 1e-12 * max(1, abs(x))
+    if isinstance(x, dict):
+        return x.keys() == y.keys() and all(eq(x[k], y[k]) for k in x)
+    if isinstance(x, list):
+        return len(x) == len(y) and all(map(eq, x, y))
+    return x == y
+print("ok" if eq(json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))) else "differ")' "$1" "$2"
+}
+assert_eq "equals pacing --json" ok "$(same pacing-cli.json "$WORK/http.body")"
+assert_eq "a bad now" 400 "$(http GET '/api/pacing?now=yesterday-ish')"
+assert_eq "an unknown parameter" 400 "$(http GET '/api/pacing?campaign=1')"
+# /metrics: a gauge per budgeted campaign, as pacing computes it now
+jobads pacing --json >pacing-now.json
+assert_eq "GET /metrics" 200 "$(http GET /metrics)"
+assert_grep "the budget gauge" '^jobads_campaign_budget\{campaign_id="102"\} 3500\.250000$' "$WORK/http.body"
+assert_grep "the state" '^jobads_campaign_pacing_state\{campaign_id="102",state="[a-z -]+"\} 1$' "$WORK/http.body"
+assert_eq "a spend gauge per budgeted campaign" \
+    "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["campaigns"]))' pacing-now.json)" \
+    "$(grep -c '^jobads_campaign_spend{' "$WORK/http.body")"
 serve_stop
 
 # --- an older store (schema 4, or 5 from retention) is upgraded in place ---
