@@ -90,6 +90,7 @@ add_library(jobads_web STATIC
     src/web/ingest.c
     src/web/assets.c
     src/web/cache.c
+    src/web/campaigns.c
     ${CMAKE_BINARY_DIR}/web_embed.c)
 target_include_directories(jobads_web PRIVATE ${CIVETWEB_INCLUDE_DIR})
 target_link_libraries(jobads_web PUBLIC jobads_web_pure jobads_core ${CIVETWEB_LIBRARY})

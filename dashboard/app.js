@@ -167,6 +167,33 @@
     markPanel("devices", rows.length);
   }
 
+  /* Pacing (GET /api/pacing): spend against budget per campaign for its current period, with
+     the projection behind it; the spend bar takes the state's colour. */
+  const STATE_COLOURS = { "on track": "#2e7d32", "over-pacing": "#c62828", "under-pacing": "#f9a825", exhausted: "#6a1b9a", inactive: "#9e9e9e" };
+  function drawPacing(doc) {
+    const rows = doc.campaigns;
+    const names = rows.map((r) => (r.campaign_name ? `${r.campaign_id} ${r.campaign_name}` : String(r.campaign_id)));
+    const tip = (ps) => {
+      const r = rows[ps[0].dataIndex];
+      return `${esc(names[ps[0].dataIndex])}<br>${esc(r.state)}: spent ${esc(fmt.money(r.spent))} of ${esc(fmt.money(r.budget))} (${esc(r.per)} ${esc(r.period_start)}…${esc(r.period_end || "")}), ` +
+        `expected ${esc(fmt.money(r.expected))}, projected ${esc(fmt.money(r.projected))}${r.runs_out ? ", runs out " + esc(r.runs_out) : ""}`;
+    };
+    chart("pacing").setOption({
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: tip },
+      legend: { data: ["Budget", "Projected", "Spent"] },
+      grid: { left: 170, right: 20, top: 30, bottom: 20 },
+      xAxis: { type: "value", axisLabel: { formatter: (x) => compact.format(x) } },
+      yAxis: { type: "category", inverse: true, data: names },
+      series: [
+        { name: "Budget", type: "bar", barGap: "-100%", itemStyle: { color: "#d5d9e2" }, data: rows.map((r) => r.budget) },
+        { name: "Projected", type: "bar", barGap: "-100%", itemStyle: { color: "#a9c1ee" }, data: rows.map((r) => r.projected ?? 0) },
+        { name: "Spent", type: "bar", barGap: "-100%", data: rows.map((r) => ({ value: r.spent, itemStyle: { color: STATE_COLOURS[r.state] || "#666" } })) },
+      ],
+    }, true);
+    $("#pacing-states").textContent = rows.length ? Object.entries(rows.reduce((a, r) => ((a[r.state] = (a[r.state] || 0) + 1), a), {})).map(([k, n]) => `${n} ${k}`).join(" · ") : "no budgets set";
+    markPanel("pacing", rows.length);
+  }
+
   function timeAxisOption(series) {
     return {
       tooltip: { trigger: "axis", valueFormatter: (v) => nf.format(v) },
@@ -250,6 +277,13 @@
           td.dataset.raw = c == null ? "" : String(c);
         } else {
           td.textContent = fmt[th.dataset.type](r[th.dataset.key]);
+          /* a campaign's name (jobads campaign set) beside its id, which stays the cell's first text */
+          if (th.dataset.key === "campaign_id" && r.campaign_name) {
+            const name = document.createElement("span");
+            name.className = "campaign-name";
+            name.textContent = " " + r.campaign_name;
+            td.appendChild(name);
+          }
         }
         tr.appendChild(td);
       }
@@ -293,7 +327,7 @@
   async function loadFilters() {
     const [c, p, i, d] = await Promise.all(["/api/campaigns?sort=campaign_id&limit=1000", "/api/publishers?sort=publisher_name&limit=1000",
       "/api/industries?sort=industry&limit=1000", "/api/devices?sort=device&limit=1000"].map(api));
-    fillSelect("f-campaign", c.rows, "campaign_id", (r) => String(r.campaign_id));
+    fillSelect("f-campaign", c.rows, "campaign_id", (r) => r.campaign_name ? `${r.campaign_id} ${r.campaign_name}` : String(r.campaign_id));
     fillSelect("f-publisher", p.rows, "publisher_id", (r) => r.publisher_name || "#" + r.publisher_id);
     fillSelect("f-industry", i.rows, "industry", (r) => r.industry);
     fillSelect("f-device", d.rows, "device", (r) => r.device);
@@ -304,10 +338,10 @@
     const q = query();
     setStatus("loading…");
     try {
-      const [kpis, camps, pubs, inds, devs, heat, daily, clicks, health] = await Promise.all([
+      const [kpis, camps, pubs, inds, devs, heat, daily, clicks, health, pacing] = await Promise.all([
         api("/api/kpis" + (comparing() ? query({ compare: comparing() }) : q)), api("/api/campaigns" + tableQuery()), api("/api/publishers" + query({ sort: "-clicks", limit: 30 })), api("/api/industries" + q),
         api("/api/devices" + q), api("/api/heatmap" + q), api("/api/timeseries" + query({ interval: "day" })),
-        api("/api/timeseries" + query({ interval: "hour", metric: "clicks" })), api("/api/health"),
+        api("/api/timeseries" + query({ interval: "hour", metric: "clicks" })), api("/api/health"), api("/api/pacing"),
       ]);
       if (g !== generation) return; /* a newer load started meanwhile */
       drawTiles(kpis);
@@ -319,6 +353,7 @@
       drawPublishers(pubs.rows);
       drawHeatmap(heat.cells);
       drawTable(camps);
+      drawPacing(pacing);
       drawPipeline(health);
       $("#p-tz").textContent = kpis.tz || "UTC"; /* the store's zone: hours and days are its */
       document.body.dataset.loaded = String(g);

@@ -114,6 +114,39 @@ static const struct cmd_struct commands[] = {
      "                     none): previous, the period of equal length just before\n"
      "                     (needs --from; --to defaults to now), or year, the same\n"
      "                     weekdays 52 weeks before\n" COMMON_HELP},
+    {"campaign", cmd_campaign, "campaign names, flights and budgets",
+     "usage: jobads campaign set ID [--name TEXT] [--budget AMOUNT --per day|month|flight]\n"
+     "                              [--start DATE] [--end DATE] [options]\n"
+     "       jobads campaign list [--json | --format table|json|csv] [options]\n"
+     "       jobads campaign load FILE.csv [options]\n\n"
+     "A campaign's name, flight (start and end dates, inclusive, in the reporting time\n"
+     "zone's calendar: YYYY-MM-DD) and budget, in the cost's currency, per local day,\n"
+     "local month or the whole flight. The name shows wherever the campaign's id does:\n"
+     "report, the API, the dashboard, campaign_summary. Only a campaign the ETL has\n"
+     "seen events of can be set (an unknown id is an error).\n\n"
+     "set changes the fields given and keeps the others; 'none' clears a date or the\n"
+     "budget (and its period). load reads a CSV file with a header row: campaign_id and\n"
+     "any of name, start, end, budget, per; each row replaces that campaign's fields.\n"
+     "It stores every row or none: the first bad row is an error naming its number and\n"
+     "field. list --format csv writes what load reads.\n\n"
+     "  --name TEXT        up to 200 characters\n"
+     "  --budget AMOUNT    a decimal >= 0, exact to the micro (as cost)\n"
+     "  --per PERIOD       day, month or flight (flight needs --start and --end)\n"
+     "  --start DATE       first day of the flight\n"
+     "  --end DATE         last day of the flight, not before --start\n" COMMON_HELP},
+    {"pacing", cmd_pacing, "spend against budget per campaign, projected to the period's end",
+     "usage: jobads pacing [--json | --format table|json|csv] [--now TIME] [options]\n\n"
+     "For each campaign with a budget (jobads campaign set), its current period (the\n"
+     "local day or month, or the flight, within the flight's dates): spend so far (the\n"
+     "hours that started before now), the spend expected by now, the projection to the\n"
+     "period's end at the current rate, the budget left, the state and the day the\n"
+     "budget runs out. Expected follows the campaign's own spend by local hour of week\n"
+     "over the four weeks before the period (linear in time without such history).\n"
+     "States: exhausted (spent >= budget), over-pacing (spent > expected + 10%),\n"
+     "under-pacing (spent < expected - 10%), on track, inactive (outside the flight).\n\n"
+     "  --json             one JSON document (money also as exact *_micros)\n"
+     "  --format F         table (default), json or csv (money exact to the micro)\n"
+     "  --now TIME         as of TIME (ISO-8601, epoch ms or now-2d) instead of now\n" COMMON_HELP},
     {"runs", cmd_runs, "ETL run history",
      "usage: jobads runs [--limit N] [--json] [options]\n\n"
      "The newest runs from etl_runs (default 20).\n\n" COMMON_HELP},

@@ -139,6 +139,12 @@ void ev_derive_id(struct event *ev);
 size_t ev_canonical(const struct event *ev, char *buf, size_t len);
 /* Decimal text ("12", "12.5", "1e-3") to micros, rounded half up at the 7th decimal. */
 int ev_parse_cost(const char *s, size_t n, int64_t *micros, const char **why);
+/*
+ * The same for any amount of money up to max_units (<= 9e12) units: a budget.
+ * Past it, *why is ev_money_range ("out of range"), for the caller to say the bound.
+ */
+int ev_parse_money(const char *s, size_t n, int64_t max_units, int64_t *micros, const char **why);
+extern const char ev_money_range[];
 /* Count UTF-8 code points; -1 when the bytes are not valid UTF-8 or hold a NUL. */
 long ev_utf8_len(const char *s, size_t n);
 

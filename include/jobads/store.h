@@ -61,7 +61,7 @@ struct tz;
 #define JOBADS_OPS_VERSION_SKEW 0
 #endif
 #define EVSTORE_OPS_VERSION (5 + JOBADS_OPS_VERSION_SKEW)
-#define ANSTORE_OPS_VERSION (3 + JOBADS_OPS_VERSION_SKEW)
+#define ANSTORE_OPS_VERSION (4 + JOBADS_OPS_VERSION_SKEW)
 
 struct evstore_ops {
 	int version; /* EVSTORE_OPS_VERSION */
@@ -236,6 +236,8 @@ struct run_lock_info {
 
 struct anstore;
 struct tz;
+struct campaign;
+typedef int (*campaign_fn)(void *arg, const struct campaign *c);
 
 struct anstore_ops {
 	int version; /* ANSTORE_OPS_VERSION */
@@ -323,6 +325,16 @@ struct anstore_ops {
 	 */
 	enum jrc (*set_retention)(struct anstore *s, int64_t want, int64_t *raw_from,
 				  int64_t *kept_upto, struct jerr *err);
+	/*
+	 * Campaign attributes (dim_campaign, campaign.h). campaigns_put is one
+	 * transaction that replaces the attributes of every one of c[0..n), or of
+	 * none: a campaign neither in fact_hourly nor already in dim_campaign is
+	 * unknown, and then *unknown is its index (else n) and the result J_ERROR.
+	 * campaigns calls fn for each stored campaign in id order.
+	 */
+	enum jrc (*campaigns_put)(struct anstore *s, const struct campaign *c, size_t n,
+				  size_t *unknown, struct jerr *err);
+	enum jrc (*campaigns)(struct anstore *s, campaign_fn fn, void *arg, struct jerr *err);
 };
 
 struct anstore {

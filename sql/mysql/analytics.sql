@@ -144,24 +144,7 @@ FROM fact_hourly GROUP BY device;
 -- Seed-compatible views: the original's names, columns and definitions over all
 -- processed events (avg_* = plain mean of per-record ratios), then the correct
 -- KPI columns beside them.
-CREATE OR REPLACE VIEW campaign_summary AS
-SELECT campaign_id,
-       CAST(SUM(impressions) AS DECIMAL(38, 0)) AS total_impressions,
-       CAST(SUM(clicks) AS DECIMAL(38, 0)) AS total_clicks,
-       CAST(SUM(applies) AS DECIMAL(38, 0)) AS total_applies,
-       SUM(ctr_sum) / SUM(records) AS avg_ctr,
-       SUM(cpc_sum) / SUM(records) AS avg_cpc,
-       SUM(cpa_sum) / SUM(records) AS avg_cpa,
-       SUM(roi_sum) / SUM(records) AS avg_roi,
-       CAST(SUM(records) AS DECIMAL(38, 0)) AS records,
-       CAST(SUM(cost_micros) AS DECIMAL(38, 0)) AS cost_micros,
-       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 AS DECIMAL(24, 6)) AS spend,
-       SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
-       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
-       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(applies), 0) AS DECIMAL(24, 6)) AS cpa,
-       SUM(applies) * 1e0 / NULLIF(SUM(clicks), 0) AS apply_rate,
-       SUM(applies) * 1e0 / NULLIF(SUM(cost_micros) / 1e6, 0) AS roi
-FROM fact_hourly GROUP BY campaign_id;
+-- campaign_summary: in the campaigns block at the end, with the name.
 
 CREATE OR REPLACE VIEW publisher_summary AS
 SELECT f.publisher_id,
@@ -248,3 +231,43 @@ CREATE TABLE IF NOT EXISTS etl_retention (
 INSERT IGNORE INTO etl_retention (id, raw_from, kept_upto) VALUES (1, NULL, 0);
 INSERT INTO jobads_schema (store, version) VALUES ('analytics', 3)
 ON DUPLICATE KEY UPDATE version = GREATEST(version, 3);
+-- ---- Campaigns (schema 4, issue 17) ----------------------------------------
+-- A campaign's name, flight and budget (docs/architecture.md, "Campaigns"):
+-- set by `jobads campaign`, PUT /api/campaigns/ID. Dates are days of the
+-- reporting time zone's calendar (end inclusive); the budget is micros of the
+-- cost currency per budget_per (day, month, flight), both NULL when there is
+-- none. campaign_summary is made again to carry the name, as its last column
+-- so that readers of its older columns keep working.
+CREATE TABLE IF NOT EXISTS dim_campaign (
+    campaign_id   INT          NOT NULL PRIMARY KEY,
+    name          VARCHAR(200) NULL,
+    start_date    DATE         NULL,
+    end_date      DATE         NULL,
+    budget_micros BIGINT       NULL CHECK (budget_micros >= 0),
+    budget_per    VARCHAR(8)   NULL CHECK (budget_per IN ('day', 'month', 'flight')),
+    CHECK ((budget_micros IS NULL) = (budget_per IS NULL)),
+    CHECK (end_date IS NULL OR start_date IS NULL OR end_date >= start_date)
+) ENGINE = InnoDB DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin;
+CREATE OR REPLACE VIEW campaign_summary AS
+SELECT f.campaign_id,
+       CAST(SUM(impressions) AS DECIMAL(38, 0)) AS total_impressions,
+       CAST(SUM(clicks) AS DECIMAL(38, 0)) AS total_clicks,
+       CAST(SUM(applies) AS DECIMAL(38, 0)) AS total_applies,
+       SUM(ctr_sum) / SUM(records) AS avg_ctr,
+       SUM(cpc_sum) / SUM(records) AS avg_cpc,
+       SUM(cpa_sum) / SUM(records) AS avg_cpa,
+       SUM(roi_sum) / SUM(records) AS avg_roi,
+       CAST(SUM(records) AS DECIMAL(38, 0)) AS records,
+       CAST(SUM(cost_micros) AS DECIMAL(38, 0)) AS cost_micros,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 AS DECIMAL(24, 6)) AS spend,
+       SUM(clicks) * 1e0 / NULLIF(SUM(impressions), 0) AS ctr,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(clicks), 0) AS DECIMAL(24, 6)) AS cpc,
+       CAST(CAST(SUM(cost_micros) AS DECIMAL(30, 6)) / 1000000 / NULLIF(SUM(applies), 0) AS DECIMAL(24, 6)) AS cpa,
+       SUM(applies) * 1e0 / NULLIF(SUM(clicks), 0) AS apply_rate,
+       SUM(applies) * 1e0 / NULLIF(SUM(cost_micros) / 1e6, 0) AS roi,
+       (SELECT c.name FROM dim_campaign c WHERE c.campaign_id = f.campaign_id)
+           AS campaign_name
+FROM fact_hourly f GROUP BY f.campaign_id;
+INSERT INTO jobads_schema (store, version) VALUES ('analytics', 4)
+ON DUPLICATE KEY UPDATE version = GREATEST(version, 4);
+-- ---- end of campaigns --------------------------------------------------------

@@ -141,24 +141,7 @@ FROM fact_hourly GROUP BY device;
 -- Seed-compatible views: the original's names, columns and definitions over all
 -- processed events (avg_* = plain mean of per-record ratios), then the correct
 -- KPI columns beside them.
-CREATE VIEW IF NOT EXISTS campaign_summary AS
-SELECT campaign_id,
-       SUM(impressions) AS total_impressions,
-       SUM(clicks) AS total_clicks,
-       SUM(applies) AS total_applies,
-       SUM(ctr_sum) / SUM(records) AS avg_ctr,
-       SUM(cpc_sum) / SUM(records) AS avg_cpc,
-       SUM(cpa_sum) / SUM(records) AS avg_cpa,
-       SUM(roi_sum) / SUM(records) AS avg_roi,
-       SUM(records) AS records,
-       SUM(cost_micros) AS cost_micros,
-       SUM(cost_micros) / 1000000.0 AS spend,
-       SUM(clicks) * 1.0 / NULLIF(SUM(impressions), 0) AS ctr,
-       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(clicks), 0) AS cpc,
-       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(applies), 0) AS cpa,
-       SUM(applies) * 1.0 / NULLIF(SUM(clicks), 0) AS apply_rate,
-       SUM(applies) / NULLIF(SUM(cost_micros) / 1000000.0, 0) AS roi
-FROM fact_hourly GROUP BY campaign_id;
+-- campaign_summary: in the campaigns block at the end, with the name.
 
 CREATE VIEW IF NOT EXISTS publisher_summary AS
 SELECT f.publisher_id,
@@ -238,4 +221,44 @@ CREATE TABLE IF NOT EXISTS etl_retention (
 );
 INSERT OR IGNORE INTO etl_retention (id, raw_from, kept_upto) VALUES (1, NULL, 0);
 
-PRAGMA user_version = 5;
+-- ---- Campaigns (schema 6, issue 17) ----------------------------------------
+-- A campaign's name, flight and budget (docs/architecture.md, "Campaigns"):
+-- set by `jobads campaign`, PUT /api/campaigns/ID. Dates are days of the
+-- reporting time zone's calendar ('YYYY-MM-DD', end inclusive); the budget is
+-- micros of the cost currency per budget_per (day, month, flight), both NULL
+-- when there is none. campaign_summary is made again to carry the name, as its
+-- last column so that readers of its older columns keep working.
+CREATE TABLE IF NOT EXISTS dim_campaign (
+    campaign_id   INTEGER PRIMARY KEY,
+    name          TEXT,
+    start_date    TEXT,
+    end_date      TEXT,
+    budget_micros INTEGER CHECK (budget_micros >= 0),
+    budget_per    TEXT    CHECK (budget_per IN ('day', 'month', 'flight')),
+    CHECK ((budget_micros IS NULL) = (budget_per IS NULL)),
+    CHECK (end_date IS NULL OR start_date IS NULL OR end_date >= start_date)
+);
+DROP VIEW IF EXISTS campaign_summary;
+CREATE VIEW campaign_summary AS
+SELECT f.campaign_id,
+       SUM(impressions) AS total_impressions,
+       SUM(clicks) AS total_clicks,
+       SUM(applies) AS total_applies,
+       SUM(ctr_sum) / SUM(records) AS avg_ctr,
+       SUM(cpc_sum) / SUM(records) AS avg_cpc,
+       SUM(cpa_sum) / SUM(records) AS avg_cpa,
+       SUM(roi_sum) / SUM(records) AS avg_roi,
+       SUM(records) AS records,
+       SUM(cost_micros) AS cost_micros,
+       SUM(cost_micros) / 1000000.0 AS spend,
+       SUM(clicks) * 1.0 / NULLIF(SUM(impressions), 0) AS ctr,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(clicks), 0) AS cpc,
+       SUM(cost_micros) / 1000000.0 / NULLIF(SUM(applies), 0) AS cpa,
+       SUM(applies) * 1.0 / NULLIF(SUM(clicks), 0) AS apply_rate,
+       SUM(applies) / NULLIF(SUM(cost_micros) / 1000000.0, 0) AS roi,
+       (SELECT c.name FROM dim_campaign c WHERE c.campaign_id = f.campaign_id)
+           AS campaign_name
+FROM fact_hourly f GROUP BY f.campaign_id;
+-- ---- end of campaigns --------------------------------------------------------
+
+PRAGMA user_version = 6;

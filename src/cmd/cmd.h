@@ -74,6 +74,12 @@ int cmd_schedule(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
+int cmd_campaign(int argc, char **argv);
+int cmd_pacing(int argc, char **argv);
+
+struct campaign;
+/* Every stored campaign, in id order, into *out (free it), *n of them (campaign.c). */
+int campaign_list_read(struct anstore *as, struct campaign **out, size_t *n, struct jerr *err);
 
 /* Shared pieces of commands that demo reuses. */
 struct gen_opts {

@@ -82,6 +82,9 @@ static json_t *row_json(const struct an_row *r, const struct section *s)
 		if (s->dim == AN_PUBLISHER)
 			json_object_set_new(o, "publisher_name",
 					    r->label ? json_string(r->label) : json_null());
+		if (s->dim == AN_CAMPAIGN) /* dim_campaign's name, null when none is set */
+			json_object_set_new(o, "campaign_name",
+					    r->label ? json_string(r->label) : json_null());
 	}
 	return kpi_json_add(o, &r->m);
 }
@@ -92,8 +95,9 @@ static json_t *row_json(const struct an_row *r, const struct section *s)
  * section's key columns (named as in the JSON, empty where a section has none),
  * then the metrics. Ratios with JSON's 17 digits, so both parse to one double.
  */
-static const char *const csv_keys[] = {"section",  "campaign_id", "publisher_id", "publisher_name",
-				       "industry", "device",	  "hour",	  "day_of_week"};
+static const char *const csv_keys[] = {"section",      "campaign_id",	 "campaign_name",
+				       "publisher_id", "publisher_name", "industry",
+				       "device",       "hour",		 "day_of_week"};
 #define CSV_PRECISION 17
 
 static void csv_row(struct strbuf *sb, const struct an_row *r, const struct section *s, int compare,
@@ -105,7 +109,8 @@ static void csv_row(struct strbuf *sb, const struct an_row *r, const struct sect
 		strbuf_add(sb, ",", 1);
 		if (!s)
 			continue;
-		if (strcmp(csv_keys[i], "publisher_name") == 0 && s->dim == AN_PUBLISHER) {
+		if ((strcmp(csv_keys[i], "publisher_name") == 0 && s->dim == AN_PUBLISHER) ||
+		    (strcmp(csv_keys[i], "campaign_name") == 0 && s->dim == AN_CAMPAIGN)) {
 			if (r->label)
 				kpi_csv_text(sb, r->label, strlen(r->label));
 		} else if (strcmp(csv_keys[i], s->key_name) == 0) {
@@ -216,6 +221,8 @@ static void row_label(const struct section *s, const struct an_row *r, char *buf
 {
 	if (s->dim == AN_PUBLISHER)
 		snprintf(buf, n, "%" PRId64 " %s", r->key, r->label ? r->label : "?");
+	else if (s->dim == AN_CAMPAIGN && r->label)
+		snprintf(buf, n, "%" PRId64 " %s", r->key, r->label);
 	else if (s->key_is_label)
 		snprintf(buf, n, "%s", r->label ? r->label : "");
 	else if (s->dim == AN_WEEKDAY)

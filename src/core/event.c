@@ -258,6 +258,16 @@ void ev_derive_id(struct event *ev)
 
 int ev_parse_cost(const char *s, size_t n, int64_t *micros, const char **why)
 {
+	int r = ev_parse_money(s, n, EV_COST_MAX_UNITS, micros, why);
+	if (r && *why == ev_money_range)
+		*why = "out of range (at most 1000000)";
+	return r;
+}
+
+const char ev_money_range[] = "out of range";
+
+int ev_parse_money(const char *s, size_t n, int64_t max_units, int64_t *micros, const char **why)
+{
 	/*
 	 * Exact decimal arithmetic on the text: collect up to 19 significant digits
 	 * and a decimal exponent, then scale to micros. No double is involved, so
@@ -334,14 +344,14 @@ int ev_parse_cost(const char *s, size_t n, int64_t *micros, const char **why)
 	if (scale >= 0) {
 		uint64_t v = mant;
 		for (int k = 0; k < scale; k++) {
-			if (v > (uint64_t)EV_COST_MAX_UNITS * 1000000ULL / 10) {
-				*why = "out of range (at most 1000000)";
+			if (v > (uint64_t)max_units * 1000000ULL / 10) {
+				*why = ev_money_range;
 				return -1;
 			}
 			v *= 10;
 		}
-		if (v > (uint64_t)EV_COST_MAX_UNITS * 1000000ULL) {
-			*why = "out of range (at most 1000000)";
+		if (v > (uint64_t)max_units * 1000000ULL) {
+			*why = ev_money_range;
 			return -1;
 		}
 		*micros = (int64_t)v;
@@ -358,8 +368,8 @@ int ev_parse_cost(const char *s, size_t n, int64_t *micros, const char **why)
 		v /= 10;
 		if (round_digit >= 5)
 			v++;
-		if (v > (uint64_t)EV_COST_MAX_UNITS * 1000000ULL) {
-			*why = "out of range (at most 1000000)";
+		if (v > (uint64_t)max_units * 1000000ULL) {
+			*why = ev_money_range;
 			return -1;
 		}
 		*micros = (int64_t)v;

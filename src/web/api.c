@@ -101,6 +101,8 @@ static int add_row(void *arg, const struct an_row *row)
 	switch (c->dim) {
 	case AN_CAMPAIGN:
 		json_object_set_new(o, "campaign_id", json_integer(row->key));
+		json_object_set_new(o, "campaign_name",
+				    row->label ? json_string(row->label) : json_null());
 		break;
 	case AN_PUBLISHER:
 		json_object_set_new(o, "publisher_id", json_integer(row->key));
@@ -141,7 +143,8 @@ static size_t csv_keys(enum an_dim dim, const char *keys[2])
 	switch (dim) {
 	case AN_CAMPAIGN:
 		keys[0] = "campaign_id";
-		return 1;
+		keys[1] = "campaign_name";
+		return 2;
 	case AN_PUBLISHER:
 		keys[0] = "publisher_id";
 		keys[1] = "publisher_name";
@@ -189,6 +192,8 @@ static void csv_row(struct strbuf *sb, enum an_dim dim, const struct an_row *row
 	switch (dim) {
 	case AN_CAMPAIGN:
 		kpi_csv_int(sb, row->key);
+		strbuf_add(sb, ",", 1);
+		kpi_csv_text(sb, label, strlen(label)); /* no name set: an empty cell */
 		break;
 	case AN_PUBLISHER:
 		kpi_csv_int(sb, row->key);
@@ -542,7 +547,9 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 		if (paged)
 			strbuf_addf(&key, "|%d|%" PRId64 "|%d|%d", p->limit, p->offset, p->sort,
 				    p->sort_desc);
-		strbuf_addf(&key, "|%d|%s", (int)p->format, p->zone ? tz_name(p->zone) : "");
+		strbuf_addf(&key, "|%d|%s|r%" PRIu64, (int)p->format,
+			    p->zone ? tz_name(p->zone) : "",
+			    (uint64_t)atomic_load(&r->w->camp_rev));
 		if (p->compare !=
 		    KPI_COMPARE_NONE) /* the earlier range moves with now when to is open */
 			strbuf_addf(&key, "|c%d|%" PRId64 "|%" PRId64, (int)p->compare,

@@ -29,6 +29,8 @@ enum route_id {
 	R_HEALTH,
 	R_EVENTS,
 	R_METRICS,
+	R_CAMPAIGN, /* /api/campaigns/ID: one campaign's attributes */
+	R_PACING,
 	R_OTHER,
 	R__COUNT
 };
@@ -99,6 +101,9 @@ struct web_server {
 	/* metrics */
 	atomic_uint_least64_t http[R__COUNT][600];
 	atomic_uint_least64_t ev_accepted, ev_duplicate, ev_rejected, ev_batches;
+	/* Bumped by every PUT /api/campaigns/ID: a part of the cache's key, as names
+	 * are in the answers but change without an ETL run (campaigns.c). */
+	atomic_uint_least64_t camp_rev;
 	pthread_mutex_t runs_mu; /* the run counters below */
 	struct run_count {
 		char trigger[16], state[16];
@@ -144,6 +149,9 @@ int web_read_body(struct req *r, struct strbuf *sb);
 
 /* The bearer token of the request, or NULL; *n its length. */
 const char *bearer_token(struct req *r, size_t *n);
+/* The admin token guards actions (what names them): 1 when the request has it; else 0,
+ * replied 403 when none is configured or 401 when it is missing or wrong (runs.c). */
+int web_admin_ok(struct req *r, const char *what);
 
 /* Parse the query string for a route taking the AP_* parameters in allowed; on error, reply 400 and
  * return -1. */
@@ -172,6 +180,9 @@ int api_runs_get(struct req *r);
 int api_runs_post(struct req *r);
 int api_health(struct req *r);
 int api_events_post(struct req *r);
+int api_campaign_get(struct req *r); /* campaigns.c */
+int api_campaign_put(struct req *r);
+int api_pacing(struct req *r);
 int web_metrics(struct req *r);
 int web_asset(struct req *r, const char *path);
 /* routes.c: run the request's route (sets r->route); a route's name in /metrics. */

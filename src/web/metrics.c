@@ -5,6 +5,7 @@
  * routes bump; run counts are kept under a mutex (note_run).
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <strings.h>
 
 #include "internal.h"
+#include "jobads/pacing.h"
 
 #include "jobads/banned.h"
 
@@ -46,6 +48,65 @@ static int copy_run(void *arg, const struct etl_run_rec *rec)
 {
 	*(struct etl_run_rec *)arg = *rec;
 	return 0;
+}
+
+/*
+ * Per budgeted campaign (pacing.h): budget, spend, expected and projected spend
+ * of its current period, in the cost's units, and its state as a 1-valued
+ * series, for alerting rules (docs/operations.md). Labelled by campaign_id
+ * only: a name can change, and a series should not.
+ */
+static void pacing_metrics(struct web_server *w, int64_t now_s, struct strbuf *sb)
+{
+	struct anstore *as = NULL;
+	struct pacing *ps = NULL;
+	struct campaign *cs = NULL;
+	struct jerr err;
+	size_t n = 0;
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} g[] = {
+	    {"jobads_campaign_budget", "The budget of the campaign's current period.",
+	     offsetof(struct pacing, budget_micros)},
+	    {"jobads_campaign_spend", "Spend so far in the campaign's current period.",
+	     offsetof(struct pacing, spent_micros)},
+	    {"jobads_campaign_expected_spend",
+	     "Spend expected by now, following the campaign's hour-of-week shape.",
+	     offsetof(struct pacing, expected_micros)},
+	    {"jobads_campaign_projected_spend",
+	     "Spend projected to the end of the period at the current rate.",
+	     offsetof(struct pacing, projected_micros)},
+	};
+	int q = pool_an_get(w, &as, &err);
+	if (q == J_OK)
+		q = pacing_read(as, now_s, &ps, &cs, &n, &err);
+	pool_an_put(w, as, q != J_OK);
+	if (q != J_OK || n == 0) {
+		free(ps);
+		free(cs);
+		return;
+	}
+	for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+		strbuf_addf(sb, "# HELP %s %s\n# TYPE %s gauge\n", g[k].name, g[k].help, g[k].name);
+		for (size_t i = 0; i < n; i++) {
+			int64_t v;
+			if (g[k].off == offsetof(struct pacing, projected_micros) &&
+			    !ps[i].has_projected)
+				continue;
+			memcpy(&v, (const char *)&ps[i] + g[k].off, sizeof(v));
+			strbuf_addf(sb, "%s{campaign_id=\"%d\"} %" PRId64 ".%06d\n", g[k].name,
+				    (int)ps[i].id, v / 1000000, (int)(v % 1000000));
+		}
+	}
+	strbuf_addf(sb, "# HELP jobads_campaign_pacing_state The campaign's pacing state"
+			" (on track, over-pacing, under-pacing, exhausted, inactive).\n"
+			"# TYPE jobads_campaign_pacing_state gauge\n");
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(sb, "jobads_campaign_pacing_state{campaign_id=\"%d\",state=\"%s\"} 1\n",
+			    (int)ps[i].id, pacing_state_name(ps[i].state));
+	free(ps);
+	free(cs);
 }
 
 int web_metrics(struct req *r)
@@ -117,6 +178,8 @@ int web_metrics(struct req *r)
 				    (double)(last.finished_ms - last.started_ms) / 1000.0,
 				    (double)last.finished_ms / 1000.0);
 	}
+	if (an_ok)
+		pacing_metrics(w, r->now_ms / 1000, &sb);
 	strbuf_addf(&sb,
 		    "# HELP jobads_store_up 1 when the store answered this scrape.\n"
 		    "# TYPE jobads_store_up gauge\n"

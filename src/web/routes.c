@@ -35,21 +35,25 @@ static const struct route {
 	int json;		   /* errors as JSON (the API) or as text (the dashboard's files) */
 	int (*get)(struct req *r); /* GET and HEAD */
 	int (*post)(struct req *r);
+	int (*put)(struct req *r);
 } routes[] = {
-    {"/", 0, R_DASHBOARD, "/", 0, asset, NULL},
-    {"/index.html", 0, R_DASHBOARD, "/", 0, asset, NULL},
-    {"/assets/", 1, R_ASSET, "/assets", 0, asset, NULL},
-    {"/api/kpis", 0, R_KPIS, "/api/kpis", 1, api_kpis, NULL},
-    {"/api/campaigns", 0, R_CAMPAIGNS, "/api/campaigns", 1, api_grouped, NULL},
-    {"/api/publishers", 0, R_PUBLISHERS, "/api/publishers", 1, api_grouped, NULL},
-    {"/api/industries", 0, R_INDUSTRIES, "/api/industries", 1, api_grouped, NULL},
-    {"/api/devices", 0, R_DEVICES, "/api/devices", 1, api_grouped, NULL},
-    {"/api/heatmap", 0, R_HEATMAP, "/api/heatmap", 1, api_heatmap, NULL},
-    {"/api/timeseries", 0, R_TIMESERIES, "/api/timeseries", 1, api_timeseries, NULL},
-    {"/api/runs", 0, R_RUNS, "/api/runs", 1, api_runs_get, api_runs_post},
-    {"/api/health", 0, R_HEALTH, "/api/health", 1, api_health, NULL},
-    {"/api/events", 0, R_EVENTS, "/api/events", 1, NULL, events_post},
-    {"/metrics", 0, R_METRICS, "/metrics", 1, web_metrics, NULL},
+    {"/", 0, R_DASHBOARD, "/", 0, asset, NULL, NULL},
+    {"/index.html", 0, R_DASHBOARD, "/", 0, asset, NULL, NULL},
+    {"/assets/", 1, R_ASSET, "/assets", 0, asset, NULL, NULL},
+    {"/api/kpis", 0, R_KPIS, "/api/kpis", 1, api_kpis, NULL, NULL},
+    {"/api/campaigns", 0, R_CAMPAIGNS, "/api/campaigns", 1, api_grouped, NULL, NULL},
+    {"/api/publishers", 0, R_PUBLISHERS, "/api/publishers", 1, api_grouped, NULL, NULL},
+    {"/api/industries", 0, R_INDUSTRIES, "/api/industries", 1, api_grouped, NULL, NULL},
+    {"/api/devices", 0, R_DEVICES, "/api/devices", 1, api_grouped, NULL, NULL},
+    {"/api/heatmap", 0, R_HEATMAP, "/api/heatmap", 1, api_heatmap, NULL, NULL},
+    {"/api/timeseries", 0, R_TIMESERIES, "/api/timeseries", 1, api_timeseries, NULL, NULL},
+    {"/api/runs", 0, R_RUNS, "/api/runs", 1, api_runs_get, api_runs_post, NULL},
+    {"/api/health", 0, R_HEALTH, "/api/health", 1, api_health, NULL, NULL},
+    {"/api/campaigns/", 1, R_CAMPAIGN, "/api/campaigns/ID", 1, api_campaign_get, NULL,
+     api_campaign_put},
+    {"/api/pacing", 0, R_PACING, "/api/pacing", 1, api_pacing, NULL, NULL},
+    {"/api/events", 0, R_EVENTS, "/api/events", 1, NULL, events_post, NULL},
+    {"/metrics", 0, R_METRICS, "/metrics", 1, web_metrics, NULL, NULL},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -70,6 +74,11 @@ static int method_is(struct req *r, const char *m)
 /* The reply to a method the route does not take, naming those it does. */
 static int not_allowed(struct req *r, const struct route *rt)
 {
+	if (rt->put) /* only /api/campaigns/ID */
+		return reply_str(
+		    r, 405, "application/json",
+		    "{\"error\":\"method not allowed: use GET or PUT\",\"status\":405}",
+		    "Allow: GET, HEAD, PUT\r\n");
 	const char *allow = rt->get && rt->post ? "Allow: GET, HEAD, POST\r\n"
 			    : rt->get		? "Allow: GET, HEAD\r\n"
 						: "Allow: POST\r\n";
@@ -96,6 +105,8 @@ int web_dispatch(struct req *r)
 			return rt->get(r);
 		if (rt->post && method_is(r, "POST"))
 			return rt->post(r);
+		if (rt->put && method_is(r, "PUT"))
+			return rt->put(r);
 		return not_allowed(r, rt);
 	}
 	r->route = R_OTHER;

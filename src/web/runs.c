@@ -124,15 +124,15 @@ int api_runs_get(struct req *r)
 	return reply_json(r, 200, doc);
 }
 
-/* The admin token guards actions: 403 when none is configured, 401 when wrong. */
-static int admin_ok(struct req *r)
+int web_admin_ok(struct req *r, const char *what)
 {
 	size_t n = 0;
 	const char *tok;
 	if (!r->w->admin_token) {
 		reply_error(r, 403,
-			    "runs over HTTP are disabled: start serve with --admin-token or "
-			    "JOBADS_ADMIN_TOKEN");
+			    "%s over HTTP are disabled: start serve with --admin-token or "
+			    "JOBADS_ADMIN_TOKEN",
+			    what);
 		return 0;
 	}
 	tok = bearer_token(r, &n);
@@ -153,7 +153,7 @@ int api_runs_post(struct req *r)
 	struct etl_result res;
 	struct run_lock_info holder;
 	struct jerr err;
-	if (!admin_ok(r))
+	if (!web_admin_ok(r, "runs"))
 		return r->status;
 	if (api_query_params(r, 0, &p))
 		return r->status;

@@ -25,7 +25,7 @@ const nf = new Intl.NumberFormat("en-US");
 const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
 const pct = new Intl.NumberFormat("en-US", { style: "percent", minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const FMT = { spend: money, ctr: pct, cpc: money, cpa: money, apply_rate: pct };
-const PANELS = ["gauges", "industries", "devices", "daily", "publishers", "heatmap", "clicks", "campaigns"];
+const PANELS = ["gauges", "industries", "devices", "daily", "publishers", "heatmap", "clicks", "campaigns", "pacing"];
 // t_serve_browser.sh ingests events with these names
 const HOSTILE = {
   devices: "<img src=x onerror=window.__xss=1>",
@@ -100,6 +100,20 @@ const HOSTILE = {
     if (name === "campaigns") check("campaign table has rows", info.rows === info.points && info.rows > 0, JSON.stringify(info));
     else check(`panel ${name} has ink on its canvas`, info.canvas && info.ink > 50, JSON.stringify(info));
   }
+
+  // the pacing panel: one bar group per budgeted campaign of /api/pacing, states counted as it gives them
+  const pacing = await (await fetch(base + "/api/pacing")).json();
+  const pinfo = await page.evaluate(() => {
+    const c = echarts.getInstanceByDom(document.querySelector('[data-panel="pacing"] .chart'));
+    const opt = c.getOption();
+    return { names: opt.yAxis[0].data, spent: opt.series[2].data.map((d) => d.value), states: document.querySelector("#pacing-states").textContent };
+  });
+  check("pacing panel: a row per budgeted campaign", pinfo.names.length === pacing.campaigns.length && pacing.campaigns.length === 3, JSON.stringify(pinfo.names));
+  check("pacing panel: the name beside the id", pinfo.names[0] === "101 Senior Java, HCM", JSON.stringify(pinfo.names));
+  check("pacing panel: the spend /api/pacing gives", pinfo.spent.every((v, i) => Math.abs(v - pacing.campaigns[i].spent) < 1e-6), JSON.stringify(pinfo.spent));
+  const counted = {};
+  for (const r of pacing.campaigns) counted[r.state] = (counted[r.state] || 0) + 1;
+  check("pacing panel: the states", Object.entries(counted).every(([k, n]) => pinfo.states.includes(`${n} ${k}`)), pinfo.states);
 
   // KPI tiles = the /api/kpis the page fetched, and = a fresh fetch with the same query
   const t14 = await tiles();
@@ -181,8 +195,11 @@ const HOSTILE = {
   check("the download asks for format=csv at the table's sort", csvUrl.searchParams.get("format") === "csv" && csvUrl.searchParams.get("sort") === "clicks", dl.url());
   check("the download is named by the server", dl.suggestedFilename() === "campaigns.csv", dl.suggestedFilename());
   const csv = fs.readFileSync(await dl.path(), "utf8").split("\r\n");
-  check("the CSV starts with its header row", csv[0].startsWith("campaign_id,records,impressions,clicks,"), csv[0]);
-  const shown = await page.$$eval("#campaign-table tbody tr td:first-child", (tds) => tds.map((t) => t.textContent.replace(/,/g, "")));
+  check("the CSV starts with its header row", csv[0].startsWith("campaign_id,campaign_name,records,impressions,clicks,"), csv[0]);
+  // the id is the cell's first text; a name (101's) follows it in its own span
+  const shown = await page.$$eval("#campaign-table tbody tr td:first-child", (tds) => tds.map((t) => t.firstChild.textContent.replace(/,/g, "")));
+  const named = await page.$$eval("#campaign-table tbody tr td:first-child .campaign-name", (ss) => ss.map((s) => s.textContent));
+  check("the table names campaign 101", named.includes(" Senior Java, HCM"), JSON.stringify(named));
   const csvIds = csv.slice(1, 1 + shown.length).map((l) => l.split(",")[0]);
   check("the CSV's rows are the table's, in its order", shown.length > 0 && csvIds.join(" ") === shown.join(" "), `${csvIds.slice(0, 5)} vs ${shown.slice(0, 5)}`);
 
@@ -211,7 +228,7 @@ const HOSTILE = {
   const cr = campReplies[campReplies.length - 1];
   const col = await page.$$eval("#campaign-table th[data-change]", (ths) => ths.map((t) => !t.hidden));
   check("compare: the table shows its change column", col.length === 1 && col[0], JSON.stringify(col));
-  const cells = await page.$$eval("#campaign-table tbody tr", (rs) => rs.map((r) => ({ id: r.cells[0].textContent.replace(/,/g, ""), raw: r.cells[r.cells.length - 1].dataset.raw })));
+  const cells = await page.$$eval("#campaign-table tbody tr", (rs) => rs.map((r) => ({ id: r.cells[0].firstChild.textContent.replace(/,/g, ""), raw: r.cells[r.cells.length - 1].dataset.raw })));
   check("compare: the table's changes are the API's", cr && cells.length === cr.body.rows.length && cells.every((c, i) => c.id === String(cr.body.rows[i].campaign_id) && c.raw === (cr.body.rows[i].change.spend == null ? "" : String(cr.body.rows[i].change.spend))), JSON.stringify(cells.slice(0, 3)));
   const shot0 = path.join(outDir, "dashboard-compare.png");
   await page.screenshot({ path: shot0, fullPage: true });

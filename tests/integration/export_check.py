@@ -89,8 +89,8 @@ def report(jpath, cpath):
     doc = json.load(open(jpath))
     text = open(cpath, newline="").read()
     header, rows = parse_csv(text, "report")
-    keys = ["section", "campaign_id", "publisher_id", "publisher_name", "industry", "device", "hour",
-            "day_of_week"]
+    keys = ["section", "campaign_id", "campaign_name", "publisher_id", "publisher_name", "industry", "device",
+            "hour", "day_of_week"]
     check("report: the header", header[: len(keys)] == keys and header[len(keys):] == list(doc["total"].keys()),
           repr(header))
     neutral_ok("report", header, rows)

@@ -38,6 +38,7 @@ mdb() { MYSQL_PWD=${JOBADS_MYSQL_PASSWORD:-} mariadb --no-defaults -h "$host" -P
 mdb -e "DROP DATABASE IF EXISTS $db"
 jobads generate --count 20000 --days 14 --seed 3 >/dev/null 2>&1
 jobads etl --quiet --analytics "${JOBADS_TEST_MYSQL_URL%/}/$db"
+jobads campaign set 101 --name "Senior Java, HCM" --analytics "${JOBADS_TEST_MYSQL_URL%/}/$db" >/dev/null
 while IFS= read -r q; do
     title=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["panel"])' "$q")
     sql=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["sql"])' "$q")
@@ -58,6 +59,9 @@ while IFS= read -r q; do
     *) want=$cols ;;
     esac
     assert_eq "$title: columns" "$want" "$cols"
+    case $title in "Campaigns" | campaign_summary*) # the name beside the id (issue 17)
+        assert_grep "$title: names campaign 101" '^101	.*Senior Java, HCM' out.tsv ;;
+    esac
 done <queries.jsonl
 # the numbers agree with fact_hourly over the same range
 sql=$(python3 -c 'import json,sys; print([q for q in map(json.loads, open(sys.argv[1])) if q["panel"] == "Campaign Totals"][0]["sql"])' queries.jsonl)

@@ -104,9 +104,9 @@ fi
 assert_status "etl on a store from before retention" 0 jobads etl --quiet
 assert_eq "upgraded: etl_retention, no boundary" "|0" "$(an_sql 'SELECT raw_from, kept_upto FROM etl_retention' | tr '\t' '|')"
 if [ "$AN_KIND" = mysql ]; then
-    assert_eq "upgraded: version 3" 3 "$(an_sql "SELECT version FROM jobads_schema WHERE store = 'analytics'")"
+    assert_eq "upgraded: the current version (4)" 4 "$(an_sql "SELECT version FROM jobads_schema WHERE store = 'analytics'")"
 else
-    assert_eq "upgraded: version 5" 5 "$(an_sql 'PRAGMA user_version')"
+    assert_eq "upgraded: the current version (6)" 6 "$(an_sql 'PRAGMA user_version')"
 fi
 gen a 20000 20 1
 assert_status "prune before any ETL run" 1 jobads prune --raw-older-than 10d

@@ -82,7 +82,7 @@ if [ "$AN_KIND" = sqlite ]; then
     sq analytics.db 'DROP TABLE etl_lock; DROP INDEX etl_runs_state;
         ALTER TABLE etl_runs DROP COLUMN owner; PRAGMA user_version = 1'
     assert_status "runs on a version 1 store" 0 jobads runs --limit 1
-    assert_eq "upgraded to the current version (5: retention)" 5 "$(sq analytics.db 'PRAGMA user_version')"
+    assert_eq "upgraded to the current version (6: campaigns)" 6 "$(sq analytics.db 'PRAGMA user_version')"
     assert_eq "with the lock table, the owner column and the index" "1|1|1" \
         "$(sq analytics.db "SELECT (SELECT COUNT(*) FROM etl_lock),
             (SELECT COUNT(*) FROM pragma_table_info('etl_runs') WHERE name = 'owner'),

@@ -24,6 +24,10 @@ for i in range(40):
 PY
 jobads ingest --quiet hostile.ndjson
 jobads etl --quiet
+# budgets for the pacing panel
+jobads campaign set 101 --name "Senior Java, HCM" --budget 50000 --per month >/dev/null
+jobads campaign set 102 --budget 2000 --per day >/dev/null
+jobads campaign set 104 --budget 1000000 --per month >/dev/null
 serve_start
 if (cd "$BROWSER_DIR" && node dashboard.test.js "$BASE" "$WORK") >"$WORK/browser.out" 2>&1; then ok; else
     fail "browser: $(grep -E 'FAIL' "$WORK/browser.out" | head -8)"

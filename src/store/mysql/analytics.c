@@ -30,8 +30,9 @@
 	"SELECT " FACT_COLS " FROM fact_hourly ORDER BY hour_start, campaign_id, publisher_id,"    \
 	" industry, location, device"
 
-/* jobads_schema's version that sql/mysql/analytics.sql sets (2: the time zone, 3: retention). */
-#define AN_MYSQL_VERSION   3
+/* jobads_schema's version that sql/mysql/analytics.sql sets (2: the time zone, 3: retention,
+ * 4: campaigns). */
+#define AN_MYSQL_VERSION   4
 #define SQL_SCHEMA_VERSION "SELECT version FROM jobads_schema WHERE store = 'analytics'"
 
 /* Report queries: one key expression, one label expression, the shared filter. */
@@ -84,7 +85,9 @@ static int dim_local(enum an_dim dim)
 
 static const char *const query_sql[AN__COUNT] = {
     [AN_TOTAL] = "SELECT 0, NULL," MEASURES FILTER,
-    [AN_CAMPAIGN] = GROUPED("campaign_id", "NULL"),
+    [AN_CAMPAIGN] = "SELECT campaign_id, (SELECT c.name FROM dim_campaign c"
+		    " WHERE c.campaign_id = f.campaign_id)," MEASURES FILTER
+		    " GROUP BY campaign_id ORDER BY campaign_id",
     [AN_PUBLISHER] = "SELECT publisher_id, (SELECT d.publisher_name FROM dim_publisher d"
 		     " WHERE d.publisher_id = f.publisher_id)," MEASURES FILTER
 		     " GROUP BY publisher_id ORDER BY publisher_id",
@@ -633,4 +636,6 @@ const struct anstore_ops anstore_mysql_ops = {
     .set_zone = an_mysql_set_zone,
     .retention = an_mysql_retention,
     .set_retention = an_mysql_set_retention,
+    .campaigns_put = an_mysql_campaigns_put,
+    .campaigns = an_mysql_campaigns,
 };

@@ -106,6 +106,11 @@ enum jrc an_mysql_runs_fail_stale(struct anstore *s, const char *reason, int64_t
 enum jrc an_mysql_apply(struct anstore *s, const struct agg *ag, int64_t from, int64_t to,
 			struct jerr *err);
 
+/* campaigns.c: the campaign ops. */
+enum jrc an_mysql_campaigns_put(struct anstore *s, const struct campaign *c, size_t n,
+				size_t *unknown, struct jerr *err);
+enum jrc an_mysql_campaigns(struct anstore *s, campaign_fn fn, void *arg, struct jerr *err);
+
 #pragma GCC visibility pop
 
 #endif

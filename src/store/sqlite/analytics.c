@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobads/campaign.h"
 #include "jobads/store.h"
 #include "jobads/tz.h"
 #include "db.h"
@@ -16,7 +17,7 @@
 #include "jobads/banned.h"
 
 /* PRAGMA user_version that sql/sqlite/analytics.sql sets. */
-#define AN_SQLITE_VERSION 5
+#define AN_SQLITE_VERSION 6
 
 struct an_sqlite {
 	struct anstore base;
@@ -107,7 +108,8 @@ struct an_sqlite {
 
 static const char *const query_sql[AN__COUNT] = {
     [AN_TOTAL] = "SELECT 0, NULL," MEASURES FILTER,
-    [AN_CAMPAIGN] = GROUPED("campaign_id", "NULL"),
+    [AN_CAMPAIGN] = GROUPED("campaign_id", "(SELECT c.name FROM dim_campaign c"
+					   " WHERE c.campaign_id = f.campaign_id)"),
     [AN_PUBLISHER] = GROUPED("publisher_id", "(SELECT d.publisher_name FROM dim_publisher d"
 					     " WHERE d.publisher_id = f.publisher_id)"),
     [AN_INDUSTRY] = "SELECT 0, industry," MEASURES FILTER " GROUP BY 2 ORDER BY 2",
@@ -836,6 +838,122 @@ out:
 	return r;
 }
 
+/* ---- campaigns (dim_campaign, campaign.h) ---- */
+
+#define SQL_CAMP_KNOWN                                                                             \
+	"SELECT EXISTS (SELECT 1 FROM dim_campaign WHERE campaign_id = ?1)"                        \
+	" OR EXISTS (SELECT 1 FROM fact_hourly WHERE campaign_id = ?1)"
+#define SQL_CAMP_PUT                                                                               \
+	"INSERT INTO dim_campaign (campaign_id, name, start_date, end_date, budget_micros,"        \
+	" budget_per) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (campaign_id) DO UPDATE SET"     \
+	" name = excluded.name, start_date = excluded.start_date, end_date = excluded.end_date,"   \
+	" budget_micros = excluded.budget_micros, budget_per = excluded.budget_per"
+#define SQL_CAMP_LIST                                                                              \
+	"SELECT campaign_id, name, start_date, end_date, budget_micros, budget_per"                \
+	" FROM dim_campaign ORDER BY campaign_id"
+
+static void bind_date(sqlite3_stmt *st, int i, int has, int64_t day)
+{
+	char d[16];
+	if (has)
+		sqlite3_bind_text(st, i, camp_date_format(day, d, sizeof(d)), -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int camp_put_one(struct an_sqlite *a, sqlite3_stmt *known, sqlite3_stmt *put,
+			const struct campaign *c, int *is_known, struct jerr *err)
+{
+	int rc, r;
+	sqlite3_bind_int(known, 1, c->id);
+	rc = sqlite3_step(known);
+	*is_known = rc == SQLITE_ROW && sqlite3_column_int(known, 0);
+	sqlite3_reset(known);
+	if (rc != SQLITE_ROW)
+		return sq_fail(a->db, rc, a->base.name, "looking for the campaign", err);
+	if (!*is_known)
+		return J_OK;
+	sqlite3_bind_int(put, 1, c->id);
+	if (c->name[0])
+		sqlite3_bind_text(put, 2, c->name, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(put, 2);
+	bind_date(put, 3, c->has_start, c->start_day);
+	bind_date(put, 4, c->has_end, c->end_day);
+	if (c->budget_micros >= 0) {
+		sqlite3_bind_int64(put, 5, c->budget_micros);
+		sqlite3_bind_text(put, 6, camp_period_name(c->per), -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_null(put, 5);
+		sqlite3_bind_null(put, 6);
+	}
+	r = step_done(a, put, "writing dim_campaign", err);
+	sqlite3_reset(put);
+	sqlite3_clear_bindings(put);
+	return r;
+}
+
+static enum jrc an_sqlite_campaigns_put(struct anstore *s, const struct campaign *c, size_t n,
+					size_t *unknown, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	sqlite3_stmt *known = NULL, *put = NULL;
+	int is_known = 1;
+	size_t i = 0;
+	*unknown = n;
+	int r = sq_exec(a->db, "BEGIN IMMEDIATE", s->name, err);
+	if (r != J_OK)
+		return r;
+	if ((r = sq_prepare(a->db, SQL_CAMP_KNOWN, &known, s->name, err)) == J_OK)
+		r = sq_prepare(a->db, SQL_CAMP_PUT, &put, s->name, err);
+	for (; r == J_OK && i < n; i++)
+		if ((r = camp_put_one(a, known, put, &c[i], &is_known, err)) == J_OK && !is_known) {
+			jerr_set(err, "%s: campaign %d: unknown (no events of it were processed)",
+				 s->name, (int)c[i].id);
+			*unknown = i;
+			r = J_ERROR;
+		}
+	sqlite3_finalize(known);
+	sqlite3_finalize(put);
+	if (r == J_OK)
+		r = sq_exec(a->db, "COMMIT", s->name, err);
+	if (r != J_OK && !sqlite3_get_autocommit(a->db))
+		sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+static enum jrc an_sqlite_campaigns(struct anstore *s, campaign_fn fn, void *arg, struct jerr *err)
+{
+	struct an_sqlite *a = (struct an_sqlite *)s;
+	sqlite3_stmt *st;
+	struct campaign c;
+	char why[200];
+	int rc, stop = 0;
+	int r = sq_prepare(a->db, SQL_CAMP_LIST, &st, s->name, err);
+	if (r != J_OK)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (camp_from_row(
+			&c, sqlite3_column_int(st, 0), (const char *)sqlite3_column_text(st, 1),
+			(const char *)sqlite3_column_text(st, 2),
+			(const char *)sqlite3_column_text(st, 3),
+			sqlite3_column_type(st, 4) == SQLITE_NULL ? -1
+								  : sqlite3_column_int64(st, 4),
+			(const char *)sqlite3_column_text(st, 5), why, sizeof(why))) {
+			jerr_set(err, "%s: dim_campaign: campaign %d: %s", s->name,
+				 sqlite3_column_int(st, 0), why);
+			r = J_ERROR;
+			break;
+		}
+		if ((stop = fn(arg, &c)) != 0)
+			break;
+	}
+	if (r == J_OK && !stop && rc != SQLITE_DONE)
+		r = sq_fail(a->db, rc, s->name, "reading dim_campaign", err);
+	sqlite3_finalize(st);
+	return stop ? stop : r;
+}
+
 const struct anstore_ops anstore_sqlite_ops = {
     .version = ANSTORE_OPS_VERSION,
     .scheme = "sqlite",
@@ -858,4 +976,6 @@ const struct anstore_ops anstore_sqlite_ops = {
     .set_zone = an_sqlite_set_zone,
     .retention = an_sqlite_retention,
     .set_retention = an_sqlite_set_retention,
+    .campaigns_put = an_sqlite_campaigns_put,
+    .campaigns = an_sqlite_campaigns,
 };
