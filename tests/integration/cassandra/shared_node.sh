@@ -11,7 +11,8 @@
 #                                         run a test script against the node: its URL, the
 #                                         user and the password as `scripts/cassandra.sh env`
 #                                         prints them, read at run time, so no port is fixed
-#                                         when CMake configures
+#                                         when CMake configures; the test's keyspaces of an
+#                                         earlier run on the node are dropped first
 #
 # start exits 77 (skipped) when the node's jars cannot be had (no mvn or Java 17,
 # or Maven Central refuses them), and 1 with CI=true, as node_lib.sh does; run
@@ -51,6 +52,12 @@ run)
     fi
     eval "$("$CASSANDRA_SH" env "$dir")"
     export JOBADS_TEST_BACKEND=cassandra-ev
+    # The node outlives each test: the test's keyspaces (jt_<test>_*, lib.sh)
+    # from an earlier run on it go first, or their rows would count twice.
+    cqltool=${JOBADS_TEST_CQLTOOL:-$(dirname "$(readlink -f "$2")")/tests/cqltool}
+    test_name=$(basename "$1" .sh)
+    "$cqltool" drop "$JOBADS_TEST_CASSANDRA_URL/jt_${test_name#t_}" ||
+        { echo "shared_node: could not drop the keyspaces of an earlier $test_name on the node" >&2; exit 1; }
     exec bash "$@"
     ;;
 *)
