@@ -14,7 +14,8 @@
 #                                       (cassandra://127.0.0.1:PORT, no keyspace, as
 #                                       tests/integration/lib.sh takes it),
 #                                       JOBADS_CASSANDRA_PORT, JOBADS_CASSANDRA_PID,
-#                                       JOBADS_CASSANDRA_DIR
+#                                       JOBADS_CASSANDRA_DIR; with authentication (below)
+#                                       cassandra://jobads@... and JOBADS_CASSANDRA_PASSWORD
 #   scripts/cassandra.sh stop DIR       SIGTERM (the node flushes and stops), SIGKILL when it
 #                                       is still there after 60 s
 #   scripts/cassandra.sh status DIR     exit 0 when the CQL port answers a query
@@ -23,8 +24,18 @@
 # Maven's local repository is ${XDG_CACHE_HOME:-$HOME/.cache}/jobads/m2, outside
 # the clone, so a fresh clone (CI) copies the jars from it instead of downloading
 # them again. The CQL port is random unless JOBADS_CASSANDRA_PORT is set, and kept
-# across restarts in DIR/port; the storage (gossip) port is the next one. No
-# authentication: the node listens on 127.0.0.1 only. JOBADS_CASSANDRA_HEAP
+# across restarts in DIR/port; the storage (gossip) port is the next one. The
+# node listens on 127.0.0.1 only, without authentication unless
+# JOBADS_CASSANDRA_AUTH=1 at the first start of DIR: then PasswordAuthenticator
+# and CassandraAuthorizer, the superuser `cassandra` gets a random password
+# (DIR/superuser.password, mode 600), and a login role `jobads` (not a
+# superuser) a random password (DIR/password, mode 600) and CREATE on all
+# keyspaces only (a keyspace's creator gets every permission on it). The
+# password holds ':' and '@', so that a test putting it in a URL must
+# percent-encode it. DIR remembers the choice (DIR/auth) for later starts;
+# `env` then prints the user in the URL and the password in
+# JOBADS_CASSANDRA_PASSWORD, and every probe of the node logs in as `jobads`,
+# the credentials given in the environment, never on a command line. JOBADS_CASSANDRA_HEAP
 # (default 1g) is the heap's maximum; a start waits JOBADS_CASSANDRA_START_TIMEOUT
 # seconds (default 240) for the first answer. JOBADS_CASSANDRA_EXTRA_YAML=FILE
 # appends FILE to the written cassandra.yaml, for experiments.
@@ -98,22 +109,51 @@ frame_in() {
     op=${h[4]}
     len=$((16#${h[5]}${h[6]}${h[7]}${h[8]}))
 }
+# An ERROR body's message (after its [int] code) on stderr, for the caller's log.
+error_out() {
+    local -a e
+    read -r -a e <<<"$(hexin "$len")"
+    local n=$((16#${e[4]}${e[5]})) k out=
+    for ((k = 6; k < 6 + n && k < ${#e[@]}; k++)); do out+=$(printf "\\x${e[k]}"); done
+    echo "cassandra.sh: the node answered: $out" >&2
+}
 cql_query_raw() {
     local port=$1 op len q b i=0 v flags
     exec 3<>"/dev/tcp/127.0.0.1/$port"
     local opt=CQL_VERSION ver=3.0.0
     local body
     body="$(be16 1)$(be16 ${#opt})$opt$(be16 ${#ver})$ver"
-    # STARTUP (0x01), stream 1; the answer must be READY (0x02)
+    # STARTUP (0x01), stream 1; the answer must be READY (0x02), or AUTHENTICATE
+    # (0x03) on a node with authentication
     printf "\\x04\\x00$(be16 1)\\x01$(be32 $((2 + 2 + ${#opt} + 2 + ${#ver})))$body" >&3
     frame_in || return 1
-    [ "$op" = 02 ] || return 1
-    [ "$len" = 0 ] || hexin "$len" >/dev/null
-    # QUERY (0x07), stream 2: [long string] query, consistency ONE, no flags
-    q="SELECT release_version FROM system.local"
-    printf "\\x04\\x00$(be16 2)\\x07$(be32 $((4 + ${#q} + 3)))$(be32 ${#q})%s$(be16 1)\\x00" "$q" >&3
+    if [ "$op" = 03 ]; then
+        hexin "$len" >/dev/null
+        [ -n "${CQL_AUTH_USER:-}" ] || { echo "cassandra.sh: the node asks for a password" >&2; return 1; }
+        # AUTH_RESPONSE (0x0f), stream 1: [bytes] SASL PLAIN, NUL user NUL password;
+        # printf is bash's own, so the password is in no process's arguments
+        local u=$CQL_AUTH_USER p=${CQL_AUTH_PASS:-}
+        printf "\\x04\\x00$(be16 1)\\x0f$(be32 $((4 + 2 + ${#u} + ${#p})))$(be32 $((2 + ${#u} + ${#p})))" >&3
+        printf '\x00%s\x00%s' "$u" "$p" >&3
+        frame_in || return 1
+        [ "$op" = 10 ] || { [ "$op" = 00 ] && error_out; return 1; } # AUTH_SUCCESS
+        [ "$len" = 0 ] || hexin "$len" >/dev/null
+    elif [ "$op" = 02 ]; then
+        [ "$len" = 0 ] || hexin "$len" >/dev/null
+    else
+        return 1
+    fi
+    # QUERY (0x07), stream 2: [long string] query, consistency ONE, no flags.
+    # CQL_QUERY (the environment, not argv: it may set a password) runs another
+    # statement, whose result is not read.
+    q=${CQL_QUERY:-SELECT release_version FROM system.local}
+    printf "\\x04\\x00$(be16 2)\\x07$(be32 $((4 + ${#q} + 3)))$(be32 ${#q})" >&3
+    printf '%s' "$q" >&3
+    printf "$(be16 1)\\x00" >&3
     frame_in || return 1
-    [ "$op" = 08 ] || return 1 # RESULT; an ERROR (0x00) says the node is not ready
+    # RESULT; an ERROR (0x00) says the node is not ready, or what it refused
+    [ "$op" = 08 ] || { [ "$op" = 00 ] && error_out; return 1; }
+    [ -z "${CQL_QUERY:-}" ] || return 0
     read -r -a b <<<"$(hexin "$len")"
     int() { v=$((16#${b[i]}${b[i + 1]}${b[i + 2]}${b[i + 3]})); i=$((i + 4)); }
     str() { i=$((i + 2 + 16#${b[i]}${b[i + 1]})); }
@@ -137,7 +177,43 @@ cql_query_raw() {
 
 cql_query() { timeout 10 bash "$0" cql-query "$1"; }
 
-answers() { [ -f "$1/port" ] && cql_query "$(cat "$1/port")" >/dev/null 2>&1; }
+# With authentication: who the probes log in as. Before the roles are made
+# (DIR/auth says "new"), the superuser with the default password Cassandra
+# gives it; then the jobads role.
+auth_on() { [ -f "$1/auth" ]; }
+as_login() {
+    local dir=$1
+    shift
+    if ! auth_on "$dir"; then "$@"; return; fi
+    if [ "$(cat "$dir/auth")" = ready ]; then
+        CQL_AUTH_USER=jobads CQL_AUTH_PASS=$(cat "$dir/password") "$@"
+    else
+        CQL_AUTH_USER=cassandra CQL_AUTH_PASS=cassandra "$@"
+    fi
+}
+
+answers() { [ -f "$1/port" ] && as_login "$1" cql_query "$(cat "$1/port")" >/dev/null 2>&1; }
+
+# First start with authentication: the jobads role, then the superuser's own
+# password (the default one is public knowledge).
+make_roles() {
+    local dir=$1 port pw su
+    port=$(cat "$dir/port")
+    random_pw() { head -c 24 /dev/urandom | base64 | tr -d '/+=\n' | head -c 20; }
+    (umask 077; pw=$(random_pw); echo "${pw:0:10}:${pw:10:5}@${pw:15}" >"$dir/password")
+    (umask 077; random_pw >"$dir/superuser.password")
+    pw=$(cat "$dir/password")
+    su=$(cat "$dir/superuser.password")
+    local q
+    for q in "CREATE ROLE IF NOT EXISTS jobads WITH PASSWORD = '$pw' AND LOGIN = true AND SUPERUSER = false" \
+        "GRANT CREATE ON ALL KEYSPACES TO jobads" \
+        "ALTER ROLE cassandra WITH PASSWORD = '$su'"; do
+        CQL_AUTH_USER=cassandra CQL_AUTH_PASS=cassandra CQL_QUERY=$q cql_query "$port" ||
+            die "could not make the roles of the node in $dir (log: $dir/log/system.log)"
+    done
+    echo ready >"$dir/auth"
+    answers "$dir" || die "the node in $dir does not let the jobads role in"
+}
 
 write_config() {
     local dir=$1 port=$2 storage=$3
@@ -167,8 +243,9 @@ commitlog_directory: $dir/commitlog
 hints_directory: $dir/hints
 saved_caches_directory: $dir/saved_caches
 cdc_raw_directory: $dir/cdc_raw
-authenticator: AllowAllAuthenticator
-authorizer: AllowAllAuthorizer
+authenticator: $(auth_on "$dir" && echo PasswordAuthenticator || echo AllowAllAuthenticator)
+authorizer: $(auth_on "$dir" && echo CassandraAuthorizer || echo AllowAllAuthorizer)
+role_manager: CassandraRoleManager
 auto_snapshot: false
 concurrent_compactors: 1
 concurrent_reads: 8
@@ -247,6 +324,8 @@ jvm_flags() {
         # one node that is its own seed: nothing to wait for at start
         -Dcassandra.skip_wait_for_gossip_to_settle=0
         -Dcassandra.load_ring_state=false
+        # with authentication: the default superuser at once, not 10 s after the start
+        -Dcassandra.superuser_setup_delay_ms=0
         -cp "$lib/*"
         org.apache.cassandra.service.CassandraDaemon
     )
@@ -263,6 +342,12 @@ start() {
     local java
     java=$(java_bin)
     fetch
+    # the choice of a first start, kept: a restart of DIR must not drop the passwords
+    if [ "${JOBADS_CASSANDRA_AUTH:-0}" = 1 ] && ! auth_on "$dir"; then
+        [ -z "$(ls -A "$dir/data" 2>/dev/null)" ] ||
+            die "JOBADS_CASSANDRA_AUTH=1 needs a new DIR: $dir already holds a node without authentication"
+        echo new >"$dir/auth"
+    fi
     mkdir -p "$dir/data" "$dir/commitlog" "$dir/hints" "$dir/saved_caches" "$dir/cdc_raw" "$dir/log"
     local tries port storage pid t0=$SECONDS
     for tries in 1 2 3 4 5; do
@@ -296,7 +381,10 @@ start() {
         pid=$!
         echo "$pid" >"$dir/cassandra.pid"
         while [ $((SECONDS - t0)) -lt "$start_timeout" ]; do
-            answers "$dir" && return 0
+            if answers "$dir"; then
+                [ "$(cat "$dir/auth" 2>/dev/null)" != new ] || make_roles "$dir"
+                return 0
+            fi
             kill -0 "$pid" 2>/dev/null || break
             sleep 1
         done
@@ -334,7 +422,12 @@ env_lines() {
     answers "$dir" || die "no Cassandra node answers in $dir (run: scripts/cassandra.sh start $dir)"
     local port
     port=$(cat "$dir/port")
-    echo "export JOBADS_TEST_CASSANDRA_URL='cassandra://127.0.0.1:$port'"
+    if auth_on "$dir"; then
+        echo "export JOBADS_TEST_CASSANDRA_URL='cassandra://jobads@127.0.0.1:$port'"
+        echo "export JOBADS_CASSANDRA_PASSWORD='$(cat "$dir/password")'"
+    else
+        echo "export JOBADS_TEST_CASSANDRA_URL='cassandra://127.0.0.1:$port'"
+    fi
     echo "export JOBADS_CASSANDRA_PORT='$port'"
     echo "export JOBADS_CASSANDRA_PID='$(running_pid "$dir")'"
     echo "export JOBADS_CASSANDRA_DIR='$dir'"

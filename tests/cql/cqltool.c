@@ -9,13 +9,20 @@
  *   cqltool newest URL         print the seq of the newest stored row (0: none)
  *   cqltool late URL           store a copy of the first stored row just before it,
  *                              as a write that lands late would (new event_id)
+ *   cqltool drop URL           drop every keyspace named KEYSPACE_* (URL's keyspace
+ *                              as the prefix): a test's keyspaces from an earlier run
+ *                              on a real node that outlives the test
  */
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cql/cql.h"
+#include "jobads/util.h"
 #include "store/cassandra/cassandra.h"
+#include "store/cassandra/internal.h"
 
 #include "jobads/banned.h"
 
@@ -72,8 +79,69 @@ static int on_row(void *arg, const struct event *ev)
 	return 0;
 }
 
+static int drop_prefixed(const char *url)
+{
+	struct cass_url u;
+	struct cql_opts o;
+	struct cql_sess *s = NULL;
+	struct cql_result res;
+	struct jerr err;
+	char *shown = NULL, (*names)[64] = NULL;
+	int h = -1, n = 0, rc = 1;
+	if (cass_url_parse(url + strlen("cassandra:"), &u, &shown, &err) != J_OK)
+		goto out;
+	cass_url_opts(&u, shown, &o);
+	int r = cql_sess_open(&o, &s, &err);
+	memset(u.password, 0, sizeof(u.password));
+	if (r != J_OK)
+		goto out;
+	struct cql_req rq = {.query = "SELECT keyspace_name FROM system_schema.keyspaces",
+			     .consistency = CQL_ONE};
+	if (cql_run(s, &rq, &res, &h, &err) != J_OK)
+		goto out;
+	/* the names first: the response is released before the next request */
+	names = xcalloc(res.nrows > 0 ? (size_t)res.nrows : 1, sizeof(*names));
+	size_t pl = strlen(u.ks);
+	int32_t left = res.nrows;
+	struct cql_cell c[1];
+	while (cql_row_next(&res, &left, c, 1) == 1)
+		if (c[0].len > (int32_t)pl && c[0].len < 64 && memcmp(c[0].p, u.ks, pl) == 0 &&
+		    c[0].p[pl] == '_') {
+			memcpy(names[n], c[0].p, (size_t)c[0].len);
+			names[n++][c[0].len] = 0;
+		}
+	cql_release(s, h);
+	h = -1;
+	rc = 0;
+	for (int i = 0; i < n && rc == 0; i++) {
+		char q[128];
+		snprintf(q, sizeof(q), "DROP KEYSPACE IF EXISTS \"%s\"", names[i]);
+		struct cql_req d = {.query = q, .consistency = CQL_ONE};
+		if (cql_run(s, &d, &res, &h, &err) != J_OK)
+			rc = 1;
+		if (h >= 0)
+			cql_release(s, h);
+		h = -1;
+	}
+	if (rc == 0)
+		goto done;
+out:
+	fprintf(stderr, "cqltool: %s\n", err.msg);
+done:
+	if (s) {
+		if (h >= 0)
+			cql_release(s, h);
+		cql_sess_close(s);
+	}
+	free(names);
+	free(shown);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "drop") == 0 && strncmp(argv[2], "cassandra:", 10) == 0)
+		return drop_prefixed(argv[2]);
 	struct evstore *s;
 	struct jerr err;
 	struct dump d;
@@ -83,9 +151,9 @@ int main(int argc, char **argv)
 	    (strcmp(argv[1], "dump") != 0 && argc != 3) ||
 	    (strcmp(argv[1], "dump") != 0 && strcmp(argv[1], "newest") != 0 &&
 	     strcmp(argv[1], "late") != 0)) {
-		fprintf(
-		    stderr,
-		    "usage: cqltool dump URL FILE.db | cqltool newest URL | cqltool late URL\n");
+		fprintf(stderr,
+			"usage: cqltool dump URL FILE.db | cqltool newest URL | cqltool late URL | "
+			"cqltool drop URL\n");
 		return 2;
 	}
 	if (strncmp(argv[2], "cassandra:", 10) != 0) {

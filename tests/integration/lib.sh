@@ -18,8 +18,9 @@
 #             started here on a free loopback port and stopped on exit, or on
 #             a real Cassandra when JOBADS_TEST_CASSANDRA_URL is set
 #             (cassandra://[USER@]HOST[,HOST][:PORT], no keyspace; password in
-#             JOBADS_CASSANDRA_PASSWORD). Keyspaces jt_<test>_<name>, dropped
-#             when the test starts. The raw events are read through
+#             JOBADS_CASSANDRA_PASSWORD). Keyspaces jt_<test>_<name>; on a
+#             node that outlives a test, tests/integration/cassandra/shared_node.sh
+#             drops them before the test starts. The raw events are read through
 #             tests/cql/cqltool (JOBADS_TEST_CQLTOOL), which copies them with
 #             their seq into a SQLite file, so ev_sql runs the same SQL.
 set -euo pipefail

@@ -260,8 +260,13 @@ void handle_frame(struct client *c, const struct cql_frame *f)
 			cqlb_i32(&out, -1);
 			respond(c, f->stream, CQL_OP_AUTH_SUCCESS, &out);
 		} else {
+			/* as Cassandra words it, naming the user the client gave */
+			const uint8_t *u = tok && n > 1 ? tok + 1 : (const uint8_t *)"";
+			const uint8_t *z = tok && n > 1 ? memchr(u, 0, (size_t)n - 1) : u;
+			int un = z ? (int)(z - u) : n - 1;
 			fail(&e, CQL_E_BAD_CREDENTIALS,
-			     "Provided username and/or password are incorrect");
+			     "Provided username %.*s and/or password are incorrect", un,
+			     (const char *)u);
 			respond_error(c, f->stream, &e);
 		}
 		goto done;
