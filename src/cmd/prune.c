@@ -8,6 +8,7 @@
  * never a fact without its events counted, nor an unprocessed event gone.
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,11 +65,15 @@ int prune_command_run(struct evstore *evs, struct anstore *as, int64_t older_s, 
 	struct jerr err;
 	double t0 = time_mono();
 	int tty = !quiet && isatty(2);
+	memset(&res, 0, sizeof(res));
+	res.raw_from = INT64_MIN;
 	int r = prune_stores(evs, as, older_s, batch, tty ? draw_prune : NULL, &t0, &res, &err);
 	if (tty && res.deleted > 0)
 		fputc('\n', stderr);
-	char t[40], n[32];
-	ts_format_iso(res.raw_from * 1000, t, sizeof(t));
+	char t[40] = "-", n[32];
+	/* a prune refused before it set a boundary has none (INT64_MIN): nothing to show */
+	if (res.raw_from > INT64_MIN / 1000 && res.raw_from < INT64_MAX / 1000)
+		ts_format_iso(res.raw_from * 1000, t, sizeof(t));
 	fmt_int(res.deleted, n, sizeof(n));
 	if (r != J_OK) {
 		if (res.deleted > 0)
