@@ -195,7 +195,7 @@ static int cmd_list(int argc, char **argv)
 	struct campaign *all;
 	struct jerr err;
 	size_t n;
-	int opt;
+	int opt, u;
 	enum report_format fmt = REPORT_TABLE;
 	common_init(&co);
 	while ((opt = getopt_long(argc, argv, "j", longopts, NULL)) != -1) {
@@ -203,16 +203,10 @@ static int cmd_list(int argc, char **argv)
 			continue;
 		if (opt == 'j')
 			fmt = REPORT_JSON;
-		else if (opt == 'F' && strcmp(optarg, "table") == 0)
-			fmt = REPORT_TABLE;
-		else if (opt == 'F' && strcmp(optarg, "json") == 0)
-			fmt = REPORT_JSON;
-		else if (opt == 'F' && strcmp(optarg, "csv") == 0)
-			fmt = REPORT_CSV;
-		else if (opt == 'F')
-			return usage_error("campaign list",
-					   "--format: want table, json or csv, got '%s'", optarg);
-		else
+		else if (opt == 'F') {
+			if ((u = format_arg("campaign list", optarg, &fmt)) != EXIT_OK)
+				return u;
+		} else
 			return EXIT_USAGE;
 	}
 	if (optind < argc)

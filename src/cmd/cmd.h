@@ -94,6 +94,8 @@ struct gen_opts {
 int generate_into_store(struct evstore *evs, const struct gen_opts *g, int quiet);
 /* How `report` prints: tables for people, one JSON document, or one CSV table. */
 enum report_format { REPORT_TABLE, REPORT_JSON, REPORT_CSV };
+/* --format's value (table, json or csv) into *fmt: EXIT_OK, or a usage error for cmd. */
+int format_arg(const char *cmd, const char *arg, enum report_format *fmt);
 /* prev: the same filters over the earlier range of `compare`, or NULL for none */
 int report_print(struct anstore *as, const struct an_filter *f, enum report_format fmt,
 		 enum kpi_compare compare, const struct an_filter *prev);

@@ -62,6 +62,19 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int format_arg(const char *cmd, const char *arg, enum report_format *fmt)
+{
+	if (strcmp(arg, "table") == 0)
+		*fmt = REPORT_TABLE;
+	else if (strcmp(arg, "json") == 0)
+		*fmt = REPORT_JSON;
+	else if (strcmp(arg, "csv") == 0)
+		*fmt = REPORT_CSV;
+	else
+		return usage_error(cmd, "--format: want table, json or csv, got '%s'", arg);
+	return EXIT_OK;
+}
+
 int parse_seconds(const char *s, double lo, double hi, double *out)
 {
 	char *end;

@@ -79,7 +79,7 @@ int cmd_pacing(int argc, char **argv)
 	struct campaign *cs;
 	struct jerr err;
 	size_t n;
-	int opt;
+	int opt, u;
 	int64_t now_s = time_now_ms() / 1000;
 	enum report_format fmt = REPORT_TABLE;
 	common_init(&co);
@@ -88,16 +88,10 @@ int cmd_pacing(int argc, char **argv)
 			continue;
 		if (opt == 'j')
 			fmt = REPORT_JSON;
-		else if (opt == 'F' && strcmp(optarg, "table") == 0)
-			fmt = REPORT_TABLE;
-		else if (opt == 'F' && strcmp(optarg, "json") == 0)
-			fmt = REPORT_JSON;
-		else if (opt == 'F' && strcmp(optarg, "csv") == 0)
-			fmt = REPORT_CSV;
-		else if (opt == 'F')
-			return usage_error("pacing", "--format: want table, json or csv, got '%s'",
-					   optarg);
-		else if (opt == 'N') {
+		else if (opt == 'F') {
+			if ((u = format_arg("pacing", optarg, &fmt)) != EXIT_OK)
+				return u;
+		} else if (opt == 'N') {
 			if (time_arg_parse(optarg, strlen(optarg), time_now_ms(), &now_s))
 				return usage_error("pacing", "--now: not a time: '%s'", optarg);
 		} else

@@ -398,7 +398,7 @@ int cmd_report(int argc, char **argv)
 	struct an_filter f;
 	struct anstore *as;
 	struct jerr err;
-	int opt;
+	int opt, u;
 	enum report_format fmt = REPORT_TABLE;
 	enum kpi_compare compare = KPI_COMPARE_NONE;
 	struct an_filter prev;
@@ -440,16 +440,8 @@ int cmd_report(int argc, char **argv)
 			fmt = REPORT_JSON;
 			break;
 		case 'F':
-			if (strcmp(optarg, "table") == 0)
-				fmt = REPORT_TABLE;
-			else if (strcmp(optarg, "json") == 0)
-				fmt = REPORT_JSON;
-			else if (strcmp(optarg, "csv") == 0)
-				fmt = REPORT_CSV;
-			else
-				return usage_error("report",
-						   "--format: want table, json or csv, got '%s'",
-						   optarg);
+			if ((u = format_arg("report", optarg, &fmt)) != EXIT_OK)
+				return u;
 			break;
 		case 'C':
 			if (kpi_compare_parse(optarg, strlen(optarg), &compare))

@@ -43,6 +43,10 @@ assert_status "a budget that is not a number" 2 jobads campaign set 102 --budget
 assert_grep "names the field" "campaign 102: --budget: not a decimal number: '12abc'" last.err
 assert_status "an unknown period" 2 jobads campaign set 102 --budget 5 --per week
 assert_grep "names the field" "campaign 102: --per: want day, month or flight, got 'week'" last.err
+assert_status "list in an unknown format" 2 jobads campaign list --format xml
+assert_grep "names the option and the choices" "campaign list: --format: want table, json or csv, got 'xml'" last.err
+assert_status "pacing in an unknown format" 2 jobads pacing --format xml
+assert_grep "names the option and the choices" "pacing: --format: want table, json or csv, got 'xml'" last.err
 assert_status "an end before the start" 2 jobads campaign set 102 --start 2026-03-10 --end 2026-03-01
 assert_grep "names the field" "campaign 102: end: 2026-03-01 is before the start 2026-03-10" last.err
 assert_status "an end before the stored start" 2 jobads campaign set 101 --end 2025-12-31
