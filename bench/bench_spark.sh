@@ -80,7 +80,6 @@ echo "   ($t s)" >&2
 echo "== full runs" >&2
 j_full=$(timed "$J" etl --quiet)
 [ "$(fact_sum)" = "$N" ] || { echo "bench: jobads counted $(fact_sum) of $N" >&2; exit 1; }
-PREP=
 j_best=$(best3 "$J" rebuild --quiet)
 s_full=$(timed original full bench_spark_full)
 s_best=$(best3 original full bench_spark_full)
