@@ -81,12 +81,24 @@ void pacing_compute(struct pacing *p, const struct tz *z, int64_t now_s,
 json_t *pacing_json(const struct pacing *p, const struct campaign *c);
 
 /*
+ * The campaigns' hourly spend as last read, for a process that asks for pacing
+ * again and again (serve): good while the data version (anstore_data_version)
+ * and every campaign's range stay the same, that is until an ETL run or the next
+ * day or period. Thread-safe; one computation at a time uses it.
+ */
+struct pacing_cache;
+struct pacing_cache *pacing_cache_new(void);
+void pacing_cache_free(struct pacing_cache *pc);
+
+/*
  * Pacing of every campaign with a budget in analytics store as, at now_s, in
  * the store's zone: *out holds *n of them in campaign id order, with their
- * attributes in (*camps)[i] (free both). One hourly query per campaign.
+ * attributes in (*camps)[i] (free both). The hours come from pc when it holds
+ * them (NULL: no cache), else from one grouped query over the campaigns'
+ * merged ranges (AN_CAMPAIGN_HOURLY), however many campaigns there are.
  */
 struct anstore;
-enum jrc pacing_read(struct anstore *as, int64_t now_s, struct pacing **out,
-		     struct campaign **camps, size_t *n, struct jerr *err);
+enum jrc pacing_read(struct anstore *as, int64_t now_s, struct pacing_cache *pc,
+		     struct pacing **out, struct campaign **camps, size_t *n, struct jerr *err);
 
 #endif

@@ -61,7 +61,7 @@ struct tz;
 #define JOBADS_OPS_VERSION_SKEW 0
 #endif
 #define EVSTORE_OPS_VERSION (5 + JOBADS_OPS_VERSION_SKEW)
-#define ANSTORE_OPS_VERSION (4 + JOBADS_OPS_VERSION_SKEW)
+#define ANSTORE_OPS_VERSION (5 + JOBADS_OPS_VERSION_SKEW)
 
 struct evstore_ops {
 	int version; /* EVSTORE_OPS_VERSION */
@@ -194,6 +194,10 @@ enum an_dim {
 	AN_HOURLY, /* time series by hour_start */
 	/* hour of day by ISO weekday, for heatmaps: key = (weekday - 1) * 24 + hour */
 	AN_WEEKDAY_HOUR,
+	/* spend by (hour_start, campaign) over every campaign at once, for pacing:
+	 * key = hour_start, campaign_id = the campaign, only m.cost_micros summed
+	 * (the other measures 0); in no order */
+	AN_CAMPAIGN_HOURLY,
 	AN__COUNT
 };
 
@@ -211,6 +215,7 @@ void an_filter_all(struct an_filter *f);
 struct an_row {
 	int64_t key;
 	const char *label;
+	int32_t campaign_id; /* AN_CAMPAIGN_HOURLY's second key; 0 for the others */
 	struct kpi_sums m;
 };
 typedef int (*an_row_fn)(void *arg, const struct an_row *r);
@@ -417,6 +422,10 @@ enum jrc store_retention_refuse(const char *name, int64_t cursor, int64_t kept_u
 				struct jerr *err);
 enum jrc store_zone_pruned(const char *name, int64_t raw_from, struct jerr *err);
 
+/* The analytics data's version: the ETL cursor and the newest run's id (0: none).
+ * Facts change only with one of them: a cache of anything read from the facts
+ * is good while both stay. */
+enum jrc anstore_data_version(struct anstore *s, int64_t *cursor, int64_t *run, struct jerr *err);
 /* The store's zone, opened (close with tz_close). */
 enum jrc anstore_tz_open(struct anstore *s, struct tz **out, struct jerr *err);
 /* The error of a zone change on a store that holds facts (set_zone without reset). */

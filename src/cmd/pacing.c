@@ -103,7 +103,7 @@ int cmd_pacing(int argc, char **argv)
 		jlog_error("pacing: %s", err.msg);
 		return EXIT_FAIL;
 	}
-	int r = pacing_read(as, now_s, &ps, &cs, &n, &err);
+	int r = pacing_read(as, now_s, NULL, &ps, &cs, &n, &err);
 	anstore_close(as);
 	if (r != J_OK) {
 		jlog_error("pacing: %s", err.msg);

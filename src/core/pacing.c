@@ -13,6 +13,7 @@
  * that spends most on weekday mornings is expected to spend most then.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,16 +185,46 @@ void pacing_compute(struct pacing *p, const struct tz *z, int64_t now_s,
 	free(cost);
 }
 
+/* What one campaign spent by hour over [from_s, to_s), gathered for pacing_compute. */
 struct hours {
 	struct pacing_hour *h;
 	size_t n, cap;
+	int64_t from_s, to_s;
+	int32_t id;
+	int paced; /* pacing_period gave the campaign a period */
 };
 
+/* A campaign's id and its index in the list, sorted by id for the rows' lookup. */
+struct camp_ix {
+	int32_t id;
+	size_t i;
+};
+
+struct gather {
+	struct camp_ix *ix;
+	size_t n;
+	struct hours *hs;
+};
+
+static int ix_cmp(const void *a, const void *b)
+{
+	const struct camp_ix *x = a, *y = b;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* A row of AN_CAMPAIGN_HOURLY: kept by its campaign when it lies in that one's range. */
 static int keep_hour(void *arg, const struct an_row *r)
 {
-	struct hours *hs = arg;
+	struct gather *g = arg;
+	struct camp_ix want = {r->campaign_id, 0}, *hit;
+	hit = bsearch(&want, g->ix, g->n, sizeof(*g->ix), ix_cmp);
+	if (!hit)
+		return 0; /* a campaign without a budget */
+	struct hours *hs = &g->hs[hit->i];
+	if (r->key < hs->from_s || r->key >= hs->to_s)
+		return 0;
 	if (hs->n == hs->cap) {
-		hs->cap = hs->cap ? hs->cap * 2 : 1024;
+		hs->cap = hs->cap ? hs->cap * 2 : 64;
 		hs->h = xrealloc(hs->h, hs->cap * sizeof(*hs->h));
 	}
 	hs->h[hs->n].hour_start = r->key;
@@ -221,14 +252,134 @@ static int keep_budgeted(void *arg, const struct campaign *c)
 	return 0;
 }
 
-enum jrc pacing_read(struct anstore *as, int64_t now_s, struct pacing **out,
-		     struct campaign **camps, size_t *n, struct jerr *err)
+struct span {
+	int64_t from_s, to_s;
+};
+
+static int span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	return (x->from_s > y->from_s) - (x->from_s < y->from_s);
+}
+
+/*
+ * The hours every campaign needs, read at once: the campaigns' ranges (history
+ * and period up to now) merged where they meet, and one AN_CAMPAIGN_HOURLY query
+ * per merged range, so that each fact row is read once however many campaigns
+ * there are (a query per campaign read each month's rows once per campaign).
+ */
+static enum jrc gather_hours(struct anstore *as, struct gather *g, struct jerr *err)
+{
+	struct span *sp = xcalloc(g->n ? g->n : 1, sizeof(*sp));
+	size_t ns = 0;
+	int r = J_OK;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->hs[i].from_s < g->hs[i].to_s)
+			sp[ns++] = (struct span){g->hs[i].from_s, g->hs[i].to_s};
+	qsort(sp, ns, sizeof(*sp), span_cmp);
+	for (size_t i = 0; r == J_OK && i < ns;) {
+		struct an_filter f;
+		an_filter_all(&f);
+		f.from_s = sp[i].from_s;
+		f.to_s = sp[i].to_s;
+		for (i++; i < ns && sp[i].from_s <= f.to_s; i++)
+			if (sp[i].to_s > f.to_s)
+				f.to_s = sp[i].to_s;
+		r = as->ops->query(as, AN_CAMPAIGN_HOURLY, &f, keep_hour, g, err);
+	}
+	free(sp);
+	return r;
+}
+
+/* A campaign's range in a cache's key: the hours gathered for it. */
+struct camp_range {
+	int32_t id;
+	int64_t from_s, to_s;
+};
+
+struct pacing_cache {
+	pthread_mutex_t mu;
+	int valid;
+	int64_t cursor, run; /* anstore_data_version */
+	size_t n;
+	struct camp_range *key; /* per campaign, in the list's order */
+	struct hours *hs;
+};
+
+struct pacing_cache *pacing_cache_new(void)
+{
+	struct pacing_cache *pc = xcalloc(1, sizeof(*pc));
+	pthread_mutex_init(&pc->mu, NULL);
+	return pc;
+}
+
+static void hours_free(struct hours *hs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(hs[i].h);
+	free(hs);
+}
+
+void pacing_cache_free(struct pacing_cache *pc)
+{
+	if (!pc)
+		return;
+	hours_free(pc->hs, pc->n);
+	free(pc->key);
+	pthread_mutex_destroy(&pc->mu);
+	free(pc);
+}
+
+/*
+ * g's hours: from pc when it holds them for the same data version and the same
+ * campaigns and ranges, else from the store (and then kept in pc). With pc the
+ * caller holds pc->mu, and g->hs points into pc until it unlocks.
+ */
+static enum jrc hours_for(struct anstore *as, struct pacing_cache *pc, struct gather *g,
+			  struct jerr *err)
+{
+	int64_t cursor, run;
+	if (!pc)
+		return gather_hours(as, g, err);
+	int r = anstore_data_version(as, &cursor, &run, err);
+	if (r != J_OK)
+		return r;
+	struct camp_range *key = xcalloc(g->n ? g->n : 1, sizeof(*key));
+	int same = pc->valid && pc->cursor == cursor && pc->run == run && pc->n == g->n;
+	for (size_t i = 0; i < g->n; i++) {
+		key[i] = (struct camp_range){g->hs[i].id, g->hs[i].from_s, g->hs[i].to_s};
+		same = same && pc->key[i].id == key[i].id && pc->key[i].from_s == key[i].from_s &&
+		       pc->key[i].to_s == key[i].to_s;
+	}
+	if (same) {
+		free(key);
+		hours_free(g->hs, g->n);
+		g->hs = pc->hs;
+		return J_OK;
+	}
+	if ((r = gather_hours(as, g, err)) != J_OK) {
+		free(key);
+		return r;
+	}
+	hours_free(pc->hs, pc->n);
+	free(pc->key);
+	pc->valid = 1;
+	pc->cursor = cursor;
+	pc->run = run;
+	pc->n = g->n;
+	pc->key = key;
+	pc->hs = g->hs;
+	return J_OK;
+}
+
+enum jrc pacing_read(struct anstore *as, int64_t now_s, struct pacing_cache *pc,
+		     struct pacing **out, struct campaign **camps, size_t *n, struct jerr *err)
 {
 	struct {
 		struct campaign *c;
 		size_t n, cap;
 	} l = {0};
-	struct hours hs = {0};
+	struct gather g = {0};
 	struct tz *z = NULL;
 	struct pacing *ps = NULL;
 	*out = NULL;
@@ -237,23 +388,35 @@ enum jrc pacing_read(struct anstore *as, int64_t now_s, struct pacing **out,
 	int r = as->ops->campaigns(as, keep_budgeted, &l, err);
 	if (r == J_OK)
 		r = anstore_tz_open(as, &z, err);
-	if (r == J_OK && l.n)
+	if (r == J_OK && l.n) {
 		ps = xcalloc(l.n, sizeof(*ps));
-	for (size_t i = 0; r == J_OK && i < l.n; i++) {
-		struct an_filter f;
-		if (pacing_period(&l.c[i], z, now_s, &ps[i]))
-			continue; /* not a budget camp_check lets through */
-		an_filter_all(&f);
-		f.campaign_id = l.c[i].id;
-		f.from_s = ps[i].hist_from_s;
-		f.to_s = now_s < ps[i].to_s ? now_s : ps[i].to_s;
-		hs.n = 0;
-		if (f.from_s < f.to_s)
-			r = as->ops->query(as, AN_HOURLY, &f, keep_hour, &hs, err);
-		if (r == J_OK)
-			pacing_compute(&ps[i], z, now_s, hs.h, hs.n);
+		g.ix = xcalloc(l.n, sizeof(*g.ix));
+		g.hs = xcalloc(l.n, sizeof(*g.hs));
 	}
-	free(hs.h);
+	/* each campaign's hours up to its period's end, not to now: the same ranges all
+	 * the period long, so that pc keeps them until the facts change */
+	for (size_t i = 0; r == J_OK && i < l.n; i++) {
+		g.ix[g.n].id = g.hs[i].id = l.c[i].id;
+		g.ix[g.n++].i = i;
+		if (pacing_period(&l.c[i], z, now_s, &ps[i]))
+			continue; /* not a budget camp_check lets through: an empty range */
+		g.hs[i].paced = 1;
+		g.hs[i].from_s = ps[i].hist_from_s;
+		g.hs[i].to_s = ps[i].to_s;
+	}
+	qsort(g.ix, g.n, sizeof(*g.ix), ix_cmp);
+	if (pc)
+		pthread_mutex_lock(&pc->mu);
+	if (r == J_OK)
+		r = hours_for(as, pc, &g, err);
+	for (size_t i = 0; r == J_OK && i < l.n; i++)
+		if (g.hs[i].paced)
+			pacing_compute(&ps[i], z, now_s, g.hs[i].h, g.hs[i].n);
+	if (!pc || g.hs != pc->hs)
+		hours_free(g.hs, g.n);
+	if (pc)
+		pthread_mutex_unlock(&pc->mu);
+	free(g.ix);
 	tz_close(z);
 	if (r != J_OK) {
 		free(ps);

@@ -201,6 +201,21 @@ enum jrc store_schema_check(const char *name, const char *what, int version, int
 	return J_OK;
 }
 
+static int last_run_id(void *arg, const struct etl_run_rec *rec)
+{
+	*(int64_t *)arg = rec->id;
+	return 0;
+}
+
+enum jrc anstore_data_version(struct anstore *s, int64_t *cursor, int64_t *run, struct jerr *err)
+{
+	*cursor = *run = 0;
+	int q = s->ops->get_cursor(s, cursor, err);
+	if (q == J_OK)
+		q = s->ops->runs(s, 1, last_run_id, run, err);
+	return q;
+}
+
 enum jrc anstore_tz_open(struct anstore *s, struct tz **out, struct jerr *err)
 {
 	char name[256];

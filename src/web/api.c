@@ -273,12 +273,6 @@ static int time_dim(enum an_dim dim)
 	return dim == AN_DAY || dim == AN_HOURLY;
 }
 
-static int last_run_id(void *arg, const struct etl_run_rec *rec)
-{
-	*(int64_t *)arg = rec->id;
-	return 0;
-}
-
 /* The start of the first whole hour at or after s: the range's effect on hour_start. */
 static int64_t hour_ceil(int64_t s)
 {
@@ -535,9 +529,7 @@ static char *query_text(struct req *r, enum an_dim dim, const struct api_params 
 	char *text = NULL;
 	int q = pool_an_get(r->w, &as, &err);
 	if (q == J_OK)
-		q = as->ops->get_cursor(as, &cursor, &err);
-	if (q == J_OK)
-		q = as->ops->runs(as, 1, last_run_id, &run, &err);
+		q = anstore_data_version(as, &cursor, &run, &err);
 	if (q == J_OK) {
 		strbuf_addf(&key, "%d|%d|%" PRId64 "|%" PRId64 "|%d|%d|%zu:%s|%zu:%s", (int)dim,
 			    metric, hour_ceil(f->from_s), hour_ceil(f->to_s), (int)f->campaign_id,

@@ -5,6 +5,7 @@
  * and stores it in one transaction: a bad field is a 400 naming it, an
  * unknown campaign a 404, and either way nothing changes.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,33 +125,17 @@ int api_campaign_put(struct req *r)
 	return reply_json(r, 200, camp_json(&f.c));
 }
 
-/*
- * GET /api/pacing[?now=TIME]: every budgeted campaign's pacing (pacing.h), as
- * `jobads pacing --json` prints it. Not cached: it moves with now.
- */
-int api_pacing(struct req *r)
+/* The pacing answer at now_s as JSON text (a new string), from the store. */
+static char *pacing_text(struct web_server *w, struct anstore *as, int64_t now_s, size_t *len,
+			 int *q, struct jerr *err)
 {
-	struct anstore *as = NULL;
 	struct pacing *ps;
 	struct campaign *cs;
-	struct jerr err;
 	size_t n;
-	char v[64], t[40];
-	int64_t now_s = r->now_ms / 1000;
-	const char *qs = r->ri->query_string;
-	if (qs && *qs) {
-		int got = mg_get_var(qs, strlen(qs), "now", v, sizeof(v));
-		if (got == -1)
-			return reply_error(r, 400, "pacing takes one parameter, now=TIME");
-		if (got < 0 || time_arg_parse(v, (size_t)got, r->now_ms, &now_s))
-			return reply_error(r, 400, "now: not a time: '%.40s'", got < 0 ? "" : v);
-	}
-	int q = pool_an_get(r->w, &as, &err);
-	if (q == J_OK)
-		q = pacing_read(as, now_s, &ps, &cs, &n, &err);
-	pool_an_put(r->w, as, q != J_OK);
-	if (q != J_OK)
-		return reply_error(r, q == J_RETRY ? 503 : 500, "analytics store: %s", err.msg);
+	char t[40];
+	*q = pacing_read(as, now_s, w->pacing, &ps, &cs, &n, err);
+	if (*q != J_OK)
+		return NULL;
 	json_t *arr = json_array(), *doc = json_object();
 	json_object_set_new(doc, "now", json_string(ts_format_iso(now_s * 1000, t, sizeof(t))));
 	for (size_t i = 0; i < n; i++)
@@ -158,5 +143,64 @@ int api_pacing(struct req *r)
 	json_object_set_new(doc, "campaigns", arr);
 	free(ps);
 	free(cs);
-	return reply_json(r, 200, doc);
+	char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15)); /* as reply_json */
+	json_decref(doc);
+	if (!text)
+		abort(); /* as xmalloc: jansson fails only when out of memory */
+	*len = strlen(text);
+	return text;
+}
+
+/*
+ * GET /api/pacing[?now=TIME]: every budgeted campaign's pacing (pacing.h), as
+ * `jobads pacing --json` prints it. The answer moves with now, by the second:
+ * without now= it is kept in the cache for the second it was asked in and the
+ * data version it was computed from (an ETL run or a PUT here makes it new),
+ * so that many clients asking at once cost one computation a second. A budget
+ * changed by `jobads campaign` from another process shows from the next second.
+ */
+int api_pacing(struct req *r)
+{
+	struct anstore *as = NULL;
+	struct jerr err;
+	char v[64], key[64];
+	int64_t now_s = r->now_ms / 1000, cursor = 0, run = 0;
+	int cached = 1;
+	size_t len = 0;
+	char *text = NULL;
+	const char *qs = r->ri->query_string;
+	if (qs && *qs) {
+		int got = mg_get_var(qs, strlen(qs), "now", v, sizeof(v));
+		if (got == -1)
+			return reply_error(r, 400, "pacing takes one parameter, now=TIME");
+		if (got < 0 || time_arg_parse(v, (size_t)got, r->now_ms, &now_s))
+			return reply_error(r, 400, "now: not a time: '%.40s'", got < 0 ? "" : v);
+		cached = 0; /* a campaign changed from another process shows at once */
+	}
+	snprintf(key, sizeof(key), "pacing|%" PRId64 "|r%" PRIu64, now_s,
+		 (uint64_t)atomic_load(&r->w->camp_rev));
+	int q = pool_an_get(r->w, &as, &err);
+	if (q == J_OK && cached)
+		q = anstore_data_version(as, &cursor, &run, &err);
+	if (q == J_OK && cached)
+		text = qcache_get(&r->w->cache, key, cursor, run, &len);
+	int claim = QCACHE_COMPUTE;
+	if (q == J_OK && cached && !text) {
+		claim = qcache_claim(&r->w->cache, key, cursor, run);
+		if (claim == QCACHE_LOOK_AGAIN)
+			text = qcache_get(&r->w->cache, key, cursor, run, &len);
+	}
+	if (q == J_OK && !text) {
+		text = pacing_text(r->w, as, now_s, &len, &q, &err);
+		if (text && cached)
+			qcache_put(&r->w->cache, key, cursor, run, text, len);
+	}
+	if (claim == QCACHE_CLAIMED)
+		qcache_unclaim(&r->w->cache, key, cursor, run);
+	pool_an_put(r->w, as, q != J_OK);
+	if (q != J_OK)
+		return reply_error(r, q == J_RETRY ? 503 : 500, "analytics store: %s", err.msg);
+	int st = reply(r, 200, "application/json", text, len, NULL);
+	free(text);
+	return st;
 }

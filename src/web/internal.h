@@ -94,6 +94,7 @@ struct web_server {
 	char owner[160];
 	struct store_pool an_pool, ev_pool;
 	struct qcache cache;
+	struct pacing_cache *pacing; /* the campaigns' hourly spend (pacing.h) */
 	/* Store queries computing an answer at once (query_text): each holds its groups
 	 * in memory, so the count, not --threads, bounds the server's peak memory. */
 	sem_t query_slots;

@@ -80,7 +80,7 @@ static void pacing_metrics(struct web_server *w, int64_t now_s, struct strbuf *s
 	};
 	int q = pool_an_get(w, &as, &err);
 	if (q == J_OK)
-		q = pacing_read(as, now_s, &ps, &cs, &n, &err);
+		q = pacing_read(as, now_s, w->pacing, &ps, &cs, &n, &err);
 	pool_an_put(w, as, q != J_OK);
 	if (q != J_OK || n == 0) {
 		free(ps);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "jobads/pacing.h"
 
 #include "jobads/banned.h"
 
@@ -206,6 +207,7 @@ int web_start(const struct web_opts *o, struct web_server **out, struct jerr *er
 					    : o->threads > POOL_MAX ? POOL_MAX
 								    : o->threads;
 	qcache_init(&w->cache, o->cache_bytes);
+	w->pacing = pacing_cache_new();
 	/* the queries are CPU-bound: more than two per core only add memory (64 distinct
 	 * /api/campaigns over 40,000 campaigns at once peaked at 1 GB unbounded) */
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -283,6 +285,7 @@ void web_stop(struct web_server *w)
 	pool_drain_ev(&w->ev_pool);
 	pthread_mutex_destroy(&w->runs_mu);
 	qcache_release(&w->cache);
+	pacing_cache_free(w->pacing);
 	if (w->n_query_slots)
 		sem_destroy(&w->query_slots);
 	free(w->listen);

@@ -185,6 +185,21 @@ print("ok" if eq(json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))) els
 assert_eq "equals pacing --json" ok "$(same pacing-cli.json "$WORK/http.body")"
 assert_eq "a bad now" 400 "$(http GET '/api/pacing?now=yesterday-ish')"
 assert_eq "an unknown parameter" 400 "$(http GET '/api/pacing?campaign=1')"
+# without now= the answer is kept for the second it was asked in: a PUT or an ETL
+# run makes it new at once, within that second too
+of102() { jget "[c[\"$1\"] for c in j[\"campaigns\"] if c[\"campaign_id\"] == 102][0]"; }
+assert_eq "GET /api/pacing" 200 "$(http GET /api/pacing)"
+spent0=$(of102 spent_micros)
+assert_eq "PUT a new budget" 200 "$(http PUT /api/campaigns/102 "${auth[@]}" -d '{"budget":"3600"}')"
+http GET /api/pacing >/dev/null
+assert_eq "GET /api/pacing has the new budget at once" 3600000000 "$(of102 budget_micros)"
+printf '{"ts": "%s", "publisher_id": 2, "publisher_name": "Pub", "job_id": 1, "campaign_id": 102, "industry": "IT", "location": "Berlin", "device": "mobile", "impressions": 10, "clicks": 1, "apply_count": 0, "cost": "12.5", "quality_score": 50}\n' \
+    "$(date -u -d '-60 seconds' +%Y-%m-%dT%H:%M:%SZ)" >now.ndjson
+assert_status "ingest an event of a minute ago" 0 jobads ingest --quiet now.ndjson
+assert_status "etl" 0 jobads etl --quiet
+http GET /api/pacing >/dev/null
+assert_eq "and the ETL run's spend at once" "$((spent0 + 12500000))" "$(of102 spent_micros)"
+assert_eq "PUT the budget back" 200 "$(http PUT /api/campaigns/102 "${auth[@]}" -d '{"budget":"3500.25"}')"
 # /metrics: a gauge per budgeted campaign, as pacing computes it now
 jobads pacing --json >pacing-now.json
 assert_eq "GET /metrics" 200 "$(http GET /metrics)"

@@ -100,7 +100,13 @@ static const char *const query_sql[AN__COUNT] = {
     [AN_HOURLY] = GROUPED("hour_start", "NULL"),
     [AN_WEEKDAY_HOUR] = GROUPED_TZ("((((hour_start + z.offset_s) DIV 86400) + 3) % 7) * 24"
 				   " + ((hour_start + z.offset_s) DIV 3600) % 24"),
+    /* spend only, in the primary key's order; ORDER BY NULL: MariaDB sorts a GROUP BY
+     * otherwise */
+    [AN_CAMPAIGN_HOURLY] =
+	"SELECT hour_start, NULL, 0, 0, 0, 0, COALESCE(SUM(cost_micros), 0), 0, 0, 0, 0, 0,"
+	" campaign_id FROM fact_hourly f" FILTER " GROUP BY hour_start, campaign_id ORDER BY NULL",
 };
+#define CAMPAIGN_COL 12
 
 static int an_mysql_init_locked(struct an_mysql *a, struct jerr *err)
 {
@@ -371,13 +377,16 @@ static int query_locked(struct an_mysql *a, enum an_dim dim, const struct an_fil
 	my_bind_str(&p[9], f->device, &dlen, &dnull);
 	if ((r = run(a, st, pb, "running a report query", err)) != J_OK)
 		return r;
-	if ((r = my_cols_bind(&c, st, "ls" MY_SUM_TYPES, a->base.name, err)) != J_OK)
+	if ((r = my_cols_bind(&c, st,
+			      dim == AN_CAMPAIGN_HOURLY ? "ls" MY_SUM_TYPES "l" : "ls" MY_SUM_TYPES,
+			      a->base.name, err)) != J_OK)
 		return r;
 	while ((got = my_fetch(&c, st, a->base.name, "running a report query", err)) > 0) {
 		row.key = c.i[0];
 		if (dim == AN_DAY)
 			row.key = tz_day_start(a->tz, row.key);
 		row.label = c.null[1] ? NULL : c.s[1];
+		row.campaign_id = dim == AN_CAMPAIGN_HOURLY ? (int32_t)c.i[CAMPAIGN_COL] : 0;
 		my_col_sums(&c, 2, &row.m);
 		if ((stop = fn(arg, &row)) != 0)
 			break;

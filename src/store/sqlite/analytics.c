@@ -114,7 +114,12 @@ static const char *const query_sql[AN__COUNT] = {
     [AN_HOURLY] = GROUPED("hour_start", "NULL"),
     [AN_WEEKDAY_HOUR] = GROUPED_TZ("((((hour_start + z.offset_s) / 86400) + 3) % 7) * 24"
 				   " + ((hour_start + z.offset_s) / 3600) % 24"),
+    /* spend only, in the primary key's order: no sort (campaign_id is column CAMPAIGN_COL) */
+    [AN_CAMPAIGN_HOURLY] =
+	"SELECT hour_start, NULL, 0, 0, 0, 0, jobads_sum(cost_micros), 0, 0, 0, 0, 0, campaign_id"
+	" FROM fact_hourly f" FILTER " GROUP BY hour_start, campaign_id",
 };
+#define CAMPAIGN_COL 12
 
 /* Version 1 stores lack etl_runs.owner; the schema script adds etl_lock and the
  * etl_runs_state index (version 3) to 1 and 2 alike. */
@@ -426,6 +431,8 @@ static enum jrc an_sqlite_query(struct anstore *s, enum an_dim dim, const struct
 		if (dim == AN_DAY)
 			row.key = tz_day_start(a->tz, row.key);
 		row.label = (const char *)sqlite3_column_text(st, 1);
+		row.campaign_id =
+		    dim == AN_CAMPAIGN_HOURLY ? sqlite3_column_int(st, CAMPAIGN_COL) : 0;
 		sq_col_sums(st, 2, &row.m);
 		if ((stop = fn(arg, &row)) != 0)
 			break;
