@@ -236,8 +236,9 @@ ON DUPLICATE KEY UPDATE version = GREATEST(version, 3);
 -- set by `jobads campaign`, PUT /api/campaigns/ID. Dates are days of the
 -- reporting time zone's calendar (end inclusive); the budget is micros of the
 -- cost currency per budget_per (day, month, flight), both NULL when there is
--- none. campaign_summary is made again to carry the name, as its last column
--- so that readers of its older columns keep working.
+-- none. campaign_summary is defined once, here after dim_campaign, and always
+-- replaced, so that an older store's view without the name is; the name is its
+-- last column so that readers of the older columns keep working.
 CREATE TABLE IF NOT EXISTS dim_campaign (
     campaign_id   INT          NOT NULL PRIMARY KEY,
     name          VARCHAR(200) NULL,

@@ -226,8 +226,10 @@ INSERT OR IGNORE INTO etl_retention (id, raw_from, kept_upto) VALUES (1, NULL, 0
 -- set by `jobads campaign`, PUT /api/campaigns/ID. Dates are days of the
 -- reporting time zone's calendar ('YYYY-MM-DD', end inclusive); the budget is
 -- micros of the cost currency per budget_per (day, month, flight), both NULL
--- when there is none. campaign_summary is made again to carry the name, as its
--- last column so that readers of its older columns keep working.
+-- when there is none. campaign_summary is defined once, here after dim_campaign,
+-- and always dropped first, so that an older store's view without the name is
+-- replaced; the name is its last column so that readers of the older columns keep
+-- working.
 CREATE TABLE IF NOT EXISTS dim_campaign (
     campaign_id   INTEGER PRIMARY KEY,
     name          TEXT,
