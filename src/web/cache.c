@@ -94,6 +94,18 @@ void qcache_put(struct qcache *c, const char *key, int64_t v1, int64_t v2, const
 	pthread_mutex_unlock(&c->mu);
 }
 
+void qcache_forget(struct qcache *c, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	pthread_mutex_lock(&c->mu);
+	for (int i = 0; i < c->n;)
+		if (strncmp(c->e[i].key, prefix, n) == 0)
+			drop(c, i);
+		else
+			i++;
+	pthread_mutex_unlock(&c->mu);
+}
+
 /*
  * One query at a time per key and version: when 50 dashboards ask the same
  * expensive question at once (the cache is empty after every ETL run), one of

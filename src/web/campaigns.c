@@ -192,8 +192,10 @@ int api_pacing(struct req *r)
 	}
 	if (q == J_OK && !text) {
 		text = pacing_text(r->w, as, now_s, &len, &q, &err);
-		if (text && cached)
+		if (text && cached) { /* the answer of an earlier second is not asked for again */
+			qcache_forget(&r->w->cache, "pacing|");
 			qcache_put(&r->w->cache, key, cursor, run, text, len);
+		}
 	}
 	if (claim == QCACHE_CLAIMED)
 		qcache_unclaim(&r->w->cache, key, cursor, run);

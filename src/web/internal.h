@@ -75,6 +75,8 @@ void qcache_release(struct qcache *c);
 char *qcache_get(struct qcache *c, const char *key, int64_t v1, int64_t v2, size_t *len);
 void qcache_put(struct qcache *c, const char *key, int64_t v1, int64_t v2, const char *text,
 		size_t len);
+/* Drop every entry whose key starts with prefix: answers no one will ask for again. */
+void qcache_forget(struct qcache *c, const char *prefix);
 /*
  * Before asking the store on a miss: QCACHE_CLAIMED (ask, put, then unclaim),
  * QCACHE_LOOK_AGAIN (another request asked meanwhile: look in the cache; ask

@@ -205,14 +205,23 @@ int web_metrics(struct req *r)
 
 	pthread_mutex_lock(&w->cache.mu);
 	uint64_t hits = w->cache.hits, misses = w->cache.misses;
+	int entries = w->cache.n;
+	size_t bytes = w->cache.bytes;
 	pthread_mutex_unlock(&w->cache.mu);
-	strbuf_addf(&sb,
-		    "# HELP jobads_query_cache_total Read-route answers served from the cache "
-		    "(hit) or the store (miss).\n"
-		    "# TYPE jobads_query_cache_total counter\n"
-		    "jobads_query_cache_total{result=\"hit\"} %" PRIu64 "\n"
-		    "jobads_query_cache_total{result=\"miss\"} %" PRIu64 "\n",
-		    hits, misses);
+	strbuf_addf(
+	    &sb,
+	    "# HELP jobads_query_cache_total Read-route answers served from the cache "
+	    "(hit) or the store (miss).\n"
+	    "# TYPE jobads_query_cache_total counter\n"
+	    "jobads_query_cache_total{result=\"hit\"} %" PRIu64 "\n"
+	    "jobads_query_cache_total{result=\"miss\"} %" PRIu64 "\n"
+	    "# HELP jobads_query_cache_entries Answers kept in the cache.\n"
+	    "# TYPE jobads_query_cache_entries gauge\n"
+	    "jobads_query_cache_entries %d\n"
+	    "# HELP jobads_query_cache_bytes Bytes of the answers kept (at most --cache-mb).\n"
+	    "# TYPE jobads_query_cache_bytes gauge\n"
+	    "jobads_query_cache_bytes %zu\n",
+	    hits, misses, entries, bytes);
 	strbuf_addf(&sb, "# HELP jobads_http_requests_total HTTP requests by route and status.\n"
 			 "# TYPE jobads_http_requests_total counter\n");
 	for (int rt = 0; rt < R__COUNT; rt++)

@@ -200,6 +200,12 @@ assert_status "etl" 0 jobads etl --quiet
 http GET /api/pacing >/dev/null
 assert_eq "and the ETL run's spend at once" "$((spent0 + 12500000))" "$(of102 spent_micros)"
 assert_eq "PUT the budget back" 200 "$(http PUT /api/campaigns/102 "${auth[@]}" -d '{"budget":"3500.25"}')"
+# an earlier second's answer is not asked for again: the cache keeps one pacing answer
+cache_entries() { http GET /metrics >/dev/null; sed -n 's/^jobads_query_cache_entries //p' "$WORK/http.body"; }
+http GET /api/pacing >/dev/null
+entries=$(cache_entries)
+for _ in 1 2 3; do sleep 1.1; http GET /api/pacing >/dev/null; done
+assert_eq "three seconds of /api/pacing keep one answer" "$entries" "$(cache_entries)"
 # /metrics: a gauge per budgeted campaign, as pacing computes it now
 jobads pacing --json >pacing-now.json
 assert_eq "GET /metrics" 200 "$(http GET /metrics)"
