@@ -404,7 +404,8 @@ enum jrc pacing_read(struct anstore *as, int64_t now_s, struct pacing_cache *pc,
 		g.hs[i].from_s = ps[i].hist_from_s;
 		g.hs[i].to_s = ps[i].to_s;
 	}
-	qsort(g.ix, g.n, sizeof(*g.ix), ix_cmp);
+	if (g.n) /* qsort of no elements may still not take NULL */
+		qsort(g.ix, g.n, sizeof(*g.ix), ix_cmp);
 	if (pc)
 		pthread_mutex_lock(&pc->mu);
 	if (r == J_OK)
