@@ -40,6 +40,7 @@ PY
 # run BINARY MODE: start it, N clients at once, print the peak
 run() {
     local bin=$1 mode=$2 pid port q i pids=() size
+    : >serve.out # emptied before the sed below reads it: no earlier server's port
     "$bin" serve --listen 127.0.0.1:0 >serve.out 2>serve.err &
     pid=$!
     for _ in $(seq 100); do

@@ -40,6 +40,7 @@ trap '[ -n "$SERVE_PID" ] && kill -TERM $SERVE_PID 2>/dev/null; wait 2>/dev/null
 serve() { # serve EVDB ANDB [options]: start on a free port, set BASE
     local ev=$1 an=$2
     shift 2
+    : >serve.out # emptied before the sed below reads it: no earlier server's port
     "$J" serve --listen 127.0.0.1:0 --events "sqlite:$ev" --analytics "sqlite:$an" "$@" >serve.out 2>serve.err &
     SERVE_PID=$!
     for _ in $(seq 1 100); do

@@ -60,6 +60,7 @@ fi
 
 pinned=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["packages"]["node_modules/echarts"]["version"])' \
     "$tree/dashboard/package-lock.json")
+: >"$WORK/serve.out" # there before the sed below reads it (serve_lib.sh says why)
 "$tree/build/jobads" serve --listen 127.0.0.1:0 --events "sqlite:$WORK/events.db" \
     --analytics "sqlite:$WORK/analytics.db" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 pid=$!

@@ -4,12 +4,16 @@ SERVE_PID=""
 BASE=""
 
 # serve_start [serve options...]: start on a free loopback port, wait until it answers.
+# serve.out exists before the server starts: the shell that starts it creates the
+# file only when it gets to the redirection, and a sed of a missing file here would
+# end the script (set -e) before the EXIT trap that stops the server was set.
 serve_start() {
+    : >"$WORK/serve.out"
     "$JOBADS" serve --listen 127.0.0.1:0 "$@" >"$WORK/serve.out" 2>"$WORK/serve.err" &
     SERVE_PID=$!
     local port="" i
     for i in $(seq 1 100); do
-        port=$(sed -n 's|^serve: listening on http://[0-9.]*:\([0-9]*\)/.*|\1|p' "$WORK/serve.out" 2>/dev/null)
+        port=$(sed -n 's|^serve: listening on http://[0-9.]*:\([0-9]*\)/.*|\1|p' "$WORK/serve.out")
         [ -n "$port" ] && break
         kill -0 "$SERVE_PID" 2>/dev/null || break
         sleep 0.1
