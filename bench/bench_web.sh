@@ -52,7 +52,16 @@ serve() { # serve EVDB ANDB [options]: start on a free port, set BASE
 }
 unserve() { kill -TERM "$SERVE_PID"; wait "$SERVE_PID" || true; SERVE_PID=""; }
 
-if [ "${SKIP_INGEST:-}" != 1 ] && [ "${ONLY_PACING:-}" != 1 ]; then
+part() { # part NAME: whether this run measures NAME (ingest, queries, tz, pacing)
+    case $1 in
+    ingest) [ "${SKIP_INGEST:-}" != 1 ] && [ "${ONLY_PACING:-}" != 1 ] ;;
+    queries) [ "${ONLY_TZ:-}" != 1 ] && [ "${ONLY_PACING:-}" != 1 ] ;;
+    tz) [ "${ONLY_PACING:-}" != 1 ] ;;
+    pacing) [ "${ONLY_TZ:-}" != 1 ] ;;
+    esac
+}
+
+if part ingest; then
 echo "== ingest: $N events, batches of 1,000 over HTTP vs jobads ingest of the same file"
 "$J" generate --count "$N" --days 30 --seed 1 --output ev.ndjson 2>/dev/null
 best_file=999999 best_http=999999
@@ -79,14 +88,13 @@ fi
 # p99 in ms of wrk's report
 p99_ms() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) v = v / 1000; else if (v ~ /ms$/) v = v + 0; else if (v ~ /s$/) v = v * 1000; print v }' "$1"; }
 
-if [ "${ONLY_PACING:-}" = 1 ]; then
-    ONLY_TZ=skip
-else
+if part queries || part tz; then
 echo "== queries: a year of hourly data ($YEAR events over 365 days), 50 concurrent clients, ${SECS}s each"
 "$J" generate --count "$YEAR" --days 365 --seed 2 --events sqlite:y_ev.db --analytics sqlite:y_an.db >/dev/null 2>&1
 "$J" etl --quiet --events sqlite:y_ev.db --analytics sqlite:y_an.db
 echo "fact_hourly rows: $(sqlite3 y_an.db 'SELECT COUNT(*) FROM fact_hourly')"
-if [ "${ONLY_TZ:-}" != 1 ]; then
+fi
+if part queries; then
 printf '%-58s %-6s %9s %9s %9s\n' route cache p50 p99 req/s
 for spec in "kpis|/api/kpis?from=now-30d" "daily|/api/timeseries?interval=day&metric=clicks&from=now-365d" \
             "hourly|/api/timeseries?interval=hour&metric=clicks&from=now-365d"; do
@@ -110,9 +118,7 @@ for spec in "kpis|/api/kpis?from=now-30d" "daily|/api/timeseries?interval=day&me
 done
 fi
 
-fi
-
-if [ "${ONLY_TZ:-}" != skip ]; then
+if part tz; then
 echo "== time zones: the same year, cache off, 50 concurrent clients, ${SECS}s each"
 printf '%-20s %-58s %9s %9s %9s\n' zone route p50 p99 "p99/UTC"
 for zone in UTC Europe/Berlin Asia/Kolkata; do
@@ -134,7 +140,7 @@ for zone in UTC Europe/Berlin Asia/Kolkata; do
 done
 fi
 
-if [ "${ONLY_TZ:-}" != 1 ]; then
+if part pacing; then
 echo "== pacing: $K campaigns with budgets, a year of hourly facts ($YEAR events over 365 days), 50 concurrent clients, ${SECS}s each"
 "$J" generate --count "$YEAR" --days 365 --seed 3 --output p_raw.ndjson 2>/dev/null
 python3 "$PEER" campaigns p_raw.ndjson p.ndjson "$K" p_camp.csv

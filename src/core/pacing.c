@@ -264,7 +264,7 @@ static int span_cmp(const void *a, const void *b)
 
 /*
  * The hours every campaign needs, read at once: the campaigns' ranges (history
- * and period up to now) merged where they meet, and one AN_CAMPAIGN_HOURLY query
+ * and period) merged where they meet, and one AN_CAMPAIGN_HOURLY query
  * per merged range, so that each fact row is read once however many campaigns
  * there are (a query per campaign read each month's rows once per campaign).
  */
@@ -291,19 +291,14 @@ static enum jrc gather_hours(struct anstore *as, struct gather *g, struct jerr *
 	return r;
 }
 
-/* A campaign's range in a cache's key: the hours gathered for it. */
-struct camp_range {
-	int32_t id;
-	int64_t from_s, to_s;
-};
-
+/* The hours last gathered (each with its campaign and range: the key) and the data
+ * version they were read at. Empty until the first gather, which matches only an
+ * empty list of campaigns, whose hours are none anyway. */
 struct pacing_cache {
 	pthread_mutex_t mu;
-	int valid;
 	int64_t cursor, run; /* anstore_data_version */
 	size_t n;
-	struct camp_range *key; /* per campaign, in the list's order */
-	struct hours *hs;
+	struct hours *hs; /* per campaign, in the list's order */
 };
 
 struct pacing_cache *pacing_cache_new(void)
@@ -325,7 +320,6 @@ void pacing_cache_free(struct pacing_cache *pc)
 	if (!pc)
 		return;
 	hours_free(pc->hs, pc->n);
-	free(pc->key);
 	pthread_mutex_destroy(&pc->mu);
 	free(pc);
 }
@@ -344,30 +338,21 @@ static enum jrc hours_for(struct anstore *as, struct pacing_cache *pc, struct ga
 	int r = anstore_data_version(as, &cursor, &run, err);
 	if (r != J_OK)
 		return r;
-	struct camp_range *key = xcalloc(g->n ? g->n : 1, sizeof(*key));
-	int same = pc->valid && pc->cursor == cursor && pc->run == run && pc->n == g->n;
-	for (size_t i = 0; i < g->n; i++) {
-		key[i] = (struct camp_range){g->hs[i].id, g->hs[i].from_s, g->hs[i].to_s};
-		same = same && pc->key[i].id == key[i].id && pc->key[i].from_s == key[i].from_s &&
-		       pc->key[i].to_s == key[i].to_s;
-	}
+	int same = pc->cursor == cursor && pc->run == run && pc->n == g->n;
+	for (size_t i = 0; same && i < g->n; i++)
+		same = pc->hs[i].id == g->hs[i].id && pc->hs[i].from_s == g->hs[i].from_s &&
+		       pc->hs[i].to_s == g->hs[i].to_s;
 	if (same) {
-		free(key);
 		hours_free(g->hs, g->n);
 		g->hs = pc->hs;
 		return J_OK;
 	}
-	if ((r = gather_hours(as, g, err)) != J_OK) {
-		free(key);
+	if ((r = gather_hours(as, g, err)) != J_OK)
 		return r;
-	}
 	hours_free(pc->hs, pc->n);
-	free(pc->key);
-	pc->valid = 1;
 	pc->cursor = cursor;
 	pc->run = run;
 	pc->n = g->n;
-	pc->key = key;
 	pc->hs = g->hs;
 	return J_OK;
 }
