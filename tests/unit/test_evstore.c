@@ -2,7 +2,8 @@
  * test_evstore.c - the SQLite event store's reads, on a real file: the ETL's
  * range scan (rows handed over from inside the statement by jobads_rows()),
  * the cursor scan, and the publisher read, each against the rows inserted;
- * its ingest batch, which holds its rows until commit; and store.c's URL
+ * its ingest batch, which holds its rows until commit and writes them a spill
+ * at a time, larger spills in a larger store; and store.c's URL
  * helpers that keep a password out of every message.
  */
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,6 +313,110 @@ static void open_batch_leaves_the_write_lock(void **state)
 	}
 }
 
+struct batch_seen {
+	int64_t first_seq; /* the seq of input position 0 */
+	const int *pos_of; /* input position -> event i, -1 where it repeats an earlier one */
+	int npos, n, bad;
+	int64_t last;
+};
+
+/* Every row of the batch: at the seq of its place in the input, with its event's fields. */
+static int batch_row(void *arg, const struct event *ev)
+{
+	struct batch_seen *b = arg;
+	int64_t p = ev->seq - b->first_seq;
+	struct event want;
+	if (p < 0 || p >= b->npos || b->pos_of[p] < 0 || ev->seq <= b->last) {
+		b->bad++;
+		return 0;
+	}
+	b->last = ev->seq;
+	mk(b->pos_of[p], &want);
+	if (ev->ts_ms != want.ts_ms || ev->campaign_id != want.campaign_id ||
+	    !same(ev->industry, want.industry) || !same(ev->location, want.location) ||
+	    !same(ev->device, want.device) || ev->cost_micros != want.cost_micros ||
+	    ev->apply_count != want.apply_count || ev->quality_score != want.quality_score)
+		b->bad++;
+	b->n++;
+	return 0;
+}
+
+/*
+ * A store that has handed out 5,000,000 seqs holds 65,536 rows per spill
+ * instead of 16,384 (spill_rows_for): the batch's first 16,384 rows go on
+ * being held, then spill, then the rest commit. Duplicates placed across both
+ * boundaries and against an earlier batch are each stored once, every other
+ * row at the seq of its place in the input, its fields whole.
+ */
+static void spills_grow_with_the_store(void **state)
+{
+	enum { N = 140000 };
+	char u[96], path[96];
+	struct evstore *s;
+	struct jerr err;
+	sqlite3 *db;
+	int64_t late = -1, max_seq = 0, rows = 0;
+	(void)state;
+	snprintf(path, sizeof(path), "%s/big.db", dir);
+	snprintf(u, sizeof(u), "sqlite:%s", path);
+	assert_int_equal(evstore_open(u, STORE_CREATE, &s, &err), J_OK);
+	assert_int_equal(s->ops->begin(s, &err), J_OK);
+	put(s, 3 * N); /* an event of an earlier batch, sent again below */
+	assert_int_equal(s->ops->commit(s, &late, &err), J_OK);
+	evstore_close(s);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "UPDATE sqlite_sequence SET seq = 5000000 WHERE name = 'tracking'",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+
+	/* input positions: events 0..N-1 in order, and four repeats (-1 in pos_of) */
+	int npos = N + 4;
+	int *ev_at = xmalloc((size_t)npos * sizeof(int)),
+	    *pos_of = xmalloc((size_t)npos * sizeof(int));
+	for (int p = 0, i = 0; p < npos; p++) {
+		pos_of[p] = -1;
+		if (p == 16384 + 5)
+			ev_at[p] = 16380; /* its first is before the 16,384th row, this after */
+		else if (p == 65536 + 9)
+			ev_at[p] = 100; /* its first is in the 65,536-row spill the writer wrote */
+		else if (p == N + 1)
+			ev_at[p] = 3 * N; /* stored by the earlier batch */
+		else if (p == N + 2)
+			ev_at[p] = 70000; /* its first is in this batch's second spill */
+		else
+			ev_at[p] = pos_of[p] = i++;
+	}
+	assert_int_equal(evstore_open(u, STORE_OPEN_EXISTING, &s, &err), J_OK);
+	assert_int_equal(s->ops->begin(s, &err), J_OK);
+	for (int p = 0; p < npos; p++) {
+		struct event ev;
+		int dup = -1;
+		mk(ev_at[p], &ev);
+		assert_int_equal(s->ops->insert(s, &ev, &dup, &err), J_OK);
+	}
+	assert_int_equal(s->ops->commit(s, &late, &err), J_OK);
+	assert_int_equal(late, 4); /* the four repeats */
+	assert_int_equal(s->ops->stats(s, &max_seq, &rows, &err), J_OK);
+	assert_int_equal(rows, 1 + N);
+	assert_int_equal(max_seq, 5000000 + (int64_t)npos); /* the last position is new */
+
+	struct batch_seen b = {.first_seq = 5000001, .pos_of = pos_of, .npos = npos};
+	size_t n = 0;
+	assert_int_equal(s->ops->scan_range(s, 5000000, max_seq, batch_row, &b, &n, &err), J_OK);
+	assert_int_equal(b.bad, 0);
+	assert_int_equal(b.n, N);
+	evstore_close(s);
+	free(ev_at);
+	free(pos_of);
+	const char *suffix[] = {"", "-wal", "-shm"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/big.db%s", dir, suffix[i]);
+		unlink(path);
+	}
+}
+
 static void url_redact(void **state)
 {
 	(void)state;
@@ -404,6 +510,7 @@ int main(void)
 	    cmocka_unit_test(scan_and_scan_range_agree),
 	    cmocka_unit_test(publisher_read_by_seq),
 	    cmocka_unit_test(open_batch_leaves_the_write_lock),
+	    cmocka_unit_test(spills_grow_with_the_store),
 	    cmocka_unit_test(url_redact),
 	    cmocka_unit_test(url_userinfo_end),
 	    cmocka_unit_test(url_unescape),

@@ -7,17 +7,17 @@
  * written as it is read would hold the file's write lock for the batch's whole
  * life: a live `tail -F | jobads ingest` (a batch up to 2 s old) kept every
  * POST /api/events and every other ingest waiting, retrying and timing out
- * (t_soak: the slowest POST took 8.8 s). So insert() keeps up to SPILL_ROWS
+ * (t_soak: the slowest POST took 8.8 s). So insert() keeps up to SPILL_ROWS_MIN
  * rows in memory and commit() writes them in one short transaction (a few ms
  * for a few thousand rows); a duplicate among them is known only then and
  * reported by commit. A batch larger than that takes the lock when it
- * spills, and goes on holding and writing SPILL_ROWS at a time, so memory stays
- * bounded.
+ * spills, and goes on holding and writing a spill at a time (spill_rows_for:
+ * larger in a store of millions), so memory stays bounded.
  *
  * Held rows are written in (ts, event_id) order, the unique index's order:
  * history out of time order would otherwise write that index at random places,
  * one page visit (and, past the page cache, one page read and write) per row;
- * sorted, the 16,384 rows of a spill walk the index front to back. 1 M shuffled
+ * sorted, the rows of a spill walk the index front to back. 1 M shuffled
  * events took 7.8 s written as they came and 5.1-5.5 s sorted (sorted input 4.3
  * and 3.6-4.1 s; docs/performance.md). Each row still gets the seq of its place
  * in the input (seq_next + its index among the held rows, under the write lock),
@@ -254,6 +254,7 @@ static void drop_held(struct ev_sqlite *e)
 		strbuf_reset(&e->sp[i].text);
 	}
 	e->held_dups = 0;
+	e->spill_rows = 0;
 }
 
 static enum jrc ev_sqlite_begin(struct evstore *s, struct jerr *err)
@@ -289,6 +290,21 @@ static int next_seq(struct ev_sqlite *e, int64_t *seq, struct jerr *err)
 	if (rc != SQLITE_ROW)
 		return sq_fail(e->db, rc, e->base.name, "reading the next seq", err);
 	return J_OK;
+}
+
+/*
+ * Rows per spill in a store whose next seq is next: one per 64 stored events,
+ * between SPILL_ROWS_MIN and SPILL_ROWS_MAX. The (ts, event_id) index has about
+ * one 16 KiB leaf per 400 events, so this spill is several times its leaves and
+ * lands on each a few rows at a time (into a store of 10 M: 16,384 rows landed
+ * about one per page). Into a small store a larger spill is no faster, only larger.
+ */
+static size_t spill_rows_for(int64_t next)
+{
+	int64_t n = next / 64;
+	return n < SPILL_ROWS_MIN   ? SPILL_ROWS_MIN
+	       : n > SPILL_ROWS_MAX ? SPILL_ROWS_MAX
+				    : (size_t)n;
 }
 
 /* Take the write lock if not held yet; seq_next is then where this batch's seqs start. */
@@ -378,11 +394,13 @@ static enum jrc ev_sqlite_insert(struct evstore *s, const struct event *ev, int 
 	if (uuid_from_text(ev->event_id, EV_UUID_LEN, id) != 0)
 		BUG("%s: an event reached the store with event_id '%s' (the builder checks it)",
 		    s->name, ev->event_id);
-	if (sp->n == SPILL_ROWS) {
+	if (sp->n == (e->spill_rows ? e->spill_rows : SPILL_ROWS_MIN)) {
 		int r = writer_wait(e, err);
 		if (r == J_OK)
 			r = lock_for_write(e, err);
-		if (r == J_OK)
+		if (r == J_OK && !e->spill_rows) /* the batch's first spill: seq_next is known */
+			e->spill_rows = spill_rows_for(e->seq_next);
+		if (r == J_OK && sp->n == e->spill_rows)
 			r = writer_submit(e, err);
 		if (r != J_OK)
 			return r;
@@ -396,13 +414,25 @@ static enum jrc ev_sqlite_insert(struct evstore *s, const struct event *ev, int 
 	const struct ev_str *t[N_TEXTS] = {&ev->publisher_name,	   &ev->publisher_traffic,
 					   &ev->publisher_quality, &ev->industry,
 					   &ev->location,	   &ev->device};
-	h->ev = *ev;
+	*h = (struct held_row){.ts_ms = ev->ts_ms,
+			       .bid = ev->bid,
+			       .impressions = ev->impressions,
+			       .clicks = ev->clicks,
+			       .apply_count = ev->apply_count,
+			       .cost_micros = ev->cost_micros,
+			       .publisher_id = ev->publisher_id,
+			       .job_id = ev->job_id,
+			       .campaign_id = ev->campaign_id,
+			       .quality_score = ev->quality_score,
+			       .hour = ev->hour,
+			       .day_of_week = ev->day_of_week};
 	memcpy(h->id, id, EV_UUID_BYTES);
 	for (int k = 0; k < N_TEXTS; k++) {
 		h->off[k] = (uint32_t)sp->text.len;
 		if (t[k]->n)
 			strbuf_add(&sp->text, t[k]->s, t[k]->n);
 	}
+	h->off[N_TEXTS] = (uint32_t)sp->text.len;
 	*dup = 0; /* known at commit, which counts them */
 	return J_OK;
 }

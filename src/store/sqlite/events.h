@@ -19,17 +19,30 @@ struct scan_ctx {
 	struct event ev;
 };
 
-#define SPILL_ROWS 16384
-#define N_TEXTS	   6
+/*
+ * Rows held per spill: SPILL_ROWS_MIN, or more in a store that already holds many
+ * events (spill_rows_for). A sorted spill of S rows lands on about as many pages
+ * of the (ts, event_id) index as it has rows while the index has more leaves
+ * than that; each page it lands on is read and written once per spill, so the
+ * larger spill costs fewer page visits per row in a large store (docs/performance.md).
+ */
+#define SPILL_ROWS_MIN 16384
+#define SPILL_ROWS_MAX 65536
+#define N_TEXTS	       6
 
-/* A batch's rows held until commit: the event, its texts as offsets into text. */
+/*
+ * A batch's row held until commit, only what the row stores (a struct event is
+ * twice the size): text k is text[off[k], off[k + 1]) of its spill, empty when absent.
+ */
 struct held_row {
-	struct event ev;
-	uint32_t off[N_TEXTS];
+	int64_t ts_ms, bid, impressions, clicks, apply_count, cost_micros;
+	int32_t publisher_id, job_id, campaign_id, quality_score;
+	uint32_t off[N_TEXTS + 1];
 	unsigned char id[EV_UUID_BYTES]; /* event_id as stored, made by the caller's thread */
+	int8_t hour, day_of_week;
 };
 
-/* Up to SPILL_ROWS held rows and their texts. */
+/* Up to spill_rows held rows and their texts. */
 struct spill {
 	struct held_row *rows;
 	size_t n, cap;
@@ -65,6 +78,7 @@ struct ev_sqlite {
 	int64_t held_dups; /* duplicates among rows written when the batch spilled */
 	int64_t seq_next;  /* the seq of the next held row to arrive, under the write lock */
 	int scan_cache;	   /* the page cache is cut to SCAN_CACHE_KIB for scans */
+	size_t spill_rows; /* rows a spill holds: set when the first one fills (spill_rows_for) */
 };
 
 /* Write one row now (under the write lock): *dup when its key is stored already. */

@@ -36,18 +36,31 @@ int write_spill(struct ev_sqlite *e, struct spill *sp, int64_t seq, int64_t *dup
 	int r = J_OK;
 	struct held_key *order = xmalloc(sp->n * sizeof(*order) + 1);
 	for (size_t i = 0; i < sp->n; i++)
-		order[i] = (struct held_key){sp->rows[i].ev.ts_ms, sp->rows[i].id, (uint32_t)i};
+		order[i] = (struct held_key){sp->rows[i].ts_ms, sp->rows[i].id, (uint32_t)i};
 	qsort(order, sp->n, sizeof(*order), held_cmp);
 	for (size_t i = 0; i < sp->n; i++) {
-		struct held_row *h = &sp->rows[order[i].i];
-		struct ev_str *t[N_TEXTS] = {&h->ev.publisher_name,    &h->ev.publisher_traffic,
-					     &h->ev.publisher_quality, &h->ev.industry,
-					     &h->ev.location,	       &h->ev.device};
+		const struct held_row *h = &sp->rows[order[i].i];
+		struct event ev = {.seq = seq + order[i].i,
+				   .ts_ms = h->ts_ms,
+				   .publisher_id = h->publisher_id,
+				   .bid = h->bid,
+				   .job_id = h->job_id,
+				   .campaign_id = h->campaign_id,
+				   .impressions = h->impressions,
+				   .clicks = h->clicks,
+				   .apply_count = h->apply_count,
+				   .cost_micros = h->cost_micros,
+				   .quality_score = h->quality_score,
+				   .hour = h->hour,
+				   .day_of_week = h->day_of_week};
+		struct ev_str *t[N_TEXTS] = {&ev.publisher_name,    &ev.publisher_traffic,
+					     &ev.publisher_quality, &ev.industry,
+					     &ev.location,	    &ev.device};
 		int dup = 0;
 		for (int k = 0; k < N_TEXTS; k++)
-			t[k]->s = sp->text.buf ? sp->text.buf + h->off[k] : "";
-		h->ev.seq = seq + order[i].i;
-		if ((r = ev_sqlite_insert_now(e, &h->ev, h->id, &dup, err)) != J_OK)
+			*t[k] = (struct ev_str){sp->text.buf ? sp->text.buf + h->off[k] : "",
+						h->off[k + 1] - h->off[k]};
+		if ((r = ev_sqlite_insert_now(e, &ev, h->id, &dup, err)) != J_OK)
 			break;
 		*dups += dup;
 	}
