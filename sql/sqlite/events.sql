@@ -3,13 +3,9 @@
 -- seq is the ETL cursor: AUTOINCREMENT makes it strictly increasing and never
 -- reused, and SQLite serialises writers, so seq order is commit order.
 -- ts is epoch milliseconds UTC; cost is exact integer micros (1 unit = 1,000,000).
--- The unique key (ts, event_id) is the duplicate check: a client that re-sends
--- an event re-sends its ts too, and keys that grow with time keep inserts at the
--- right edge of the index (docs/architecture.md, "Duplicates").
 -- event_id is the UUID's 16 bytes (layout 2; layout 1 held its 36-character
--- text): history out of time order writes the index at random places, and a
--- key of 8 + 16 bytes instead of 8 + 36 keeps it in fewer pages. Look one up
--- with X'...' (its hex without the dashes), or read tracking_original.
+-- text). Look one up with X'...' (its hex without the dashes), or read
+-- tracking_original.
 CREATE TABLE IF NOT EXISTS tracking (
     seq               INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id          BLOB    NOT NULL,
@@ -33,7 +29,31 @@ CREATE TABLE IF NOT EXISTS tracking (
     day_of_week       INTEGER NOT NULL
 );
 
-CREATE UNIQUE INDEX IF NOT EXISTS tracking_ts_event_id ON tracking (ts, event_id);
+-- The duplicate check (layout 3; docs/architecture.md, "Duplicates"): every
+-- stored event's key (ts, event_id), once, in one of two tables. A client that
+-- re-sends an event re-sends its ts too. A batch claims its keys in
+-- tracking_key_new, which stays small (written at random places, it stays in
+-- the page cache), after looking each one up in tracking_key, the large one
+-- (a read, no write); once tracking_key_new holds enough, a commit moves it
+-- into tracking_key in key order, one pass over its pages. Layout 2 kept the
+-- key as a unique index on tracking, which history out of time order wrote at
+-- random places: into a store of 10 M, each row cost about two page writes.
+-- merged_upto is the newest seq whose key is in tracking_key.
+CREATE TABLE IF NOT EXISTS tracking_key (
+    ts       INTEGER NOT NULL,
+    event_id BLOB    NOT NULL,
+    PRIMARY KEY (ts, event_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tracking_key_new (
+    ts       INTEGER NOT NULL,
+    event_id BLOB    NOT NULL,
+    PRIMARY KEY (ts, event_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tracking_key_state (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    merged_upto INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO tracking_key_state (id, merged_upto) VALUES (1, 0);
 
 -- The original's view of a row: event_id as the UUID's text, ts as ISO-8601
 -- text and cost in units.
@@ -46,4 +66,4 @@ SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '
        cost_micros / 1000000.0 AS cost, quality_score, device, hour, day_of_week
 FROM (SELECT lower(hex(event_id)) AS h, * FROM tracking);
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;

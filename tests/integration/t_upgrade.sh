@@ -1,18 +1,21 @@
-# The SQLite event store's layout 1 (event_id as 36 characters of text) upgraded
-# in place by `jobads init` to layout 2 (event_id as 16 bytes): every row, seq
-# and column kept, AUTOINCREMENT's high-water mark kept, the duplicate check
-# still finds every stored event, the original's view unchanged, verify passes;
-# a store that cannot be upgraded is left as it was. SQLite only: the layout is
-# the SQLite event store's.
+# The SQLite event store's older layouts upgraded in place by `jobads init` to
+# layout 3 (event_id as 16 bytes, the duplicate check's keys in two tables):
+# layout 1 (event_id as 36 characters of text) and layout 2 (the keys as a unique
+# index on tracking). Every row, seq and column kept, AUTOINCREMENT's high-water
+# mark kept, every stored event's key in tracking_key, so the duplicate check
+# still finds each one, the original's view unchanged, verify passes; a store
+# that cannot be upgraded is left as it was. SQLite only: the layout is the
+# SQLite event store's.
 source "$(dirname "$0")/lib.sh" "$@"
 
 FIX=$(dirname "$0")/fixtures/events_layout1.sql
+FIX2=$(dirname "$0")/fixtures/events_layout2.sql
 COLS="ts, publisher_id, publisher_name, publisher_traffic, publisher_quality, bid, job_id,
       campaign_id, industry, location, impressions, clicks, apply_count, cost_micros,
       quality_score, device, hour, day_of_week"
 ORIG_COLS="event_id ts publisher_id publisher_name publisher_traffic publisher_quality bid job_id campaign_id industry location impressions clicks apply_count cost quality_score device hour day_of_week"
 
-# Rows as layout 2 writes them (shuffled, one duplicate batch, a record without
+# Rows as layout 3 writes them (shuffled, one duplicate batch, a record without
 # an id), copied into a store of layout 1 with their text ids.
 jobads generate --count 20000 --days 10 --shuffle --seed 7 --output gen.ndjson --quiet
 now_ms=$(($(date +%s) * 1000))
@@ -38,7 +41,7 @@ sq events.db "SELECT * FROM tracking_original ORDER BY event_id" >orig_before.tx
 
 # anything but init refuses layout 1 and says what to do
 assert_status "etl on layout 1" 1 jobads etl --quiet
-assert_grep "etl names the upgrade" "layout 1 predates this jobads \(2\); run 'jobads init' to upgrade it in place" "$WORK/last.err"
+assert_grep "etl names the upgrade" "layout 1 predates this jobads \(3\); run 'jobads init' to upgrade it in place" "$WORK/last.err"
 assert_status "ingest on layout 1" 1 jobads ingest --quiet gen.ndjson
 assert_grep "ingest names the upgrade" "run 'jobads init'" "$WORK/last.err"
 assert_eq "nothing changed by the refusals" "text 1 20001" \
@@ -46,14 +49,22 @@ assert_eq "nothing changed by the refusals" "text 1 20001" \
 
 # the upgrade
 assert_status "jobads init upgrades" 0 jobads init
-assert_eq "layout 2: 16-byte ids" "blob 16 2" \
+assert_eq "layout 3: 16-byte ids" "blob 16 3" \
     "$(sq events.db 'SELECT DISTINCT typeof(event_id), length(event_id) FROM tracking; PRAGMA user_version' | tr '|\n' '  ' | sed 's/ $//')"
 assert_eq "every row, seq and column kept" "" \
     "$(sq events.db "SELECT seq, $(ev_id), $COLS FROM tracking ORDER BY seq" | diff rows.txt - | head -5)"
 assert_eq "AUTOINCREMENT's high-water mark kept" "$hw" "$(sq events.db "SELECT seq FROM sqlite_sequence WHERE name = 'tracking'")"
 assert_eq "one sqlite_sequence row" 1 "$(sq events.db "SELECT COUNT(*) FROM sqlite_sequence WHERE name = 'tracking'")"
-assert_eq "the old table is gone" "tracking" "$(sq events.db "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'tracking%'")"
-assert_eq "the unique index is back" "tracking_ts_event_id" "$(sq events.db "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tracking'")"
+assert_eq "the old table is gone" "tracking tracking_key tracking_key_new tracking_key_state" \
+    "$(sq events.db "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'tracking%' ORDER BY name" | paste -sd' ')"
+keys_ok() { # every row's key once in tracking_key, none waiting, merged up to the newest row
+    assert_eq "$1: keys" "20001 0 20001 $(sq events.db 'SELECT MAX(seq) FROM tracking')" \
+        "$(sq events.db "SELECT COUNT(*) FROM tracking_key; SELECT COUNT(*) FROM tracking_key_new;
+            SELECT COUNT(*) FROM tracking t JOIN tracking_key k ON k.ts = t.ts AND k.event_id = t.event_id;
+            SELECT merged_upto FROM tracking_key_state" | paste -sd' ')"
+    assert_eq "$1: no index on tracking" "" "$(sq events.db "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tracking' AND sql IS NOT NULL")"
+}
+keys_ok "from layout 1"
 assert_eq "integrity" ok "$(sq events.db 'PRAGMA integrity_check')"
 assert_eq "tracking_original: the original's columns" "$ORIG_COLS" \
     "$(sq events.db 'SELECT name FROM pragma_table_info('"'"'tracking_original'"'"')' | paste -sd' ')"
@@ -73,6 +84,38 @@ assert_status "etl" 0 jobads etl --quiet
 assert_eq "cursor at the newest event" "$(newest_seq)" "$(cursor)"
 assert_verify "after the upgrade"
 assert_views_match "after the upgrade"
+
+# layout 2: the same rows with 16-byte ids and the unique index; init moves the keys
+make_layout2() {
+    rm -f "$WORK/events.db" "$WORK/events.db-wal" "$WORK/events.db-shm"
+    sq events.db <"$FIX2"
+    sq events.db "ATTACH '$WORK/src.db' AS s;
+        INSERT INTO tracking (seq, event_id, $COLS) SELECT seq, event_id, $COLS FROM s.tracking ORDER BY seq;
+        UPDATE sqlite_sequence SET seq = seq + 500 WHERE name = 'tracking';"
+}
+make_layout2
+assert_eq "layout 2: the unique index" "2 tracking_ts_event_id" \
+    "$(sq events.db "PRAGMA user_version; SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tracking'" | paste -sd' ')"
+hw=$(sq events.db "SELECT seq FROM sqlite_sequence WHERE name = 'tracking'")
+assert_status "ingest on layout 2" 1 jobads ingest --quiet gen.ndjson
+assert_grep "ingest names the upgrade" "layout 2 predates this jobads \(3\); run 'jobads init'" "$WORK/last.err"
+assert_status "jobads init upgrades layout 2" 0 jobads init
+assert_eq "layout 3" 3 "$(sq events.db 'PRAGMA user_version')"
+assert_eq "layout 2: every row, seq and column kept" "" \
+    "$(sq events.db "SELECT seq, $(ev_id), $COLS FROM tracking ORDER BY seq" | diff rows.txt - | head -5)"
+assert_eq "layout 2: AUTOINCREMENT's high-water mark kept" "$hw" "$(sq events.db "SELECT seq FROM sqlite_sequence WHERE name = 'tracking'")"
+keys_ok "from layout 2"
+assert_eq "layout 2: integrity" ok "$(sq events.db 'PRAGMA integrity_check')"
+assert_eq "layout 2: tracking_original the same rows" "" \
+    "$(sq events.db 'SELECT * FROM tracking_original ORDER BY event_id' | diff orig_before.txt - | head -5)"
+assert_status "layout 2: re-ingest after the upgrade" 0 jobads ingest gen.ndjson
+assert_grep "layout 2: all duplicates" '0 stored, 20,001 duplicates' "$WORK/last.err"
+assert_status "layout 2: new events" 0 jobads ingest --quiet more.ndjson
+assert_eq "layout 2: 3,000 new, their keys waiting in tracking_key_new" "23001 3000" \
+    "$(sq events.db 'SELECT COUNT(*) FROM tracking; SELECT COUNT(*) FROM tracking_key_new' | paste -sd' ')"
+rm -f "$WORK/analytics.db" "$WORK/analytics.db-wal" "$WORK/analytics.db-shm"
+assert_status "layout 2: etl" 0 jobads etl --quiet
+assert_verify "after the upgrade from layout 2"
 
 # an upgrade that fails (a row of layout 1 whose id is no UUID) leaves layout 1 as it was
 make_layout1

@@ -407,6 +407,41 @@ static void spills_grow_with_the_store(void **state)
 	assert_int_equal(s->ops->scan_range(s, 5000000, max_seq, batch_row, &b, &n, &err), J_OK);
 	assert_int_equal(b.bad, 0);
 	assert_int_equal(b.n, N);
+
+	/*
+	 * 5,140,004 seqs past merged_upto (0) is past KEY_MERGE_MIN: that commit
+	 * moved every key into tracking_key, in the same transaction as the rows.
+	 * The next batch finds them there, and claims new ones in tracking_key_new.
+	 */
+	int64_t n_keys = -1, n_new = -1, merged = -1;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT (SELECT COUNT(*) FROM tracking_key),"
+					    " (SELECT COUNT(*) FROM tracking_key_new),"
+					    " (SELECT merged_upto FROM tracking_key_state)",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n_keys = sqlite3_column_int64(st, 0);
+	n_new = sqlite3_column_int64(st, 1);
+	merged = sqlite3_column_int64(st, 2);
+	sqlite3_reset(st);
+	assert_int_equal(n_keys, 1 + N);
+	assert_int_equal(n_new, 0);
+	assert_int_equal(merged, max_seq);
+	assert_int_equal(s->ops->begin(s, &err), J_OK);
+	for (int i = N - 5; i < N + 5; i++) /* five merged, five new */
+		put(s, i);
+	put(s, 3 * N);
+	assert_int_equal(s->ops->commit(s, &late, &err), J_OK);
+	assert_int_equal(late, 6);
+	assert_int_equal(rows_in(s), 1 + N + 5);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 0), 1 + N);
+	assert_int_equal(sqlite3_column_int64(st, 1), 5);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
 	evstore_close(s);
 	free(ev_at);
 	free(pos_of);

@@ -38,10 +38,11 @@ int sq_fail(sqlite3 *db, int rc, const char *name, const char *what, struct jerr
 int sq_exec(sqlite3 *db, const char *sql, const char *name, struct jerr *err);
 
 /*
- * Rewrite the event store's layout 1 into the current one (sqlite/upgrade.c),
+ * Rewrite the event store's layout 1 or 2 into the current one (sqlite/upgrade.c),
  * inside the caller's write transaction; the caller then applies sql_sqlite_events.
  */
 int ev_sqlite_upgrade_from_1(sqlite3 *db, const char *name, struct jerr *err);
+int ev_sqlite_upgrade_from_2(sqlite3 *db, const char *name, struct jerr *err);
 
 /* PRAGMA user_version of the main database, or -1 with err set. */
 int sq_user_version(sqlite3 *db, const char *name, int *version, struct jerr *err);

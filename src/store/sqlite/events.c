@@ -36,8 +36,9 @@
 
 #include "jobads/banned.h"
 
-/* PRAGMA user_version that sql/sqlite/events.sql sets: 2 since event_id is 16 bytes. */
-#define EV_SQLITE_LAYOUT 2
+/* PRAGMA user_version that sql/sqlite/events.sql sets: 2 since event_id is 16
+ * bytes, 3 since the duplicate check's keys are two tables, not an index. */
+#define EV_SQLITE_LAYOUT 3
 
 /*
  * Page cache: ingest's index inserts want INGEST_CACHE_KIB (with rows written
@@ -70,7 +71,31 @@ static void cache_for_scan(struct ev_sqlite *e, int scan)
 	" publisher_quality, bid, job_id, campaign_id, industry, location, impressions, clicks,"   \
 	" apply_count, cost_micros, quality_score, device, hour, day_of_week)"                     \
 	" VALUES (?20, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"     \
-	" ?17, ?18, ?19) ON CONFLICT (ts, event_id) DO NOTHING"
+	" ?17, ?18, ?19)"
+
+/*
+ * The duplicate check (sql/sqlite/events.sql): a key is new when the large
+ * table does not hold it (a lookup) and the small one takes it (no change: a
+ * duplicate). Once the small table holds KEY_MERGE_MIN keys, and a quarter of
+ * the large one's, a commit moves it into the large one in key order
+ * (SQL_KEY_MERGE): each of the large table's pages is then written once per
+ * merge instead of about once per row when a batch's keys were spread over it.
+ */
+#define SQL_KEY_SEEN "SELECT 1 FROM tracking_key WHERE ts = ?1 AND event_id = ?2"
+/* VALUES, not INSERT ... SELECT ... WHERE NOT EXISTS: a statement that may write
+ * several rows keeps a statement journal of every page it changes (1 M events
+ * took 8.5 s that way against 4.9 s) */
+#define SQL_KEY_CLAIM                                                                              \
+	"INSERT INTO tracking_key_new (ts, event_id) VALUES (?1, ?2)"                              \
+	" ON CONFLICT (ts, event_id) DO NOTHING"
+#define SQL_KEY_MERGED "SELECT merged_upto FROM tracking_key_state WHERE id = 1"
+#define SQL_KEY_MERGE                                                                              \
+	"INSERT INTO tracking_key (ts, event_id) SELECT ts, event_id FROM tracking_key_new"        \
+	" ORDER BY ts, event_id;"                                                                  \
+	"DELETE FROM tracking_key_new;"                                                            \
+	"UPDATE tracking_key_state SET merged_upto = (SELECT COALESCE(MAX(seq), 0) FROM tracking)" \
+	" WHERE id = 1;"
+#define KEY_MERGE_MIN 2000000
 
 /*
  * Only the columns the ETL needs, so a run reads no more than it must; the
@@ -165,6 +190,8 @@ static enum jrc ev_sqlite_init(struct evstore *s, struct jerr *err)
 	/* read again under the write lock: another init may have upgraded it meanwhile */
 	if ((r = sq_user_version(e->db, s->name, &version, err)) == J_OK && version == 1)
 		r = ev_sqlite_upgrade_from_1(e->db, s->name, err);
+	else if (r == J_OK && version == 2)
+		r = ev_sqlite_upgrade_from_2(e->db, s->name, err);
 	if (r == J_OK)
 		r = sq_exec(e->db, sql_sqlite_events, s->name, err);
 	if (r != J_OK) {
@@ -183,6 +210,8 @@ static void ev_sqlite_close(struct evstore *s)
 	if (e->in_txn)
 		sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_finalize(e->ins);
+	sqlite3_finalize(e->claim);
+	sqlite3_finalize(e->seen);
 	sqlite3_finalize(e->scan);
 	sqlite3_finalize(e->scan_range);
 	sqlite3_finalize(e->rowpub);
@@ -235,6 +264,8 @@ static enum jrc ev_sqlite_open(const char *path, enum store_mode mode, struct ev
 		goto fail;
 	}
 	if ((r = sq_prepare(e->db, SQL_INSERT, &e->ins, path, err)) != J_OK ||
+	    (r = sq_prepare(e->db, SQL_KEY_SEEN, &e->seen, path, err)) != J_OK ||
+	    (r = sq_prepare(e->db, SQL_KEY_CLAIM, &e->claim, path, err)) != J_OK ||
 	    (r = sq_prepare(e->db, SQL_SCAN, &e->scan, path, err)) != J_OK ||
 	    (r = sq_prepare(e->db, SQL_SCAN_RANGE, &e->scan_range, path, err)) != J_OK ||
 	    (r = sq_prepare(e->db, SQL_ROWPUB, &e->rowpub, path, err)) != J_OK ||
@@ -307,7 +338,26 @@ static size_t spill_rows_for(int64_t next)
 				    : (size_t)n;
 }
 
-/* Take the write lock if not held yet; seq_next is then where this batch's seqs start. */
+/* The newest seq whose key is in tracking_key (0: that table is empty). */
+static int merged_upto(struct ev_sqlite *e, int64_t *merged, struct jerr *err)
+{
+	sqlite3_stmt *st;
+	int r = sq_prepare(e->db, SQL_KEY_MERGED, &st, e->base.name, err);
+	if (r != J_OK)
+		return r;
+	int rc = sqlite3_step(st);
+	*merged = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return sq_fail(e->db, rc, e->base.name, "reading the merged keys' seq", err);
+	return J_OK;
+}
+
+/*
+ * Take the write lock if not held yet; seq_next is then where this batch's seqs
+ * start, and key_merged what tracking_key holds (only a commit under this lock
+ * changes it).
+ */
 static int lock_for_write(struct ev_sqlite *e, struct jerr *err)
 {
 	if (e->in_txn)
@@ -316,7 +366,23 @@ static int lock_for_write(struct ev_sqlite *e, struct jerr *err)
 	if (r != J_OK)
 		return r;
 	e->in_txn = 1;
-	return next_seq(e, &e->seq_next, err);
+	if ((r = next_seq(e, &e->seq_next, err)) != J_OK)
+		return r;
+	return merged_upto(e, &e->key_merged, err);
+}
+
+/* In the batch's transaction: move tracking_key_new into tracking_key when it is due. */
+static int merge_keys_if_due(struct ev_sqlite *e, struct jerr *err)
+{
+	int64_t next;
+	int r = next_seq(e, &next, err);
+	if (r != J_OK)
+		return r;
+	/* next - 1 - merged: the new keys, or more (duplicates and deleted rows used seqs) */
+	int64_t fresh = next - 1 - e->key_merged;
+	if (fresh < KEY_MERGE_MIN || fresh < e->key_merged / 4)
+		return J_OK;
+	return sq_exec(e->db, SQL_KEY_MERGE, e->base.name, err);
 }
 
 static enum jrc ev_sqlite_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
@@ -329,6 +395,8 @@ static enum jrc ev_sqlite_commit(struct evstore *s, int64_t *late_dups, struct j
 		return J_OK;
 	if (r == J_OK && sp->n && (r = lock_for_write(e, err)) == J_OK)
 		r = write_spill(e, sp, e->seq_next, &e->held_dups, err);
+	if (r == J_OK)
+		r = merge_keys_if_due(e, err);
 	if (r == J_OK)
 		r = sq_exec(e->db, "COMMIT", s->name, err);
 	if (r != J_OK) {
@@ -353,7 +421,30 @@ int ev_sqlite_insert_now(struct ev_sqlite *e, const struct event *ev, const unsi
 			 int *dup, struct jerr *err)
 {
 	struct evstore *s = &e->base;
-	sqlite3_stmt *st = e->ins;
+	sqlite3_stmt *st = e->seen;
+	int rc;
+	if (e->key_merged > 0) { /* else tracking_key is empty */
+		sqlite3_bind_int64(st, 1, ev->ts_ms);
+		sqlite3_bind_blob(st, 2, id, EV_UUID_BYTES, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc == SQLITE_ROW) {
+			*dup = 1;
+			return J_OK;
+		}
+		if (rc != SQLITE_DONE)
+			return sq_fail(e->db, rc, s->name, "looking an event's key up", err);
+	}
+	st = e->claim;
+	sqlite3_bind_int64(st, 1, ev->ts_ms);
+	sqlite3_bind_blob(st, 2, id, EV_UUID_BYTES, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(e->db, rc, s->name, "claiming an event's key", err);
+	if ((*dup = sqlite3_changes(e->db) == 0))
+		return J_OK;
+	st = e->ins;
 	sqlite3_bind_blob(st, 1, id, EV_UUID_BYTES, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, ev->ts_ms);
 	sqlite3_bind_int(st, 3, ev->publisher_id);
@@ -377,11 +468,10 @@ int ev_sqlite_insert_now(struct ev_sqlite *e, const struct event *ev, const unsi
 	sqlite3_bind_int(st, 18, ev->hour);
 	sqlite3_bind_int(st, 19, ev->day_of_week);
 	sqlite3_bind_int64(st, 20, ev->seq);
-	int rc = sqlite3_step(st);
+	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return sq_fail(e->db, rc, s->name, "inserting an event", err);
-	*dup = sqlite3_changes(e->db) == 0;
 	return J_OK;
 }
 
@@ -615,6 +705,10 @@ static enum jrc ev_sqlite_recompute(struct evstore *s, int64_t upto, const struc
 #define SQL_PRUNE_STEP                                                                             \
 	"SELECT seq FROM tracking WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT 1 OFFSET ?3"
 #define SQL_PRUNE_DELETE "DELETE FROM tracking WHERE seq > ?1 AND seq <= ?2 AND ts < ?3"
+/* the keys of those rows first, from whichever table holds them */
+#define SQL_PRUNE_KEYS(t)                                                                          \
+	"DELETE FROM " t " WHERE (ts, event_id) IN (SELECT ts, event_id FROM tracking"             \
+	" WHERE seq > ?1 AND seq <= ?2 AND ts < ?3)"
 
 static int one_int64(struct ev_sqlite *e, sqlite3_stmt *st, int64_t dflt, int64_t *out,
 		     const char *what, struct jerr *err)
@@ -638,7 +732,7 @@ static enum jrc ev_sqlite_prune(struct evstore *s, int64_t before_ms, int64_t up
 				int64_t *deleted, struct jerr *err)
 {
 	struct ev_sqlite *e = (struct ev_sqlite *)s;
-	sqlite3_stmt *first = NULL, *step = NULL, *del = NULL;
+	sqlite3_stmt *first = NULL, *step = NULL, *del = NULL, *delk[2] = {NULL, NULL};
 	int64_t max_seq, lo, hi;
 	int r = writer_wait(e, err);
 	if (r != J_OK ||
@@ -649,6 +743,10 @@ static enum jrc ev_sqlite_prune(struct evstore *s, int64_t before_ms, int64_t up
 	if ((r = sq_prepare(e->db, SQL_PRUNE_FIRST, &first, s->name, err)) != J_OK ||
 	    (r = sq_prepare(e->db, SQL_PRUNE_STEP, &step, s->name, err)) != J_OK ||
 	    (r = sq_prepare(e->db, SQL_PRUNE_DELETE, &del, s->name, err)) != J_OK ||
+	    (r = sq_prepare(e->db, SQL_PRUNE_KEYS("tracking_key"), &delk[0], s->name, err)) !=
+		J_OK ||
+	    (r = sq_prepare(e->db, SQL_PRUNE_KEYS("tracking_key_new"), &delk[1], s->name, err)) !=
+		J_OK ||
 	    (r = one_int64(e, first, 0, &lo, "reading the oldest seq", err)) != J_OK)
 		goto out;
 	while (lo < upto) {
@@ -660,12 +758,23 @@ static enum jrc ev_sqlite_prune(struct evstore *s, int64_t before_ms, int64_t up
 		double t_lock = time_mono();
 		if ((r = sq_exec(e->db, "BEGIN IMMEDIATE", s->name, err)) != J_OK)
 			break;
-		sqlite3_bind_int64(del, 1, lo);
-		sqlite3_bind_int64(del, 2, hi);
-		sqlite3_bind_int64(del, 3, before_ms);
-		int rc = sqlite3_step(del);
-		int64_t n = sqlite3_changes(e->db);
-		sqlite3_reset(del);
+		int rc = SQLITE_DONE;
+		for (int k = 0; k < 2 && rc == SQLITE_DONE; k++) {
+			sqlite3_bind_int64(delk[k], 1, lo);
+			sqlite3_bind_int64(delk[k], 2, hi);
+			sqlite3_bind_int64(delk[k], 3, before_ms);
+			rc = sqlite3_step(delk[k]);
+			sqlite3_reset(delk[k]);
+		}
+		int64_t n = 0;
+		if (rc == SQLITE_DONE) {
+			sqlite3_bind_int64(del, 1, lo);
+			sqlite3_bind_int64(del, 2, hi);
+			sqlite3_bind_int64(del, 3, before_ms);
+			rc = sqlite3_step(del);
+			n = sqlite3_changes(e->db);
+			sqlite3_reset(del);
+		}
 		if (rc != SQLITE_DONE)
 			r = sq_fail(e->db, rc, s->name, "deleting pruned events", err);
 		else
@@ -694,6 +803,8 @@ out:
 	sqlite3_finalize(first);
 	sqlite3_finalize(step);
 	sqlite3_finalize(del);
+	sqlite3_finalize(delk[0]);
+	sqlite3_finalize(delk[1]);
 	return r;
 }
 

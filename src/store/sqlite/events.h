@@ -69,16 +69,17 @@ struct writer {
 struct ev_sqlite {
 	struct evstore base;
 	sqlite3 *db;
-	sqlite3_stmt *ins, *scan, *scan_range, *rowpub, *maxseq;
+	sqlite3_stmt *ins, *seen, *claim, *scan, *scan_range, *rowpub, *maxseq;
 	int in_txn;
 	struct scan_ctx *scanning; /* the scan in progress, for scan_step */
 	struct spill sp[2];	   /* rows of the open batch not yet written: sp[cur] fills */
 	int cur;
 	struct writer w;
-	int64_t held_dups; /* duplicates among rows written when the batch spilled */
-	int64_t seq_next;  /* the seq of the next held row to arrive, under the write lock */
-	int scan_cache;	   /* the page cache is cut to SCAN_CACHE_KIB for scans */
-	size_t spill_rows; /* rows a spill holds: set when the first one fills (spill_rows_for) */
+	int64_t held_dups;  /* duplicates among rows written when the batch spilled */
+	int64_t seq_next;   /* the seq of the next held row to arrive, under the write lock */
+	int64_t key_merged; /* tracking_key_state.merged_upto, read with seq_next */
+	int scan_cache;	    /* the page cache is cut to SCAN_CACHE_KIB for scans */
+	size_t spill_rows;  /* rows a spill holds: set when the first one fills (spill_rows_for) */
 };
 
 /* Write one row now (under the write lock): *dup when its key is stored already. */
