@@ -3,7 +3,7 @@
 -- seq is the ETL cursor: AUTOINCREMENT makes it strictly increasing and never
 -- reused, and SQLite serialises writers, so seq order is commit order.
 -- ts is epoch milliseconds UTC; cost is exact integer micros (1 unit = 1,000,000).
--- event_id is the UUID's 16 bytes (layout 2; layout 1 held its 36-character
+-- event_id is the UUID's 16 bytes (since layout 2; layout 1 held its 36-character
 -- text). Look one up with X'...' (its hex without the dashes), or read
 -- tracking_original.
 CREATE TABLE IF NOT EXISTS tracking (

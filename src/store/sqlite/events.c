@@ -14,15 +14,16 @@
  * spills, and goes on holding and writing a spill at a time (spill_rows_for:
  * larger in a store of millions), so memory stays bounded.
  *
- * Held rows are written in (ts, event_id) order, the unique index's order:
- * history out of time order would otherwise write that index at random places,
- * one page visit (and, past the page cache, one page read and write) per row;
- * sorted, the rows of a spill walk the index front to back. 1 M shuffled
- * events took 7.8 s written as they came and 5.1-5.5 s sorted (sorted input 4.3
- * and 3.6-4.1 s; docs/performance.md). Each row still gets the seq of its place
- * in the input (seq_next + its index among the held rows, under the write lock),
- * so seq stays arrival order: a publisher's newest row is the last one sent, and
- * of the same event twice in one batch the first is kept.
+ * Held rows are written in (ts, event_id) order, the key tables' order
+ * (sql/sqlite/events.sql): history out of time order would otherwise visit them
+ * at random places, one page visit (and, past the page cache, one page read and
+ * write) per row; sorted, the rows of a spill walk them front to back. With the
+ * keys as layout 2's index, 1 M shuffled events took 7.8 s written as they came
+ * and 5.1-5.5 s sorted (sorted input 4.3 and 3.6-4.1 s; docs/performance.md).
+ * Each row still gets the seq of its place in the input (seq_next + its index
+ * among the held rows, under the write lock), so seq stays arrival order: a
+ * publisher's newest row is the last one sent, and of the same event twice in
+ * one batch the first is kept.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,10 +326,11 @@ static int next_seq(struct ev_sqlite *e, int64_t *seq, struct jerr *err)
 
 /*
  * Rows per spill in a store whose next seq is next: one per 64 stored events,
- * between SPILL_ROWS_MIN and SPILL_ROWS_MAX. The (ts, event_id) index has about
- * one 16 KiB leaf per 400 events, so this spill is several times its leaves and
- * lands on each a few rows at a time (into a store of 10 M: 16,384 rows landed
- * about one per page). Into a small store a larger spill is no faster, only larger.
+ * between SPILL_ROWS_MIN and SPILL_ROWS_MAX. tracking_key has about one 16 KiB
+ * leaf per 400 keys, so this spill is several times its leaves and looks each up
+ * once for a few rows (into a store of 10 M, 16,384 rows landed about one per
+ * page: layout 2 wrote each such page, layout 3 reads it). Into a small store a
+ * larger spill is no faster, only larger.
  */
 static size_t spill_rows_for(int64_t next)
 {
