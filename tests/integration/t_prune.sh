@@ -67,15 +67,6 @@ PY
     assert_eq "the old events' partitions are gone, nothing else" \
         $(($(wc -l <new.ndjson) + $(wc -l <held.ndjson))) "$(events_count)"
     assert_eq "the facts are untouched by prune" "$before" "$(facts_by_hour)"
-if [ "$EV_KIND" = sqlite ]; then
-    # the duplicate check's keys went with their rows, and only they
-    assert_eq "prune: one key per kept row, none of a pruned one" \
-        "$(ev_sql 'SELECT COUNT(*) FROM tracking') $(ev_sql 'SELECT COUNT(*) FROM tracking') 0" \
-        "$(ev_sql "SELECT (SELECT COUNT(*) FROM tracking_key) + (SELECT COUNT(*) FROM tracking_key_new);
-            SELECT COUNT(*) FROM tracking t WHERE EXISTS (SELECT 1 FROM tracking_key k WHERE k.ts = t.ts AND k.event_id = t.event_id)
-                OR EXISTS (SELECT 1 FROM tracking_key_new k WHERE k.ts = t.ts AND k.event_id = t.event_id);
-            SELECT COUNT(*) FROM tracking_key WHERE ts < ${b}000 AND NOT EXISTS (SELECT 1 FROM tracking t WHERE t.ts = tracking_key.ts AND t.event_id = tracking_key.event_id)" | paste -sd' ')"
-fi
     assert_status "etl after prune" 0 jobads etl --quiet
     assert_recompute "cassandra: after prune and etl"
     assert_verify "cassandra: after prune"
