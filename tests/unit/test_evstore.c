@@ -3,8 +3,9 @@
  * range scan (rows handed over from inside the statement by jobads_rows()),
  * the cursor scan, and the publisher read, each against the rows inserted;
  * its ingest batch, which holds its rows until commit and writes them a spill
- * at a time, larger spills in a larger store; and store.c's URL
- * helpers that keep a password out of every message.
+ * at a time, larger spills in a larger store, and the duplicate check's two key
+ * tables and their merge; and store.c's URL helpers that keep a password out
+ * of every message.
  */
 #include <stdarg.h>
 #include <stddef.h>
