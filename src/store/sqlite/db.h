@@ -44,6 +44,11 @@ int sq_exec(sqlite3 *db, const char *sql, const char *name, struct jerr *err);
 int ev_sqlite_upgrade_from_1(sqlite3 *db, const char *name, struct jerr *err);
 int ev_sqlite_upgrade_from_2(sqlite3 *db, const char *name, struct jerr *err);
 
+/* Every stored row's key is in tracking_key now (sql/sqlite/events.sql; upgrade and merge). */
+#define SQL_KEYS_MERGED_NOW                                                                        \
+	"UPDATE tracking_key_state SET merged_upto = (SELECT COALESCE(MAX(seq), 0) FROM tracking)" \
+	" WHERE id = 1;"
+
 /* PRAGMA user_version of the main database, or -1 with err set. */
 int sq_user_version(sqlite3 *db, const char *name, int *version, struct jerr *err);
 

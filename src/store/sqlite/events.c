@@ -89,13 +89,10 @@ static void cache_for_scan(struct ev_sqlite *e, int scan)
 #define SQL_KEY_CLAIM                                                                              \
 	"INSERT INTO tracking_key_new (ts, event_id) VALUES (?1, ?2)"                              \
 	" ON CONFLICT (ts, event_id) DO NOTHING"
-#define SQL_KEY_MERGED "SELECT merged_upto FROM tracking_key_state WHERE id = 1"
 #define SQL_KEY_MERGE                                                                              \
 	"INSERT INTO tracking_key (ts, event_id) SELECT ts, event_id FROM tracking_key_new"        \
 	" ORDER BY ts, event_id;"                                                                  \
-	"DELETE FROM tracking_key_new;"                                                            \
-	"UPDATE tracking_key_state SET merged_upto = (SELECT COALESCE(MAX(seq), 0) FROM tracking)" \
-	" WHERE id = 1;"
+	"DELETE FROM tracking_key_new;" SQL_KEYS_MERGED_NOW
 #define KEY_MERGE_MIN 2000000
 
 /*
@@ -128,7 +125,8 @@ static void cache_for_scan(struct ev_sqlite *e, int scan)
 #define SQL_MAXSEQ "SELECT seq FROM tracking ORDER BY seq DESC LIMIT 1"
 #define SQL_NEXTSEQ                                                                                \
 	"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'tracking'), 0),"       \
-	" COALESCE((SELECT MAX(seq) FROM tracking), 0)) + 1"
+	" COALESCE((SELECT MAX(seq) FROM tracking), 0)) + 1,"                                      \
+	" (SELECT merged_upto FROM tracking_key_state WHERE id = 1)"
 
 #define SQL_COUNT  "SELECT COUNT(*) FROM tracking"
 #define SQL_BEHIND "SELECT COUNT(*) FROM tracking WHERE seq > ?1"
@@ -309,8 +307,11 @@ static void ev_sqlite_rollback(struct evstore *s)
 	drop_held(e);
 }
 
-/* The first seq AUTOINCREMENT would hand out now: past every row and every seq used. */
-static int next_seq(struct ev_sqlite *e, int64_t *seq, struct jerr *err)
+/*
+ * The first seq AUTOINCREMENT would hand out now, past every row and every seq
+ * used, and tracking_key_state.merged_upto (0: tracking_key is empty).
+ */
+static int next_seq(struct ev_sqlite *e, int64_t *seq, int64_t *merged, struct jerr *err)
 {
 	sqlite3_stmt *st;
 	int r = sq_prepare(e->db, SQL_NEXTSEQ, &st, e->base.name, err);
@@ -318,6 +319,7 @@ static int next_seq(struct ev_sqlite *e, int64_t *seq, struct jerr *err)
 		return r;
 	int rc = sqlite3_step(st);
 	*seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	*merged = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)
 		return sq_fail(e->db, rc, e->base.name, "reading the next seq", err);
@@ -340,21 +342,6 @@ static size_t spill_rows_for(int64_t next)
 				    : (size_t)n;
 }
 
-/* The newest seq whose key is in tracking_key (0: that table is empty). */
-static int merged_upto(struct ev_sqlite *e, int64_t *merged, struct jerr *err)
-{
-	sqlite3_stmt *st;
-	int r = sq_prepare(e->db, SQL_KEY_MERGED, &st, e->base.name, err);
-	if (r != J_OK)
-		return r;
-	int rc = sqlite3_step(st);
-	*merged = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return sq_fail(e->db, rc, e->base.name, "reading the merged keys' seq", err);
-	return J_OK;
-}
-
 /*
  * Take the write lock if not held yet; seq_next is then where this batch's seqs
  * start, and key_merged what tracking_key holds (only a commit under this lock
@@ -368,18 +355,15 @@ static int lock_for_write(struct ev_sqlite *e, struct jerr *err)
 	if (r != J_OK)
 		return r;
 	e->in_txn = 1;
-	if ((r = next_seq(e, &e->seq_next, err)) != J_OK)
-		return r;
-	return merged_upto(e, &e->key_merged, err);
+	return next_seq(e, &e->seq_next, &e->key_merged, err);
 }
 
-/* In the batch's transaction: move tracking_key_new into tracking_key when it is due. */
-static int merge_keys_if_due(struct ev_sqlite *e, struct jerr *err)
+/*
+ * In the batch's transaction, its rows written: move tracking_key_new into
+ * tracking_key when it is due. next is the seq after the batch's last row.
+ */
+static int merge_keys_if_due(struct ev_sqlite *e, int64_t next, struct jerr *err)
 {
-	int64_t next;
-	int r = next_seq(e, &next, err);
-	if (r != J_OK)
-		return r;
 	/* next - 1 - merged: the new keys, or more (duplicates and deleted rows used seqs) */
 	int64_t fresh = next - 1 - e->key_merged;
 	if (fresh < KEY_MERGE_MIN || fresh < e->key_merged / 4)
@@ -397,8 +381,8 @@ static enum jrc ev_sqlite_commit(struct evstore *s, int64_t *late_dups, struct j
 		return J_OK;
 	if (r == J_OK && sp->n && (r = lock_for_write(e, err)) == J_OK)
 		r = write_spill(e, sp, e->seq_next, &e->held_dups, err);
-	if (r == J_OK)
-		r = merge_keys_if_due(e, err);
+	if (r == J_OK) /* the spills moved seq_next past their rows; sp's follow it */
+		r = merge_keys_if_due(e, e->seq_next + (int64_t)sp->n, err);
 	if (r == J_OK)
 		r = sq_exec(e->db, "COMMIT", s->name, err);
 	if (r != J_OK) {

@@ -45,10 +45,7 @@
  */
 #define SQL_KEYS_BUILD                                                                             \
 	"INSERT INTO tracking_key (ts, event_id) SELECT ts, event_id FROM tracking"                \
-	" ORDER BY ts, event_id;"                                                                  \
-	"UPDATE tracking_key_state SET merged_upto = (SELECT COALESCE(MAX(seq), 0) FROM tracking)" \
-	" WHERE id = 1;"                                                                           \
-	"DROP INDEX IF EXISTS tracking_ts_event_id;"
+	" ORDER BY ts, event_id;" SQL_KEYS_MERGED_NOW "DROP INDEX IF EXISTS tracking_ts_event_id;"
 
 /* jobads_uuid_blob(text, seq): a layout-1 event_id as its 16 bytes, for the upgrade. */
 static void uuid_blob_fn(sqlite3_context *fc, int argc, sqlite3_value **argv)
