@@ -14,10 +14,11 @@
  * spills, and goes on holding and writing a spill at a time (spill_rows_for:
  * larger in a store of millions), so memory stays bounded.
  *
- * Held rows are written in (ts, event_id) order, the key tables' order
+ * A spill's keys are claimed in (ts, event_id) order, the key tables' order
  * (sql/sqlite/events.sql): history out of time order would otherwise visit them
  * at random places, one page visit (and, past the page cache, one page read and
- * write) per row; sorted, the rows of a spill walk them front to back. With the
+ * write) per row; sorted, the keys of a spill walk them front to back. Its rows
+ * are then written in seq order, appended to `tracking` (events_writer.c). With the
  * keys as layout 2's index, 1 M shuffled events took 7.8 s written as they came
  * and 5.1-5.5 s sorted (sorted input 4.3 and 3.6-4.1 s; docs/performance.md).
  * Each row still gets the seq of its place in the input (seq_next + its index
@@ -403,14 +404,14 @@ static void bind_str(sqlite3_stmt *st, int i, struct ev_str v)
 		sqlite3_bind_text(st, i, v.s, (int)v.n, SQLITE_STATIC);
 }
 
-int ev_sqlite_insert_now(struct ev_sqlite *e, const struct event *ev, const unsigned char *id,
-			 int *dup, struct jerr *err)
+int ev_sqlite_claim(struct ev_sqlite *e, int64_t ts_ms, const unsigned char *id, int *dup,
+		    struct jerr *err)
 {
 	struct evstore *s = &e->base;
 	sqlite3_stmt *st = e->seen;
 	int rc;
 	if (e->key_merged > 0) { /* else tracking_key is empty */
-		sqlite3_bind_int64(st, 1, ev->ts_ms);
+		sqlite3_bind_int64(st, 1, ts_ms);
 		sqlite3_bind_blob(st, 2, id, EV_UUID_BYTES, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
@@ -422,15 +423,21 @@ int ev_sqlite_insert_now(struct ev_sqlite *e, const struct event *ev, const unsi
 			return sq_fail(e->db, rc, s->name, "looking an event's key up", err);
 	}
 	st = e->claim;
-	sqlite3_bind_int64(st, 1, ev->ts_ms);
+	sqlite3_bind_int64(st, 1, ts_ms);
 	sqlite3_bind_blob(st, 2, id, EV_UUID_BYTES, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return sq_fail(e->db, rc, s->name, "claiming an event's key", err);
-	if ((*dup = sqlite3_changes(e->db) == 0))
-		return J_OK;
-	st = e->ins;
+	*dup = sqlite3_changes(e->db) == 0;
+	return J_OK;
+}
+
+int ev_sqlite_put_row(struct ev_sqlite *e, const struct event *ev, const unsigned char *id,
+		      struct jerr *err)
+{
+	sqlite3_stmt *st = e->ins;
+	int rc;
 	sqlite3_bind_blob(st, 1, id, EV_UUID_BYTES, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, ev->ts_ms);
 	sqlite3_bind_int(st, 3, ev->publisher_id);
@@ -457,7 +464,7 @@ int ev_sqlite_insert_now(struct ev_sqlite *e, const struct event *ev, const unsi
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return sq_fail(e->db, rc, s->name, "inserting an event", err);
+		return sq_fail(e->db, rc, e->base.name, "inserting an event", err);
 	return J_OK;
 }
 

@@ -82,12 +82,16 @@ struct ev_sqlite {
 	size_t spill_rows;  /* rows a spill holds: set when the first one fills (spill_rows_for) */
 };
 
-/* Write one row now (under the write lock): *dup when its key is stored already. */
-int ev_sqlite_insert_now(struct ev_sqlite *e, const struct event *ev, const unsigned char *id,
-			 int *dup, struct jerr *err);
+/* Under the write lock: claim an event's key, *dup when it is stored already. */
+int ev_sqlite_claim(struct ev_sqlite *e, int64_t ts_ms, const unsigned char *id, int *dup,
+		    struct jerr *err);
+/* Under the write lock: write the row of a key just claimed. */
+int ev_sqlite_put_row(struct ev_sqlite *e, const struct event *ev, const unsigned char *id,
+		      struct jerr *err);
 
 /* events_writer.c */
-/* Write a spill's rows in index order, row i numbered seq + i; *dups += duplicates. */
+/* Write a spill (keys in key order, rows in seq order), row i numbered seq + i; *dups +=
+ * duplicates. */
 int write_spill(struct ev_sqlite *e, struct spill *sp, int64_t seq, int64_t *dups,
 		struct jerr *err);
 /* Wait until no spill is being written; its duplicates to held_dups, its failure to err. */

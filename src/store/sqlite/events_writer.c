@@ -30,17 +30,35 @@ static int held_cmp(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
-/* Write a spill's rows in index order, row i numbered seq + i; *dups += duplicates. */
+/*
+ * Write a spill, row i numbered seq + i; *dups += duplicates. The keys are
+ * claimed in key order (the key tables' order: a sorted spill walks their pages
+ * front to back) and then the rows not duplicates are written in seq order, so
+ * that `tracking` is appended to whatever the input's order: written in key
+ * order, a shuffled spill's rows landed at random places among its own seqs,
+ * one B-tree descent and a page split in mid-page per row.
+ */
 int write_spill(struct ev_sqlite *e, struct spill *sp, int64_t seq, int64_t *dups, struct jerr *err)
 {
 	int r = J_OK;
 	struct held_key *order = xmalloc(sp->n * sizeof(*order) + 1);
+	unsigned char *dup = xmalloc(sp->n + 1);
 	for (size_t i = 0; i < sp->n; i++)
 		order[i] = (struct held_key){sp->rows[i].ts_ms, sp->rows[i].id, (uint32_t)i};
 	qsort(order, sp->n, sizeof(*order), held_cmp);
-	for (size_t i = 0; i < sp->n; i++) {
-		const struct held_row *h = &sp->rows[order[i].i];
-		struct event ev = {.seq = seq + order[i].i,
+	for (size_t i = 0; i < sp->n && r == J_OK; i++) {
+		int d = 0;
+		r = ev_sqlite_claim(e, order[i].ts_ms, order[i].id, &d, err);
+		dup[order[i].i] = (unsigned char)d;
+	}
+	free(order);
+	for (size_t i = 0; i < sp->n && r == J_OK; i++) {
+		const struct held_row *h = &sp->rows[i];
+		if (dup[i]) {
+			++*dups;
+			continue;
+		}
+		struct event ev = {.seq = seq + (int64_t)i,
 				   .ts_ms = h->ts_ms,
 				   .publisher_id = h->publisher_id,
 				   .bid = h->bid,
@@ -56,15 +74,12 @@ int write_spill(struct ev_sqlite *e, struct spill *sp, int64_t seq, int64_t *dup
 		struct ev_str *t[N_TEXTS] = {&ev.publisher_name,    &ev.publisher_traffic,
 					     &ev.publisher_quality, &ev.industry,
 					     &ev.location,	    &ev.device};
-		int dup = 0;
 		for (int k = 0; k < N_TEXTS; k++)
 			*t[k] = (struct ev_str){sp->text.buf ? sp->text.buf + h->off[k] : "",
 						h->off[k + 1] - h->off[k]};
-		if ((r = ev_sqlite_insert_now(e, &ev, h->id, &dup, err)) != J_OK)
-			break;
-		*dups += dup;
+		r = ev_sqlite_put_row(e, &ev, h->id, err);
 	}
-	free(order);
+	free(dup);
 	return r;
 }
 
