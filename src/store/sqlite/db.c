@@ -4,6 +4,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -104,14 +105,27 @@ static void make_parent(const char *path)
 	mkdir(dir, 0777); /* one level, like ./data; errors show up at open */
 }
 
+/*
+ * Before SQLite's first use: no memory statistics (nothing here reads them), so
+ * that its malloc and free take no global mutex (the mutex calls were 5 % of the
+ * ingest writer's samples; the gain is within this machine's noise, 2-3 %). SQLite
+ * refuses a late call (SQLITE_MISUSE), which changes nothing.
+ */
+static void sq_configure(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int sq_open(const char *path, enum store_mode mode, const char *synchronous, int cache_kib,
 	    int page_size, sqlite3 **out, struct jerr *err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	sqlite3 *db = NULL;
 	struct stat stt;
 	char pragmas[256];
 	int rc, r;
 
+	pthread_once(&once, sq_configure);
 	*out = NULL;
 	if (path[0] == '\0') {
 		jerr_set(err, "empty SQLite path");
