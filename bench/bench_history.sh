@@ -300,11 +300,28 @@ if [ "$BIG" -gt 0 ] && has jobads && [ -n "${R[shuffled.jobads.ingest]:-}" ]; th
         say "[big] filled $filled of $BIG shuffled events ($(printf '%.0f' "$(echo "$(now) - $t0" | bc -l)") s)"
     done
     lock
+    # Into a large store the ingest reads the file through mmap (src/store/sqlite/events.c,
+    # map_for_lookups): its resident size counts the OS's cached pages of the store that it
+    # maps, so the process's own memory (RssAnon, sampled) is printed beside it
+    (
+        peak=0
+        while :; do
+            for p in $(pgrep -x jobads); do
+                a=$(awk '/^RssAnon:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
+                [ -n "$a" ] && [ "$a" -gt "$peak" ] && peak=$a && echo "$peak" >anon.out
+            done
+            sleep 0.2
+        done
+    ) &
+    sampler=$!
     timed ingest.log step jobads ingest "$OUT/b1.shuffled.ndjson" 1
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
     unlock
     R[big.ingest]=$T
     R[big.rss]=$(sort -n rss.log | tail -1)
-    say "[big] jobads: ingest $N shuffled events into a $BIG-event store   $T s  ($(rate "$N" "$T") events/s, peak RSS $(mib "${R[big.rss]}") MiB)"
+    R[big.anon]=$(cat anon.out 2>/dev/null || echo 0)
+    say "[big] jobads: ingest $N shuffled events into a $BIG-event store   $T s  ($(rate "$N" "$T") events/s, peak RSS $(mib "${R[big.rss]}") MiB, of which its own memory $(mib "${R[big.anon]}") MiB, the rest the store's pages it maps)"
     cd "$OUT"
 fi
 

@@ -342,6 +342,22 @@ static int batch_row(void *arg, const struct event *ev)
 	return 0;
 }
 
+/* Whether this process maps path (/proc/self/maps names it). */
+static int file_is_mapped(const char *path)
+{
+	char line[512];
+	int found = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		size_t n = strlen(line), m = strlen(path);
+		found = n >= m && strcmp(line + n - m, path) == 0;
+	}
+	fclose(f);
+	return found;
+}
+
 /*
  * A store that has handed out 5,000,000 seqs holds 65,536 rows per spill
  * instead of 16,384 (spill_rows_for): the batch's first 16,384 rows go on
@@ -441,9 +457,30 @@ static void spills_grow_with_the_store(void **state)
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int64(st, 0), 1 + N);
 	assert_int_equal(sqlite3_column_int64(st, 1), 5);
+	sqlite3_reset(st);
+
+	/*
+	 * With over 1 M seqs merged, a batch that fills SPILL_ROWS_MIN rows reads the
+	 * file through mmap from then on (map_for_lookups), until the store closes.
+	 * Out of order: events N - 10,000 to N + 4 are stored (most in tracking_key,
+	 * five in tracking_key_new), the rest are new; each is found once and
+	 * stored once.
+	 */
+	assert_false(file_is_mapped(path));
+	assert_int_equal(s->ops->begin(s, &err), J_OK);
+	for (int p = 0; p < 30000; p++)
+		put(s, N - 10000 + (int)(((int64_t)p * 7919) % 30000));
+	assert_int_equal(s->ops->commit(s, &late, &err), J_OK);
+	assert_true(file_is_mapped(path));
+	assert_int_equal(late, 10005);
+	assert_int_equal(rows_in(s), 1 + N + 20000);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(st, 0), 1 + N);
+	assert_int_equal(sqlite3_column_int64(st, 1), 20000);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	evstore_close(s);
+	assert_false(file_is_mapped(path));
 	free(ev_at);
 	free(pos_of);
 	const char *suffix[] = {"", "-wal", "-shm"};

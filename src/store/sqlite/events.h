@@ -80,6 +80,7 @@ struct ev_sqlite {
 	int64_t key_merged; /* tracking_key_state.merged_upto, read with seq_next */
 	int scan_cache;	    /* the page cache is cut to SCAN_CACHE_KIB for scans */
 	size_t spill_rows;  /* rows a spill holds: set when the first one fills (spill_rows_for) */
+	int mapped;	    /* the file is read through mmap (map_for_lookups) */
 };
 
 /* Under the write lock: claim an event's key, *dup when it is stored already. */
