@@ -87,6 +87,9 @@ struct agg {
 	/* slots looked at by every lookup (strings, groups, publishers) since
 	 * agg_init: a cost that tests can bound without a clock */
 	uint64_t probes;
+	/* agg_add_soon's rows not added yet (agg_flush adds them), their slots prefetched */
+	struct agg_soon *soon;
+	uint32_t nsoon;
 };
 
 void agg_init(struct agg *a);
@@ -97,6 +100,16 @@ void agg_reset(struct agg *a);
 void agg_step(struct agg *a);
 /* Add one event's measures to its group. */
 void agg_add(struct agg *a, const struct event *ev);
+/*
+ * The same, possibly later: the row waits with up to AGG_SOON - 1 others until
+ * their groups' memory was prefetched, and agg_flush adds what waits. The sums
+ * come out as agg_add's would, in the same order; until agg_flush, a's groups
+ * and counts miss the waiting rows (agg_merge, agg_sort and agg_reset refuse to
+ * run on them). The row's strings are copied (interned) at once.
+ */
+void agg_add_soon(struct agg *a, const struct event *ev);
+void agg_flush(struct agg *a);
+#define AGG_SOON 16
 /*
  * Take the publisher attributes of ev (seq, publisher_id, publisher_*) if ev is
  * the newest row of its publisher seen so far. agg_add does this for every row;

@@ -53,6 +53,7 @@ void agg_init(struct agg *a)
 
 void agg_release(struct agg *a)
 {
+	free(a->soon);
 	free(a->strs.bytes);
 	free(a->strs.off);
 	free(a->strs.slen);
@@ -73,6 +74,8 @@ void agg_step(struct agg *a)
 
 void agg_reset(struct agg *a)
 {
+	if (a->nsoon)
+		BUG("agg_reset with %u rows not added (agg_flush first)", a->nsoon);
 	a->strs.len = 0;
 	a->strs.count = 0;
 	if (a->strs.slots)
@@ -177,11 +180,12 @@ static int key_eq(const struct agg_key *x, const struct agg_key *y)
 	       x->location == y->location && x->device == y->device;
 }
 
-static struct kpi_sums *group_for(struct agg *a, const struct agg_key *k)
+/* The group of k, whose hash_key is h; new if unseen. */
+static struct kpi_sums *group_for(struct agg *a, const struct agg_key *k, uint64_t h)
 {
 	if (a->ngslots == 0)
 		groups_rehash(a, 1024);
-	uint32_t i = (uint32_t)hash_key(k) & (a->ngslots - 1);
+	uint32_t i = (uint32_t)h & (a->ngslots - 1);
 	while (a->gslots[i]) {
 		uint32_t gi = a->gslots[i] - 1;
 		struct agg_group *g = &a->groups[gi];
@@ -305,41 +309,110 @@ void agg_note_publisher(struct agg *a, const struct event *ev)
 	}
 }
 
-void agg_add(struct agg *a, const struct event *ev)
-{
+/* A row of agg_add_soon waiting for agg_flush: its group's key and hash, its measures. */
+struct agg_soon {
 	struct agg_key k;
-	double ctr, cpc, cpa, roi;
-	if (a->skip_upto > 0 && ev->seq <= a->skip_upto && ev->ts_ms < a->skip_before_ms) {
-		agg_note_publisher(a, ev);
-		return;
-	}
+	uint64_t h;
+	int64_t impressions, clicks, applies, cost_micros;
+	int32_t quality_score;
+};
+
+/* ev's group key; 0 when agg.skip_* leave it out (the facts kept hold it already). */
+static int key_of(struct agg *a, const struct event *ev, struct agg_key *k)
+{
+	if (a->skip_upto > 0 && ev->seq <= a->skip_upto && ev->ts_ms < a->skip_before_ms)
+		return 0;
 	int64_t secs = ev->ts_ms >= 0 ? ev->ts_ms / 1000 : -((-ev->ts_ms + 999) / 1000);
-	k.hour_start = a->tz ? tz_hour_start(a->tz, secs, &a->tz_hint)
-			     : secs - (((secs % 3600) + 3600) % 3600);
-	k.campaign_id = ev->campaign_id;
-	k.publisher_id = ev->publisher_id;
-	k.industry = agg_intern(a, ev->industry.s, ev->industry.n);
-	k.location = agg_intern(a, ev->location.s, ev->location.n);
-	k.device = agg_intern(a, ev->device.s, ev->device.n);
-	struct kpi_sums *v = group_for(a, &k);
-	kpi_record_ratios(ev->impressions, ev->clicks, ev->apply_count, ev->cost_micros, &ctr, &cpc,
-			  &cpa, &roi);
+	k->hour_start = a->tz ? tz_hour_start(a->tz, secs, &a->tz_hint)
+			      : secs - (((secs % 3600) + 3600) % 3600);
+	k->campaign_id = ev->campaign_id;
+	k->publisher_id = ev->publisher_id;
+	k->industry = agg_intern(a, ev->industry.s, ev->industry.n);
+	k->location = agg_intern(a, ev->location.s, ev->location.n);
+	k->device = agg_intern(a, ev->device.s, ev->device.n);
+	return 1;
+}
+
+static void add_measures(struct agg *a, const struct agg_soon *r)
+{
+	double ctr, cpc, cpa, roi;
+	struct kpi_sums *v = group_for(a, &r->k, r->h);
+	kpi_record_ratios(r->impressions, r->clicks, r->applies, r->cost_micros, &ctr, &cpc, &cpa,
+			  &roi);
 	v->records++;
-	v->impressions += ev->impressions;
-	v->clicks += ev->clicks;
-	v->applies += ev->apply_count;
-	v->cost_micros += ev->cost_micros;
-	v->quality_sum += ev->quality_score;
+	v->impressions += r->impressions;
+	v->clicks += r->clicks;
+	v->applies += r->applies;
+	v->cost_micros += r->cost_micros;
+	v->quality_sum += r->quality_score;
 	v->ctr_sum += ctr;
 	v->cpc_sum += cpc;
 	v->cpa_sum += cpa;
 	v->roi_sum += roi;
+}
+
+static void soon_of(const struct event *ev, const struct agg_key *k, struct agg_soon *r)
+{
+	*r = (struct agg_soon){.k = *k,
+			       .h = hash_key(k),
+			       .impressions = ev->impressions,
+			       .clicks = ev->clicks,
+			       .applies = ev->apply_count,
+			       .cost_micros = ev->cost_micros,
+			       .quality_score = ev->quality_score};
+}
+
+void agg_add(struct agg *a, const struct event *ev)
+{
+	struct agg_key k;
+	struct agg_soon r;
+	if (key_of(a, ev, &k)) {
+		soon_of(ev, &k, &r);
+		add_measures(a, &r);
+	}
 	agg_note_publisher(a, ev);
+}
+
+/*
+ * With history out of time order the groups of consecutive rows are far apart
+ * in memory (a chunk of 1 M shuffled events holds 130,000 groups of 160 bytes),
+ * and each lookup waited for a slot and then a group from main memory: a fifth
+ * of the ETL's time. agg_add_soon prefetches a row's slot when it comes; the
+ * flush then prefetches every waiting row's group before it adds the first.
+ */
+void agg_add_soon(struct agg *a, const struct event *ev)
+{
+	struct agg_key k;
+	if (key_of(a, ev, &k)) {
+		if (!a->soon)
+			a->soon = xmalloc(AGG_SOON * sizeof(*a->soon));
+		struct agg_soon *r = &a->soon[a->nsoon++];
+		soon_of(ev, &k, r);
+		if (a->ngslots)
+			__builtin_prefetch(&a->gslots[(uint32_t)r->h & (a->ngslots - 1)]);
+	}
+	agg_note_publisher(a, ev);
+	if (a->nsoon == AGG_SOON)
+		agg_flush(a);
+}
+
+void agg_flush(struct agg *a)
+{
+	uint32_t n = a->nsoon;
+	if (a->ngslots)
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t g = a->gslots[(uint32_t)a->soon[i].h & (a->ngslots - 1)];
+			if (g) /* the group at the first slot probed: most often the one */
+				__builtin_prefetch(&a->groups[g - 1], 1);
+		}
+	a->nsoon = 0; /* before the adds: a rehash there reads no waiting row */
+	for (uint32_t i = 0; i < n; i++)
+		add_measures(a, &a->soon[i]);
 }
 
 void agg_add_group(struct agg *a, const struct agg_key *k, const struct kpi_sums *x)
 {
-	struct kpi_sums *v = group_for(a, k);
+	struct kpi_sums *v = group_for(a, k, hash_key(k));
 	v->records += x->records;
 	v->impressions += x->impressions;
 	v->clicks += x->clicks;
@@ -366,6 +439,8 @@ static struct ev_str str_of(const struct agg *src, uint32_t id)
 
 void agg_merge(struct agg *dst, const struct agg *src)
 {
+	if (dst->nsoon || src->nsoon)
+		BUG("agg_merge with rows not added (agg_flush first)");
 	/* map each of src's strings to dst's id once, not once per group */
 	uint32_t *map = xmalloc((src->strs.count ? src->strs.count : 1) * sizeof(uint32_t));
 	for (uint32_t i = 0; i < src->strs.count; i++) {
@@ -430,6 +505,8 @@ static int cmp_group(const void *pa, const void *pb)
 
 void agg_sort(struct agg *a)
 {
+	if (a->nsoon)
+		BUG("agg_sort with %u rows not added (agg_flush first)", a->nsoon);
 	/* qsort has no context argument in C11: the context is per thread */
 	sort_ctx = a;
 	qsort(a->groups, a->ngroups, sizeof(*a->groups), cmp_group);

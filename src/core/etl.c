@@ -22,9 +22,10 @@
 #include "jobads/tz.h"
 #include "jobads/banned.h"
 
+/* A scan's row into its aggregation; the scan's caller agg_flushes it after the scan. */
 static int add_row(void *arg, const struct event *ev)
 {
-	agg_add(arg, ev);
+	agg_add_soon(arg, ev);
 	return 0;
 }
 
@@ -90,6 +91,7 @@ static int read_pieces(struct piece_reader *h, struct evstore *evs, struct agg *
 		int64_t hi = h->lo + span * (i + 1) / PARALLEL_PIECES;
 		size_t n = 0;
 		int r = evs->ops->scan_range(evs, lo, hi, add_row, a, &n, err);
+		agg_flush(a);
 		*nread += n;
 		if (r != J_OK) {
 			atomic_store(&h->failed, 1);
@@ -345,9 +347,11 @@ int etl_run(struct evstore *evs, struct anstore *as, const struct etl_opts *o,
 			if (helper.evs)
 				r = read_parallel(evs, &helper, &bufs[cur], upto, step, max_seq, &n,
 						  &to, err);
-			else
+			else {
 				r = evs->ops->scan(evs, upto, step, add_row, &bufs[cur], &n, &to,
 						   err);
+				agg_flush(&bufs[cur]);
+			}
 			if (r != J_OK)
 				break;
 			nread += n;
