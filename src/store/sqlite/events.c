@@ -288,8 +288,8 @@ fail:
  * a store of 10 M (10.2 s, against 7.3 s with no lookups at all and 7.8-8.1 s
  * mapped; docs/performance.md). The mapped pages are the OS's file cache,
  * shared and given back under memory pressure, but they count in the process's
- * resident size (380 MB into a store of 10 M; its own memory stays about
- * 45 MB). SQLite caps the map at its build's limit (2 GiB in Debian's); pages
+ * resident size (380 MB into a store of 10 M; its own memory, RssAnon, stays
+ * about 40 MiB). SQLite caps the map at its build's limit (2 GiB in Debian's); pages
  * past it are read as before. A smaller store's keys fit the page cache, so
  * nothing is mapped there. The map stays until the store is closed: ended with
  * each batch, the next one faulted every page in again (9.0-9.3 s).

@@ -91,8 +91,7 @@ int ev_sqlite_put_row(struct ev_sqlite *e, const struct event *ev, const unsigne
 		      struct jerr *err);
 
 /* events_writer.c */
-/* Write a spill (keys in key order, rows in seq order), row i numbered seq + i; *dups +=
- * duplicates. */
+/* Write a spill, keys in key order, rows in seq order (row i is seq + i); *dups += duplicates. */
 int write_spill(struct ev_sqlite *e, struct spill *sp, int64_t seq, int64_t *dups,
 		struct jerr *err);
 /* Wait until no spill is being written; its duplicates to held_dups, its failure to err. */
