@@ -122,6 +122,8 @@ struct req {
 	int status;
 	int64_t now_ms;
 	enum route_id route; /* set by web_dispatch */
+	int framing_bad;     /* the body's length is not known: never read it */
+	int continued;	     /* a 100 Continue went out: the client sends its body */
 };
 
 /* Replies; each returns the status sent. */
@@ -149,6 +151,15 @@ void pool_drain_ev(struct store_pool *p);
  * --max-body, 408 too slow, 400 cut off).
  */
 int web_read_body(struct req *r, struct strbuf *sb);
+
+/*
+ * After the reply: read and drop what is left of the request body, at most
+ * --max-body bytes and for at most DRAIN_MS, so that closing the connection
+ * does not reset it while the client is still sending; a client that sends its
+ * whole body before reading (most do) would get a broken pipe instead of the
+ * reply. Nothing happens where the body was read, or there was none.
+ */
+void web_drain_body(struct req *r);
 
 /* The bearer token of the request, or NULL; *n its length. */
 const char *bearer_token(struct req *r, size_t *n);

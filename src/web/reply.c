@@ -104,8 +104,10 @@ int web_read_body(struct req *r, struct strbuf *sb)
 	}
 	/* a client that asks first (curl does for large bodies) would wait a second for it */
 	const char *expect = mg_get_header(r->c, "Expect");
-	if (expect && strcasecmp(expect, "100-continue") == 0)
+	if (expect && strcasecmp(expect, "100-continue") == 0) {
 		mg_printf(r->c, "HTTP/1.1 100 Continue\r\n\r\n");
+		r->continued = 1;
+	}
 	if (cl < 0)
 		want = 64;
 	while (cl < 0 || (long long)sb->len < cl) {
@@ -142,4 +144,25 @@ int web_read_body(struct req *r, struct strbuf *sb)
 							: (size_t)(rate / 4);
 	}
 	return 0;
+}
+
+enum { DRAIN_MS = 2000 };
+
+void web_drain_body(struct req *r)
+{
+	char buf[16384];
+	size_t left = r->w->o.max_body;
+	double t0 = time_mono();
+	const char *expect = mg_get_header(r->c, "Expect");
+	if (r->framing_bad || r->ri->content_length == 0)
+		return;
+	/* a client that asked first and was answered without a 100 sends nothing */
+	if (expect && strcasecmp(expect, "100-continue") == 0 && !r->continued)
+		return;
+	while (left > 0 && (time_mono() - t0) * 1000 < DRAIN_MS) {
+		int n = mg_read(r->c, buf, left < sizeof(buf) ? left : sizeof(buf));
+		if (n <= 0)
+			return;
+		left -= (size_t)n;
+	}
 }

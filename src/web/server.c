@@ -74,6 +74,7 @@ static int guard(struct req *r)
 	if (n_cl > 1 || n_te > 1 || (n_cl && n_te) ||
 	    (cl && (!*cl || cl[strspn(cl, "0123456789")]))) {
 		mg_disable_keep_alive(r->c);
+		r->framing_bad = 1;
 		return reply_error(r, 400, "%s",
 				   n_cl > 1   ? "Content-Length: given more than once"
 				   : n_te > 1 ? "Transfer-Encoding: given more than once"
@@ -103,10 +104,11 @@ static int guard(struct req *r)
 
 static int on_request(struct mg_connection *c, void *cbdata)
 {
-	struct req r = {c, mg_get_request_info(c), cbdata, 0, time_now_ms(), R_OTHER};
+	struct req r = {c, mg_get_request_info(c), cbdata, 0, time_now_ms(), R_OTHER, 0, 0};
 	int status = guard(&r);
 	if (status == 0)
 		status = web_dispatch(&r); /* routes.c */
+	web_drain_body(&r);		   /* reply.c */
 	if (status < 100 || status > 599)
 		status = 500;
 	atomic_fetch_add(&r.w->http[r.route][status], 1);

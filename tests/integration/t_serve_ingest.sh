@@ -101,6 +101,30 @@ assert_eq "oversized chunked body is 413" 413 "$(http POST /api/events -H 'Conte
 assert_eq "no token is 401" 401 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' --data-binary @batch.01)"
 assert_eq "wrong token is 401" 401 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer ${ITOK}x" --data-binary @batch.01)"
 assert_eq "short token is 401" 401 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer x" --data-binary @batch.01)"
+# A client that sends its whole body before it reads (urllib, most collectors)
+# still reads the refusal: closed with the body unread, the connection was reset
+# under its send, a broken pipe in place of the 401. Small socket buffers make
+# the server's close come while the client is still sending.
+send_then_read() {
+    python3 - "${BASE#http://}" "$1" "$2" <<'PY'
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+body = open(sys.argv[3], "rb").read()
+head = ("POST /api/events HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\n"
+        "Content-Length: %d\r\n\r\n" % (sys.argv[1], sys.argv[2], len(body))).encode()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect((host, int(port)))
+try:
+    s.sendall(head + body)
+    print(s.makefile("rb").readline().decode().split(" ")[1])
+except OSError as e:
+    print(e)
+PY
+}
+assert_eq "whole body sent first, then the 401" 401 "$(send_then_read application/x-ndjson batch.01)"
+assert_eq "whole body sent first, then the 415" 415 "$(send_then_read text/plain batch.01)"
 assert_eq "malformed JSON array is 400" 400 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer $ITOK" --data-binary '[{"a":1},')"
 assert_grep "400 says where" '"error":"malformed JSON array' "$WORK/http.body"
 assert_eq "not JSON at all is 400" 400 "$(http POST /api/events -H 'Content-Type: application/x-ndjson' -H "Authorization: Bearer $ITOK" --data-binary 'hello')"
@@ -129,7 +153,7 @@ else
     assert_grep "events behind" "^jobads_events_behind 3\$" "$WORK/http.body"
 fi
 assert_grep "cache hits counted" '^jobads_query_cache_total\{result="hit"\} [1-9]' "$WORK/http.body"
-assert_grep "401s counted" '^jobads_http_requests_total\{route="/api/events",status="401"\} 3$' "$WORK/http.body"
+assert_grep "401s counted" '^jobads_http_requests_total\{route="/api/events",status="401"\} 4$' "$WORK/http.body"
 serve_stop
 if grep -qF -e "$ITOK" -e "$ATOK" "$WORK/serve.err" "$WORK/serve.out"; then fail "a token reached the log"; else ok; fi
 
