@@ -37,17 +37,27 @@ must_stay() { ev_sql "SELECT COUNT(*) FROM tracking WHERE ts >= $(raw_from)000 O
 if [ "$EV_KIND" = cassandra ]; then
     assert_status "init" 0 jobads init --tz Asia/Kolkata
     jobads generate --count 6000 --days 20 --seed 1 --output all.ndjson
-    cut=$((($(date +%s) - 11 * 86400) * 1000))
-    # split SRC OLD NEW: the events of SRC before and after cut
+    # Old events are older than 11 days, new ones younger than 9, none between: the
+    # 10d boundary falls in the gap. With new events from 11 days on, the ones
+    # between 11 and 10 days old were older than the boundary too, and a partition
+    # of only those (the first rows of an ingest that crossed a bucket's second
+    # under the sanitizer) went with the old ones: 256 events fewer than counted.
+    now=$(date +%s)
+    cut=$(((now - 11 * 86400) * 1000))
+    young=$(((now - 9 * 86400) * 1000))
+    # split SRC OLD NEW: the events of SRC before cut and from young on
     split() {
-        python3 - "$cut" "$@" <<'PY'
+        python3 - "$cut" "$young" "$@" <<'PY'
 import json, sys
 from datetime import datetime
-cut = int(sys.argv[1])
-with open(sys.argv[2]) as f, open(sys.argv[3], "w") as o, open(sys.argv[4], "w") as n:
+cut, young = int(sys.argv[1]), int(sys.argv[2])
+with open(sys.argv[3]) as f, open(sys.argv[4], "w") as o, open(sys.argv[5], "w") as n:
     for line in f:
-        ts = datetime.fromisoformat(json.loads(line)["ts"].replace("Z", "+00:00"))
-        (o if ts.timestamp() * 1000 < cut else n).write(line)
+        ms = datetime.fromisoformat(json.loads(line)["ts"].replace("Z", "+00:00")).timestamp() * 1000
+        if ms < cut:
+            o.write(line)
+        elif ms >= young:
+            n.write(line)
 PY
     }
     split all.ndjson old.ndjson new.ndjson
