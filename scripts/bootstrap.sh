@@ -10,6 +10,7 @@ packages=(
     libjansson-dev                     # JSON output (report --json, reject files)
     libglib2.0-dev tzdata              # the reporting time zone (GTimeZone, src/core/tz.c)
     nettle-dev                         # SHA-1 for derived event ids (UUIDv5)
+    libxxhash-dev                      # XXH3, the duplicate check's Bloom filter (header only)
     libcmocka-dev                      # unit tests
     clang-format                       # format check in the test suite
     bc time                            # bench/bench.sh arithmetic and peak RSS

@@ -54,6 +54,16 @@ CREATE TABLE IF NOT EXISTS tracking_key_state (
     merged_upto INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO tracking_key_state (id, merged_upto) VALUES (1, 0);
+-- Layout 4: a Bloom filter of tracking_key's keys as of merged_upto (blocks of
+-- 64 bytes), so that a new event's key is looked up there only when the filter
+-- may hold it (src/store/sqlite/events_bloom.c). Written with each merge; a
+-- filter whose merged_upto is not the table's is never used, and rebuilt.
+CREATE TABLE IF NOT EXISTS tracking_key_bloom (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    merged_upto INTEGER NOT NULL,
+    blocks      INTEGER NOT NULL,
+    bits        BLOB    NOT NULL
+);
 
 -- The original's view of a row: event_id as the UUID's text, ts as ISO-8601
 -- text and cost in units.
@@ -66,4 +76,4 @@ SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '
        cost_micros / 1000000.0 AS cost, quality_score, device, hour, day_of_week
 FROM (SELECT lower(hex(event_id)) AS h, * FROM tracking);
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;

@@ -490,6 +490,131 @@ static void spills_grow_with_the_store(void **state)
 	}
 }
 
+static int64_t q1(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The next seq handed out is past n, as if n events had been stored. */
+static void seq_to(sqlite3 *db, int64_t n)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'tracking'",
+			       -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int64(st, 1, n);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+}
+
+/* One batch of events from..to-1 into s; its duplicates. */
+static int64_t batch_of(struct evstore *s, int from, int to)
+{
+	struct jerr err;
+	int64_t late = -1;
+	assert_int_equal(s->ops->begin(s, &err), J_OK);
+	for (int i = from; i < to; i++)
+		put(s, i);
+	int r = s->ops->commit(s, &late, &err);
+	if (r != J_OK)
+		print_error("%s\n", err.msg);
+	assert_int_equal(r, J_OK);
+	return late;
+}
+
+/*
+ * The Bloom filter of tracking_key's keys (events_bloom.c): built from the table
+ * at the merge that makes merged_upto pass 1 M, stored with it; added to by the
+ * next merge while it has room; used by another connection only once it has
+ * loaded the one stored for the table's merged_upto; rebuilt when the stored one's
+ * stamp is not the table's (an older jobads merged). A key merged is a duplicate
+ * from every connection at every step, a new one is stored once. (seqs are moved
+ * on through sqlite_sequence, so that a few thousand rows stand for millions)
+ */
+static void bloom_follows_the_merges(void **state)
+{
+	char u[96], path[96];
+	struct evstore *a, *b;
+	struct jerr err;
+	sqlite3 *db;
+	(void)state;
+	snprintf(path, sizeof(path), "%s/bloom.db", dir);
+	snprintf(u, sizeof(u), "sqlite:%s", path);
+	assert_int_equal(evstore_open(u, STORE_CREATE, &a, &err), J_OK);
+	assert_int_equal(evstore_open(u, STORE_OPEN_EXISTING, &b, &err), J_OK);
+	assert_int_equal(batch_of(a, 0, 1000), 0);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+#define STAMP	 "SELECT merged_upto FROM tracking_key_bloom"
+#define MERGED	 "SELECT merged_upto FROM tracking_key_state"
+#define KEYS	 "SELECT COUNT(*) FROM tracking_key"
+#define NEW_KEYS "SELECT COUNT(*) FROM tracking_key_new"
+#define BLOCKS	 "SELECT blocks FROM tracking_key_bloom"
+	/* b's first batch, before any merge: no filter */
+	assert_int_equal(batch_of(b, 990, 1010), 10);
+	assert_int_equal(q1(db, "SELECT COUNT(*) FROM tracking_key_bloom"), 0);
+
+	/* a merge into a table of 5 M seqs: the filter is built and stored with it */
+	seq_to(db, 5000000);
+	assert_int_equal(batch_of(a, 1010, 2000), 0);
+	assert_int_equal(q1(db, MERGED), 5000990);
+	assert_int_equal(q1(db, STAMP), 5000990);
+	assert_int_equal(q1(db, KEYS), 2000);
+	assert_int_equal(q1(db, NEW_KEYS), 0);
+	int64_t blocks = q1(db, BLOCKS);
+	assert_true(blocks * 512 >= 5000990LL * 12);
+
+	/* b loads it: every merged key is a duplicate, from either end of the table */
+	assert_int_equal(batch_of(b, 0, 2100), 2000);
+	assert_int_equal(batch_of(b, 1995, 2005), 10); /* 2000..2004: in tracking_key_new */
+	assert_int_equal(rows_in(b), 2100);
+
+	/* the next merge adds tracking_key_new's keys to a's filter in memory (it has room) */
+	seq_to(db, 7100000);
+	assert_int_equal(batch_of(a, 2100, 2200), 0);
+	assert_int_equal(q1(db, KEYS), 2200);
+	assert_int_equal(q1(db, NEW_KEYS), 0);
+	assert_int_equal(q1(db, STAMP), q1(db, MERGED));
+	assert_int_equal(q1(db, BLOCKS), blocks);
+
+	/* b's filter is older than the table: it loads the new one; b's 2000..2099 and
+	 * a's 2100..2199 are duplicates, found through it */
+	assert_int_equal(batch_of(b, 2000, 2210), 200);
+	assert_int_equal(batch_of(a, 0, 10), 10);
+	assert_int_equal(rows_in(a), 2210);
+
+	/* the stored filter as a merge by an older jobads leaves it: its stamp is not the
+	 * table's, so the next batch of a new connection builds it again from the table */
+	evstore_close(a);
+	evstore_close(b);
+	assert_int_equal(sqlite3_exec(db,
+				      "UPDATE tracking_key_bloom SET merged_upto = 1,"
+				      " bits = zeroblob(length(bits))",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(evstore_open(u, STORE_OPEN_EXISTING, &a, &err), J_OK);
+	assert_int_equal(batch_of(a, 0, 2220), 2210);
+	assert_int_equal(q1(db, STAMP), q1(db, MERGED));
+	assert_int_equal(q1(db,
+			    "SELECT length(bits) = blocks * 64 AND bits != zeroblob(length(bits))"
+			    " FROM tracking_key_bloom"),
+			 1);
+	assert_int_equal(rows_in(a), 2220);
+	assert_int_equal(q1(db, "SELECT COUNT(DISTINCT event_id) FROM tracking"), 2220);
+	evstore_close(a);
+	sqlite3_close(db);
+	const char *suffix[] = {"", "-wal", "-shm"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/bloom.db%s", dir, suffix[i]);
+		unlink(path);
+	}
+}
+
 static void url_redact(void **state)
 {
 	(void)state;
@@ -584,6 +709,7 @@ int main(void)
 	    cmocka_unit_test(publisher_read_by_seq),
 	    cmocka_unit_test(open_batch_leaves_the_write_lock),
 	    cmocka_unit_test(spills_grow_with_the_store),
+	    cmocka_unit_test(bloom_follows_the_merges),
 	    cmocka_unit_test(url_redact),
 	    cmocka_unit_test(url_userinfo_end),
 	    cmocka_unit_test(url_unescape),

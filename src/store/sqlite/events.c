@@ -39,8 +39,9 @@
 #include "jobads/banned.h"
 
 /* PRAGMA user_version that sql/sqlite/events.sql sets: 2 since event_id is 16
- * bytes, 3 since the duplicate check's keys are two tables, not an index. */
-#define EV_SQLITE_LAYOUT 3
+ * bytes, 3 since the duplicate check's keys are two tables, not an index, 4 since
+ * a Bloom filter of the large one's keys is stored beside them (events_bloom.c). */
+#define EV_SQLITE_LAYOUT 4
 
 /*
  * Page cache: ingest's index inserts want INGEST_CACHE_KIB (with rows written
@@ -217,6 +218,7 @@ static void ev_sqlite_close(struct evstore *s)
 	sqlite3_finalize(e->rowpub);
 	sqlite3_finalize(e->maxseq);
 	sqlite3_close(e->db);
+	ev_bloom_drop(&e->bloom);
 	for (int i = 0; i < 2; i++) {
 		free(e->sp[i].rows);
 		strbuf_release(&e->sp[i].text);
@@ -247,8 +249,9 @@ static enum jrc ev_sqlite_open(const char *path, enum store_mode mode, struct ev
 	if ((r = store_schema_check(path, "event store", version, EV_SQLITE_LAYOUT, mode, &init,
 				    err)) != J_OK)
 		goto fail;
-	if (init && version >= 1 && mode != STORE_UPGRADE) {
-		/* rewrites every row: a step of its own, not a side effect of the next ingest */
+	if (init && version >= 1 && version < 3 && mode != STORE_UPGRADE) {
+		/* rewrites every row: a step of its own, not a side effect of the next ingest
+		 * (from 3 it only adds the filter's table, so any open does it) */
 		jerr_set(err,
 			 "%s: event store layout %d predates this jobads (%d); run 'jobads init'"
 			 " to upgrade it in place",
@@ -384,7 +387,8 @@ static int lock_for_write(struct ev_sqlite *e, struct jerr *err)
 	if (r != J_OK)
 		return r;
 	e->in_txn = 1;
-	return next_seq(e, &e->seq_next, &e->key_merged, err);
+	r = next_seq(e, &e->seq_next, &e->key_merged, err);
+	return r == J_OK ? ev_bloom_ready(e, err) : r;
 }
 
 /*
@@ -397,7 +401,7 @@ static int merge_keys_if_due(struct ev_sqlite *e, int64_t next, struct jerr *err
 	int64_t fresh = next - 1 - e->key_merged;
 	if (fresh < KEY_MERGE_MIN || fresh < e->key_merged / 4)
 		return J_OK;
-	return sq_exec(e->db, SQL_KEY_MERGE, e->base.name, err);
+	return ev_bloom_merge(e, next - 1, SQL_KEY_MERGE, err);
 }
 
 static enum jrc ev_sqlite_commit(struct evstore *s, int64_t *late_dups, struct jerr *err)
@@ -438,7 +442,9 @@ int ev_sqlite_claim(struct ev_sqlite *e, int64_t ts_ms, const unsigned char *id,
 	struct evstore *s = &e->base;
 	sqlite3_stmt *st = e->seen;
 	int rc;
-	if (e->key_merged > 0) { /* else tracking_key is empty */
+	/* tracking_key is empty, or its filter says it does not hold the key */
+	if (e->key_merged > 0 &&
+	    (e->bloom.stamp != e->key_merged || ev_bloom_may_hold(&e->bloom, ts_ms, id))) {
 		sqlite3_bind_int64(st, 1, ts_ms);
 		sqlite3_bind_blob(st, 2, id, EV_UUID_BYTES, SQLITE_STATIC);
 		rc = sqlite3_step(st);

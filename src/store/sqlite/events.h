@@ -66,6 +66,18 @@ struct writer {
 	struct jerr err;
 };
 
+/*
+ * The keys of tracking_key as of merged_upto == stamp, in a blocked Bloom filter
+ * (events_bloom.c), once merged_upto is BLOOM_MIN_MERGED or more: a smaller table
+ * stays in the page cache and its lookups are cheap.
+ */
+#define BLOOM_MIN_MERGED 1000000
+struct key_bloom {
+	unsigned char *bits; /* blocks of 64 bytes */
+	uint64_t blocks;
+	int64_t stamp; /* 0: none */
+};
+
 struct ev_sqlite {
 	struct evstore base;
 	sqlite3 *db;
@@ -81,6 +93,7 @@ struct ev_sqlite {
 	int scan_cache;	    /* the page cache is cut to SCAN_CACHE_KIB for scans */
 	size_t spill_rows;  /* rows a spill holds: set when the first one fills (spill_rows_for) */
 	int mapped;	    /* the file is read through mmap (map_for_lookups) */
+	struct key_bloom bloom;
 };
 
 /* Under the write lock: claim an event's key, *dup when it is stored already. */
@@ -89,6 +102,18 @@ int ev_sqlite_claim(struct ev_sqlite *e, int64_t ts_ms, const unsigned char *id,
 /* Under the write lock: write the row of a key just claimed. */
 int ev_sqlite_put_row(struct ev_sqlite *e, const struct event *ev, const unsigned char *id,
 		      struct jerr *err);
+
+/* events_bloom.c */
+/* 0 when the key is surely not in tracking_key (b's stamp is key_merged); 1 when it may be. */
+int ev_bloom_may_hold(const struct key_bloom *b, int64_t ts_ms, const unsigned char *id);
+/* Under the write lock: e->bloom for key_merged, loaded or built (and stored); J_OK
+ * also without one (a small table, or no memory for it). */
+int ev_bloom_ready(struct ev_sqlite *e, struct jerr *err);
+/* Under the write lock: run merge_sql (tracking_key_new into tracking_key) with the
+ * filter following it, stored with the new merged_upto; keys: an upper bound of
+ * tracking_key's keys after it. */
+int ev_bloom_merge(struct ev_sqlite *e, int64_t keys, const char *merge_sql, struct jerr *err);
+void ev_bloom_drop(struct key_bloom *b);
 
 /* events_writer.c */
 /* Write a spill, keys in key order, rows in seq order (row i is seq + i); *dups += duplicates. */
