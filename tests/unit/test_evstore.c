@@ -530,7 +530,7 @@ static int64_t batch_of(struct evstore *s, int from, int to)
 
 /*
  * The Bloom filter of tracking_key's keys (events_bloom.c): built from the table
- * at the merge that makes merged_upto pass 1 M, stored with it; added to by the
+ * at the first merge (a swap of the two tables), stored with it; added to by the
  * next merge while it has room; used by another connection only once it has
  * loaded the one stored for the table's merged_upto; rebuilt when the stored one's
  * stamp is not the table's (an older jobads merged). A key merged is a duplicate
@@ -559,9 +559,18 @@ static void bloom_follows_the_merges(void **state)
 	assert_int_equal(batch_of(b, 990, 1010), 10);
 	assert_int_equal(q1(db, "SELECT COUNT(*) FROM tracking_key_bloom"), 0);
 
-	/* a merge into a table of 5 M seqs: the filter is built and stored with it */
+	/* the first merge, into a table of 5 M seqs, is a swap of the two tables (the
+	 * large one is empty): tracking_key_new's B-tree becomes tracking_key's, and
+	 * the filter is built from it and stored with it */
 	seq_to(db, 5000000);
+	int64_t root_new =
+	    q1(db, "SELECT rootpage FROM sqlite_master WHERE name = 'tracking_key_new'");
+	int64_t root_key = q1(db, "SELECT rootpage FROM sqlite_master WHERE name = 'tracking_key'");
 	assert_int_equal(batch_of(a, 1010, 2000), 0);
+	assert_int_equal(q1(db, "SELECT rootpage FROM sqlite_master WHERE name = 'tracking_key'"),
+			 root_new);
+	assert_int_equal(
+	    q1(db, "SELECT rootpage FROM sqlite_master WHERE name = 'tracking_key_new'"), root_key);
 	assert_int_equal(q1(db, MERGED), 5000990);
 	assert_int_equal(q1(db, STAMP), 5000990);
 	assert_int_equal(q1(db, KEYS), 2000);
@@ -574,9 +583,12 @@ static void bloom_follows_the_merges(void **state)
 	assert_int_equal(batch_of(b, 1995, 2005), 10); /* 2000..2004: in tracking_key_new */
 	assert_int_equal(rows_in(b), 2100);
 
-	/* the next merge adds tracking_key_new's keys to a's filter in memory (it has room) */
+	/* the next merge, into a table that holds keys, copies tracking_key_new's keys
+	 * into it and adds them to a's filter in memory (it has room) */
 	seq_to(db, 7100000);
 	assert_int_equal(batch_of(a, 2100, 2200), 0);
+	assert_int_equal(q1(db, "SELECT rootpage FROM sqlite_master WHERE name = 'tracking_key'"),
+			 root_new);
 	assert_int_equal(q1(db, KEYS), 2200);
 	assert_int_equal(q1(db, NEW_KEYS), 0);
 	assert_int_equal(q1(db, STAMP), q1(db, MERGED));

@@ -96,6 +96,23 @@ static void cache_for_scan(struct ev_sqlite *e, int scan)
 	" ORDER BY ts, event_id;"                                                                  \
 	"DELETE FROM tracking_key_new;" SQL_KEYS_MERGED_NOW
 #define KEY_MERGE_MIN 2000000
+/*
+ * While tracking_key is empty, a merge is a swap: the tables trade names, in no
+ * time whatever their size. It is due once tracking_key_new holds KEY_SWAP_MIN
+ * keys, about what the page cache holds of it (INGEST_CACHE_KIB at some 40
+ * bytes a key): past that each claim into it misses the cache, while claims
+ * into the new, empty one and lookups through the filter (events_bloom.c) do not.
+ */
+#define KEY_SWAP_MIN 500000
+/* legacy: a rename that does not parse every view of the schema (one of the
+ * user's, broken, would fail it) nor rewrite them to follow the tables */
+#define SQL_KEY_SWAP                                                                               \
+	"PRAGMA legacy_alter_table = ON;"                                                          \
+	"ALTER TABLE tracking_key RENAME TO tracking_key_swap;"                                    \
+	"ALTER TABLE tracking_key_new RENAME TO tracking_key;"                                     \
+	"ALTER TABLE tracking_key_swap RENAME TO tracking_key_new;"                                \
+	"PRAGMA legacy_alter_table = OFF;" SQL_KEYS_MERGED_NOW
+#define SQL_KEYS_NONE "SELECT NOT EXISTS (SELECT 1 FROM tracking_key)"
 
 /*
  * Only the columns the ETL needs, so a run reads no more than it must; the
@@ -399,6 +416,20 @@ static int merge_keys_if_due(struct ev_sqlite *e, int64_t next, struct jerr *err
 {
 	/* next - 1 - merged: the new keys, or more (duplicates and deleted rows used seqs) */
 	int64_t fresh = next - 1 - e->key_merged;
+	if (e->key_merged == 0 && fresh >= KEY_SWAP_MIN) {
+		/* merged_upto 0: no merge yet, so tracking_key is empty; asked to be sure */
+		sqlite3_stmt *st;
+		int r = sq_prepare(e->db, SQL_KEYS_NONE, &st, e->base.name, err), rc;
+		if (r != J_OK)
+			return r;
+		rc = sqlite3_step(st);
+		int none = rc == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW)
+			return sq_fail(e->db, rc, e->base.name, "reading tracking_key", err);
+		if (none)
+			return ev_bloom_merge(e, next - 1, SQL_KEY_SWAP, err);
+	}
 	if (fresh < KEY_MERGE_MIN || fresh < e->key_merged / 4)
 		return J_OK;
 	return ev_bloom_merge(e, next - 1, SQL_KEY_MERGE, err);

@@ -71,7 +71,7 @@ struct writer {
  * (events_bloom.c), once merged_upto is BLOOM_MIN_MERGED or more: a smaller table
  * stays in the page cache and its lookups are cheap.
  */
-#define BLOOM_MIN_MERGED 1000000
+#define BLOOM_MIN_MERGED 1
 struct key_bloom {
 	unsigned char *bits; /* blocks of 64 bytes */
 	uint64_t blocks;
